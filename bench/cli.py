@@ -1,0 +1,146 @@
+"""The `edgebench` command: run | report | variants."""
+
+import argparse
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bench import UsageError
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def _parser() -> argparse.ArgumentParser:
+    from variants import REGISTRY
+    from variants.baseline import ARCHS
+
+    parser = argparse.ArgumentParser(
+        prog="edgebench",
+        description="Benchmark compressed TinyML anomaly detectors side by side.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train, build variants, measure, write results and report",
+                         description="Train the detector on the built-in NEPSE-like stream, "
+                         "build the registered variants, measure them, and write "
+                         "OUT/results.json and OUT/REPORT.md.")
+    run.add_argument("--arch", type=_names, default=None,
+                     help=f"architectures, comma-separated (default: all of {','.join(ARCHS)})")
+    run.add_argument("--variants", type=_names, default=None,
+                     help=f"variants, comma-separated (default: all of {','.join(REGISTRY)})")
+    run.add_argument("--epochs", type=int, help="training epochs (default 30; --quick: 3)")
+    run.add_argument("--batch-size", type=int, help="training batch size (default 64)")
+    run.add_argument("--seed", type=int, help="seed of the stream and of training")
+    run.add_argument("--window", type=int, help="window length for every architecture "
+                     "(default: the architecture's own: seed 10, deep 48)")
+    run.add_argument("--scaling", choices=("minmax", "standard"), help="after log1p; "
+                     "fitted on the training part only (default minmax)")
+    run.add_argument("--threshold", help="threshold policy on validation data: percentile:P "
+                     "of normal windows. scores, or f1 (default f1)")
+    run.add_argument("--latency-samples", type=int, help="timed invokes per variant "
+                     "(default 2000; --quick: 200)")
+    run.add_argument("--out", type=Path, default=Path("reports"),
+                     help="output folder (default reports)")
+    run.add_argument("--cache", type=Path, default=None, help="cache folder (default "
+                     "$EDGEBENCH_CACHE or ~/.cache/edgebench)")
+    run.add_argument("--no-cache", action="store_true", help="build everything anew")
+    run.add_argument("--quick", action="store_true",
+                     help="small stream, 3 epochs, few samples: a smoke test, not a benchmark")
+
+    report = sub.add_parser("report", help="re-render REPORT.md from a results file",
+                            description="Re-render REPORT.md from results.json alone; "
+                            "no model is run and TensorFlow is not loaded.")
+    report.add_argument("results", type=Path, help="a results.json written by `edgebench run`")
+    report.add_argument("--out", type=Path, default=None,
+                        help="folder for REPORT.md (default: beside the results file)")
+
+    sub.add_parser("variants", help="list the registered variants and architectures")
+    return parser
+
+
+def _run_config(args):
+    from bench.run import RunConfig
+    from variants.build import default_cache_dir
+
+    cfg = RunConfig.quick_config() if args.quick else RunConfig()
+    train = cfg.train
+    if args.epochs is not None:
+        train = replace(train, epochs=args.epochs)
+    if args.batch_size is not None:
+        train = replace(train, batch_size=args.batch_size)
+    if args.seed is not None:
+        train = replace(train, seed=args.seed)
+    stream = cfg.stream if args.seed is None else replace(cfg.stream, seed=args.seed)
+    overrides = {
+        "archs": args.arch, "variants": args.variants, "window": args.window,
+        "scaling": args.scaling, "threshold": args.threshold,
+        "latency_samples": args.latency_samples,
+    }
+    return replace(
+        cfg, train=train, stream=stream, out=args.out,
+        cache=None if args.no_cache else (args.cache or default_cache_dir()),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+
+
+def _cmd_run(args, argv) -> int:
+    from bench.run import run
+
+    res = run(_run_config(args), command=shlex.join(["edgebench", *argv]),
+              log=lambda msg: print(msg, flush=True))
+    failed = sum(1 for r in res["rows"] if r.get("errors"))
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'REPORT.md'} "
+          f"({len(res['rows'])} rows, {failed} with errors) in {res['stages_s']['total']:.1f} s")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from bench import report, results
+
+    res = results.read(args.results)
+    out = args.out or args.results.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path = report.write(res, out)
+    except OSError as err:
+        raise UsageError(f"cannot write the report to {out}: {err.strerror or err}") from None
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_variants() -> int:
+    from tabulate import tabulate
+
+    from variants import REGISTRY
+    from variants.baseline import ARCHS
+
+    print(tabulate([[v.name, v.parent or "", v.params or "", v.summary]
+                    for v in REGISTRY.values()],
+                   headers=["variant", "parent", "params", "recipe"], tablefmt="github"))
+    print()
+    print(tabulate([[a.name, a.window, a.summary] for a in ARCHS.values()],
+                   headers=["arch", "window", "model"], tablefmt="github"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args, argv)
+        if args.command == "report":
+            return _cmd_report(args)
+        return _cmd_variants()
+    except UsageError as err:
+        print(f"edgebench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("edgebench: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Host latency on LiteRT: one window per invoke, one thread, after warm-up.
+
+Only `invoke()` is timed (input set before the clock starts, output read after
+it stops), with `time.perf_counter_ns`; the raw samples are kept so that gates
+can test differences statistically. Throughput is the batched scoring path
+(quantize, invoke, dequantize, reconstruction error) over many windows at once.
+"""
+
+import statistics
+import time
+
+import numpy as np
+
+from bench.interpreter import HostModel, reconstruction_error
+
+
+def summarize(samples_ns) -> dict:
+    us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
+    return {
+        "latency_us_p50": float(np.percentile(us, 50)),
+        "latency_us_p99": float(np.percentile(us, 99)),
+        "latency_us_mean": float(us.mean()),
+        "latency_us_stdev": float(statistics.stdev(us)) if len(us) > 1 else 0.0,
+        "latency_us_min": float(us.min()),
+        "latency_samples": len(us),
+    }
+
+
+def invoke_times_ns(model: bytes, windows: np.ndarray, samples: int, warmup: int,
+                    clock=time.perf_counter_ns) -> list[int]:
+    host = HostModel(model, batch=1)
+    inputs = host.quantize(windows[:, None, :])
+    index = host.input["index"]
+    interpreter = host.interpreter
+    times = []
+    for i in range(warmup + samples):
+        interpreter.set_tensor(index, inputs[i % len(inputs)])
+        start = clock()
+        interpreter.invoke()
+        stop = clock()
+        if i >= warmup:
+            times.append(stop - start)
+    return times
+
+
+def throughput(model: bytes, windows: np.ndarray, batch: int = 16_384, repeats: int = 3,
+               clock=time.perf_counter_ns) -> float:
+    """Windows scored per second by batched inference (median of `repeats`)."""
+    host = HostModel(model, batch=batch)
+    x = np.resize(windows, (batch, windows.shape[1]))
+    reconstruction_error(host, x)  # warm-up
+    runs = []
+    for _ in range(repeats):
+        start = clock()
+        reconstruction_error(host, x)
+        runs.append(clock() - start)
+    return batch / (statistics.median(runs) / 1e9)
+
+
+def measure(model: bytes, windows: np.ndarray, samples: int = 2000, warmup: int = 200) -> dict:
+    times = invoke_times_ns(model, windows, samples, warmup)
+    return {
+        **summarize(times),
+        "latency_samples_us": [round(t / 1000.0, 3) for t in times],
+        "throughput_windows_per_s": throughput(model, windows),
+    }

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from bench import UsageError, detection, latency, size
+from bench.interpreter import HostModel, reconstruction_error
+
+
+def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models, tmp_path):
+    for name, built in tiny_models.items():
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(built.model)
+        s = size.measure(built.model)
+        assert s["size_bytes"] == path.stat().st_size
+        assert s["size_data_bytes"] + s["size_nondata_bytes"] == s["size_bytes"]
+        assert s["params"] == 94  # the seed autoencoder, whatever the storage type
+    f32 = size.measure(tiny_models["float32"].model)
+    assert f32["size_data_bytes"] == 94 * 4
+    i8 = size.measure(tiny_models["int8"].model)
+    assert i8["size_data_bytes"] == 80 * 1 + 14 * 4  # int8 weights, int32 biases
+
+
+def test_detection_metrics_equal_hand_computed_and_sklearn_values():
+    y = np.array([0, 0, 1, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8])
+    m = detection.scores_metrics(y, scores, threshold=0.3)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == 1.0
+    assert m["f1"] == pytest.approx(0.8)
+    assert m["roc_auc"] == pytest.approx(0.75)
+    assert m["pr_auc"] == pytest.approx(metrics.average_precision_score(y, scores))
+
+
+def test_auc_is_undefined_when_test_holds_one_class():
+    m = detection.scores_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
+    assert m["roc_auc"] is None and m["pr_auc"] is None and m["f1"] == 0.0
+
+
+def test_percentile_threshold_reads_normal_validation_scores_only():
+    scores = np.concatenate([np.arange(100.0), [1e6, 1e6]])
+    labels = np.concatenate([np.zeros(100), [1, 1]])
+    assert detection.threshold_from_validation(scores, labels, "percentile:50") == 49.5
+
+
+def test_f1_threshold_separates_a_separable_validation_set():
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 1.0])
+    labels = np.array([0, 0, 0, 1, 1])
+    cut = detection.threshold_from_validation(scores, labels, "f1")
+    assert detection.scores_metrics(labels, scores, cut - 1e-9)["f1"] == 1.0
+
+
+@pytest.mark.parametrize("policy", ["percentile:0", "percentile:x", "median", "percentile:100"])
+def test_bad_threshold_policy_is_a_usage_error(policy):
+    with pytest.raises(UsageError, match="percentile:P"):
+        detection.check_policy(policy)
+
+
+def test_batched_scores_equal_window_at_a_time_scores(tiny_ctx, tiny_models):
+    x = tiny_ctx.windows.test.x[:50]
+    for name in ("float32", "int8"):
+        model = tiny_models[name].model
+        batched = reconstruction_error(HostModel(model), x, chunk=16)
+        single = [reconstruction_error(HostModel(model), w[None])[0] for w in x]
+        np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-7)
+
+
+def test_int8_model_takes_and_returns_int8_but_scores_in_float(tiny_models, tiny_ctx):
+    host = HostModel(tiny_models["int8"].model)
+    assert host.input["dtype"] == np.int8 and host.output["dtype"] == np.int8
+    x = tiny_ctx.windows.test.x[:8]
+    f32 = reconstruction_error(HostModel(tiny_models["float32"].model), x)
+    np.testing.assert_allclose(reconstruction_error(host, x), f32, rtol=0.3, atol=1e-3)
+
+
+def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
+    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1")
+    assert {"precision", "recall", "f1", "roc_auc", "pr_auc", "threshold"} <= set(d)
+    assert d["test_windows"] == len(tiny_ctx.windows.test.x)
+
+
+def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
+    ticks = iter(range(0, 10**9, 500))  # every clock read advances 500 ns
+    times = latency.invoke_times_ns(tiny_models["float32"].model, tiny_ctx.windows.test.x,
+                                    samples=30, warmup=5, clock=lambda: next(ticks))
+    assert times == [500] * 30
+    stats = latency.summarize([1000, 2000, 3000, 4000])
+    assert stats["latency_us_p50"] == 2.5 and stats["latency_us_min"] == 1.0
+    assert stats["latency_us_stdev"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
+    assert stats["latency_samples"] == 4
+
+
+def test_throughput_counts_windows_per_second_of_the_clock(tiny_models, tiny_ctx):
+    ticks = iter(range(0, 10**12, 10**9 // 2))  # each scoring pass lasts 0.5 s
+    wps = latency.throughput(tiny_models["float32"].model, tiny_ctx.windows.test.x,
+                             batch=1000, repeats=3, clock=lambda: next(ticks))
+    assert wps == 2000.0

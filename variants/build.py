@@ -1,0 +1,126 @@
+"""Building variants, with a cache keyed by everything that determines the result.
+
+Key = hash(variant name, recipe, parameters, architecture, data config, training
+config, code version). A rerun with the same key reads the .tflite from the cache
+and never trains or loads TensorFlow.
+"""
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bench.data
+import variants
+from bench.data.windows import Windows
+from variants import Variant
+from variants.baseline import Arch, TrainConfig, train
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("EDGEBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "edgebench"
+
+
+def code_version() -> str:
+    """Hash of the sources that shape a built model: the recipes and the data pipeline."""
+    digest = hashlib.sha256()
+    for folder in (Path(variants.__file__).parent, Path(bench.data.__file__).parent):
+        for source in sorted(folder.glob("*.py")):
+            digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Cache:
+    """Files under `root/<key>/`; `root=None` disables caching."""
+
+    root: Path | None
+
+    def path(self, key: str, name: str) -> Path | None:
+        return None if self.root is None else self.root / key / name
+
+    def read(self, key: str, name: str) -> bytes | None:
+        path = self.path(key, name)
+        return path.read_bytes() if path is not None and path.is_file() else None
+
+    def write(self, key: str, name: str, data: bytes) -> None:
+        path = self.path(key, name)
+        if path is not None:
+            write_atomic(path, data)
+
+
+@dataclass
+class BuildContext:
+    """What a recipe may use: the arch, the windows, and the trained float model."""
+
+    arch: Arch
+    windows: Windows
+    train_cfg: TrainConfig
+    data_key: dict
+    cache: Cache
+    train_seconds: float = 0.0
+    _model: object = field(default=None, repr=False)
+
+    def key(self, **extra) -> str:
+        return _hash({"arch": asdict(self.arch), "window": self.windows.length,
+                      "data": self.data_key, "train": self.train_cfg.as_dict(),
+                      "code": code_version(), **extra})
+
+    def keras_model(self):
+        """The trained float baseline: from the cache, else trained now."""
+        if self._model is None:
+            from variants._tf import keras
+
+            key = self.key(model="baseline")
+            path = self.cache.path(key, "model.keras")
+            if path is not None and path.is_file():
+                self._model = keras.models.load_model(path, compile=False)
+            else:
+                start = time.perf_counter()
+                self._model = train(self.arch, self.windows.train.x, self.train_cfg)
+                self.train_seconds = time.perf_counter() - start
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_name(f"tmp-{os.getpid()}.keras")
+                    self._model.save(tmp)
+                    os.replace(tmp, path)
+        return self._model
+
+
+@dataclass(frozen=True)
+class Built:
+    variant: Variant
+    model: bytes
+    key: str
+    build_seconds: float  # of the build that made the model, even when read from cache
+    cached: bool
+
+
+def build(variant: Variant, ctx: BuildContext) -> Built:
+    recipe = f"{variant.recipe.__module__}.{variant.recipe.__qualname__}"
+    key = ctx.key(variant=variant.name, recipe=recipe, params=variant.params,
+                  parent=variant.parent)
+    model, meta = ctx.cache.read(key, "model.tflite"), ctx.cache.read(key, "meta.json")
+    if model is not None and meta is not None:
+        return Built(variant, model, key, json.loads(meta)["build_seconds"], cached=True)
+    start, trained = time.perf_counter(), ctx.train_seconds
+    model = variant.recipe(ctx, **variant.params)
+    seconds = time.perf_counter() - start - (ctx.train_seconds - trained)  # training apart
+    ctx.cache.write(key, "model.tflite", model)
+    ctx.cache.write(key, "meta.json", json.dumps({"build_seconds": seconds}).encode())
+    return Built(variant, model, key, seconds, cached=False)

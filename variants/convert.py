@@ -1,0 +1,40 @@
+"""Keras -> .tflite with the real TF converter, its native chatter kept off the console."""
+
+import contextlib
+import os
+import tempfile
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Send file descriptor 2 (where the converter's C++ logs go) to a temp file."""
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def to_tflite(model, *, optimize=False, float16=False, representative=None,
+              int8_io=False) -> bytes:
+    from variants._tf import tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if optimize or float16 or representative is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if float16:
+        converter.target_spec.supported_types = [tf.float16]
+    if representative is not None:
+        samples = np.asarray(representative, dtype=np.float32)
+        converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    if int8_io:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    with quiet_native_stderr():
+        return converter.convert()
