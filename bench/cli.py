@@ -1,4 +1,4 @@
-"""The `edgebench` command: run | report | variants."""
+"""The `edgebench` command: run | report | export | variants."""
 
 import argparse
 import shlex
@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cache", type=Path, default=None, help="cache folder (default "
                      "$EDGEBENCH_CACHE or ~/.cache/edgebench)")
     run.add_argument("--no-cache", action="store_true", help="build everything anew")
+    run.add_argument("--model", type=Path, help="benchmark your own model instead: a .tflite "
+                     "(measured as it is) or a .keras/.h5 model (the variants are built from "
+                     "it; loaded in safe mode)")
     run.add_argument("--quick", action="store_true",
                      help="small stream, 3 epochs, few samples: a smoke test, not a benchmark")
 
@@ -55,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("results", type=Path, help="a results.json written by `edgebench run`")
     report.add_argument("--out", type=Path, default=None,
                         help="folder for REPORT.md (default: beside the results file)")
+
+    export = sub.add_parser("export", help="write model_data.h/.cc for firmware",
+                            description="Write the flatbuffer as an aligned C array with its "
+                            "length and the measured TFLM arena size (plus a margin), from "
+                            "the model a results file measured, or from --model.")
+    export.add_argument("variant", nargs="?", help="variant name in the results file")
+    export.add_argument("--arch", help="architecture of the variant, when several are there")
+    export.add_argument("--results", type=Path, default=Path("reports/results.json"),
+                        help="results file to take the model from (default "
+                        "reports/results.json)")
+    export.add_argument("--model", type=Path, help="export this .tflite file instead")
+    export.add_argument("--out", type=Path, default=None,
+                        help="output folder (default reports/firmware/ARCH-VARIANT)")
+    export.add_argument("--arena-margin", type=float, default=0.25,
+                        help="margin added to the measured arena (default 0.25 = 25%%)")
 
     sub.add_parser("variants", help="list the registered variants and architectures")
     return parser
@@ -79,7 +97,7 @@ def _run_config(args):
         "latency_samples": args.latency_samples,
     }
     return replace(
-        cfg, train=train, stream=stream, out=args.out,
+        cfg, train=train, stream=stream, out=args.out, model=args.model,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         **{k: v for k, v in overrides.items() if v is not None},
     )
@@ -110,6 +128,35 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from bench import export, results
+
+    if args.arena_margin < 0:
+        raise UsageError("--arena-margin must be >= 0")
+    if args.model is not None:
+        from bench import tflm
+        from variants.external import read_tflite
+
+        model, name = read_tflite(args.model), args.model.stem
+        measured = tflm.arena(model)
+        if not measured["tflm_deployable"]:
+            raise UsageError(f"{args.model} is not deployable on TFLite Micro: "
+                             f"{measured['tflm_error']}")
+        arena, label = measured["arena_bytes"], f"user-{name}"
+    elif args.variant:
+        model, row = export.from_results(results.read(args.results), args.results,
+                                         args.variant, args.arch)
+        arena, label = row["arena_bytes"], f"{row['arch']}-{args.variant}"
+        name = label
+    else:
+        raise UsageError("name a variant to export, or give --model PATH")
+    out = args.out or Path("reports") / "firmware" / label
+    paths = export.write(out, model, name, arena, args.arena_margin)
+    print(f"wrote {' and '.join(map(str, paths))} ({len(model):,} bytes, arena "
+          f"{export.arena_constant(arena, args.arena_margin):,} bytes with margin)")
+    return 0
+
+
 def _cmd_variants() -> int:
     from tabulate import tabulate
 
@@ -133,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args, argv)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "export":
+            return _cmd_export(args)
         return _cmd_variants()
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

@@ -4,6 +4,20 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 
+def quantize(x: np.ndarray, dtype, scale: float, zero: int) -> np.ndarray:
+    """Float windows -> the model's input dtype (integer models take quantized input)."""
+    if not np.issubdtype(dtype, np.integer):
+        return np.asarray(x, dtype=dtype)
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def dequantize(y: np.ndarray, scale: float, zero: int) -> np.ndarray:
+    if not np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.float32, copy=False)
+    return (y.astype(np.float32) - zero) * np.float32(scale)
+
+
 class HostModel:
     """A .tflite model on LiteRT, one thread; `run` takes and returns float32 windows."""
 
@@ -22,19 +36,10 @@ class HostModel:
             self.batch = batch
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Float windows -> the model's input dtype (int8 models take quantized input)."""
-        dtype = self.input["dtype"]
-        if dtype == np.float32:
-            return np.asarray(x, dtype=np.float32)
-        scale, zero = self.input["quantization"]
-        info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        return quantize(x, self.input["dtype"], *self.input["quantization"])
 
     def dequantize(self, y: np.ndarray) -> np.ndarray:
-        if self.output["dtype"] == np.float32:
-            return y
-        scale, zero = self.output["quantization"]
-        return (y.astype(np.float32) - zero) * scale
+        return dequantize(y, *self.output["quantization"])
 
     def invoke_raw(self, q: np.ndarray) -> np.ndarray:
         """One invoke on already-quantized input of the current batch size."""
@@ -52,5 +57,6 @@ def reconstruction_error(model: HostModel, x: np.ndarray, chunk: int = 65_536) -
     scores = np.empty(len(x), dtype=np.float32)
     for start in range(0, len(x), chunk):
         part = x[start : start + chunk]
-        scores[start : start + len(part)] = np.mean((model.run(part) - part) ** 2, axis=1)
+        error = (model.run(part) - part) ** 2
+        scores[start : start + len(part)] = error.reshape(len(part), -1).mean(axis=1)
     return scores

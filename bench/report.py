@@ -7,45 +7,75 @@ from tabulate import tabulate
 
 from bench.results import write_text_atomic
 
-# (header, row key, format, which value is best: "min", "max" or None)
-COLUMNS = (
-    ("variant", "variant", "{}", None),
-    ("size B", "size_bytes", "{:,}", "min"),
-    ("x float32", "size_ratio_vs_float32", "{:.2f}", None),
-    ("gzip B", "size_gzip_bytes", "{:,}", "min"),
-    ("weights B", "size_data_bytes", "{:,}", "min"),
-    ("other B", "size_nondata_bytes", "{:,}", None),
-    ("params", "params", "{:,}", None),
-    ("p50 us", "latency_us_p50", "{:.2f}", "min"),
-    ("p99 us", "latency_us_p99", "{:.2f}", "min"),
-    ("windows/s", "throughput_windows_per_s", "{:,.0f}", "max"),
-    ("F1", "f1", "{:.3f}", "max"),
-    ("dF1 vs float32", "f1_delta_vs_float32", "{:+.3f}", None),
-    ("precision", "precision", "{:.3f}", "max"),
-    ("recall", "recall", "{:.3f}", "max"),
-    ("ROC-AUC", "roc_auc", "{:.3f}", "max"),
-    ("PR-AUC", "pr_auc", "{:.3f}", "max"),
-    ("build s", "build_seconds", "{:.1f}", None),
-)
+# Per table: (header, row key, format, which value is best: "min", "max" or None)
+TABLES = {
+    "Size": (
+        ("variant", "variant", "{}", None),
+        ("size B", "size_bytes", "{:,}", "min"),
+        ("x float32", "size_ratio_vs_float32", "{:.2f}", None),
+        ("gzip B", "size_gzip_bytes", "{:,}", "min"),
+        ("weights B", "size_data_bytes", "{:,}", "min"),
+        ("other B", "size_nondata_bytes", "{:,}", None),
+        ("params", "params", "{:,}", None),
+        ("arena B", "arena_bytes", "{:,}", "min"),
+        ("build s", "build_seconds", "{:.1f}", None),
+    ),
+    "Speed (host)": (
+        ("variant", "variant", "{}", None),
+        ("LiteRT p50 us", "latency_us_p50", "{:.2f}", "min"),
+        ("LiteRT p99 us", "latency_us_p99", "{:.2f}", "min"),
+        ("windows/s", "throughput_windows_per_s", "{:,.0f}", "max"),
+        ("TFLM p50 us", "tflm_latency_us_p50", "{:.2f}", "min"),
+        ("TFLM p99 us", "tflm_latency_us_p99", "{:.2f}", "min"),
+    ),
+    "Detection (test windows)": (
+        ("variant", "variant", "{}", None),
+        ("F1", "f1", "{:.3f}", "max"),
+        ("dF1 vs float32", "f1_delta_vs_float32", "{:+.3f}", None),
+        ("precision", "precision", "{:.3f}", "max"),
+        ("recall", "recall", "{:.3f}", "max"),
+        ("ROC-AUC", "roc_auc", "{:.3f}", "max"),
+        ("PR-AUC", "pr_auc", "{:.3f}", "max"),
+        ("threshold", "threshold", "{:.3g}", None),
+    ),
+    "TFLite Micro": (
+        ("variant", "variant", "{}", None),
+        ("deployable", "tflm_deployable", "{}", None),
+        ("arena B", "arena_bytes", "{:,}", "min"),
+        ("recorded B", "arena_recorded_bytes", "{:,}", None),
+        ("max abs score diff vs LiteRT", "tflm_score_max_abs_diff", "{:.2g}", None),
+        ("decisions differ", "tflm_decisions_differ", "{:,}", None),
+        ("ops", "ops", "{}", None),
+        ("search s", "arena_search_seconds", "{:.2f}", None),
+    ),
+}
+
+
+def _format(value, fmt: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} x{v}" for k, v in value.items())
+    return fmt.format(value)
 
 
 def _cell(row, key, fmt, best):
     value = row.get(key)
     if value is None:
         return "n/a"
-    text = fmt.format(value)
+    text = _format(value, fmt)
     return f"**{text}**" if best is not None and value == best else text
 
 
-def variant_table(rows: list[dict]) -> str:
+def variant_table(rows: list[dict], columns) -> str:
     """One line per variant; the best value of each column in bold."""
     best = {}
-    for _, key, _, rule in COLUMNS:
+    for _, key, _, rule in columns:
         values = [r[key] for r in rows if r.get(key) is not None]
         if rule and values:
             best[key] = min(values) if rule == "min" else max(values)
-    body = [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in COLUMNS] for r in rows]
-    return tabulate(body, headers=[c[0] for c in COLUMNS], tablefmt="github",
+    body = [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in columns] for r in rows]
+    return tabulate(body, headers=[c[0] for c in columns], tablefmt="github",
                     disable_numparse=True)
 
 
@@ -69,8 +99,18 @@ def render(res: dict) -> str:
     ]
     for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
         rows = [r for r in res["rows"] if r["arch"] == arch]
-        lines += ["", f"## Architecture `{arch}` (window {rows[0]['window']})", "",
-                  variant_table(rows)]
+        lines += ["", f"## Architecture `{arch}` (window {rows[0]['window'] or 'n/a'})"]
+        for title, columns in TABLES.items():
+            lines += ["", f"### {title}", "", variant_table(rows, columns)]
+    refused = [f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}"
+               for r in res["rows"] if r.get("tflm_deployable") is False]
+    if refused:
+        lines += ["", "## Not deployable on TFLite Micro", "",
+                  "Every other metric is still measured; TFLM's own reason:", "", *refused]
+    skipped = [f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
+               for r in res["rows"] if r.get("detection_skipped")]
+    if skipped:
+        lines += ["", "## Detection not measured", "", *skipped]
     problems = failures(res["rows"])
     if problems:
         lines += ["", "## Variants that failed", "", *problems]
@@ -84,7 +124,14 @@ def render(res: dict) -> str:
         f"- latency: host LiteRT {machine['packages'].get('ai-edge-litert')}, one thread, one "
         f"window per invoke after warm-up, {cfg['latency_samples']} samples, only `invoke()` "
         "timed; default delegates as LiteRT applies them. These are host figures, not MCU ones.",
-        "- windows/s: batched scoring of 16,384 windows (quantize, invoke, dequantize, MSE).",
+        "- arena: the smallest `arena_size` (a multiple of 16 bytes) with which TFLite Micro "
+        "allocates and invokes the model, found by bisection, each probe in a forked child; "
+        "recorded = the RecordingMicroAllocator's total at a generous arena. These come from "
+        "the 64-bit host build: the arena holds pointer-sized structs, so a 32-bit MCU needs "
+        "the same or somewhat less. Weights stay in flash and are not in the arena.",
+        "- TFLM latency: the host build of TFLM's reference kernels (no CMSIS-NN), one window "
+        "per `invoke()`: a relative figure, not an MCU time.",
+        "- windows/s: batched inference over 16,384 windows (quantize, invoke, dequantize).",
         "- F1, precision, recall at the validation threshold on test windows; ROC-AUC and "
         "PR-AUC over all thresholds (scikit-learn).",
         "",

@@ -1,15 +1,19 @@
 """`edgebench run`: data -> baseline -> variants -> measurements -> results.json + REPORT.md."""
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench import UsageError, detection, latency, report, results, size
+import numpy as np
+
+from bench import UsageError, detection, graph, latency, report, results, size, tflm
 from bench.data.synthetic import StreamConfig, nepse_stream
 from bench.data.windows import make_windows
 from variants import REGISTRY
 from variants.baseline import ARCHS, TrainConfig
 from variants.build import BuildContext, Cache, build, code_version, write_atomic
+from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class RunConfig:
     latency_samples: int = 2000
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
+    model: Path | None = None  # a user's .tflite or Keras model instead of the archs
     quick: bool = False
 
     @classmethod
@@ -35,7 +40,8 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["out"], d["cache"] = str(self.out), self.cache and str(self.cache)
+        for key in ("out", "cache", "model"):
+            d[key] = None if d[key] is None else str(d[key])
         return d
 
 
@@ -51,6 +57,8 @@ def check(cfg: RunConfig) -> None:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
         raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
+    if cfg.model is not None:
+        check_path(cfg.model)
     detection.check_policy(cfg.threshold)
     check_writable(cfg.out)
 
@@ -78,15 +86,23 @@ class Stopwatch:
         return now
 
 
-def measure_variant(built, ctx, cfg: RunConfig, clock: Stopwatch) -> dict:
+def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock) -> dict:
+    """Every metric of one model; `windows` (or None) enables detection and agreement."""
     row, errors = {}, {}
+    n = cfg.latency_samples
+    steps = [
+        ("size", lambda: size.measure(model)),
+        ("ops", lambda: graph.measure(model)),
+        ("latency", lambda: latency.measure(model, inputs, samples=n)),
+        ("tflm", lambda: tflm.measure(model, inputs, samples=n)),
+    ]
+    if windows is not None:
+        steps += [
+            ("detection", lambda: detection.measure(model, windows, cfg.threshold)),
+            ("tflm_agreement", lambda: tflm.agreement(model, windows.test.x, row["threshold"])
+             if row.get("tflm_deployable") and "threshold" in row else {}),
+        ]
     t = time.perf_counter()
-    steps = (
-        ("size", lambda: size.measure(built.model)),
-        ("latency", lambda: latency.measure(built.model, ctx.windows.test.x,
-                                            samples=cfg.latency_samples)),
-        ("detection", lambda: detection.measure(built.model, ctx.windows, cfg.threshold)),
-    )
     for stage, step in steps:
         try:
             row.update(step())
@@ -109,46 +125,103 @@ def add_deltas(rows: list[dict]) -> None:
         row["size_ratio_vs_float32"] = None if sz is None or not ref_sz else sz / ref_sz
 
 
+def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
+    artifact = cfg.out / "models" / f"{arch}-{variant}.tflite"
+    write_atomic(artifact, model)
+    return {"artifact": str(artifact.relative_to(cfg.out)),
+            "sha256": hashlib.sha256(model).hexdigest()}
+
+
+def contexts(cfg: RunConfig, series, cache: Cache):
+    """One build context per architecture, or one for the user's Keras model."""
+    data_key = {"stream": cfg.stream.as_dict(), "scaling": cfg.scaling}
+    if cfg.model is not None:
+        model = load_keras(cfg.model)
+        window = model.input_shape[1]
+        check_window(cfg, window)
+        ctx = BuildContext(user_arch(cfg.model, window), make_windows(series, window, cfg.scaling),
+                           cfg.train, data_key, cache, source=cfg.model)
+        ctx._model = model
+        return [ctx]
+    return [BuildContext(ARCHS[a], make_windows(series, cfg.window or ARCHS[a].window,
+                                                cfg.scaling), cfg.train, data_key, cache)
+            for a in cfg.archs]
+
+
+def check_window(cfg: RunConfig, window: int) -> None:
+    if cfg.window is not None and cfg.window != window:
+        raise UsageError(f"{cfg.model}: the model takes windows of {window}, "
+                         f"but --window is {cfg.window}; drop --window or match it")
+
+
+def registry_rows(ctx, cfg: RunConfig, series, clock, log) -> list[dict]:
+    rows, arch = [], ctx.arch.name
+    for name in cfg.variants:
+        variant = REGISTRY[name]
+        log(f"[{arch}] {name}: building")
+        row = {"variant": name, "arch": arch, "dataset": series.name,
+               "window": ctx.windows.length, "parent": variant.parent,
+               "recipe": variant.summary, "recipe_params": variant.params}
+        t = time.perf_counter()
+        try:
+            built = build(variant, ctx)
+        except Exception as err:  # the variant's failure is a result, not a crash
+            row["errors"] = {"build": f"{type(err).__name__}: {err}"}
+            log(f"[{arch}] {name}: build failed: {row['errors']['build']}")
+            rows.append(row)
+            clock.add("build", t)
+            continue
+        clock.add("build", t)
+        row.update(save_model(built.model, cfg, arch, name), cache_key=built.key,
+                   cached=built.cached, build_seconds=built.build_seconds)
+        log(f"[{arch}] {name}: measuring" + (" (built model from cache)" if built.cached else ""))
+        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, cfg, clock))
+        rows.append(row)
+    clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
+    clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
+    return rows
+
+
+def tflite_row(cfg: RunConfig, series, clock, log) -> dict:
+    """A user's .tflite, measured as it is; detection when its input is a window."""
+    from bench.interpreter import HostModel
+
+    model = read_tflite(cfg.model)
+    host = HostModel(model)
+    shape = [int(d) for d in host.input["shape"]]
+    out_shape = [int(d) for d in host.output["shape"]]
+    windows = None
+    if len(shape) == 2 and shape == out_shape:
+        check_window(cfg, shape[1])
+        windows = make_windows(series, shape[1], cfg.scaling)
+        inputs = windows.test.x
+    else:
+        rng = np.random.default_rng(cfg.train.seed)
+        inputs = rng.random((256, *shape[1:]), dtype=np.float32)
+    name = cfg.model.stem
+    log(f"[user] {name}: measuring")
+    row = {"variant": name, "arch": "user", "dataset": series.name if windows else None,
+           "window": shape[1] if windows else None, "parent": None,
+           "recipe": f"user model {cfg.model.name}", "input_shape": shape,
+           **save_model(model, cfg, "user", name)}
+    if windows is None:
+        row["detection_skipped"] = (f"input {shape} -> output {out_shape} is not a window "
+                                    "autoencoder; latency used random inputs")
+    row.update(measure(model, inputs, windows, cfg, clock))
+    return row
+
+
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     check(cfg)
     clock, start = Stopwatch(), time.perf_counter()
-    t = start
     series = nepse_stream(cfg.stream)
-    t = clock.add("data", t)
-    cache = Cache(cfg.cache)
-    rows = []
-    for arch_name in cfg.archs:
-        arch = ARCHS[arch_name]
-        windows = make_windows(series, cfg.window or arch.window, cfg.scaling)
-        data_key = {"stream": cfg.stream.as_dict(), "scaling": cfg.scaling}
-        ctx = BuildContext(arch, windows, cfg.train, data_key, cache)
-        t = clock.add("data", t)
-        for name in cfg.variants:
-            variant = REGISTRY[name]
-            log(f"[{arch_name}] {name}: building")
-            row = {"variant": name, "arch": arch_name, "dataset": series.name,
-                   "window": windows.length, "parent": variant.parent,
-                   "recipe": variant.summary, "params": variant.params}
-            try:
-                built = build(variant, ctx)
-            except Exception as err:  # the variant's failure is a result, not a crash
-                row["errors"] = {"build": f"{type(err).__name__}: {err}"}
-                rows.append(row)
-                log(f"[{arch_name}] {name}: build failed: {row['errors']['build']}")
-                t = clock.add("build", t)
-                continue
-            t = clock.add("build", t)
-            artifact = cfg.out / "models" / f"{arch_name}-{name}.tflite"
-            write_atomic(artifact, built.model)
-            row.update(artifact=str(artifact.relative_to(cfg.out)), cache_key=built.key,
-                       cached=built.cached, build_seconds=built.build_seconds)
-            log(f"[{arch_name}] {name}: measuring size, latency, detection"
-                + (" (from cache)" if built.cached else ""))
-            row.update(measure_variant(built, ctx, cfg, clock))
-            t = time.perf_counter()
-            rows.append(row)
-        clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
-        clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
+    clock.add("data", start)
+    if cfg.model is not None and cfg.model.suffix not in KERAS:
+        rows = [tflite_row(cfg, series, clock, log)]
+    else:
+        rows = []
+        for ctx in contexts(cfg, series, Cache(cfg.cache)):
+            rows += registry_rows(ctx, cfg, series, clock, log)
     add_deltas(rows)
     out = {
         "schema_version": results.SCHEMA_VERSION,

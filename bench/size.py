@@ -10,11 +10,12 @@ constant), as stored in the flatbuffer.
 import gzip
 
 import numpy as np
-from ai_edge_litert import schema_py_generated as schema
+
+from bench.graph import parse
 
 
 def measure(model: bytes) -> dict:
-    root = schema.Model.GetRootAs(model, 0)
+    root = parse(model)
     buffer_bytes = [
         root.Buffers(i).DataLength() or int(root.Buffers(i).Size())
         for i in range(root.BuffersLength())

@@ -17,6 +17,7 @@ import variants
 from bench.data.windows import Windows
 from variants import Variant
 from variants.baseline import Arch, TrainConfig, train
+from variants.external import file_hash
 
 
 def default_cache_dir() -> Path:
@@ -73,16 +74,22 @@ class BuildContext:
     train_cfg: TrainConfig
     data_key: dict
     cache: Cache
+    source: Path | None = None  # a user's Keras model to start from instead of training
     train_seconds: float = 0.0
     _model: object = field(default=None, repr=False)
 
     def key(self, **extra) -> str:
-        return _hash({"arch": asdict(self.arch), "window": self.windows.length,
+        source = self.source and file_hash(self.source)
+        return _hash({"arch": asdict(self.arch), "window": self.windows.length, "source": source,
                       "data": self.data_key, "train": self.train_cfg.as_dict(),
                       "code": code_version(), **extra})
 
     def keras_model(self):
         """The trained float baseline: from the cache, else trained now."""
+        if self._model is None and self.source is not None:
+            from variants.external import load_keras
+
+            self._model = load_keras(self.source)
         if self._model is None:
             from variants._tf import keras
 

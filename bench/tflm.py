@@ -1,0 +1,212 @@
+"""TFLite Micro on the host: can it run the model, in how small an arena, how fast.
+
+Every allocation probe runs in a forked child, so that a native crash (some too
+small arenas segfault the interpreter) costs the child, never the harness. What
+TFLM prints goes to the C-level stdout/stderr; the child sends those file
+descriptors to a temp file that the parent reads.
+
+Figures come from the 64-bit host build: TFLM keeps pointer-sized structs in the
+arena, so a 32-bit MCU needs the same or somewhat less than `arena_bytes`.
+"""
+
+import os
+import re
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+
+from bench.interpreter import HostModel, dequantize, quantize, reconstruction_error
+from bench.latency import summarize
+
+GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
+ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
+PROBE_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    log: str  # what TFLM printed
+    error: str = ""  # why not ok: the kernel's words, an exception, or a crash
+
+
+def _child(model: bytes, arena_size: int, allocations: bool) -> int:
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+    detail = interpreter.get_input_details(0)
+    interpreter.set_input(np.zeros(detail["shape"], detail["dtype"]), 0)
+    interpreter.invoke()
+    if allocations:
+        interpreter.print_allocations()
+    return 0
+
+
+def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) -> Probe:
+    """Allocate and invoke `model` with `arena_size` bytes, isolated in a forked child."""
+    with tempfile.TemporaryFile() as out:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the harness
+            code = 1
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(out.fileno(), 2)
+                code = run(model, arena_size, allocations)
+            except BaseException as err:
+                os.write(2, f"\nEXCEPTION {type(err).__name__}: {err}\n".encode())
+            finally:
+                os._exit(code)
+        status = _wait(pid)
+        out.seek(0)
+        log = out.read().decode(errors="replace")
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return Probe(False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena")
+    if os.WEXITSTATUS(status) != 0:
+        return Probe(False, log, kernel_reason(log))
+    return Probe(True, log)
+
+
+def _wait(pid: int) -> int:
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.0005)
+
+
+def kernel_reason(log: str) -> str:
+    """TFLM's own words for a failure: its printed lines, in one line."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    lines = [ln.removeprefix("EXCEPTION ") for ln in lines]
+    return "; ".join(lines) or "TFLM failed without a message"
+
+
+def failing_ops(log: str) -> dict[str, str]:
+    """Operators named in a failure log -> what TFLM said about them."""
+    found = {}
+    for op in re.findall(r"Didn't find op for builtin opcode '(\w+)'", log):
+        found[op] = "no kernel in TFLM"
+    for op in re.findall(r"Node (\w+) \(number \d+\) failed to prepare", log):
+        found.setdefault(op, "kernel refuses this tensor type or shape")
+    return found
+
+
+def smallest_arena(fits, hi: int, step: int = ARENA_STEP) -> int:
+    """The smallest multiple of `step` in (0, hi] for which `fits` holds, by bisection.
+
+    Assumes `fits(hi)` and that fitting is monotonic in the arena size.
+    """
+    lo, hi = 0, hi // step  # in steps: lo never fits, hi always does
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid * step):
+            hi = mid
+        else:
+            lo = mid
+    return hi * step
+
+
+_ALLOC = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead "
+                    r"\(requested (\d+) bytes for (\d+)")
+_TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
+
+
+def parse_allocations(log: str) -> dict:
+    """The RecordingMicroAllocator's printout as numbers."""
+    found = {f"arena_{part}_bytes": int(n) for part, n in _TOTAL.findall(log)}
+    breakdown = {name: {"used_bytes": int(used), "requested_bytes": int(req), "count": int(n)}
+                 for name, used, req, n in _ALLOC.findall(log)}
+    return {"arena_recorded_bytes": found.get("arena_total_bytes"),
+            "arena_head_bytes": found.get("arena_head_bytes"),
+            "arena_tail_bytes": found.get("arena_tail_bytes"),
+            "arena_breakdown": breakdown}
+
+
+class MicroModel:
+    """The TFLM interpreter in-process, at an arena size already proven to work."""
+
+    def __init__(self, model: bytes, arena_size: int = GENEROUS_ARENA):
+        self.interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+        self.input = self.interpreter.get_input_details(0)
+        self.output = self.interpreter.get_output_details(0)
+
+    def _params(self, detail):
+        q = detail["quantization_parameters"]
+        scales, zeros = q["scales"], q["zero_points"]
+        return (float(scales[0]), int(zeros[0])) if len(scales) else (0.0, 0)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        return quantize(x, self.input["dtype"], *self._params(self.input))
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Reconstruction MSE per window, one invoke per window (TFLM has no batching)."""
+        q, out = self.quantize(x[:, None]), np.empty(len(x), dtype=np.float32)
+        scale, zero = self._params(self.output)
+        for i, window in enumerate(q):
+            self.interpreter.set_input(window, 0)
+            self.interpreter.invoke()
+            recon = dequantize(self.interpreter.get_output(0), scale, zero)
+            out[i] = np.mean((recon[0] - x[i]) ** 2)
+        return out
+
+    def invoke_times_ns(self, x, samples: int, warmup: int, clock=time.perf_counter_ns):
+        q, times = self.quantize(x[:, None]), []
+        for i in range(warmup + samples):
+            self.interpreter.set_input(q[i % len(q)], 0)
+            start = clock()
+            self.interpreter.invoke()
+            stop = clock()
+            if i >= warmup:
+                times.append(stop - start)
+        return times
+
+
+def arena(model: bytes) -> dict:
+    """Deployability, smallest arena and the allocator's breakdown, all probed isolated."""
+    start = time.perf_counter()
+    first = probe(model, GENEROUS_ARENA, allocations=True)
+    if not first.ok:
+        return {"tflm_deployable": False, "tflm_error": first.error,
+                "tflm_failing_ops": failing_ops(first.log),
+                "arena_search_seconds": time.perf_counter() - start}
+    crashes, probes = [], []
+
+    def fits(size: int) -> bool:
+        result = probe(model, size)
+        probes.append(size)
+        if "crashed" in result.error:
+            crashes.append(size)
+        return result.ok
+
+    smallest = smallest_arena(fits, GENEROUS_ARENA)
+    return {"tflm_deployable": True, "tflm_error": None, "tflm_failing_ops": {},
+            "arena_bytes": smallest, **parse_allocations(first.log),
+            "arena_probes": len(probes), "arena_crashed_sizes": crashes,
+            "arena_search_seconds": time.perf_counter() - start}
+
+
+def measure(model: bytes, inputs: np.ndarray, samples: int = 2000, warmup: int = 200) -> dict:
+    """Arena and deployability; when deployable, TFLM's per-window invoke latency."""
+    row = arena(model)
+    if row["tflm_deployable"]:
+        times = MicroModel(model).invoke_times_ns(inputs, samples, warmup)
+        row.update({f"tflm_{k}": v for k, v in summarize(times).items()})
+        row["tflm_latency_samples_us"] = [round(t / 1000.0, 3) for t in times]
+    return row
+
+
+def agreement(model: bytes, x: np.ndarray, threshold: float) -> dict:
+    """Do TFLM and LiteRT score the same windows alike, and raise the same alarms?"""
+    host_scores = reconstruction_error(HostModel(model), x)
+    micro_scores = MicroModel(model).scores(x)
+    return {
+        "tflm_score_max_abs_diff": float(np.max(np.abs(micro_scores - host_scores))),
+        "tflm_decisions_differ": int(np.sum((micro_scores > threshold)
+                                            != (host_scores > threshold))),
+    }

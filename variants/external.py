@@ -1,0 +1,65 @@
+"""A user's own model (`--model PATH`): a .tflite measured as it is, or a Keras model
+that the registry's recipes start from instead of the trained baseline."""
+
+import hashlib
+from pathlib import Path
+
+from bench import UsageError
+from variants.baseline import Arch
+
+TFLITE, KERAS = (".tflite",), (".keras", ".h5")
+
+
+def check_path(path: Path) -> None:
+    if path.suffix not in TFLITE + KERAS:
+        raise UsageError(f"{path}: unknown model type {path.suffix!r}; give a "
+                         f"{', '.join(TFLITE + KERAS)} file")
+    if not path.is_file():
+        raise UsageError(f"{path}: no such model file")
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: the model file is empty")
+
+
+def read_tflite(path: Path) -> bytes:
+    """The flatbuffer, once LiteRT's verifier has accepted it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    check_path(path)
+    model = path.read_bytes()
+    try:
+        Interpreter(model_content=model)
+    except (ValueError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{path}: not a valid .tflite model ({reason}); "
+                         "was it truncated or is it another format?") from None
+    return model
+
+
+def load_keras(path: Path):
+    """Load in safe mode: a Lambda layer's Python code is refused, in .keras and .h5 alike."""
+    from variants._tf import keras  # first: it picks tf_keras and quiets TensorFlow
+    from variants.convert import quiet_native_stderr
+
+    SafeModeScope = keras.src.saving.serialization_lib.SafeModeScope
+
+    check_path(path)
+    try:
+        with SafeModeScope(True), quiet_native_stderr():
+            model = keras.models.load_model(path, compile=False)
+    except Exception as err:  # any loader failure is the file's problem, said in one line
+        first = (str(err).strip().splitlines() or [""])[0].split(". ")[0]
+        raise UsageError(f"{path}: cannot load this Keras model ({type(err).__name__}: "
+                         f"{first[:200]})") from None
+    shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if shape is None or len(shape) != 2 or shape[1] is None:
+        raise UsageError(f"{path}: input shape {model.input_shape} cannot be filled with "
+                         "windows of a series; the model must take (batch, window) input")
+    return model
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def user_arch(path: Path, window: int) -> Arch:
+    return Arch("user", window, (), "", f"user model {path.name}")
