@@ -4,7 +4,8 @@
 (runtime version, conversion metadata) count as non-data, like the graph itself.
 
 `params` counts the elements of constant tensors (weights, biases and any other
-constant), as stored in the flatbuffer.
+constant) as stored: the converter drops an all-zero bias, so an untrained model
+can store fewer parameters than Keras counts.
 """
 
 import gzip

@@ -9,6 +9,7 @@ Figures come from the 64-bit host build: TFLM keeps pointer-sized structs in the
 arena, so a 32-bit MCU needs the same or somewhat less than `arena_bytes`.
 """
 
+import faulthandler
 import os
 import re
 import signal
@@ -51,6 +52,7 @@ def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) 
         if pid == 0:  # the child: never returns into the harness
             code = 1
             try:
+                faulthandler.disable()  # a crash here is an expected result, not news
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)
                 code = run(model, arena_size, allocations)

@@ -15,8 +15,11 @@ ROW_KEYS = {
     "size_nondata_bytes", "size_gzip_bytes", "params", "latency_us_p50", "latency_us_p99",
     "latency_us_mean", "latency_us_stdev", "latency_samples_us", "throughput_windows_per_s",
     "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold", "f1_delta_vs_float32",
-    "build_seconds", "cache_key",
+    "build_seconds", "cache_key", "sha256", "ops", "tflm_deployable", "tflm_error",
+    "arena_search_seconds",
 }
+TFLM_KEYS = {"arena_bytes", "arena_recorded_bytes", "arena_breakdown", "tflm_latency_us_p50",
+             "tflm_latency_us_p99", "tflm_score_max_abs_diff", "tflm_decisions_differ"}
 
 
 def edgebench(*args, cwd=None):
@@ -51,6 +54,13 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         assert len(row["latency_samples_us"]) == res["config"]["latency_samples"]
     f32 = [r for r in res["rows"] if r["variant"] == "float32"]
     assert all(r["f1_delta_vs_float32"] == 0 for r in f32)
+    for row in res["rows"]:
+        if row["variant"] in ("float32", "int8"):
+            assert row["tflm_deployable"] and set(row) >= TFLM_KEYS, TFLM_KEYS - set(row)
+        if row["variant"] == "float16":
+            assert not row["tflm_deployable"] and "DEQUANTIZE" in row["tflm_error"]
+        if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
+            assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
     assert "[deep] int8: measuring" in done.stdout
 
 
@@ -61,6 +71,9 @@ def test_report_shows_a_table_per_architecture(quick_run):
     for name in REGISTRY:
         assert f"| {name} " in text
     assert "dF1 vs float32" in text and "**" in text
+    assert "## Not deployable on TFLite Micro" in text
+    assert "- `deep/float16`: tensorflow/lite/micro/kernels/dequantize" in text
+    assert "64-bit host build" in text
 
 
 def test_report_rerenders_from_results_alone_without_tensorflow(quick_run, tmp_path):
@@ -129,3 +142,105 @@ def test_help_everywhere():
     for args in ([], ["run"], ["report"], ["variants"]):
         done = edgebench(*args, "--help")
         assert done.returncode == 0 and "usage: edgebench" in done.stdout
+
+
+def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
+    out = quick_run[0]
+    done = edgebench("export", "int8", "--arch", "deep", "--results", out / "results.json",
+                     "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    source = (tmp_path / "model_data.cc").read_text()
+    assert "g_deep_int8_model_data_len = " in source
+    assert "k_deep_int8_arena_size" in (tmp_path / "model_data.h").read_text()
+
+
+@pytest.fixture(scope="module")
+def user_models(tmp_path_factory):
+    """Models made outside the registry: a Keras window AE, a Lambda model, a conv net."""
+    from variants._tf import keras
+    from variants.convert import to_tflite
+
+    folder = tmp_path_factory.mktemp("user")
+    keras.utils.set_random_seed(1)
+    dense = lambda n, **kw: keras.layers.Dense(n, bias_initializer="random_normal", **kw)  # noqa: E731
+    ae = keras.Sequential([keras.layers.Input((24,)), dense(6, activation="tanh"), dense(24)])
+    ae.save(folder / "ae.keras")
+    ae.save(folder / "ae.h5")
+    lam = keras.Sequential([keras.layers.Input((24,)), keras.layers.Lambda(lambda x: x * 2)])
+    lam.save(folder / "lambda.keras")
+    lam.save(folder / "lambda.h5")
+    conv = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
+                             keras.layers.Flatten(), keras.layers.Dense(3)])
+    (folder / "conv.tflite").write_bytes(to_tflite(conv))
+    (folder / "ae.tflite").write_bytes(to_tflite(ae))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["ae.keras", "ae.h5"])
+def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_path, name):
+    done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path,
+                     "--variants", "float32,int8")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [(r["arch"], r["variant"], r["window"]) for r in rows] == [
+        ("user", "float32", 24), ("user", "int8", 24)]
+    assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and "errors" not in r for r in rows)
+    assert rows[1]["tflm_deployable"] and rows[1]["f1"] is not None
+
+
+def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
+    done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
+    assert row["f1"] is not None and row["arena_bytes"] > 0 and "errors" not in row
+
+
+def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
+    done = edgebench("run", "--quick", "--model", user_models / "conv.tflite", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
+    assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "f1" not in row
+    assert "not a window autoencoder" in row["detection_skipped"]
+    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
+
+
+def _bad_models(folder, user_models):
+    good = (user_models / "ae.tflite").read_bytes()
+    files = {"empty.tflite": b"", "truncated.tflite": good[: len(good) // 2],
+             "text.tflite": b"this is not a flatbuffer at all" * 4,
+             "broken.keras": b"PK\x03\x04 not really a zip"}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return {
+        "missing.tflite": "no such model file",
+        "empty.tflite": "the model file is empty",
+        "truncated.tflite": "not a valid .tflite model",
+        "text.tflite": "not a valid .tflite model",
+        "broken.keras": "cannot load this Keras model",
+        "model.onnx": "unknown model type '.onnx'",
+    }
+
+
+def test_bad_model_files_are_one_line_exit_2(user_models, quick_run, tmp_path):
+    out = quick_run[0]
+    before = (out / "results.json").read_bytes()
+    for name, message in _bad_models(tmp_path, user_models).items():
+        done = edgebench("run", "--quick", "--model", tmp_path / name, "--out", out)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and message in lines[0], (name, lines)
+    assert (out / "results.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
+def test_keras_models_load_in_safe_mode(user_models, tmp_path, name):
+    done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path)
+    assert done.returncode == 2 and "Lambda layer" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_window_option_must_match_the_models_input(user_models, tmp_path):
+    done = edgebench("run", "--quick", "--model", user_models / "ae.keras", "--window", "10",
+                     "--out", tmp_path)
+    assert done.returncode == 2 and "takes windows of 24, but --window is 10" in done.stderr

@@ -1,0 +1,162 @@
+import os
+import shutil
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+
+from bench import UsageError, export, tflm
+from variants.convert import to_tflite
+
+RECORDED = """\
+[RecordingMicroAllocator] Arena allocation total 1488 bytes
+[RecordingMicroAllocator] Arena allocation head 32 bytes
+[RecordingMicroAllocator] Arena allocation tail 1456 bytes
+[RecordingMicroAllocator] 'TfLiteEvalTensor data' used 192 bytes with alignment overhead \
+(requested 192 bytes for 8 allocations)
+[RecordingMicroAllocator] 'Persistent buffer data' used 328 bytes with alignment overhead \
+(requested 288 bytes for 9 allocations)
+"""
+
+
+def test_allocator_breakdown_is_parsed():
+    parsed = tflm.parse_allocations(RECORDED)
+    assert parsed["arena_recorded_bytes"] == 1488
+    assert (parsed["arena_head_bytes"], parsed["arena_tail_bytes"]) == (32, 1456)
+    assert parsed["arena_breakdown"]["Persistent buffer data"] == {
+        "used_bytes": 328, "requested_bytes": 288, "count": 9}
+    assert len(parsed["arena_breakdown"]) == 2
+
+
+@pytest.mark.parametrize("need", [1, 16, 17, 1000, 12_345, 8 << 20])
+def test_bisection_finds_the_smallest_fitting_multiple_of_16(need):
+    asked = []
+
+    def fits(size):
+        asked.append(size)
+        return size >= need
+
+    found = tflm.smallest_arena(fits, hi=8 << 20)
+    assert found == -(-need // 16) * 16
+    assert len(asked) <= 20  # log2 of the range in 16-byte steps
+
+
+def test_a_probe_that_crashes_takes_only_its_own_process():
+    def segfault(model, arena_size, allocations):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    result = tflm.probe(b"", 4096, run=segfault)
+    assert not result.ok and "crashed (SIGSEGV) with a 4,096-byte arena" in result.error
+    assert tflm.probe(b"", 1, run=lambda *a: 0).ok  # and the harness goes on
+
+
+def test_a_probe_that_raises_reports_the_exception():
+    def boom(model, arena_size, allocations):
+        os.write(1, b"kernel says no\n")
+        raise RuntimeError("TFLM failed to allocate tensors")
+
+    result = tflm.probe(b"", 1024, run=boom)
+    assert not result.ok
+    assert result.error == "kernel says no; RuntimeError: TFLM failed to allocate tensors"
+
+
+def test_real_arena_is_the_smallest_that_works(tiny_models):
+    model = tiny_models["int8"].model
+    measured = tflm.arena(model)
+    assert measured["tflm_deployable"] and measured["tflm_error"] is None
+    size = measured["arena_bytes"]
+    assert size % 16 == 0 and size >= measured["arena_recorded_bytes"] > 0
+    assert tflm.probe(model, size).ok
+    assert not tflm.probe(model, size - 16).ok
+    assert "TfLiteEvalTensor data" in measured["arena_breakdown"]
+
+
+def test_float16_is_refused_with_the_kernels_reason(tiny_models):
+    measured = tflm.arena(tiny_models["float16"].model)
+    assert measured["tflm_deployable"] is False
+    assert "DEQUANTIZE" in measured["tflm_error"]
+    assert "DEQUANTIZE" in measured["tflm_failing_ops"]
+
+
+def test_hybrid_dynamic_range_is_refused_with_the_kernels_reason():
+    from variants._tf import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Input((64,)), keras.layers.Dense(32),
+                              keras.layers.Dense(64)])  # >= 1,024 weights: quantized
+    measured = tflm.arena(to_tflite(model, optimize=True))
+    assert measured["tflm_deployable"] is False
+    assert "FLOAT32 with filter type: INT8" in measured["tflm_error"]
+    assert "FULLY_CONNECTED" in measured["tflm_failing_ops"]
+
+
+def test_tflm_scores_agree_with_litert(tiny_ctx, tiny_models):
+    x = tiny_ctx.windows.test.x[:64]
+    same = tflm.agreement(tiny_models["float32"].model, x, threshold=0.01)
+    assert same["tflm_score_max_abs_diff"] < 1e-5
+    quantized = tflm.agreement(tiny_models["int8"].model, x, threshold=0.01)
+    assert quantized["tflm_score_max_abs_diff"] < 0.05
+
+
+def test_tflm_latency_from_a_fake_clock(tiny_ctx, tiny_models):
+    micro = tflm.MicroModel(tiny_models["int8"].model)
+    ticks = iter(range(0, 10**9, 700))
+    times = micro.invoke_times_ns(tiny_ctx.windows.test.x, 10, 2, clock=lambda: next(ticks))
+    assert times == [700] * 10
+
+
+@pytest.mark.parametrize(("name", "ident"), [("deep-int8", "deep_int8"),
+                                             ("8bit.model v2", "m_8bit_model_v2"),
+                                             ("--", "model")])
+def test_c_identifiers_are_sanitized(name, ident):
+    assert export.c_identifier(name) == ident
+
+
+def test_arena_constant_adds_the_margin_and_aligns():
+    assert export.arena_constant(1000, 0.25) == 1264
+    assert export.arena_constant(1024, 0.0) == 1024
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler")
+def test_export_compiles_and_holds_the_model(tmp_path, tiny_models):
+    model = tiny_models["int8"].model
+    export.write(tmp_path, model, "seed-int8", 1872, 0.25)
+    (tmp_path / "main.cc").write_text("""
+#include "model_data.h"
+#include <cstdint>
+#include <cstdio>
+int main() {
+  const unsigned char* m = g_seed_int8_model_data;
+  std::printf("%u %c%c%c%c %zu %d", g_seed_int8_model_data_len, m[4], m[5], m[6], m[7],
+              k_seed_int8_arena_size, (int)(reinterpret_cast<std::uintptr_t>(m) % 16));
+}
+""")
+    subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc",
+                    "-o", "check"], cwd=tmp_path, check=True)
+    out = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True)
+    assert out.stdout == f"{len(model)} TFL3 2352 0"
+
+
+def test_export_refuses_a_variant_tflm_cannot_run(tmp_path):
+    res = {"rows": [{"variant": "float16", "arch": "seed", "tflm_deployable": False,
+                     "tflm_error": "DEQUANTIZE refused"}]}
+    with pytest.raises(UsageError, match="not deployable on TFLite Micro: DEQUANTIZE"):
+        export.from_results(res, tmp_path / "results.json", "float16", None)
+
+
+def test_export_asks_for_the_arch_when_ambiguous(tmp_path):
+    res = {"rows": [{"variant": "int8", "arch": a} for a in ("seed", "deep")]}
+    with pytest.raises(UsageError, match="seed, deep; choose one with --arch"):
+        export.from_results(res, tmp_path / "results.json", "int8", None)
+
+
+def test_inputs_of_any_shape_run_on_tflm():
+    from variants._tf import keras
+
+    model = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    flat = to_tflite(model)
+    inputs = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
+    row = tflm.measure(flat, inputs, samples=5, warmup=1)
+    assert row["tflm_deployable"] and row["tflm_latency_samples"] == 5
