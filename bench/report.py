@@ -38,6 +38,18 @@ TABLES = {
         ("PR-AUC", "pr_auc", "{:.3f}", "max"),
         ("threshold", "threshold", "{:.3g}", None),
     ),
+    "Compression": (
+        ("variant", "variant", "{}", None),
+        ("lineage", "lineage", "{}", None),
+        ("params", "params", "{:,}", "min"),
+        ("x float32 params", "params_ratio_vs_float32", "{:.2f}", None),
+        ("sparsity", "sparsity", "{:.1%}", None),
+        ("gzip B", "size_gzip_bytes", "{:,}", "min"),
+        ("unique weights, max per layer", "weight_unique_values", "{}", None),
+        ("max per channel", "weight_unique_per_channel_max", "{:,}", None),
+        ("float compute ops", "float_compute_ops", "{}", None),
+        ("build s", "build_seconds", "{:.1f}", None),
+    ),
     "TFLite Micro": (
         ("variant", "variant", "{}", None),
         ("deployable", "tflm_deployable", "{}", None),
@@ -55,7 +67,9 @@ def _format(value, fmt: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "**no**"
     if isinstance(value, dict):
-        return ", ".join(f"{k} x{v}" for k, v in value.items())
+        return ", ".join(f"{k} x{v}" for k, v in value.items()) or "none"
+    if isinstance(value, list):
+        return f"{max(value):,}" if value else "n/a"
     return fmt.format(value)
 
 
@@ -77,6 +91,18 @@ def variant_table(rows: list[dict], columns) -> str:
     body = [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in columns] for r in rows]
     return tabulate(body, headers=[c[0] for c in columns], tablefmt="github",
                     disable_numparse=True)
+
+
+def target_table(rows: list[dict]) -> str:
+    """Each promised F1 target with its verdict; a missed one is said plainly."""
+    body = [[f"{r['arch']}/{r['variant']}", r["f1_target"], f"{r['f1']:.3f}",
+             f"{r['f1_delta_vs_float32']:+.3f}", f"{r['f1_ratio_vs_float32']:.3f}",
+             "met" if r["f1_target_met"] else "**MISSED**"]
+            for r in rows if r.get("f1_target") and r.get("f1_target_met") is not None]
+    if not body:
+        return ""
+    return tabulate(body, headers=["variant", "target", "F1", "dF1", "F1 ratio", "verdict"],
+                    tablefmt="github", disable_numparse=True)
 
 
 def failures(rows: list[dict]) -> list[str]:
@@ -102,6 +128,10 @@ def render(res: dict) -> str:
         lines += ["", f"## Architecture `{arch}` (window {rows[0]['window'] or 'n/a'})"]
         for title, columns in TABLES.items():
             lines += ["", f"### {title}", "", variant_table(rows, columns)]
+    targets = target_table(res["rows"])
+    if targets:
+        lines += ["", "## F1 targets against float32 (same arch, same test stream)", "",
+                  targets]
     refused = [f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}"
                for r in res["rows"] if r.get("tflm_deployable") is False]
     if refused:

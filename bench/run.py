@@ -114,15 +114,31 @@ def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock) ->
     return row
 
 
+def lineage(name: str) -> str:
+    """`float32 > pruned80 > pruned80_int8`: the chain of parents in the registry."""
+    chain = [name]
+    while REGISTRY[chain[0]].parent:
+        chain.insert(0, REGISTRY[chain[0]].parent)
+    return " > ".join(chain)
+
+
+def _ratio(a, b):
+    return None if a is None or not b else a / b
+
+
 def add_deltas(rows: list[dict]) -> None:
-    """f1_delta_vs_float32 and size_ratio_vs_float32, within each arch and dataset."""
+    """Comparisons with float32 of the same arch and dataset, and each F1 target's verdict."""
     refs = {(r["arch"], r["dataset"]): r for r in rows if r["variant"] == "float32"}
     for row in rows:
         ref = refs.get((row["arch"], row["dataset"]), {})
         f1, ref_f1 = row.get("f1"), ref.get("f1")
         row["f1_delta_vs_float32"] = None if f1 is None or ref_f1 is None else f1 - ref_f1
-        sz, ref_sz = row.get("size_bytes"), ref.get("size_bytes")
-        row["size_ratio_vs_float32"] = None if sz is None or not ref_sz else sz / ref_sz
+        row["f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
+        row["size_ratio_vs_float32"] = _ratio(row.get("size_bytes"), ref.get("size_bytes"))
+        row["params_ratio_vs_float32"] = _ratio(row.get("params"), ref.get("params"))
+        target = REGISTRY[row["variant"]].f1_target if row["variant"] in REGISTRY else None
+        met = None if target is None or f1 is None or ref_f1 is None else target.met(f1, ref_f1)
+        row["f1_target_met"] = met
 
 
 def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
@@ -161,7 +177,9 @@ def registry_rows(ctx, cfg: RunConfig, series, clock, log) -> list[dict]:
         log(f"[{arch}] {name}: building")
         row = {"variant": name, "arch": arch, "dataset": series.name,
                "window": ctx.windows.length, "parent": variant.parent,
-               "recipe": variant.summary, "recipe_params": variant.params}
+               "recipe": variant.summary, "recipe_params": variant.params,
+               "lineage": lineage(name),
+               "f1_target": str(variant.f1_target) if variant.f1_target else None}
         t = time.perf_counter()
         try:
             built = build(variant, ctx)

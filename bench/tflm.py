@@ -186,7 +186,10 @@ def arena(model: bytes) -> dict:
             crashes.append(size)
         return result.ok
 
-    smallest = smallest_arena(fits, GENEROUS_ARENA)
+    # Bisect below twice the recorded total when that fits: half the probes of the full range.
+    recorded = parse_allocations(first.log)["arena_recorded_bytes"] or GENEROUS_ARENA
+    hi = min(GENEROUS_ARENA, -(-(2 * recorded + 1024) // ARENA_STEP) * ARENA_STEP)
+    smallest = smallest_arena(fits, hi if fits(hi) else GENEROUS_ARENA)
     return {"tflm_deployable": True, "tflm_error": None, "tflm_failing_ops": {},
             "arena_bytes": smallest, **parse_allocations(first.log),
             "arena_probes": len(probes), "arena_crashed_sizes": crashes,

@@ -13,7 +13,8 @@ def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models,
         s = size.measure(built.model)
         assert s["size_bytes"] == path.stat().st_size
         assert s["size_data_bytes"] + s["size_nondata_bytes"] == s["size_bytes"]
-        assert s["params"] == 94  # the seed autoencoder, whatever the storage type
+        if not name.startswith("distilled"):  # the student is smaller by design
+            assert s["params"] == 94  # the seed autoencoder, whatever the storage type
     f32 = size.measure(tiny_models["float32"].model)
     assert f32["size_data_bytes"] == 94 * 4
     i8 = size.measure(tiny_models["int8"].model)

@@ -16,28 +16,70 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class F1Target:
+    """What a variant promises against float32 on the same data: `f1 >= float32 - max_loss`
+    and/or `f1 >= min_ratio * float32`."""
+
+    max_loss: float | None = None
+    min_ratio: float | None = None
+
+    def __str__(self) -> str:
+        rules = ([f"loss <= {self.max_loss:g}"] if self.max_loss is not None else []) + (
+            [f"ratio >= {self.min_ratio:g}"] if self.min_ratio is not None else [])
+        return " and ".join(rules)
+
+    def met(self, f1: float, reference: float) -> bool:
+        return ((self.max_loss is None or f1 >= reference - self.max_loss - 1e-12)
+                and (self.min_ratio is None or f1 >= self.min_ratio * reference - 1e-12))
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     recipe: Callable[..., bytes]
     params: dict = field(default_factory=dict)
     parent: str | None = None
     summary: str = ""
+    f1_target: F1Target | None = None
 
 
 REGISTRY: dict[str, Variant] = {}
 
 
-def register(name: str, *, parent: str | None = None, **params):
+def register(name: str, *, parent: str | None = None, f1_target: F1Target | None = None,
+             **params):
     """Decorator: add `recipe` to the registry under `name` with fixed `params`."""
 
     def add(recipe):
         if name in REGISTRY:
             raise ValueError(f"variant {name!r} is registered twice")
         summary = (recipe.__doc__ or "").strip().splitlines()[0] if recipe.__doc__ else ""
-        REGISTRY[name] = Variant(name, recipe, dict(params), parent, summary)
+        REGISTRY[name] = Variant(name, recipe, dict(params), parent, summary, f1_target)
         return recipe
 
     return add
 
 
-from variants import post_training  # noqa: E402, F401  (registers its recipes)
+def register_float_and_int8(name: str, transform, summary: str,
+                            f1_target: F1Target | None = None, **params) -> None:
+    """Register `name` (the Keras model from `transform(ctx, **params)`, as float32) and
+    `name_int8` (the same model, full-integer quantized), sharing one transform."""
+    from variants.convert import to_int8, to_tflite
+
+    def as_float32(ctx, **p):
+        return to_tflite(ctx.derived(transform, **p))
+
+    def as_int8(ctx, **p):
+        return to_int8(ctx, ctx.derived(transform, **p))
+
+    as_float32.__doc__ = f"{summary}; float32"
+    as_int8.__doc__ = f"{summary}; full-integer int8"
+    as_float32.__qualname__ = f"{transform.__qualname__}.float32"
+    as_int8.__qualname__ = f"{transform.__qualname__}.int8"
+    as_float32.__module__ = as_int8.__module__ = transform.__module__
+    register(name, parent="float32", f1_target=f1_target, **params)(as_float32)
+    register(f"{name}_int8", parent=name, f1_target=f1_target, **params)(as_int8)
+
+
+# Importing a recipe module registers its recipes, in this order.
+from variants import post_training, pruned, qat, clustered, distilled  # noqa: E402, F401, I001

@@ -77,6 +77,7 @@ class BuildContext:
     source: Path | None = None  # a user's Keras model to start from instead of training
     train_seconds: float = 0.0
     _model: object = field(default=None, repr=False)
+    _derived: dict = field(default_factory=dict, repr=False)
 
     def key(self, **extra) -> str:
         source = self.source and file_hash(self.source)
@@ -107,6 +108,15 @@ class BuildContext:
                     self._model.save(tmp)
                     os.replace(tmp, path)
         return self._model
+
+
+    def derived(self, transform, **params):
+        """`transform(ctx, **params)` -> Keras model, made once per context and shared by
+        the variants that convert it (e.g. `pruned80` and `pruned80_int8`)."""
+        key = (transform.__module__, transform.__qualname__, tuple(sorted(params.items())))
+        if key not in self._derived:
+            self._derived[key] = transform(self, **params)
+        return self._derived[key]
 
 
 @dataclass(frozen=True)

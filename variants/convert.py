@@ -38,3 +38,11 @@ def to_tflite(model, *, optimize=False, float16=False, representative=None,
         converter.inference_output_type = tf.int8
     with quiet_native_stderr():
         return converter.convert()
+
+
+def to_int8(ctx, model, calibration_windows: int = 500) -> bytes:
+    """Full-integer quantization with int8 input and output, calibrated on training windows
+    spread evenly over the training part."""
+    x = ctx.windows.train.x
+    pick = np.linspace(0, len(x) - 1, min(calibration_windows, len(x))).astype(int)
+    return to_tflite(model, representative=x[pick], int8_io=True)

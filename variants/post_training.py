@@ -1,9 +1,7 @@
 """Post-training recipes: the float model converted as is, or quantized after training."""
 
-import numpy as np
-
-from variants import register
-from variants.convert import to_tflite
+from variants import F1Target, register
+from variants.convert import to_int8, to_tflite
 
 
 @register("float32")
@@ -24,9 +22,7 @@ def dynamic_range(ctx) -> bytes:
     return to_tflite(ctx.keras_model(), optimize=True)
 
 
-@register("int8", parent="float32", calibration_windows=500)
+@register("int8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
 def int8(ctx, calibration_windows: int) -> bytes:
     """Full-integer quantization with int8 input and output, calibrated on training windows."""
-    x = ctx.windows.train.x
-    pick = np.linspace(0, len(x) - 1, min(calibration_windows, len(x))).astype(int)
-    return to_tflite(ctx.keras_model(), representative=x[pick], int8_io=True)
+    return to_int8(ctx, ctx.keras_model(), calibration_windows)

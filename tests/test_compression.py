@@ -1,0 +1,75 @@
+"""The compression recipes on the tiny context: each does what its name says."""
+
+import numpy as np
+import pytest
+
+from bench import graph
+from bench.interpreter import HostModel
+from bench.run import lineage
+from variants import REGISTRY, F1Target
+from variants.baseline import ARCHS, build_model
+
+
+@pytest.mark.parametrize(("name", "target"), [("pruned50", 0.5), ("pruned50_int8", 0.5),
+                                              ("pruned80", 0.8), ("pruned80_int8", 0.8)])
+def test_pruning_reaches_its_target_sparsity(tiny_models, name, target):
+    measured = graph.measure(tiny_models[name].model)["sparsity"]
+    assert measured >= target - 0.02
+
+
+def test_unpruned_models_are_dense(tiny_models):
+    assert graph.measure(tiny_models["float32"].model)["sparsity"] < 0.05
+
+
+def test_qat_is_int8_from_input_to_output(tiny_models):
+    model = tiny_models["qat"].model
+    assert graph.float_compute_ops(model) == []
+    host = HostModel(model)
+    assert host.input["dtype"] == np.int8 and host.output["dtype"] == np.int8
+    assert graph.float_compute_ops(tiny_models["float32"].model)  # the check can fail
+
+
+def test_clustering_bounds_the_unique_weight_values(tiny_models):
+    clusters = REGISTRY["clustered16"].params["clusters"]
+    float_weights = graph.weight_tensors(tiny_models["clustered16"].model)
+    assert all(np.unique(w).size <= clusters for w in float_weights)
+    # int8 scales each output channel on its own: the bound holds per channel
+    int8 = graph.measure(tiny_models["clustered16_int8"].model)
+    assert int8["weight_unique_per_channel_max"] <= clusters
+
+
+def test_the_student_is_smaller_than_its_teacher(tiny_models):
+    student = graph.measure(tiny_models["distilled"].model)
+    assert REGISTRY["distilled"].params["alpha"] == 0.5
+    from bench import size
+
+    assert size.measure(tiny_models["distilled"].model)["params"] < size.measure(
+        tiny_models["float32"].model)["params"]
+    assert student["ops"]["FULLY_CONNECTED"] >= 2
+
+
+def test_the_deep_student_has_at_most_a_quarter_of_the_teachers_parameters():
+    deep = ARCHS["deep"]
+    teacher = build_model(deep, deep.window).count_params()
+    student = build_model(deep, deep.window, hidden=deep.student).count_params()
+    assert student <= 0.25 * teacher
+
+
+def test_lineage_follows_the_parents():
+    assert lineage("pruned80_int8") == "float32 > pruned80 > pruned80_int8"
+    assert lineage("float32") == "float32"
+
+
+def test_f1_targets():
+    assert F1Target(max_loss=0.01).met(0.875, 0.88)
+    assert not F1Target(max_loss=0.01).met(0.869, 0.88)
+    assert F1Target(min_ratio=0.95).met(0.95, 1.0)
+    assert not F1Target(min_ratio=0.95).met(0.9, 1.0)
+    assert str(F1Target(max_loss=0.02)) == "loss <= 0.02"
+
+
+def test_every_recipe_records_its_build_cost_and_parent(tiny_models):
+    for name, built in tiny_models.items():
+        assert built.build_seconds > 0
+        parent = REGISTRY[name].parent
+        assert parent is None or parent in REGISTRY

@@ -1,0 +1,23 @@
+"""Weight clustering (TFMOT): each layer's weights share `clusters` values, fine-tuned."""
+
+from variants import F1Target, register_float_and_int8
+from variants.baseline import copy_model, fit, seed_everything
+
+FINE_TUNE_LR = 1e-4
+
+
+def cluster(ctx, clusters: int):
+    import tensorflow_model_optimization as tfmot
+
+    clustering = tfmot.clustering.keras
+    cfg, x = ctx.train_cfg, ctx.windows.train.x
+    seed_everything(cfg.seed)
+    model = clustering.cluster_weights(
+        copy_model(ctx.keras_model()), number_of_clusters=clusters,
+        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS)
+    fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
+    return clustering.strip_clustering(model)
+
+
+register_float_and_int8("clustered16", cluster, "weights clustered to 16 values per layer, "
+                        "fine-tuned", f1_target=F1Target(max_loss=0.02), clusters=16)

@@ -1,0 +1,19 @@
+"""Quantization-aware training (TFMOT), converted to a fully int8 model (int8 input and output)."""
+
+from variants import F1Target, register
+from variants.baseline import copy_model, fit, seed_everything
+from variants.convert import to_int8
+
+FINE_TUNE_LR = 1e-4
+
+
+@register("qat", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
+def qat(ctx, calibration_windows: int) -> bytes:
+    """Fine-tuned with fake quantization, then full-integer int8."""
+    import tensorflow_model_optimization as tfmot
+
+    cfg, x = ctx.train_cfg, ctx.windows.train.x
+    seed_everything(cfg.seed)
+    model = tfmot.quantization.keras.quantize_model(copy_model(ctx.keras_model()))
+    fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
+    return to_int8(ctx, model, calibration_windows)
