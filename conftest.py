@@ -1,4 +1,5 @@
-"""Shared pytest setup: quiet TensorFlow, a private cache, and small built models."""
+"""pytest options and session fixtures shared by the unit tests (tests/) and the
+pytest-benchmark suite over the registry (bench/test_*.py, run by `pytest bench/`)."""
 
 import os
 
@@ -6,33 +7,52 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory):
-    """A cache private to this test session, so tests never read a user's cache."""
-    path = tmp_path_factory.mktemp("cache")
-    os.environ["EDGEBENCH_CACHE"] = str(path)
-    return path
+DATASETS = ("nepse",)
 
 
-@pytest.fixture(scope="session")
-def tiny_ctx(cache_dir):
-    """A build context on a short stream with the seed architecture and one epoch."""
-    from bench.data.synthetic import StreamConfig, nepse_stream
-    from bench.data.windows import make_windows
-    from variants.baseline import ARCHS, TrainConfig
-    from variants.build import BuildContext, Cache
+def _names(text):
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
 
-    stream = StreamConfig(sessions=40)
-    windows = make_windows(nepse_stream(stream), ARCHS["seed"].window)
-    return BuildContext(ARCHS["seed"], windows, TrainConfig(epochs=1), {"stream": stream},
-                        Cache(cache_dir))
+
+def pytest_addoption(parser):
+    group = parser.getgroup("edgebench", "edgebench benchmark suite (pytest bench/)")
+    group.addoption("--variants", help="comma-separated variants (default: the registry)")
+    group.addoption("--arch", help="comma-separated architectures (default: all)")
+    group.addoption("--dataset", default="nepse", help=f"dataset: {', '.join(DATASETS)}")
+    group.addoption("--quick", action="store_true", help="the small `edgebench run --quick` "
+                    "configuration: short stream, 3 epochs, few rounds")
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tiny_ctx):
-    """Variant name -> Built, for every registered variant on the tiny context."""
-    from variants import REGISTRY
-    from variants.build import build
+def suite_config(pytestconfig):
+    """The run configuration the suite benchmarks; it shares the CLI's build cache."""
+    from dataclasses import replace
 
-    return {name: build(variant, tiny_ctx) for name, variant in REGISTRY.items()}
+    from bench.run import RunConfig, check
+    from variants.build import default_cache_dir
+
+    opts = pytestconfig.option
+    if opts.dataset not in DATASETS:
+        raise pytest.UsageError(f"--dataset {opts.dataset!r}: choose from {', '.join(DATASETS)}")
+    cfg = RunConfig.quick_config() if opts.quick else RunConfig()
+    overrides = {"archs": _names(opts.arch), "variants": _names(opts.variants)}
+    cfg = replace(cfg, cache=default_cache_dir(), out=default_cache_dir() / "suite",
+                  **{k: v for k, v in overrides.items() if v})
+    try:
+        check(cfg)
+    except Exception as err:
+        raise pytest.UsageError(str(err)) from None
+    return cfg
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize the suite over the registry (ids = variant names) and architectures."""
+    if "variant_name" in metafunc.fixturenames:
+        from variants import REGISTRY
+        from variants.baseline import ARCHS
+
+        opts = metafunc.config.option
+        names = _names(opts.variants) or tuple(REGISTRY)
+        archs = _names(opts.arch) or tuple(ARCHS)
+        metafunc.parametrize("variant_name", names, ids=names)
+        metafunc.parametrize("arch_name", archs, ids=archs)

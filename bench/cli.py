@@ -1,4 +1,4 @@
-"""The `edgebench` command: run | report | export | variants."""
+"""The `edgebench` command: run | report | export | gate | variants."""
 
 import argparse
 import shlex
@@ -73,6 +73,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="output folder (default reports/firmware/ARCH-VARIANT)")
     export.add_argument("--arena-margin", type=float, default=0.25,
                         help="margin added to the measured arena (default 0.25 = 25%%)")
+
+    gate = sub.add_parser("gate", help="fail on regressions against a baseline or budgets",
+                          description="Compare RESULTS with a baseline results file and with "
+                          "budgets; print the findings. Exit 0: all pass; 1: a regression; "
+                          "2: unusable input.")
+    gate.add_argument("results", type=Path, help="the results.json to judge")
+    gate.add_argument("--baseline", type=Path, help="the results.json to compare with")
+    gate.add_argument("--budgets", type=Path, help="TOML with [tolerances] and "
+                      "[budgets.\"ARCH/VARIANT\"] (default: [tool.edgebench.gates] in "
+                      "./pyproject.toml)")
+    gate.add_argument("--deterministic-only", action="store_true",
+                      help="gate size, arena, F1 and deployability; leave timings out")
 
     sub.add_parser("variants", help="list the registered variants and architectures")
     return parser
@@ -157,6 +169,26 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_gate(args) -> int:
+    from bench import gate, results
+
+    if args.baseline is None and args.budgets is None and not Path("pyproject.toml").is_file():
+        raise UsageError("nothing to gate against: give --baseline and/or --budgets")
+    tolerances, budgets = gate.load_gates(args.budgets)
+    res = results.read(args.results)
+    findings = []
+    if args.baseline is not None:
+        findings += gate.compare(res, results.read(args.baseline), tolerances,
+                                 args.deterministic_only)
+    findings += gate.budgets(res, budgets)
+    if not findings:
+        raise UsageError("no gate applied: the baseline has no rows and no budget is set")
+    print(gate.render(findings))
+    failed = sum(f.verdict == gate.FAIL for f in findings)
+    print(f"\n{len(findings)} checks, {failed} failed")
+    return gate.verdict(findings)
+
+
 def _cmd_variants() -> int:
     from tabulate import tabulate
 
@@ -182,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "export":
             return _cmd_export(args)
+        if args.command == "gate":
+            return _cmd_gate(args)
         return _cmd_variants()
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -244,3 +245,24 @@ def test_window_option_must_match_the_models_input(user_models, tmp_path):
     done = edgebench("run", "--quick", "--model", user_models / "ae.keras", "--window", "10",
                      "--out", tmp_path)
     assert done.returncode == 2 and "takes windows of 24, but --window is 10" in done.stderr
+
+
+def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_path):
+    """`pytest bench/ --quick` over the registry, reusing the quick run's build cache."""
+    out = tmp_path / "bench.json"
+    root = Path(__file__).parent.parent
+    done = subprocess.run([sys.executable, "-m", "pytest", "bench/", "--quick", "-q",
+                           "-p", "no:cacheprovider", f"--benchmark-json={out}"],
+                          cwd=root, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    benchmarks = json.loads(out.read_text())["benchmarks"]
+    litert = {b["params"]["variant_name"] + "/" + b["params"]["arch_name"]: b
+              for b in benchmarks if b["name"].startswith("test_litert_invoke")}
+    assert set(litert) == {f"{v}/{a}" for v in REGISTRY for a in ARCHS}
+    for bench in litert.values():
+        info = bench["extra_info"]
+        assert {"size_bytes", "params", "f1", "arena_bytes", "tflm_deployable"} <= set(info)
+        assert bench["stats"]["rounds"] == 200
+    compare = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; "
+                              "main()", "compare", str(out)], capture_output=True, text=True)
+    assert compare.returncode == 0 and "test_litert_invoke[int8-deep]" in compare.stdout

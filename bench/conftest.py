@@ -1,0 +1,44 @@
+"""Session fixtures of the benchmark suite: each variant built (through the cache) and
+measured once, whatever number of tests read it."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+EXTRA_KEYS = ("size_bytes", "size_gzip_bytes", "params", "sparsity", "arena_bytes",
+              "tflm_deployable", "tflm_error", "f1", "roc_auc", "pr_auc", "threshold")
+
+
+@dataclass
+class Case:
+    model: bytes
+    window: np.ndarray
+    extra_info: dict
+    config: object
+
+
+@pytest.fixture(scope="session")
+def suite_measured(suite_config):
+    from bench import detection, graph, size, tflm
+    from bench.data.synthetic import nepse_stream
+    from bench.run import contexts
+    from variants import REGISTRY
+    from variants.build import Cache, build
+
+    series = nepse_stream(suite_config.stream)
+    ctxs = {ctx.arch.name: ctx for ctx in contexts(suite_config, series, Cache(suite_config.cache))}
+    done = {}
+
+    def measured(arch: str, variant: str) -> Case:
+        if (arch, variant) not in done:
+            ctx = ctxs[arch]
+            model = build(REGISTRY[variant], ctx).model
+            info = {"arch": arch, "variant": variant, "dataset": series.name,
+                    **size.measure(model), **graph.measure(model), **tflm.arena(model),
+                    **detection.measure(model, ctx.windows, suite_config.threshold)}
+            extra = {k: info.get(k) for k in ("arch", "variant", "dataset", *EXTRA_KEYS)}
+            done[arch, variant] = Case(model, ctx.windows.test.x[0], extra, suite_config)
+        return done[arch, variant]
+
+    return measured

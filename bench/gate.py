@@ -1,0 +1,239 @@
+"""Regression gates: compare a results file with a baseline and with budgets.
+
+Pure data in, findings out; printing is `render`. Deterministic metrics gate exactly
+(within a stated allowance); latency gates statistically: a regression needs the
+ratio of medians beyond a factor AND a significant Mann-Whitney U test on the raw
+samples, and is only compared between results of the same machine fingerprint.
+"""
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+from tabulate import tabulate
+
+from bench import UsageError
+
+PASS, FAIL, NOISE, SKIP = "ok", "FAIL", "~", "skip"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    size_allowance_bytes: int = 0
+    arena_allowance_bytes: int = 0
+    f1_tolerance: float = 0.005
+    latency_factor: float = 1.10
+    alpha: float = 0.05
+
+
+BUDGET_KEYS = {"max_size_bytes", "max_arena_bytes", "min_f1", "max_latency_us_p50",
+               "max_est_latency_ms"}
+# (metric, raw samples key) for the statistical gates
+TIMINGS = (("latency_us_p50", "latency_samples_us"),
+           ("tflm_latency_us_p50", "tflm_latency_samples_us"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    metric: str
+    variant: str
+    baseline: object
+    now: object
+    change: str
+    verdict: str
+    note: str = ""
+
+
+def row_id(row: dict) -> str:
+    return f"{row['arch']}/{row['variant']}"
+
+
+def _rows(res: dict) -> dict[tuple, dict]:
+    return {(r.get("dataset"), r["arch"], r["variant"]): r for r in res["rows"]}
+
+
+def _change(base, now) -> str:
+    if base is None or now is None:
+        return ""
+    delta = now - base
+    pct = f" ({delta / base:+.1%})" if base else ""
+    return f"{delta:+,.4g}{pct}"
+
+
+def _upper(metric, name, base, now, allowance) -> Finding:
+    """A metric that must not grow beyond baseline + allowance."""
+    ok = now <= base + allowance
+    return Finding(metric, name, base, now, _change(base, now), PASS if ok else FAIL,
+                   "" if ok else f"grew beyond the allowance of {allowance:,}")
+
+
+def deterministic(base_row: dict, row: dict, tol: Tolerances) -> list[Finding]:
+    name, found = row_id(row), []
+    checks = (("size_bytes", tol.size_allowance_bytes), ("arena_bytes", tol.arena_allowance_bytes))
+    for metric, allowance in checks:
+        if metric in base_row and base_row[metric] is not None:
+            now = row.get(metric)
+            found.append(_missing(metric, name, base_row[metric]) if now is None
+                         else _upper(metric, name, base_row[metric], now, allowance))
+    if base_row.get("f1") is not None:
+        base, now = base_row["f1"], row.get("f1")
+        if now is None:
+            found.append(_missing("f1", name, base))
+        else:
+            ok = now >= base - tol.f1_tolerance
+            found.append(Finding("f1", name, base, now, _change(base, now), PASS if ok else FAIL,
+                                 "" if ok else f"fell by more than {tol.f1_tolerance}"))
+    if base_row.get("tflm_deployable") and not row.get("tflm_deployable"):
+        found.append(Finding("tflm_deployable", name, True, row.get("tflm_deployable"), "",
+                             FAIL, row.get("tflm_error") or "no longer deployable on TFLM"))
+    return found
+
+
+def _missing(metric, name, base) -> Finding:
+    return Finding(metric, name, base, None, "", FAIL, "in the baseline, missing now")
+
+
+def timing(metric: str, samples_key: str, base_row: dict, row: dict,
+           tol: Tolerances) -> Finding | None:
+    """Ratio of medians beyond the factor and a significant difference: a regression."""
+    base, now = base_row.get(samples_key), row.get(samples_key)
+    name = row_id(row)
+    if not base:
+        return None
+    if not now:
+        return _missing(metric, name, base_row.get(metric))
+    base_med, now_med = float(np.median(base)), float(np.median(now))
+    ratio = now_med / base_med if base_med else float("inf")
+    p = float(stats.mannwhitneyu(now, base, alternative="two-sided").pvalue)
+    change = f"x{ratio:.2f}, p={p:.2g}"
+    if ratio > tol.latency_factor:
+        if p < tol.alpha:
+            return Finding(metric, name, base_med, now_med, change, FAIL,
+                           f"slower by more than x{tol.latency_factor} and significant")
+        return Finding(metric, name, base_med, now_med, change, NOISE,
+                       "beyond the factor but not significant")
+    return Finding(metric, name, base_med, now_med, change, PASS)
+
+
+def compare(res: dict, baseline: dict, tol: Tolerances = Tolerances(),
+            deterministic_only: bool = False) -> list[Finding]:
+    """Every baseline row against the same row now; a vanished row fails."""
+    now_rows, found = _rows(res), []
+    same_machine = res["machine"].get("fingerprint") == baseline["machine"].get("fingerprint")
+    for key, base_row in _rows(baseline).items():
+        name = row_id(base_row)
+        row = now_rows.get(key)
+        if row is None:
+            found.append(Finding("row", name, "present", None, "", FAIL,
+                                 "in the baseline, missing now"))
+            continue
+        found += deterministic(base_row, row, tol)
+        if deterministic_only:
+            continue
+        for metric, samples_key in TIMINGS:
+            if not same_machine:
+                if base_row.get(samples_key):
+                    found.append(Finding(metric, name, base_row.get(metric), row.get(metric),
+                                         "", SKIP, "not compared: different machine"))
+                continue
+            finding = timing(metric, samples_key, base_row, row, tol)
+            if finding:
+                found.append(finding)
+    return found
+
+
+def _board_estimate(row: dict, board: str):
+    return (row.get("boards") or {}).get(board, {}).get("est_latency_ms")
+
+
+def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
+    """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
+    found = []
+    for pattern, limits in table.items():
+        matched = [r for r in res["rows"] if fnmatch.fnmatchcase(row_id(r), pattern)]
+        if not matched:
+            found.append(Finding("budget", pattern, None, None, "", FAIL,
+                                 "no variant in the results matches this budget"))
+        for row in matched:
+            for key, limit in limits.items():
+                found.append(_budget(row, key, limit))
+    return found
+
+
+def _budget(row: dict, key: str, limit) -> Finding:
+    name = row_id(row)
+    if key == "max_est_latency_ms":
+        board, limit = limit["board"], limit["ms"]
+        now, metric = _board_estimate(row, board), f"est_latency_ms@{board}"
+    else:
+        metric = key.removeprefix("max_").removeprefix("min_")
+        now = row.get(metric)
+    if now is None:
+        return Finding(metric, name, limit, None, "", FAIL, f"budget {key}: no value in results")
+    ok = now >= limit if key.startswith("min_") else now <= limit
+    return Finding(metric, name, f"budget {limit:,}", now, "", PASS if ok else FAIL,
+                   "" if ok else f"outside the budget {key} = {limit:,}")
+
+
+def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
+    """Tolerances and budgets from a budgets file, else [tool.edgebench.gates]."""
+    if path is not None:
+        try:
+            table = tomllib.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise UsageError(f"{path}: not a readable budgets file ({err})") from None
+        where = str(path)
+    elif pyproject.is_file():
+        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("edgebench", {})
+        table, where = table.get("gates", {}), f"{pyproject} [tool.edgebench.gates]"
+    else:
+        return Tolerances(), {}
+    return _check_gates(table, where)
+
+
+def _check_gates(table: dict, where: str):
+    unknown = set(table) - {"tolerances", "budgets"}
+    if unknown:
+        raise UsageError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}; "
+                         "use [tolerances] and [budgets.\"ARCH/VARIANT\"]")
+    known = {f.name for f in fields(Tolerances)}
+    tols = table.get("tolerances", {})
+    if set(tols) - known:
+        raise UsageError(f"{where}: unknown tolerance(s) {', '.join(sorted(set(tols) - known))};"
+                         f" known: {', '.join(sorted(known))}")
+    budget_table = table.get("budgets", {})
+    for pattern, limits in budget_table.items():
+        bad = set(limits) - BUDGET_KEYS if isinstance(limits, dict) else {"(not a table)"}
+        if bad:
+            raise UsageError(f"{where}: budget {pattern!r} has unknown key(s) "
+                             f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}")
+        est = limits.get("max_est_latency_ms")
+        if est is not None and (not isinstance(est, dict) or set(est) != {"board", "ms"}):
+            raise UsageError(f"{where}: budget {pattern!r}: max_est_latency_ms takes "
+                             "{ board = \"NAME\", ms = NUMBER }")
+    return Tolerances(**tols), budget_table
+
+
+SEVERITY = {FAIL: 0, NOISE: 1, SKIP: 2, PASS: 3}
+
+
+def render(findings: list[Finding]) -> str:
+    """The findings as a table, failures first."""
+    findings = sorted(findings, key=lambda f: SEVERITY.get(f.verdict, 9))
+    def show(value):
+        return f"{value:,.4g}" if isinstance(value, float) else (
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else
+            "" if value is None else str(value))
+
+    body = [[f.metric, f.variant, show(f.baseline), show(f.now), f.change, f.verdict, f.note]
+            for f in findings]
+    return tabulate(body, headers=["metric", "variant", "baseline", "now", "change", "verdict",
+                                   "note"], tablefmt="github", disable_numparse=True)
+
+
+def verdict(findings: list[Finding]) -> int:
+    """Exit code: 1 when any finding failed, else 0."""
+    return 1 if any(f.verdict == FAIL for f in findings) else 0

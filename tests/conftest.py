@@ -1,0 +1,36 @@
+"""Unit-test fixtures: a private cache and small built models."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    """A cache private to this test session, so tests never read a user's cache."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["EDGEBENCH_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_ctx(cache_dir):
+    """A build context on a short stream with the seed architecture and one epoch."""
+    from bench.data.synthetic import StreamConfig, nepse_stream
+    from bench.data.windows import make_windows
+    from variants.baseline import ARCHS, TrainConfig
+    from variants.build import BuildContext, Cache
+
+    stream = StreamConfig(sessions=40)
+    windows = make_windows(nepse_stream(stream), ARCHS["seed"].window)
+    return BuildContext(ARCHS["seed"], windows, TrainConfig(epochs=1), {"stream": stream},
+                        Cache(cache_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_ctx):
+    """Variant name -> Built, for every registered variant on the tiny context."""
+    from variants import REGISTRY
+    from variants.build import build
+
+    return {name: build(variant, tiny_ctx) for name, variant in REGISTRY.items()}

@@ -1,0 +1,200 @@
+"""Gates on synthetic results: latency samples come from a seeded generator, so every
+statistic below is deterministic."""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import UsageError, gate
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def samples(median_us: float, n: int = 300, seed: int = 0) -> list[float]:
+    rng = np.random.default_rng(seed)
+    return list(median_us * np.exp(rng.normal(0, 0.05, n)))
+
+
+def results(fingerprint="abc") -> dict:
+    rows = [{"dataset": "nepse", "arch": arch, "variant": v, "size_bytes": size,
+             "arena_bytes": arena, "f1": f1, "tflm_deployable": True,
+             "latency_us_p50": p50, "latency_samples_us": samples(p50, seed=i)}
+            for i, (arch, v, size, arena, f1, p50) in enumerate([
+                ("deep", "float32", 256_872, 3_872, 0.882, 3.2),
+                ("deep", "int8", 86_864, 9_440, 0.870, 1.5)])]
+    return {"schema_version": 1, "machine": {"fingerprint": fingerprint}, "rows": rows}
+
+
+def verdicts(findings, verdict):
+    return {(f.metric, f.variant) for f in findings if f.verdict == verdict}
+
+
+def test_results_pass_against_themselves():
+    findings = gate.compare(results(), results())
+    assert gate.verdict(findings) == 0
+    assert {f.verdict for f in findings} == {gate.PASS}
+    assert len(findings) == 2 * 4  # size, arena, f1, latency per row
+
+
+def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
+    base = results()
+    doctored = base["rows"][1]
+    doctored["size_bytes"] -= 1
+    doctored["arena_bytes"] -= 16
+    doctored["f1"] += 0.01
+    doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
+    findings = gate.compare(results(), base)
+    assert verdicts(findings, gate.FAIL) == {
+        ("size_bytes", "deep/int8"), ("arena_bytes", "deep/int8"), ("f1", "deep/int8"),
+        ("latency_us_p50", "deep/int8")}
+    assert gate.verdict(findings) == 1
+
+
+def test_allowances_and_tolerances_are_honoured():
+    base = results()
+    base["rows"][1]["size_bytes"] -= 100
+    base["rows"][1]["f1"] += 0.004
+    tol = gate.Tolerances(size_allowance_bytes=100, f1_tolerance=0.005)
+    assert gate.verdict(gate.compare(results(), base, tol)) == 0
+    tol = gate.Tolerances(size_allowance_bytes=99, f1_tolerance=0.005)
+    assert verdicts(gate.compare(results(), base, tol), gate.FAIL) == {("size_bytes", "deep/int8")}
+
+
+def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
+    base, now = results(), results()
+    base["rows"][0]["latency_samples_us"] = [1.0, 5.0, 2.0, 8.0, 3.0]
+    now["rows"][0]["latency_samples_us"] = [1.3, 6.0, 2.3, 9.5, 3.7]  # median x1.23
+    findings = gate.compare(now, base)
+    (noisy,) = [f for f in findings if f.verdict == gate.NOISE]
+    assert noisy.variant == "deep/float32" and "x1.23" in noisy.change
+    assert gate.verdict(findings) == 0
+
+
+def test_a_significant_change_within_the_factor_passes():
+    base, now = results(), results()
+    now["rows"][0]["latency_samples_us"] = samples(3.2 * 1.05, seed=0)
+    finding = next(f for f in gate.compare(now, base) if f.metric == "latency_us_p50")
+    assert finding.verdict == gate.PASS and "x1.05" in finding.change
+
+
+def test_another_machine_skips_latency_but_gates_the_rest():
+    base = results(fingerprint="other")
+    base["rows"][0]["size_bytes"] -= 1
+    findings = gate.compare(results(), base)
+    assert verdicts(findings, gate.SKIP) == {("latency_us_p50", "deep/float32"),
+                                            ("latency_us_p50", "deep/int8")}
+    assert verdicts(findings, gate.FAIL) == {("size_bytes", "deep/float32")}
+
+
+def test_what_vanished_fails():
+    now = results()
+    del now["rows"][1]
+    del now["rows"][0]["arena_bytes"]
+    now["rows"][0]["latency_samples_us"] = []
+    fails = verdicts(gate.compare(now, results()), gate.FAIL)
+    assert fails == {("row", "deep/int8"), ("arena_bytes", "deep/float32"),
+                     ("latency_us_p50", "deep/float32")}
+
+
+def test_lost_deployability_fails():
+    now = results()
+    now["rows"][1].update(tflm_deployable=False, tflm_error="DEQUANTIZE refused")
+    (f,) = [f for f in gate.compare(now, results()) if f.metric == "tflm_deployable"]
+    assert f.verdict == gate.FAIL and f.note == "DEQUANTIZE refused"
+
+
+def test_budgets_match_patterns_and_fail_what_they_cannot_see():
+    table = {"*/int8": {"max_size_bytes": 90_000, "min_f1": 0.88},
+             "deep/*": {"max_arena_bytes": 4_000},
+             "seed/*": {"max_size_bytes": 1},
+             "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}}}
+    findings = gate.budgets(results(), table)
+    assert verdicts(findings, gate.FAIL) == {
+        ("f1", "deep/int8"), ("arena_bytes", "deep/int8"), ("budget", "seed/*"),
+        ("est_latency_ms@stm32l4r5", "deep/float32")}
+    assert ("size_bytes", "deep/int8") in verdicts(findings, gate.PASS)
+
+
+def test_board_estimates_are_budgeted_when_present():
+    res = results()
+    res["rows"][0]["boards"] = {"stm32l4r5": {"est_latency_ms": 12.0}}
+    (f,) = gate.budgets(res, {"deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5",
+                                                                        "ms": 20.0}}})
+    assert f.verdict == gate.PASS
+
+
+def test_gate_files_load_and_unknown_keys_are_refused(tmp_path):
+    good = tmp_path / "gates.toml"
+    good.write_text('[tolerances]\nf1_tolerance = 0.02\n\n[budgets."deep/int8"]\n'
+                    "max_size_bytes = 90000\n")
+    tol, table = gate.load_gates(good)
+    assert tol.f1_tolerance == 0.02 and table == {"deep/int8": {"max_size_bytes": 90000}}
+    for text, message in [('[budgets."x"]\nmax_sise_bytes = 1\n', "unknown key(s) max_sise"),
+                          ("[tolerances]\nfactor = 2\n", "unknown tolerance(s) factor"),
+                          ("[limits]\n", "unknown section(s) limits"),
+                          ("not toml = = 1", "not a readable budgets file")]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            gate.load_gates(bad)
+
+
+def test_gates_in_pyproject(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.edgebench.gates.tolerances]\nlatency_factor = 1.5\n')
+    tol, table = gate.load_gates(None, pyproject)
+    assert tol.latency_factor == 1.5 and table == {}
+
+
+def test_the_printed_table_matches_the_golden_file():
+    base = results()
+    base["rows"][1]["size_bytes"] -= 64
+    text = gate.render(gate.compare(results(), base, deterministic_only=True))
+    golden = GOLDEN / "gate_table.md"
+    assert text + "\n" == golden.read_text()
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "bench.cli", "gate", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_cli_exit_codes(tmp_path):
+    now, base = tmp_path / "now.json", tmp_path / "base.json"
+    now.write_text(json.dumps(results()))
+    worse = copy.deepcopy(results())
+    worse["rows"][0]["size_bytes"] -= 1
+    base.write_text(json.dumps(worse))
+    assert _cli(now, "--baseline", now).returncode == 0
+    failed = _cli(now, "--baseline", base)
+    assert failed.returncode == 1 and "FAIL" in failed.stdout
+    assert "1 failed" in failed.stdout
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"schema_version": 1, "rows": [', "not a readable results file"),
+    ('{"schema_version": 2, "rows": []}', "schema_version 2 is not one this edgebench reads"),
+    ('[1, 2]', "not an edgebench results file"),
+])
+def test_cli_refuses_unusable_results(tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(results()))
+    done = _cli(bad, "--baseline", good)
+    assert done.returncode == 2 and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_refuses_a_budgets_file_with_unknown_keys(tmp_path):
+    now = tmp_path / "now.json"
+    now.write_text(json.dumps(results()))
+    budgets = tmp_path / "b.toml"
+    budgets.write_text('[budgets."*"]\nmax_weight = 3\n')
+    done = _cli(now, "--budgets", budgets)
+    assert done.returncode == 2 and "unknown key(s) max_weight" in done.stderr
