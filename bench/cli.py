@@ -13,6 +13,32 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
+def _add_constraints(parser) -> None:
+    group = parser.add_argument_group("recommendation constraints (the report's summary)")
+    group.add_argument("--max-f1-loss", type=float, help="F1 loss vs float32 allowed "
+                       "(default 0.02; a negative value drops the limit)")
+    group.add_argument("--min-f1", type=float, help="minimum F1 on test windows")
+    group.add_argument("--max-size-bytes", type=int, help="maximum flatbuffer size")
+    group.add_argument("--max-arena-bytes", type=int, help="maximum TFLM arena")
+    group.add_argument("--max-latency-us", type=float, help="maximum LiteRT p50 latency")
+    group.add_argument("--any-runtime", action="store_true",
+                       help="also recommend variants TFLite Micro cannot run")
+
+
+def _constraints(args, base=None):
+    from bench.choose import Constraints
+
+    base = base or Constraints()
+    given = {k: getattr(args, k) for k in ("max_f1_loss", "min_f1", "max_size_bytes",
+                                           "max_arena_bytes", "max_latency_us")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given.get("max_f1_loss", 0) < 0:
+        given["max_f1_loss"] = None
+    if args.any_runtime:
+        given["require_tflm"] = False
+    return replace(base, **given)
+
+
 def _parser() -> argparse.ArgumentParser:
     from variants import REGISTRY
     from variants.baseline import ARCHS
@@ -51,13 +77,15 @@ def _parser() -> argparse.ArgumentParser:
                      "it; loaded in safe mode)")
     run.add_argument("--quick", action="store_true",
                      help="small stream, 3 epochs, few samples: a smoke test, not a benchmark")
+    _add_constraints(run)
 
     report = sub.add_parser("report", help="re-render REPORT.md from a results file",
                             description="Re-render REPORT.md from results.json alone; "
                             "no model is run and TensorFlow is not loaded.")
     report.add_argument("results", type=Path, help="a results.json written by `edgebench run`")
     report.add_argument("--out", type=Path, default=None,
-                        help="folder for REPORT.md (default: beside the results file)")
+                        help="folder for REPORT.md and plots/ (default: beside the results)")
+    _add_constraints(report)
 
     export = sub.add_parser("export", help="write model_data.h/.cc for firmware",
                             description="Write the flatbuffer as an aligned C array with its "
@@ -110,6 +138,7 @@ def _run_config(args):
     }
     return replace(
         cfg, train=train, stream=stream, out=args.out, model=args.model,
+        constraints=_constraints(args),
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         **{k: v for k, v in overrides.items() if v is not None},
     )
@@ -128,12 +157,14 @@ def _cmd_run(args, argv) -> int:
 
 def _cmd_report(args) -> int:
     from bench import report, results
+    from bench.choose import Constraints
 
     res = results.read(args.results)
     out = args.out or args.results.parent
+    saved = Constraints(**res["config"].get("constraints", {}))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        path = report.write(res, out)
+        path = report.write(res, out, _constraints(args, saved))
     except OSError as err:
         raise UsageError(f"cannot write the report to {out}: {err.strerror or err}") from None
     print(f"wrote {path}")

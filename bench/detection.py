@@ -60,4 +60,6 @@ def measure(model: bytes, windows: Windows, policy: str) -> dict:
         "threshold_policy": policy,
         "test_windows": len(test_scores),
         "test_anomalous_windows": int(windows.test.y.sum()),
+        # kept (4 significant digits) so the report can draw the score trace
+        "test_scores": [float(f"{s:.4g}") for s in test_scores],
     }

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -52,6 +53,23 @@ def machine_info() -> dict:
              info["packages"]["ai-edge-litert"]]
     info["fingerprint"] = hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:12]
     return info
+
+
+def project_info() -> dict:
+    """The git commit of the edgebench checkout that ran, when it is one."""
+    here = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        done = subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True,
+                              timeout=10)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
+    except (OSError, subprocess.SubprocessError):
+        commit = dirty = None
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def now_iso() -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import UsageError, detection, graph, latency, report, results, size, tflm
+from bench.choose import Constraints
 from bench.data.synthetic import StreamConfig, nepse_stream
 from bench.data.windows import make_windows
 from variants import REGISTRY
@@ -29,6 +30,7 @@ class RunConfig:
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
     model: Path | None = None  # a user's .tflite or Keras model instead of the archs
+    constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
     quick: bool = False
 
     @classmethod
@@ -170,6 +172,11 @@ def check_window(cfg: RunConfig, window: int) -> None:
                          f"but --window is {cfg.window}; drop --window or match it")
 
 
+def trace(windows) -> dict:
+    """The test windows' labels and end points: what the report plots scores against."""
+    return {"end": windows.test.end.tolist(), "y": windows.test.y.tolist()}
+
+
 def registry_rows(ctx, cfg: RunConfig, series, clock, log) -> list[dict]:
     rows, arch = [], ctx.arch.name
     for name in cfg.variants:
@@ -226,7 +233,7 @@ def tflite_row(cfg: RunConfig, series, clock, log) -> dict:
         row["detection_skipped"] = (f"input {shape} -> output {out_shape} is not a window "
                                     "autoencoder; latency used random inputs")
     row.update(measure(model, inputs, windows, cfg, clock))
-    return row
+    return row, windows
 
 
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
@@ -234,12 +241,17 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     clock, start = Stopwatch(), time.perf_counter()
     series = nepse_stream(cfg.stream)
     clock.add("data", start)
+    traces = {}
     if cfg.model is not None and cfg.model.suffix not in KERAS:
-        rows = [tflite_row(cfg, series, clock, log)]
+        row, windows = tflite_row(cfg, series, clock, log)
+        rows = [row]
+        if windows is not None:
+            traces["user"] = trace(windows)
     else:
         rows = []
         for ctx in contexts(cfg, series, Cache(cfg.cache)):
             rows += registry_rows(ctx, cfg, series, clock, log)
+            traces[ctx.arch.name] = trace(ctx.windows)
     add_deltas(rows)
     out = {
         "schema_version": results.SCHEMA_VERSION,
@@ -251,8 +263,10 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         "dataset": {"name": series.name, "points": len(series.values),
                     "train_end": series.train_end, "val_end": series.val_end,
                     "anomalous_points": int(series.labels.sum())},
+        "project": results.project_info(),
         "stages_s": clock.seconds,
         "rows": rows,
+        "traces": traces,
     }
     out["stages_s"]["total"] = time.perf_counter() - start
     path = cfg.out / "results.json"

@@ -1,0 +1,78 @@
+"""Which variant to ship: the Pareto front and a recommendation under constraints.
+
+Pure functions over result rows; the report calls them, nothing here runs a model.
+"""
+
+from dataclasses import asdict, dataclass
+
+# (row key, "min" or "max"): smaller flash, faster, better detection
+OBJECTIVES = (("size_bytes", "min"), ("latency_us_p50", "min"), ("f1", "max"))
+
+
+def _better_or_equal(a: dict, b: dict, objectives) -> bool:
+    return all(a[k] <= b[k] if sense == "min" else a[k] >= b[k] for k, sense in objectives)
+
+
+def pareto(rows: list[dict], objectives=OBJECTIVES) -> list[dict]:
+    """Rows that no other row beats on every objective (and strictly on one)."""
+    scored = [r for r in rows if all(r.get(k) is not None for k, _ in objectives)]
+    return [r for r in scored
+            if not any(_better_or_equal(o, r, objectives)
+                       and any(o[k] != r[k] for k, _ in objectives)
+                       for o in scored if o is not r)]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What a variant must satisfy to be recommended. `None` leaves a limit out."""
+
+    require_tflm: bool = True
+    max_f1_loss: float | None = 0.02  # against float32 of the same arch
+    min_f1: float | None = None
+    max_size_bytes: int | None = None
+    max_arena_bytes: int | None = None
+    max_latency_us: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        parts = ["runs on TFLite Micro"] if self.require_tflm else []
+        for key, text in (("max_f1_loss", "F1 loss vs float32 <= {}"),
+                          ("min_f1", "F1 >= {}"), ("max_size_bytes", "size <= {:,} B"),
+                          ("max_arena_bytes", "arena <= {:,} B"),
+                          ("max_latency_us", "LiteRT p50 <= {} us")):
+            value = getattr(self, key)
+            if value is not None:
+                parts.append(text.format(value))
+        return ", ".join(parts) or "none"
+
+    def rejects(self, row: dict) -> str | None:
+        """Why `row` is out, or None when it qualifies."""
+        if row.get("errors"):
+            return "failed: " + "; ".join(row["errors"])
+        if row.get("f1") is None:
+            return "no detection result"
+        if self.require_tflm and not row.get("tflm_deployable"):
+            why = (row.get("tflm_error") or "not measured").split("; ")
+            return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
+        loss = -(row.get("f1_delta_vs_float32") or 0.0)
+        checks = ((self.max_f1_loss, loss, "F1 loss {:.3f} > {}", "max"),
+                  (self.min_f1, row["f1"], "F1 {:.3f} < {}", "min"),
+                  (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
+                  (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
+                  (self.max_latency_us, row.get("latency_us_p50"), "p50 {:.2f} us > {}", "max"))
+        for limit, value, text, sense in checks:
+            if limit is None:
+                continue
+            if value is None or (value > limit if sense == "max" else value < limit):
+                return text.format(value if value is not None else float("nan"), limit)
+        return None
+
+
+def recommend(rows: list[dict], constraints: Constraints) -> dict | None:
+    """The smallest qualifying model (flash is the scarcest), then the best F1, then
+    the fastest."""
+    ok = [r for r in rows if constraints.rejects(r) is None]
+    return min(ok, key=lambda r: (r["size_bytes"], -r["f1"], r.get("latency_us_p50") or 0),
+               default=None)

@@ -1,0 +1,133 @@
+"""The report's figures, drawn with matplotlib from results alone (PNG beside REPORT.md)."""
+
+import os
+from pathlib import Path
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bench.choose import pareto
+
+PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
+
+
+def _save(fig, path: Path) -> Path:
+    """Draw to a temp file, then rename: an old figure is replaced whole or not at all."""
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=100, metadata=PNG_META)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
+    rows = [r for r in rows if r.get("size_bytes") and r.get("f1") is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    front = pareto(rows, (("size_bytes", "min"), ("f1", "max")))
+    labels = {}  # variants at the same point share one label
+    for r in rows:
+        ok = r.get("tflm_deployable")
+        ax.scatter(r["size_bytes"], r["f1"], marker="o" if ok else "x",
+                   color="tab:blue" if r in front else "tab:gray", zorder=3)
+        labels.setdefault((r["size_bytes"], r["f1"]), []).append(r["variant"])
+    for (x, y), names in labels.items():
+        ax.annotate("\n".join(names), (x, y), fontsize=7, xytext=(4, 3),
+                    textcoords="offset points", va="top")
+    front = sorted(front, key=lambda r: r["size_bytes"])
+    ax.step([r["size_bytes"] for r in front], [r["f1"] for r in front], where="post",
+            color="tab:blue", label="Pareto front (size, F1)")
+    ax.set(xscale="log", xlabel="flatbuffer size (bytes, log)", ylabel="F1 on test windows",
+           title=f"{arch}: size vs F1 (x = not deployable on TFLM)")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
+    panels = [(key, label) for key, label in (("latency_samples_us", "LiteRT"),
+                                              ("tflm_latency_samples_us", "TFLite Micro"))
+              if any(r.get(key) for r in rows)]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels, strict=True):
+        have = [r for r in rows if r.get(key)]
+        ax.boxplot([r[key] for r in have], vert=False, showfliers=False)
+        ax.set_yticks(range(1, len(have) + 1), [r["variant"] for r in have], fontsize=8)
+        ax.set(xscale="log", xlabel="per-window invoke (us, log; whiskers 1.5 IQR)",
+               title=f"{arch}: {label} latency on the host")
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
+def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
+    """The test stream's scores with the threshold, true alarms, false alarms and misses."""
+    scores = row.get("test_scores")
+    if not scores or trace is None:
+        return None
+    end, y, s = np.asarray(trace["end"]), np.asarray(trace["y"]), np.asarray(scores)
+    alarm = s > row["threshold"]
+    fig, ax = plt.subplots(figsize=(11, 4))
+    ax.fill_between(end, 0, 1, where=y == 1, transform=ax.get_xaxis_transform(),
+                    color="tab:red", alpha=0.12, step="mid", label="anomalous windows")
+    ax.plot(end, s, lw=0.6, color="tab:blue", label="anomaly score (reconstruction MSE)")
+    ax.axhline(row["threshold"], color="black", ls="--", lw=1,
+               label=f"threshold {row['threshold']:.3g} (from validation)")
+    for mask, style, label in ((alarm & (y == 1), dict(color="tab:red", marker="o"), "true alarm"),
+                               (alarm & (y == 0), dict(color="tab:orange", marker="x"),
+                                "false alarm"),
+                               (~alarm & (y == 1), dict(color="tab:gray", marker="|"), "missed")):
+        ax.scatter(end[mask], s[mask], s=10, label=f"{label} ({int(mask.sum())})", zorder=3,
+                   **style)
+    ax.set(yscale="log", xlabel="index of the window's last point in the stream",
+           ylabel="score (log)",
+           title=f"{row['arch']}/{row['variant']}: scores on the test stream")
+    ax.legend(fontsize=7, loc="upper left", ncol=3)
+    return _save(fig, path)
+
+
+def memory(rows: list[dict], arch: str, path: Path) -> Path | None:
+    """Flash (flatbuffer) and RAM (arena) per variant."""
+    rows = [r for r in rows if r.get("size_bytes")]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    names = [r["variant"] for r in rows]
+    axes[0].barh(names, [r["size_bytes"] for r in rows], color="tab:blue")
+    axes[0].set(xlabel="bytes", title=f"{arch}: flash (flatbuffer)")
+    axes[1].barh(names, [r.get("arena_bytes") or 0 for r in rows], color="tab:green")
+    axes[1].set(xlabel="bytes (0 = not deployable)",
+                title=f"{arch}: RAM (smallest TFLM arena, 64-bit host)")
+    axes[0].invert_yaxis()
+    for ax in axes:
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(axis="y", labelsize=8)
+    return _save(fig, path)
+
+
+def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, list[Path]]:
+    """Every figure the results can feed, per arch; returns arch -> paths written."""
+    folder = out / "plots"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
+        rows = [r for r in res["rows"] if r["arch"] == arch]
+        shown = recommended.get(arch) or next((r for r in rows if r["variant"] == "float32"),
+                                              rows[0])
+        paths = [size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
+                 latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
+                 score_trace(shown, res.get("traces", {}).get(arch),
+                             folder / f"{arch}-scores.png"),
+                 memory(rows, arch, folder / f"{arch}-memory.png")]
+        written[arch] = [p for p in paths if p is not None]
+    return written

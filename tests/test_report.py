@@ -1,0 +1,75 @@
+"""The report from a committed small results file: golden markdown, real PNGs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.choose import Constraints, pareto, recommend
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def small():
+    return json.loads((GOLDEN / "results-small.json").read_text())
+
+
+def test_report_matches_the_golden_file(small, tmp_path):
+    path = report.write(small, tmp_path)
+    assert path.read_text() == (GOLDEN / "REPORT.md").read_text()
+
+
+def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
+    text = report.write(small, tmp_path).read_text()
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert [p.name for p in pngs] == ["seed-latency.png", "seed-memory.png", "seed-scores.png",
+                                      "seed-size-vs-f1.png"]
+    for png in pngs:
+        data = png.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
+        assert f"(plots/{png.name})" in text
+
+
+def test_summary_comes_first_and_names_the_refused(small, tmp_path):
+    text = report.render(small)
+    assert text.index("## Summary: which variant to ship") < text.index("## Architecture")
+    assert "- `seed/float16`: not deployable on TFLite Micro: " in text
+    assert "## Environment" in text and "## Reproduce" in text
+    assert small["command"] in text
+
+
+def test_constraints_change_the_recommendation(small):
+    rows = small["rows"]
+    smallest = recommend(rows, Constraints())
+    assert smallest is not None and smallest["tflm_deployable"]
+    assert recommend(rows, Constraints(min_f1=2.0)) is None
+    big_enough = recommend(rows, Constraints(max_f1_loss=None, require_tflm=False))
+    assert big_enough["size_bytes"] == min(r["size_bytes"] for r in rows)
+
+
+def test_pareto_front():
+    rows = [{"variant": v, "size_bytes": s, "latency_us_p50": t, "f1": f}
+            for v, s, t, f in [("a", 10, 1.0, 0.80), ("b", 5, 1.0, 0.80),   # b beats a
+                               ("c", 20, 0.5, 0.90), ("d", 20, 0.5, 0.90),  # ties stay
+                               ("e", 30, 2.0, 0.70)]]
+    assert [r["variant"] for r in pareto(rows)] == ["b", "c", "d"]
+
+
+def test_a_rejection_says_why():
+    row = {"variant": "x", "f1": 0.5, "f1_delta_vs_float32": -0.1, "tflm_deployable": True,
+           "size_bytes": 100}
+    assert Constraints().rejects(row) == "F1 loss 0.100 > 0.02"
+    assert Constraints(max_f1_loss=None, max_size_bytes=50).rejects(row) == "size 100 > 50"
+    assert Constraints(max_f1_loss=None).rejects(row) is None
+
+
+def test_rerendering_keeps_a_report_whole(small, tmp_path):
+    report.write(small, tmp_path)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "plots").iterdir()}
+    report.write(small, tmp_path)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "plots").iterdir()}
+    assert before == after  # same results, same bytes: no stray temp files either
+    shutil.rmtree(tmp_path / "plots")
