@@ -32,6 +32,7 @@ class Constraints:
     max_size_bytes: int | None = None
     max_arena_bytes: int | None = None
     max_latency_us: float | None = None
+    max_est_latency_ms: float | None = None  # on each board, for the per-board choice
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,7 +42,8 @@ class Constraints:
         for key, text in (("max_f1_loss", "F1 loss vs float32 <= {}"),
                           ("min_f1", "F1 >= {}"), ("max_size_bytes", "size <= {:,} B"),
                           ("max_arena_bytes", "arena <= {:,} B"),
-                          ("max_latency_us", "LiteRT p50 <= {} us")):
+                          ("max_latency_us", "LiteRT p50 <= {} us"),
+                          ("max_est_latency_ms", "estimated board latency <= {} ms")):
             value = getattr(self, key)
             if value is not None:
                 parts.append(text.format(value))
@@ -76,3 +78,17 @@ def recommend(rows: list[dict], constraints: Constraints) -> dict | None:
     ok = [r for r in rows if constraints.rejects(r) is None]
     return min(ok, key=lambda r: (r["size_bytes"], -r["f1"], r.get("latency_us_p50") or 0),
                default=None)
+
+
+def best_per_board(rows: list[dict], constraints: Constraints, board: str) -> dict | None:
+    """On one board: the qualifying variant that fits and spends the least energy per
+    inference (the longest battery life)."""
+    ok = []
+    for row in rows:
+        est = (row.get("boards") or {}).get(board)
+        if est is None or not est["fits"] or constraints.rejects(row) is not None:
+            continue
+        limit = constraints.max_est_latency_ms
+        if limit is None or est["est_latency_ms"] <= limit:
+            ok.append(row)
+    return min(ok, key=lambda r: (r["boards"][board]["est_energy_uj"], -r["f1"]), default=None)

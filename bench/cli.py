@@ -1,4 +1,4 @@
-"""The `edgebench` command: run | report | export | gate | variants."""
+"""The `edgebench` command: run | report | export | gate | targets | variants."""
 
 import argparse
 import shlex
@@ -21,6 +21,8 @@ def _add_constraints(parser) -> None:
     group.add_argument("--max-size-bytes", type=int, help="maximum flatbuffer size")
     group.add_argument("--max-arena-bytes", type=int, help="maximum TFLM arena")
     group.add_argument("--max-latency-us", type=float, help="maximum LiteRT p50 latency")
+    group.add_argument("--max-est-latency-ms", type=float,
+                       help="maximum estimated latency on a board (the per-board choice)")
     group.add_argument("--any-runtime", action="store_true",
                        help="also recommend variants TFLite Micro cannot run")
 
@@ -30,7 +32,8 @@ def _constraints(args, base=None):
 
     base = base or Constraints()
     given = {k: getattr(args, k) for k in ("max_f1_loss", "min_f1", "max_size_bytes",
-                                           "max_arena_bytes", "max_latency_us")}
+                                           "max_arena_bytes", "max_latency_us",
+                                           "max_est_latency_ms")}
     given = {k: v for k, v in given.items() if v is not None}
     if given.get("max_f1_loss", 0) < 0:
         given["max_f1_loss"] = None
@@ -75,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", type=Path, help="benchmark your own model instead: a .tflite "
                      "(measured as it is) or a .keras/.h5 model (the variants are built from "
                      "it; loaded in safe mode)")
+    run.add_argument("--targets", type=Path, help="MCU catalog TOML (default: the built-in "
+                     "bench/targets.toml; `edgebench targets` lists it)")
+    run.add_argument("--boards", type=_names, default=None,
+                     help="boards to estimate for, comma-separated (default: all)")
+    run.add_argument("--rate", type=float, help="inferences per second for battery life "
+                     "(default: the catalog's, 1)")
     run.add_argument("--quick", action="store_true",
                      help="small stream, 3 epochs, few samples: a smoke test, not a benchmark")
     _add_constraints(run)
@@ -114,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--deterministic-only", action="store_true",
                       help="gate size, arena, F1 and deployability; leave timings out")
 
+    targets = sub.add_parser("targets", help="list the MCU catalog and its calibration",
+                             description="List the boards of the target catalog: clock, "
+                             "memory, power and cycles per MAC, and which are calibrated.")
+    targets.add_argument("--targets", type=Path, help="catalog TOML (default: built-in)")
+
     sub.add_parser("variants", help="list the registered variants and architectures")
     return parser
 
@@ -138,7 +152,8 @@ def _run_config(args):
     }
     return replace(
         cfg, train=train, stream=stream, out=args.out, model=args.model,
-        constraints=_constraints(args),
+        constraints=_constraints(args), targets=args.targets, boards=args.boards or (),
+        inferences_per_second=args.rate,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         **{k: v for k, v in overrides.items() if v is not None},
     )
@@ -220,6 +235,29 @@ def _cmd_gate(args) -> int:
     return gate.verdict(findings)
 
 
+def _cmd_targets(args) -> int:
+    from tabulate import tabulate
+
+    from bench import targets
+
+    catalog = targets.load(args.targets)
+
+    def mark(board, figure):
+        return "" if board.calibrated.get(figure) else " *"
+
+    body = [[b.key, b.name, b.core, f"{b.clock_mhz:g}", f"{b.flash_bytes // 1024:,}",
+             f"{b.sram_bytes // 1024:,}", f"{b.cycles_per_mac['int8']:.2f}"
+             + mark(b, "cycles_per_mac_int8"), f"{b.cycles_per_mac['float32']:.2f}"
+             + mark(b, "cycles_per_mac_float32"), f"{b.active_mw:.1f}" + mark(b, "active_mw"),
+             f"{b.sleep_uw:g} *", b.library] for b in catalog.boards.values()]
+    print(tabulate(body, headers=["board", "name", "core", "MHz", "flash KiB", "SRAM KiB",
+                                  "cyc/MAC int8", "cyc/MAC fp32", "active mW", "sleep uW",
+                                  "kernels"], tablefmt="github", disable_numparse=True))
+    print(f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from "
+          f"{len(catalog.calibration)} published measurements of {catalog.model['name']}.")
+    return 0
+
+
 def _cmd_variants() -> int:
     from tabulate import tabulate
 
@@ -247,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_export(args)
         if args.command == "gate":
             return _cmd_gate(args)
+        if args.command == "targets":
+            return _cmd_targets(args)
         return _cmd_variants()
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-EXTRA_KEYS = ("size_bytes", "size_gzip_bytes", "params", "sparsity", "arena_bytes",
+EXTRA_KEYS = ("size_bytes", "size_gzip_bytes", "params", "macs", "sparsity", "arena_bytes",
               "tflm_deployable", "tflm_error", "f1", "roc_auc", "pr_auc", "threshold")
 
 
@@ -20,14 +20,16 @@ class Case:
 
 @pytest.fixture(scope="session")
 def suite_measured(suite_config):
-    from bench import detection, graph, size, tflm
+    from bench import detection, energy, graph, size, tflm
     from bench.data.synthetic import nepse_stream
-    from bench.run import contexts
+    from bench.run import catalog, contexts
     from variants import REGISTRY
     from variants.build import Cache, build
 
     series = nepse_stream(suite_config.stream)
     ctxs = {ctx.arch.name: ctx for ctx in contexts(suite_config, series, Cache(suite_config.cache))}
+    cat = catalog(suite_config)
+    boards = cat.select(suite_config.boards)
     done = {}
 
     def measured(arch: str, variant: str) -> Case:
@@ -38,6 +40,8 @@ def suite_measured(suite_config):
                     **size.measure(model), **graph.measure(model), **tflm.arena(model),
                     **detection.measure(model, ctx.windows, suite_config.threshold)}
             extra = {k: info.get(k) for k in ("arch", "variant", "dataset", *EXTRA_KEYS)}
+            extra["est_energy_uj"] = {b: e["est_energy_uj"] for b, e in
+                                      energy.estimate(info, cat, boards).items()}
             done[arch, variant] = Case(model, ctx.windows.test.x[0], extra, suite_config)
         return done[arch, variant]
 

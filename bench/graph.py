@@ -70,10 +70,69 @@ def float_compute_ops(model: bytes) -> list[str]:
     return ops
 
 
+LAYOUT_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE"}  # move no data worth counting
+
+
+def _shape(tensor) -> list[int]:
+    shape = tensor.ShapeAsNumpy() if tensor.ShapeLength() else []
+    return [max(1, int(d)) for d in shape]  # a dynamic batch (-1) counts as 1
+
+
+def _macs(name: str, inputs: list[list[int]], output: list[int]) -> int:
+    """Multiply-accumulates of one operator at batch 1; elementwise ops count elements."""
+    out = int(np.prod(output)) if output else 1
+    if name == "FULLY_CONNECTED":
+        return out * inputs[1][-1]  # weights are [outputs, inputs]
+    if name == "CONV_2D":
+        _, kh, kw, cin = inputs[1]
+        return out * kh * kw * cin
+    if name == "DEPTHWISE_CONV_2D":
+        _, kh, kw, _ = inputs[1]
+        return out * kh * kw
+    if name == "BATCH_MATMUL":
+        return out * inputs[0][-1]
+    if name in LAYOUT_OPS:
+        return 0
+    return out
+
+
+def _elements(graph, indices) -> int:
+    return sum(int(np.prod(_shape(graph.Tensors(int(i))))) for i in indices)
+
+
+def layers(model: bytes) -> list[dict]:
+    """Per operator: type, shapes, stored parameters, weight bytes and MACs (like an
+    "analyze" report)."""
+    root, found = parse(model), []
+    for name, graph, op in _operators(root):
+        ins = [graph.Tensors(int(i)) if i >= 0 else None for i in op.InputsAsNumpy()]
+        outs = [graph.Tensors(int(i)) for i in op.OutputsAsNumpy()]
+        consts = [t for t in ins if t is not None
+                  and root.Buffers(t.Buffer()).DataLength() > 0]
+        shapes = [_shape(t) if t is not None else [] for t in ins]
+        found.append({
+            "op": name,
+            "input_shape": shapes[0] if shapes else [],
+            "output_shape": _shape(outs[0]) if outs else [],
+            "params": sum(int(np.prod(_shape(t))) for t in consts),
+            "weight_bytes": sum(root.Buffers(t.Buffer()).DataLength() for t in consts),
+            # an operator on constants only (float16 weights' DEQUANTIZE) runs once at load
+            "macs": 0 if ins and len(consts) == len(ins) else
+            _macs(name, shapes, _shape(outs[0]) if outs else []),
+        })
+    return found
+
+
 def measure(model: bytes) -> dict:
     weights = weight_tensors(model)
     total = sum(w.size for w in weights)
+    per_layer = layers(model)
+    graph = parse(model).Subgraphs(0)
     return {
+        "input_elements": _elements(graph, graph.InputsAsNumpy()),
+        "output_elements": _elements(graph, graph.OutputsAsNumpy()),
+        "macs": sum(layer["macs"] for layer in per_layer),
+        "layers": per_layer,
         "ops": dict(Counter(op_names(model))),
         "float_compute_ops": dict(Counter(float_compute_ops(model))),
         "sparsity": sum(int(np.count_nonzero(w == 0)) for w in weights) / total if total else None,

@@ -115,6 +115,26 @@ def memory(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
+    """Estimated energy per inference of each deployable variant on each board."""
+    rows = [r for r in rows if r.get("boards") and r.get("tflm_deployable")]
+    if not rows:
+        return None
+    boards = list(rows[0]["boards"])
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    x = np.arange(len(rows))
+    for i, board in enumerate(boards):
+        values = [r["boards"][board]["est_energy_uj"] for r in rows]
+        ax.scatter(x + (i - len(boards) / 2) * 0.08, values, s=18, label=board,
+                   marker="os^vD<>p"[i % 8])
+    ax.set_xticks(x, [r["variant"] for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set(yscale="log", ylabel="estimated uJ per inference (log)",
+           title=f"{arch}: energy per inference on each board (estimates)")
+    ax.legend(fontsize=7, ncol=4)
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
 def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written."""
     folder = out / "plots"
@@ -128,6 +148,7 @@ def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, l
                  latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
                  score_trace(shown, res.get("traces", {}).get(arch),
                              folder / f"{arch}-scores.png"),
-                 memory(rows, arch, folder / f"{arch}-memory.png")]
+                 memory(rows, arch, folder / f"{arch}-memory.png"),
+                 energy(rows, arch, folder / f"{arch}-energy.png")]
         written[arch] = [p for p in paths if p is not None]
     return written

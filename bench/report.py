@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from bench.choose import Constraints, pareto, recommend
+from bench.choose import Constraints, best_per_board, pareto, recommend
 from bench.plots import write_all
 from bench.results import write_text_atomic
 
@@ -150,6 +150,101 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     return lines
 
 
+def _boards(res: dict, rows: list[dict]) -> list[str]:
+    return [b for b in res.get("boards", {}) if any(b in (r.get("boards") or {}) for r in rows)]
+
+
+def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[str]:
+    """Variants x boards: estimated latency and energy, battery life or why it does not fit,
+    and the best variant per board."""
+    boards = _boards(res, rows)
+    if not boards:
+        return []
+    defaults = res.get("estimate_defaults", {})
+    cost, life, best = [], [], []
+    for r in rows:
+        est = r.get("boards") or {}
+        cost.append([r["variant"]] + [
+            f"{est[b]['est_latency_ms']:.3g} / {est[b]['est_energy_uj']:.3g}" if b in est
+            else "n/a" for b in boards])
+        life.append([r["variant"]] + [
+            (f"{est[b]['est_battery_days']:,.0f}" if est[b]["fits"]
+             else f"no: {est[b]['fit_reason']}") if b in est else "n/a" for b in boards])
+    for b in boards:
+        pick = best_per_board(rows, constraints, b)
+        e = pick["boards"][b] if pick else None
+        best.append([b, f"**{pick['variant']}**" if pick else "none qualifies",
+                     f"{e['est_latency_ms']:.3g}" if e else "", f"{e['est_energy_uj']:.3g}" if e
+                     else "", f"{e['est_battery_days']:,.0f}" if e else "",
+                     "yes" if e and e["calibrated"] else ("no" if e else "")])
+    rate = defaults.get("inferences_per_second", 1)
+    battery = (f"{defaults.get('battery_mah', 0):g} mAh at {defaults.get('battery_volts', 0):g} V"
+               if defaults else "the catalog's battery")
+    return ["", "### Target boards (estimates, not board runs)", "",
+            "Estimated latency ms / energy uJ per inference:", "",
+            tabulate(cost, headers=["variant", *boards], tablefmt="github",
+                     disable_numparse=True), "",
+            f"Battery days ({battery}, {rate:g} inference/s, asleep in between), or why the "
+            "variant does not fit (flash: model + runtime; SRAM: arena + I/O + runtime):", "",
+            tabulate(life, headers=["variant", *boards], tablefmt="github",
+                     disable_numparse=True), "",
+            f"Best per board (fits, meets the constraints, least energy): {constraints}", "",
+            tabulate(best, headers=["board", "variant", "est ms", "est uJ", "battery days",
+                                    "calibrated"], tablefmt="github", disable_numparse=True)]
+
+
+def layer_table(row: dict) -> list[str]:
+    """Per-layer analysis of one model: where its MACs and weight bytes go."""
+    layers = row.get("layers")
+    if not layers:
+        return []
+    macs = sum(la["macs"] for la in layers) or 1
+    wbytes = sum(la["weight_bytes"] for la in layers) or 1
+    body = [[i, la["op"], "x".join(map(str, la["input_shape"])),
+             "x".join(map(str, la["output_shape"])), f"{la['params']:,}",
+             f"{la['weight_bytes']:,}", f"{la['macs']:,}", f"{la['macs'] / macs:.1%}",
+             f"{la['weight_bytes'] / wbytes:.1%}"] for i, la in enumerate(layers)]
+    return ["", f"<details><summary>Per-layer analysis of <code>{row['variant']}</code> "
+            f"({row.get('macs', 0):,} MACs)</summary>", "",
+            tabulate(body, headers=["#", "op", "input", "output", "params", "weight B", "MACs",
+                                    "MACs %", "weights %"], tablefmt="github",
+                     disable_numparse=True), "", "</details>"]
+
+
+def calibration_section(res: dict) -> list[str]:
+    cal = res.get("calibration")
+    if not cal:
+        return []
+
+    def pct(value):
+        return "" if value is None else f"{value:+.1%}"
+
+    body = [[r["board"], r["software"], r["dtype"], f"{r['published_ms']:g}",
+             f"{r['est_ms']:.3g}", pct(r["error_ms"]), pct(r["loo_error_ms"]),
+             f"{r['published_uj']:g}" if "published_uj" in r else "",
+             f"{r['est_uj']:.4g}" if "est_uj" in r else "", pct(r.get("error_uj"))]
+            for r in cal["rows"]]
+    worst = max(abs(r["error_ms"]) for r in cal["rows"])
+    energy = [r for r in cal["rows"] if r.get("error_uj") is not None]
+    off = max(energy, key=lambda r: abs(r["error_uj"]), default=None)
+    loo = [abs(r["loo_error_ms"]) for r in cal["rows"] if r["loo_error_ms"] is not None]
+    return ["## Calibration of the board estimates", "",
+            f"The estimator applied to {cal['model']}, built here and counted from its "
+            f"flatbuffer: {cal['macs_counted']:,} MACs (published: {cal['macs_published']:,}). "
+            f"Latency error: worst {worst:.1%} in sample"
+            + (f", worst {max(loo):.1%} leave-one-out (the constant fitted without the row)"
+               if loo else "") + ". A row that is the only one behind its constant fits "
+            "exactly by construction: that is a calibration, not a validation. Energy uses "
+            "one active power per board (the geometric mean over its rows)"
+            + (f"; its worst row is {off['board']} with {off['software']} at "
+               f"{off['error_uj']:+.1%}" if off else "") + ".", "",
+            tabulate(body, headers=["board", "software", "dtype", "published ms", "est ms",
+                                    "error", "leave-one-out", "published uJ", "est uJ",
+                                    "error"], tablefmt="github", disable_numparse=True),
+            "", f"Catalog: `{Path(cal['catalog']).name}`; sources and the basis of every "
+            "uncalibrated figure are in the file (`edgebench targets` lists it)."]
+
+
 def environment(res: dict) -> list[str]:
     m, project = res["machine"], res.get("project", {})
     commit = project.get("git_commit") or "unknown (not a git checkout)"
@@ -193,6 +288,10 @@ NOTES = [
     "the 64-bit host build: the arena holds pointer-sized structs, so a 32-bit MCU needs "
     "the same or somewhat less. Weights stay in flash and are not in the arena.",
     "- windows/s: batched inference over 16,384 windows (quantize, invoke, dequantize).",
+    "- board estimates: MACs counted from the flatbuffer x cycles per MAC (int8 kernels when "
+    "no operator computes in float, else float32) / clock; energy = latency x active power; "
+    "calibrated on published MLPerf Tiny measurements where the catalog has them (see the "
+    "calibration section), otherwise marked uncalibrated.",
     "- detection: F1, precision, recall at the threshold chosen on validation windows, "
     "measured on test windows; ROC-AUC and PR-AUC over all thresholds (scikit-learn). "
     "A window is anomalous when any of its points is; its score is the reconstruction MSE.",
@@ -218,6 +317,9 @@ def render(res: dict, constraints: Constraints | None = None,
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
             lines += ["", f"### {title}", "", variant_table(rows, columns)]
+        lines += board_tables(res, rows, constraints)
+        shown = recommend(rows, constraints) or rows[0]
+        lines += layer_table(shown)
     targets = target_table(res["rows"])
     if targets:
         lines += ["", "## F1 targets against float32 (same arch, same test stream)", "",
@@ -234,6 +336,9 @@ def render(res: dict, constraints: Constraints | None = None,
     problems = failures(res["rows"])
     if problems:
         lines += ["", "## Variants that failed", "", *problems]
+    calibration = calibration_section(res)
+    if calibration:
+        lines += ["", *calibration]
     stages = sorted(res["stages_s"].items(), key=lambda kv: kv[0] == "total")
     lines += ["", *NOTES, "", "## Run time", "",
               tabulate(stages, headers=["stage", "wall s"], tablefmt="github", floatfmt=".2f"),

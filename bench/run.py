@@ -7,13 +7,31 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import UsageError, detection, graph, latency, report, results, size, tflm
+from bench import (
+    UsageError,
+    detection,
+    energy,
+    graph,
+    latency,
+    report,
+    results,
+    size,
+    targets,
+    tflm,
+)
 from bench.choose import Constraints
 from bench.data.synthetic import StreamConfig, nepse_stream
 from bench.data.windows import make_windows
 from variants import REGISTRY
 from variants.baseline import ARCHS, TrainConfig
-from variants.build import BuildContext, Cache, build, code_version, write_atomic
+from variants.build import (
+    BuildContext,
+    Cache,
+    build,
+    calibration_model,
+    code_version,
+    write_atomic,
+)
 from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
 
 
@@ -31,6 +49,9 @@ class RunConfig:
     cache: Path | None = None  # None: no cache
     model: Path | None = None  # a user's .tflite or Keras model instead of the archs
     constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
+    targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
+    boards: tuple[str, ...] = ()  # () = every board of the catalog
+    inferences_per_second: float | None = None  # None: the catalog's default
     quick: bool = False
 
     @classmethod
@@ -42,7 +63,7 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for key in ("out", "cache", "model"):
+        for key in ("out", "cache", "model", "targets"):
             d[key] = None if d[key] is None else str(d[key])
         return d
 
@@ -61,8 +82,19 @@ def check(cfg: RunConfig) -> None:
         raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
     if cfg.model is not None:
         check_path(cfg.model)
+    if cfg.inferences_per_second is not None and cfg.inferences_per_second <= 0:
+        raise UsageError("--rate must be a positive number of inferences per second")
     detection.check_policy(cfg.threshold)
+    catalog(cfg).select(cfg.boards)
     check_writable(cfg.out)
+
+
+def catalog(cfg: RunConfig) -> targets.Catalog:
+    """The target catalog with the run's inference rate."""
+    loaded = targets.load(cfg.targets)
+    if cfg.inferences_per_second is not None:
+        loaded.defaults["inferences_per_second"] = cfg.inferences_per_second
+    return loaded
 
 
 def check_writable(out: Path) -> None:
@@ -88,7 +120,8 @@ class Stopwatch:
         return now
 
 
-def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock) -> dict:
+def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock,
+            mcus: tuple) -> dict:
     """Every metric of one model; `windows` (or None) enables detection and agreement."""
     row, errors = {}, {}
     n = cfg.latency_samples
@@ -104,6 +137,8 @@ def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock) ->
             ("tflm_agreement", lambda: tflm.agreement(model, windows.test.x, row["threshold"])
              if row.get("tflm_deployable") and "threshold" in row else {}),
         ]
+    steps.append(("boards", lambda: {"boards": energy.estimate(row, *mcus)}
+                  if "macs" in row else {}))
     t = time.perf_counter()
     for stage, step in steps:
         try:
@@ -177,7 +212,7 @@ def trace(windows) -> dict:
     return {"end": windows.test.end.tolist(), "y": windows.test.y.tolist()}
 
 
-def registry_rows(ctx, cfg: RunConfig, series, clock, log) -> list[dict]:
+def registry_rows(ctx, cfg: RunConfig, series, clock, log, mcus) -> list[dict]:
     rows, arch = [], ctx.arch.name
     for name in cfg.variants:
         variant = REGISTRY[name]
@@ -200,14 +235,14 @@ def registry_rows(ctx, cfg: RunConfig, series, clock, log) -> list[dict]:
         row.update(save_model(built.model, cfg, arch, name), cache_key=built.key,
                    cached=built.cached, build_seconds=built.build_seconds)
         log(f"[{arch}] {name}: measuring" + (" (built model from cache)" if built.cached else ""))
-        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, cfg, clock))
+        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, cfg, clock, mcus))
         rows.append(row)
     clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
     clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
     return rows
 
 
-def tflite_row(cfg: RunConfig, series, clock, log) -> dict:
+def tflite_row(cfg: RunConfig, series, clock, log, mcus):
     """A user's .tflite, measured as it is; detection when its input is a window."""
     from bench.interpreter import HostModel
 
@@ -232,8 +267,18 @@ def tflite_row(cfg: RunConfig, series, clock, log) -> dict:
     if windows is None:
         row["detection_skipped"] = (f"input {shape} -> output {out_shape} is not a window "
                                     "autoencoder; latency used random inputs")
-    row.update(measure(model, inputs, windows, cfg, clock))
+    row.update(measure(model, inputs, windows, cfg, clock, mcus))
     return row, windows
+
+
+def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
+    """Build the calibration model, count its MACs from the flatbuffer, and set the
+    estimator beside every published measurement."""
+    model = calibration_model(cat.model["layers"], cache)
+    macs = graph.measure(model)["macs"]
+    return {"model": cat.model["name"], "macs_counted": macs,
+            "macs_published": cat.model["macs"], "catalog": cat.path,
+            "rows": energy.calibration(cat, macs)}
 
 
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
@@ -241,18 +286,22 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     clock, start = Stopwatch(), time.perf_counter()
     series = nepse_stream(cfg.stream)
     clock.add("data", start)
-    traces = {}
+    traces, cat, cache = {}, catalog(cfg), Cache(cfg.cache)
+    mcus = (cat, cat.select(cfg.boards))  # the catalog and the boards to estimate for
     if cfg.model is not None and cfg.model.suffix not in KERAS:
-        row, windows = tflite_row(cfg, series, clock, log)
+        row, windows = tflite_row(cfg, series, clock, log, mcus)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
     else:
         rows = []
-        for ctx in contexts(cfg, series, Cache(cfg.cache)):
-            rows += registry_rows(ctx, cfg, series, clock, log)
+        for ctx in contexts(cfg, series, cache):
+            rows += registry_rows(ctx, cfg, series, clock, log, mcus)
             traces[ctx.arch.name] = trace(ctx.windows)
     add_deltas(rows)
+    t = time.perf_counter()
+    calibration = calibrate(cat, cache)
+    clock.add("calibration", t)
     out = {
         "schema_version": results.SCHEMA_VERSION,
         "created": results.now_iso(),
@@ -267,6 +316,9 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         "stages_s": clock.seconds,
         "rows": rows,
         "traces": traces,
+        "boards": {b.key: b.as_dict() for b in mcus[1]},
+        "estimate_defaults": cat.defaults,
+        "calibration": calibration,
     }
     out["stages_s"]["total"] = time.perf_counter() - start
     path = cfg.out / "results.json"

@@ -17,7 +17,7 @@ ROW_KEYS = {
     "latency_us_mean", "latency_us_stdev", "latency_samples_us", "throughput_windows_per_s",
     "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold", "f1_delta_vs_float32",
     "build_seconds", "cache_key", "sha256", "ops", "tflm_deployable", "tflm_error",
-    "arena_search_seconds",
+    "arena_search_seconds", "macs", "layers", "boards", "test_scores",
 }
 TFLM_KEYS = {"arena_bytes", "arena_recorded_bytes", "arena_breakdown", "tflm_latency_us_p50",
              "tflm_latency_us_p99", "tflm_score_max_abs_diff", "tflm_decisions_differ"}
@@ -63,6 +63,12 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
             assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
     assert "[deep] int8: measuring" in done.stdout
+    assert all(abs(r["error_ms"]) <= 0.15 for r in res["calibration"]["rows"])
+    assert res["calibration"]["macs_counted"] == 264_192
+    deep_int8 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "int8"))
+    assert set(deep_int8["boards"]) == set(res["boards"]) and len(res["boards"]) >= 6
+    assert deep_int8["macs"] == 48 * 128 + 128 * 128 + 128 * 64 + 64 * 8 + 8 * 64 + 64 * 128 \
+        + 128 * 128 + 128 * 48
 
 
 def test_report_shows_a_table_per_architecture(quick_run):
@@ -261,7 +267,8 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
     assert set(litert) == {f"{v}/{a}" for v in REGISTRY for a in ARCHS}
     for bench in litert.values():
         info = bench["extra_info"]
-        assert {"size_bytes", "params", "f1", "arena_bytes", "tflm_deployable"} <= set(info)
+        assert {"size_bytes", "params", "f1", "arena_bytes", "tflm_deployable",
+                "est_energy_uj"} <= set(info)
         assert bench["stats"]["rounds"] == 200
     compare = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; "
                               "main()", "compare", str(out)], capture_output=True, text=True)

@@ -25,8 +25,8 @@ def test_report_matches_the_golden_file(small, tmp_path):
 def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
     text = report.write(small, tmp_path).read_text()
     pngs = sorted((tmp_path / "plots").glob("*.png"))
-    assert [p.name for p in pngs] == ["seed-latency.png", "seed-memory.png", "seed-scores.png",
-                                      "seed-size-vs-f1.png"]
+    assert [p.name for p in pngs] == ["seed-energy.png", "seed-latency.png", "seed-memory.png",
+                                      "seed-scores.png", "seed-size-vs-f1.png"]
     for png in pngs:
         data = png.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000

@@ -16,7 +16,7 @@ import bench.data
 import variants
 from bench.data.windows import Windows
 from variants import Variant
-from variants.baseline import Arch, TrainConfig, train
+from variants.baseline import Arch, TrainConfig, build_model, train
 from variants.external import file_hash
 
 
@@ -141,3 +141,22 @@ def build(variant: Variant, ctx: BuildContext) -> Built:
     ctx.cache.write(key, "model.tflite", model)
     ctx.cache.write(key, "meta.json", json.dumps({"build_seconds": seconds}).encode())
     return Built(variant, model, key, seconds, cached=False)
+
+
+def calibration_model(layers: list[int], cache: Cache) -> bytes:
+    """The dense autoencoder the catalog's calibration rows measured (MLPerf Tiny ad01:
+    640-128-128-128-128-8-128-128-128-128-640), int8, untrained: its MACs are what counts."""
+    key = _hash({"calibration_model": layers, "code": code_version()})
+    model = cache.read(key, "model.tflite")
+    if model is None:
+        import numpy as np
+
+        from variants.convert import to_tflite
+
+        arch = Arch("calibration", layers[0], tuple(layers[1 : len(layers) // 2 + 1]),
+                    "linear", "calibration model")
+        keras_model = build_model(arch, layers[0])
+        sample = np.random.default_rng(0).random((64, layers[0]), dtype=np.float32)
+        model = to_tflite(keras_model, representative=sample, int8_io=True)
+        cache.write(key, "model.tflite", model)
+    return model
