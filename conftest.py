@@ -7,7 +7,6 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-DATASETS = ("nepse",)
 
 
 def _names(text):
@@ -18,7 +17,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("edgebench", "edgebench benchmark suite (pytest bench/)")
     group.addoption("--variants", help="comma-separated variants (default: the registry)")
     group.addoption("--arch", help="comma-separated architectures (default: all)")
-    group.addoption("--dataset", default="nepse", help=f"dataset: {', '.join(DATASETS)}")
+    group.addoption("--dataset", default="nepse",
+                    help="dataset: nepse (built in), nab:PATH, skab:PATH or csv:FILE")
     group.addoption("--quick", action="store_true", help="the small `edgebench run --quick` "
                     "configuration: short stream, 3 epochs, few rounds")
 
@@ -32,11 +32,10 @@ def suite_config(pytestconfig):
     from variants.build import default_cache_dir
 
     opts = pytestconfig.option
-    if opts.dataset not in DATASETS:
-        raise pytest.UsageError(f"--dataset {opts.dataset!r}: choose from {', '.join(DATASETS)}")
     cfg = RunConfig.quick_config() if opts.quick else RunConfig()
     overrides = {"archs": _names(opts.arch), "variants": _names(opts.variants)}
-    cfg = replace(cfg, cache=default_cache_dir(), out=default_cache_dir() / "suite",
+    cfg = replace(cfg, dataset=opts.dataset, cache=default_cache_dir(),
+                  out=default_cache_dir() / "suite",
                   **{k: v for k, v in overrides.items() if v})
     try:
         check(cfg)

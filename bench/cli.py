@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
                          description="Train the detector on the built-in NEPSE-like stream, "
                          "build the registered variants, measure them, and write "
                          "OUT/results.json and OUT/REPORT.md.")
+    run.add_argument("--dataset", default="nepse", help="nepse (built in, default), "
+                     "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE")
+    run.add_argument("--time-column", default="timestamp", help="csv: the timestamp column")
+    run.add_argument("--value-columns", type=_names, default=None,
+                     help="csv: value columns, comma-separated (default: all but time, label)")
+    run.add_argument("--label-column", default="label",
+                     help="csv: the 0/1 label column, used when present (default label)")
     run.add_argument("--arch", type=_names, default=None,
                      help=f"architectures, comma-separated (default: all of {','.join(ARCHS)})")
     run.add_argument("--variants", type=_names, default=None,
@@ -64,10 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of the stream and of training")
     run.add_argument("--window", type=int, help="window length for every architecture "
                      "(default: the architecture's own: seed 10, deep 48)")
-    run.add_argument("--scaling", choices=("minmax", "standard"), help="after log1p; "
-                     "fitted on the training part only (default minmax)")
-    run.add_argument("--threshold", help="threshold policy on validation data: percentile:P "
-                     "of normal windows. scores, or f1 (default f1)")
+    run.add_argument("--scaling", choices=("minmax", "standard"), help="per channel (after "
+                     "log1p for the volume stream), fitted on each series' training part only "
+                     "(default minmax)")
+    run.add_argument("--threshold", help="threshold policy on validation data: auto (default:"
+                     " f1 when validation holds anomalies, else percentile:99), f1, or "
+                     "percentile:P of the normal validation windows' scores")
     run.add_argument("--latency-samples", type=int, help="timed invokes per variant "
                      "(default 2000; --quick: 200)")
     run.add_argument("--out", type=Path, default=Path("reports"),
@@ -133,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_config(args):
+    from bench.data.loaders import CsvColumns
     from bench.run import RunConfig
     from variants.build import default_cache_dir
 
@@ -150,8 +160,10 @@ def _run_config(args):
         "scaling": args.scaling, "threshold": args.threshold,
         "latency_samples": args.latency_samples,
     }
+    columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(
-        cfg, train=train, stream=stream, out=args.out, model=args.model,
+        cfg, dataset=args.dataset, csv_columns=columns, train=train, stream=stream,
+        out=args.out, model=args.model,
         constraints=_constraints(args), targets=args.targets, boards=args.boards or (),
         inferences_per_second=args.rate,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),

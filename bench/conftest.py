@@ -21,13 +21,14 @@ class Case:
 @pytest.fixture(scope="session")
 def suite_measured(suite_config):
     from bench import detection, energy, graph, size, tflm
-    from bench.data.synthetic import nepse_stream
+    from bench.data.loaders import load
     from bench.run import catalog, contexts
     from variants import REGISTRY
     from variants.build import Cache, build
 
-    series = nepse_stream(suite_config.stream)
-    ctxs = {ctx.arch.name: ctx for ctx in contexts(suite_config, series, Cache(suite_config.cache))}
+    dataset = load(suite_config.dataset, suite_config.stream, suite_config.csv_columns)
+    ctxs = {ctx.arch.name: ctx
+            for ctx in contexts(suite_config, dataset, Cache(suite_config.cache))}
     cat = catalog(suite_config)
     boards = cat.select(suite_config.boards)
     done = {}
@@ -36,7 +37,7 @@ def suite_measured(suite_config):
         if (arch, variant) not in done:
             ctx = ctxs[arch]
             model = build(REGISTRY[variant], ctx).model
-            info = {"arch": arch, "variant": variant, "dataset": series.name,
+            info = {"arch": arch, "variant": variant, "dataset": dataset.name,
                     **size.measure(model), **graph.measure(model), **tflm.arena(model),
                     **detection.measure(model, ctx.windows, suite_config.threshold)}
             extra = {k: info.get(k) for k in ("arch", "variant", "dataset", *EXTRA_KEYS)}

@@ -75,11 +75,17 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     scores = row.get("test_scores")
     if not scores or trace is None:
         return None
-    end, y, s = np.asarray(trace["end"]), np.asarray(trace["y"]), np.asarray(scores)
+    y, s = np.asarray(trace["y"]), np.asarray(scores)
+    series = np.asarray(trace.get("series", np.zeros(len(y), int)))
+    several = len(np.unique(series)) > 1
+    end = np.arange(len(y)) if several else np.asarray(trace["end"])
     alarm = s > row["threshold"]
     fig, ax = plt.subplots(figsize=(11, 4))
+    if several:  # one test part after another, a line between series
+        for cut in np.flatnonzero(np.diff(series)) + 0.5:
+            ax.axvline(cut, color="gray", lw=0.5)
     ax.fill_between(end, 0, 1, where=y == 1, transform=ax.get_xaxis_transform(),
-                    color="tab:red", alpha=0.12, step="mid", label="anomalous windows")
+                    color="tab:red", alpha=0.12, step="mid", label="anomalous points")
     ax.plot(end, s, lw=0.6, color="tab:blue", label="anomaly score (reconstruction MSE)")
     ax.axhline(row["threshold"], color="black", ls="--", lw=1,
                label=f"threshold {row['threshold']:.3g} (from validation)")
@@ -89,7 +95,8 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
                                (~alarm & (y == 1), dict(color="tab:gray", marker="|"), "missed")):
         ax.scatter(end[mask], s[mask], s=10, label=f"{label} ({int(mask.sum())})", zorder=3,
                    **style)
-    ax.set(yscale="log", xlabel="index of the window's last point in the stream",
+    ax.set(yscale="log", xlabel="test points of each series in turn" if several
+           else "index of the window's last point in the stream",
            ylabel="score (log)",
            title=f"{row['arch']}/{row['variant']}: scores on the test stream")
     ax.legend(fontsize=7, loc="upper left", ncol=3)

@@ -38,6 +38,12 @@ TABLES = {
         ("recall", "recall", "{:.3f}", "max"),
         ("ROC-AUC", "roc_auc", "{:.3f}", "max"),
         ("PR-AUC", "pr_auc", "{:.3f}", "max"),
+        ("point F1", "point_f1", "{:.3f}", "max"),
+        ("FAR", "far", "{:.3f}", "min"),
+        ("MAR", "mar", "{:.3f}", "min"),
+        ("event recall", "event_recall", "{:.2f}", "max"),
+        ("delay pts", "detection_delay_mean", "{:.1f}", "min"),
+        ("false alarms /1000", "false_alarms_per_1000", "{:.1f}", "min"),
         ("threshold", "threshold", "{:.3g}", None),
     ),
     "Compression": (
@@ -245,6 +251,49 @@ def calibration_section(res: dict) -> list[str]:
             "uncalibrated figure are in the file (`edgebench targets` lists it)."]
 
 
+PROTOCOLS = {
+    "synthetic": "chronological split train/validation/test; anomalies only after training",
+    "skab": "SKAB's: train on the anomaly-free run and rows 0-399 of each run, test on rows "
+            "400 on; the anomaly-free run's last 20 % (normal) sets the threshold",
+    "nab": "NAB's: train on each file's probationary period (first 15 %, at most 750 rows), "
+           "its last 20 % (normal) sets the threshold; test on the rest against the label "
+           "windows",
+    "csv": "chronological 60/20/20 train/validation/test",
+}
+
+
+def dataset_section(res: dict) -> list[str]:
+    data, cfg = res.get("dataset", {}), res["config"]
+    series = data.get("series", [])
+    policies = sorted({r["threshold_policy"] for r in res["rows"] if r.get("threshold_policy")})
+    lines = [f"Dataset `{data.get('name')}` ({len(series)} series, "
+             f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
+             f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
+             f"{PROTOCOLS.get(data.get('protocol'), 'n/a')}. Threshold policy "
+             f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
+             "only. Streaming: a point's score is that of the window ending at it."]
+    lines += [f"- warning: {w}" for w in data.get("warnings", [])]
+    board = data.get("leaderboard") or {}
+    if board:
+        figures = ", ".join(f"{k} {v}" for k, v in board["figures"].items())
+        lines += ["", f"Others' published numbers, not measured here ({board['metric']}; "
+                  f"{board['source']}): {figures}. Compare with `point F1` below."]
+    return lines
+
+
+def series_table(rows: list[dict]) -> list[str]:
+    """Per-point F1 per series, when the dataset holds several."""
+    names = list(dict.fromkeys(n for r in rows for n in (r.get("per_series") or {})))
+    if not names:
+        return []
+    body = [[r["variant"], *(f"{r['per_series'][n]['point_f1']:.3f}"
+                             if n in r.get("per_series", {}) else "n/a" for n in names)]
+            for r in rows]
+    return ["", "### Per series (point F1)", "",
+            tabulate(body, headers=["variant", *names], tablefmt="github",
+                     disable_numparse=True)]
+
+
 def environment(res: dict) -> list[str]:
     m, project = res["machine"], res.get("project", {})
     commit = project.get("git_commit") or "unknown (not a git checkout)"
@@ -294,29 +343,24 @@ NOTES = [
     "calibration section), otherwise marked uncalibrated.",
     "- detection: F1, precision, recall at the threshold chosen on validation windows, "
     "measured on test windows; ROC-AUC and PR-AUC over all thresholds (scikit-learn). "
-    "A window is anomalous when any of its points is; its score is the reconstruction MSE.",
+    "A window is anomalous when any of its points is; its score is the reconstruction MSE. "
+    "Point level (SKAB's and NAB's unit): each test point takes the score of the window "
+    "ending at it (causal); FAR = false alarms / normal points, MAR = missed / anomalous "
+    "points; an event is a run of anomalous points, detected when an alarm falls inside it, "
+    "with the delay in points to the first alarm. No point-adjusted F1 is reported.",
 ]
 
 
 def render(res: dict, constraints: Constraints | None = None,
            plots: dict[str, list[Path]] | None = None) -> str:
     constraints = _constraints(res, constraints)
-    data, cfg = res.get("dataset", {}), res["config"]
-    lines = [
-        "# edgebench report",
-        "",
-        f"Dataset `{data.get('name')}`: {data.get('points', 0):,} points, chronological split "
-        f"train/validation/test at {data.get('train_end')}/{data.get('val_end')}, "
-        f"{data.get('anomalous_points', 0):,} anomalous points (none in training). "
-        f"Threshold policy `{cfg['threshold']}` on validation windows only.",
-        "",
-        *summary(res, constraints),
-    ]
+    lines = ["# edgebench report", "", *dataset_section(res), "", *summary(res, constraints)]
     for arch, rows in _arches(res).items():
         lines += ["", f"## Architecture `{arch}` (window {rows[0]['window'] or 'n/a'})", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
             lines += ["", f"### {title}", "", variant_table(rows, columns)]
+        lines += series_table(rows)
         lines += board_tables(res, rows, constraints)
         shown = recommend(rows, constraints) or rows[0]
         lines += layer_table(shown)

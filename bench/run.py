@@ -20,7 +20,9 @@ from bench import (
     tflm,
 )
 from bench.choose import Constraints
-from bench.data.synthetic import StreamConfig, nepse_stream
+from bench.data import Dataset
+from bench.data.loaders import CsvColumns, load
+from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
 from variants import REGISTRY
 from variants.baseline import ARCHS, TrainConfig
@@ -37,13 +39,15 @@ from variants.external import KERAS, check_path, load_keras, read_tflite, user_a
 
 @dataclass(frozen=True)
 class RunConfig:
+    dataset: str = "nepse"  # or nab:PATH, skab:PATH, csv:FILE
+    csv_columns: CsvColumns = field(default_factory=CsvColumns)
     archs: tuple[str, ...] = ("seed", "deep")
     variants: tuple[str, ...] = tuple(REGISTRY)
     train: TrainConfig = field(default_factory=TrainConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     window: int | None = None  # None: each architecture's own default
     scaling: str = "minmax"
-    threshold: str = "f1"
+    threshold: str = "auto"
     latency_samples: int = 2000
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
@@ -185,39 +189,56 @@ def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
             "sha256": hashlib.sha256(model).hexdigest()}
 
 
-def contexts(cfg: RunConfig, series, cache: Cache):
+def data_key(cfg: RunConfig, dataset: Dataset) -> dict:
+    """What the built models depend on in the data: the values and labels themselves."""
+    digest = hashlib.sha256()
+    for s in dataset.series:
+        digest.update(s.name.encode() + s.values.tobytes() + s.labels.tobytes()
+                      + f"{s.train_end},{s.val_end},{s.log}".encode())
+    return {"dataset": dataset.name, "digest": digest.hexdigest()[:16], "scaling": cfg.scaling}
+
+
+def contexts(cfg: RunConfig, dataset: Dataset, cache: Cache):
     """One build context per architecture, or one for the user's Keras model."""
-    data_key = {"stream": cfg.stream.as_dict(), "scaling": cfg.scaling}
+    key = data_key(cfg, dataset)
     if cfg.model is not None:
         model = load_keras(cfg.model)
-        window = model.input_shape[1]
-        check_window(cfg, window)
-        ctx = BuildContext(user_arch(cfg.model, window), make_windows(series, window, cfg.scaling),
-                           cfg.train, data_key, cache, source=cfg.model)
+        window = model_window(cfg, dataset, model.input_shape[1])
+        ctx = BuildContext(user_arch(cfg.model, window),
+                           make_windows(dataset.series, window, cfg.scaling),
+                           cfg.train, key, cache, source=cfg.model)
         ctx._model = model
         return [ctx]
-    return [BuildContext(ARCHS[a], make_windows(series, cfg.window or ARCHS[a].window,
-                                                cfg.scaling), cfg.train, data_key, cache)
+    return [BuildContext(ARCHS[a], make_windows(dataset.series, cfg.window or ARCHS[a].window,
+                                                cfg.scaling), cfg.train, key, cache)
             for a in cfg.archs]
 
 
-def check_window(cfg: RunConfig, window: int) -> None:
+def model_window(cfg: RunConfig, dataset: Dataset, inputs: int) -> int:
+    """The window length a user's model takes: its input width over the channels."""
+    channels = len(dataset.channels)
+    if inputs % channels:
+        raise UsageError(f"{cfg.model}: input width {inputs} cannot be filled with windows of "
+                         f"dataset {dataset.name!r} ({channels} channels)")
+    window = inputs // channels
     if cfg.window is not None and cfg.window != window:
         raise UsageError(f"{cfg.model}: the model takes windows of {window}, "
                          f"but --window is {cfg.window}; drop --window or match it")
+    return window
 
 
 def trace(windows) -> dict:
     """The test windows' labels and end points: what the report plots scores against."""
-    return {"end": windows.test.end.tolist(), "y": windows.test.y.tolist()}
+    return {"end": windows.test.end.tolist(), "y": windows.test.y_end.tolist(),
+            "series": windows.test.series.tolist(), "names": list(windows.series_names)}
 
 
-def registry_rows(ctx, cfg: RunConfig, series, clock, log, mcus) -> list[dict]:
+def registry_rows(ctx, cfg: RunConfig, dataset, clock, log, mcus) -> list[dict]:
     rows, arch = [], ctx.arch.name
     for name in cfg.variants:
         variant = REGISTRY[name]
         log(f"[{arch}] {name}: building")
-        row = {"variant": name, "arch": arch, "dataset": series.name,
+        row = {"variant": name, "arch": arch, "dataset": dataset.name,
                "window": ctx.windows.length, "parent": variant.parent,
                "recipe": variant.summary, "recipe_params": variant.params,
                "lineage": lineage(name),
@@ -242,7 +263,7 @@ def registry_rows(ctx, cfg: RunConfig, series, clock, log, mcus) -> list[dict]:
     return rows
 
 
-def tflite_row(cfg: RunConfig, series, clock, log, mcus):
+def tflite_row(cfg: RunConfig, dataset, clock, log, mcus):
     """A user's .tflite, measured as it is; detection when its input is a window."""
     from bench.interpreter import HostModel
 
@@ -252,16 +273,16 @@ def tflite_row(cfg: RunConfig, series, clock, log, mcus):
     out_shape = [int(d) for d in host.output["shape"]]
     windows = None
     if len(shape) == 2 and shape == out_shape:
-        check_window(cfg, shape[1])
-        windows = make_windows(series, shape[1], cfg.scaling)
+        windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]),
+                               cfg.scaling)
         inputs = windows.test.x
     else:
         rng = np.random.default_rng(cfg.train.seed)
         inputs = rng.random((256, *shape[1:]), dtype=np.float32)
     name = cfg.model.stem
     log(f"[user] {name}: measuring")
-    row = {"variant": name, "arch": "user", "dataset": series.name if windows else None,
-           "window": shape[1] if windows else None, "parent": None,
+    row = {"variant": name, "arch": "user", "dataset": dataset.name if windows else None,
+           "window": windows.length if windows else None, "parent": None,
            "recipe": f"user model {cfg.model.name}", "input_shape": shape,
            **save_model(model, cfg, "user", name)}
     if windows is None:
@@ -284,19 +305,21 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     check(cfg)
     clock, start = Stopwatch(), time.perf_counter()
-    series = nepse_stream(cfg.stream)
+    dataset = load(cfg.dataset, cfg.stream, cfg.csv_columns)
+    for warning in dataset.warnings:
+        log(f"warning: {warning}")
     clock.add("data", start)
     traces, cat, cache = {}, catalog(cfg), Cache(cfg.cache)
     mcus = (cat, cat.select(cfg.boards))  # the catalog and the boards to estimate for
     if cfg.model is not None and cfg.model.suffix not in KERAS:
-        row, windows = tflite_row(cfg, series, clock, log, mcus)
+        row, windows = tflite_row(cfg, dataset, clock, log, mcus)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
     else:
         rows = []
-        for ctx in contexts(cfg, series, cache):
-            rows += registry_rows(ctx, cfg, series, clock, log, mcus)
+        for ctx in contexts(cfg, dataset, cache):
+            rows += registry_rows(ctx, cfg, dataset, clock, log, mcus)
             traces[ctx.arch.name] = trace(ctx.windows)
     add_deltas(rows)
     t = time.perf_counter()
@@ -309,9 +332,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         "code_version": code_version(),
         "machine": results.machine_info(),
         "config": cfg.as_dict(),
-        "dataset": {"name": series.name, "points": len(series.values),
-                    "train_end": series.train_end, "val_end": series.val_end,
-                    "anomalous_points": int(series.labels.sum())},
+        "dataset": dataset.summary(),
         "project": results.project_info(),
         "stages_s": clock.seconds,
         "rows": rows,

@@ -25,21 +25,43 @@ def test_training_part_is_normal_and_every_kind_is_in_validation_and_test():
 
 def test_anomalies_have_their_shape():
     s = nepse_stream(SMALL)
-    assert (s.values[s.kinds == "dropout"] == 0).all()
-    normal = np.median(s.values[s.labels == 0])
-    assert np.median(s.values[s.kinds == "spike"]) > 4 * normal
+    volume = s.values[:, 0]
+    assert (volume[s.kinds == "dropout"] == 0).all()
+    normal = np.median(volume[s.labels == 0])
+    assert np.median(volume[s.kinds == "spike"]) > 4 * normal
 
 
-def test_window_labels_mark_windows_holding_an_anomalous_point():
+def test_window_labels_and_streaming_ends():
     s = nepse_stream(SMALL)
     w = make_windows(s, 10)
     for split in (w.train, w.val, w.test):
         starts = split.end - 9
         expected = [s.labels[a : e + 1].max() for a, e in zip(starts, split.end, strict=True)]
         assert np.array_equal(split.y, expected)
+        assert np.array_equal(split.y_end, s.labels[split.end])
         assert split.x.shape == (len(split.end), 10)
-    assert w.train.end[-1] < s.train_end <= w.val.end[0] - 9  # no window straddles a split
-    assert len(w.test.x) == len(s.values) - s.val_end - 9
+    assert w.train.end[-1] < s.train_end and w.train.y.sum() == 0  # normal, inside training
+    # every validation and test point gets the window that ends at it, history included
+    assert np.array_equal(w.val.end, np.arange(s.train_end, s.val_end))
+    assert np.array_equal(w.test.end, np.arange(s.val_end, len(s.values)))
+    first = w.test.x[0]
+    np.testing.assert_allclose(first, w.scaler.transform(
+        s.values[s.val_end - 9 : s.val_end + 1]).ravel())
+
+
+def test_multichannel_windows_flatten_time_by_channel():
+    from bench.data import Series
+
+    n = 50
+    values = np.stack([np.arange(n, dtype=float), 100 + np.arange(n, dtype=float)], axis=1)
+    labels = np.zeros(n, np.int8)
+    labels[45] = 1
+    s = Series("two", values, labels, np.full(n, "", object), 30, 40, ("a", "b"))
+    w = make_windows([s, s], 4, "minmax")
+    assert w.channels == 2 and w.train.x.shape[1] == 8
+    assert w.series_names == ("two", "two") and set(w.test.series) == {0, 1}
+    raw = w.scalers[0].transform(values[36:40]).ravel()
+    np.testing.assert_allclose(w.val.x[w.val.end.tolist().index(39)], raw)
 
 
 @pytest.mark.parametrize("kind", ["minmax", "standard"])
@@ -47,7 +69,8 @@ def test_scaling_is_fitted_on_training_data_only(kind):
     s = nepse_stream(SMALL)
     doctored = s.values.copy()
     doctored[s.train_end :] *= 1000.0  # anything after training must not move the scaler
-    other = type(s)(s.name, doctored, s.labels, s.kinds, s.train_end, s.val_end)
+    other = type(s)(s.name, doctored, s.labels, s.kinds, s.train_end, s.val_end, s.channels,
+                    s.log)
     a, b = make_windows(s, 10, kind), make_windows(other, 10, kind)
     assert a.scaler == b.scaler
     assert np.array_equal(a.train.x, b.train.x)
@@ -58,12 +81,12 @@ def test_scaling_is_fitted_on_training_data_only(kind):
         assert scaled.max() == pytest.approx(1, abs=1e-6)
     else:
         assert scaled.mean() == pytest.approx(0, abs=1e-4)
-        assert logs.std() == pytest.approx(a.scaler.scale)
+        assert logs.std() == pytest.approx(a.scaler.scale[0])
 
 
 @pytest.mark.parametrize("length", [0, 1, 10_000])
 def test_bad_window_length_names_the_valid_range(length):
-    with pytest.raises(UsageError, match=r"choose 2\.\.\d+"):
+    with pytest.raises(UsageError, match=r"choose 2\.\.\d+ \(its training part"):
         make_windows(nepse_stream(SMALL), length)
 
 

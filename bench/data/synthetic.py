@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bench.data import Series
+from bench.data import Dataset, Series
 
 KINDS = ("spike", "level_shift", "dropout", "flatline")
 
@@ -105,4 +105,9 @@ def nepse_stream(cfg: StreamConfig = StreamConfig()) -> Series:
     val_end = int(cfg.sessions * (cfg.train_frac + cfg.val_frac)) * bars
     _inject(volume, labels, kinds, train_end, val_end, cfg, rng)
     _inject(volume, labels, kinds, val_end, n, cfg, rng)
-    return Series("nepse", volume, labels, kinds, train_end, val_end)
+    return Series("nepse", volume[:, None], labels, kinds, train_end, val_end, ("volume",),
+                  log=True)
+
+
+def nepse_dataset(cfg: StreamConfig = StreamConfig()) -> Dataset:
+    return Dataset("nepse", [nepse_stream(cfg)], "synthetic")

@@ -1,13 +1,15 @@
-"""Sliding windows over a split series, scaled on the training part only.
+"""Sliding windows over split series, scaled on each series' training part only.
 
-Convention: a window is `length` consecutive points; it belongs to the split that
-holds all of its points (windows never straddle a split boundary); its label is 1
-when it contains at least one anomalous point. `end` keeps the index of each
-window's last point, so per-point labels and scores can be recovered.
+Streaming convention: a point's score is the score of the window that ends at it
+(what an edge device knows when the point arrives). Validation and test windows
+therefore end inside their part and may start earlier, in the history the device
+has seen; training windows lie wholly in the training part and hold no labelled
+anomaly. A window's label (`y`) is 1 when it contains an anomalous point; `y_end`
+is the label of its last point, the per-point label. A window of a multichannel
+series is (length, channels), flattened row by row.
 """
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
@@ -19,63 +21,94 @@ SCALINGS = ("minmax", "standard")
 
 @dataclass(frozen=True)
 class Scaler:
-    """log1p, then an affine map fitted on training values: (log1p(v) - shift) / scale."""
+    """Per channel: optionally log1p, then (v - shift) / scale fitted on training values."""
 
     kind: str
-    shift: float
-    scale: float
+    log: bool
+    shift: tuple[float, ...]
+    scale: tuple[float, ...]
 
     @classmethod
-    def fit(cls, train_values: np.ndarray, kind: str) -> "Scaler":
+    def fit(cls, train_values: np.ndarray, kind: str, log: bool = False) -> "Scaler":
         if kind not in SCALINGS:
             raise UsageError(f"unknown scaling {kind!r}; choose one of {', '.join(SCALINGS)}")
-        logs = np.log1p(train_values)
+        v = np.log1p(train_values) if log else np.asarray(train_values, dtype=np.float64)
         if kind == "minmax":
-            lo, hi = float(logs.min()), float(logs.max())
-            return cls(kind, lo, (hi - lo) or 1.0)
-        return cls(kind, float(logs.mean()), float(logs.std()) or 1.0)
+            shift, span = v.min(axis=0), v.max(axis=0) - v.min(axis=0)
+        else:
+            shift, span = v.mean(axis=0), v.std(axis=0)
+        span = np.where(span > 0, span, 1.0)
+        return cls(kind, log, tuple(map(float, shift)), tuple(map(float, span)))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return ((np.log1p(values) - self.shift) / self.scale).astype(np.float32)
+        v = np.log1p(values) if self.log else values
+        return ((v - np.asarray(self.shift)) / np.asarray(self.scale)).astype(np.float32)
 
 
 @dataclass(frozen=True)
 class Split:
-    x: np.ndarray  # (windows, length) float32, scaled
-    y: np.ndarray  # (windows,) int8 window labels
-    end: np.ndarray  # (windows,) index in the series of each window's last point
+    x: np.ndarray  # (windows, length * channels) float32, scaled
+    y: np.ndarray  # (windows,) int8: the window holds an anomalous point
+    end: np.ndarray  # (windows,) row of each window's last point in its series
+    y_end: np.ndarray  # (windows,) int8: label of that last point
+    series: np.ndarray  # (windows,) index of the series in `Windows.series_names`
 
 
 @dataclass(frozen=True)
 class Windows:
-    series: str
+    series_names: tuple[str, ...]
     length: int
-    scaler: Scaler
+    channels: int
+    scalers: tuple[Scaler, ...]
     train: Split
     val: Split
     test: Split
 
-
-def _split(scaled, labels, start, stop, length) -> Split:
-    view = np.lib.stride_tricks.sliding_window_view
-    x = np.ascontiguousarray(view(scaled[start:stop], length))
-    y = view(labels[start:stop], length).max(axis=1).astype(np.int8)
-    end = np.arange(start + length - 1, stop)
-    return Split(x, y, end)
+    @property
+    def scaler(self) -> Scaler:
+        return self.scalers[0]
 
 
-def make_windows(series: Series, length: int, scaling: str = "minmax") -> Windows:
-    shortest = min(series.train_end, series.val_end - series.train_end,
-                   len(series.values) - series.val_end)
-    if length < 2 or length > shortest:
+def _split(scaled, labels, first_end, stop, length, index, normal_only=False) -> Split:
+    ends = np.arange(max(first_end, length - 1), stop)
+    starts = ends - length + 1
+    x = scaled[starts[:, None] + np.arange(length)].reshape(len(ends), length * scaled.shape[1])
+    holds = np.lib.stride_tricks.sliding_window_view(labels, length).max(axis=1)
+    y = holds[starts].astype(np.int8)
+    if normal_only:
+        keep = y == 0
+        x, y, ends = x[keep], y[keep], ends[keep]
+    return Split(np.ascontiguousarray(x, dtype=np.float32), y, ends,
+                 labels[ends].astype(np.int8), np.full(len(ends), index))
+
+
+def series_windows(series: Series, length: int, scaling: str = "minmax",
+                   index: int = 0) -> Windows:
+    if length < 2 or length > series.train_end:
         raise UsageError(
-            f"window length {length} does not fit series {series.name!r}: "
-            f"choose 2..{shortest} (the shortest of its train/validation/test parts)"
-        )
-    scaler = Scaler.fit(series.values[: series.train_end], scaling)
+            f"window length {length} does not fit series {series.name!r}: choose "
+            f"2..{series.train_end} (its training part has {series.train_end} points)")
+    scaler = Scaler.fit(series.values[: series.train_end], scaling, series.log)
     scaled = scaler.transform(series.values)
-    bounds = (0, series.train_end, series.val_end, len(series.values))
-    train, val, test = (
-        _split(scaled, series.labels, a, b, length) for a, b in pairwise(bounds)
-    )
-    return Windows(series.name, length, scaler, train, val, test)
+    train = _split(scaled, series.labels, length - 1, series.train_end, length, index,
+                   normal_only=True)
+    if len(train.x) == 0:
+        raise UsageError(f"series {series.name!r}: no normal training window of {length}")
+    val = _split(scaled, series.labels, series.train_end, series.val_end, length, index)
+    test = _split(scaled, series.labels, series.val_end, len(series.values), length, index)
+    return Windows((series.name,), length, len(series.channels), (scaler,), train, val, test)
+
+
+def _concat(splits: list[Split]) -> Split:
+    return Split(*(np.concatenate([getattr(s, f) for s in splits])
+                   for f in ("x", "y", "end", "y_end", "series")))
+
+
+def make_windows(series: Series | list[Series], length: int, scaling: str = "minmax") -> Windows:
+    """Windows of one series, or of several (each scaled on its own training part)."""
+    many = [series] if isinstance(series, Series) else list(series)
+    parts = [series_windows(s, length, scaling, i) for i, s in enumerate(many)]
+    return Windows(tuple(s.name for s in many), length, parts[0].channels,
+                   tuple(p.scaler for p in parts),
+                   *(_concat([getattr(p, name) for p in parts]) for name in ("train", "val",
+                                                                            "test")))
