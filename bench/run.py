@@ -177,7 +177,8 @@ def add_deltas(rows: list[dict]) -> None:
         row["f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
         row["size_ratio_vs_float32"] = _ratio(row.get("size_bytes"), ref.get("size_bytes"))
         row["params_ratio_vs_float32"] = _ratio(row.get("params"), ref.get("params"))
-        target = REGISTRY[row["variant"]].f1_target if row["variant"] in REGISTRY else None
+        registered = "recipe_params" in row  # a user's .tflite is not a registry variant
+        target = REGISTRY[row["variant"]].f1_target if registered else None
         met = None if target is None or f1 is None or ref_f1 is None else target.met(f1, ref_f1)
         row["f1_target_met"] = met
 
