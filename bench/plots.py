@@ -103,20 +103,26 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def memory(rows: list[dict], arch: str, path: Path) -> Path | None:
-    """Flash (flatbuffer) and RAM (arena) per variant."""
+def memory(rows: list[dict], arch: str, path: Path, board: dict | None = None) -> Path | None:
+    """Flash (flatbuffer) and RAM (arena) per variant, against a board's flash and SRAM."""
     rows = [r for r in rows if r.get("size_bytes")]
     if not rows:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     names = [r["variant"] for r in rows]
     axes[0].barh(names, [r["size_bytes"] for r in rows], color="tab:blue")
-    axes[0].set(xlabel="bytes", title=f"{arch}: flash (flatbuffer)")
+    axes[0].set(xlabel="bytes (log)", title=f"{arch}: flash (flatbuffer)")
     axes[1].barh(names, [r.get("arena_bytes") or 0 for r in rows], color="tab:green")
-    axes[1].set(xlabel="bytes (0 = not deployable)",
+    axes[1].set(xlabel="bytes (log; none = not deployable)",
                 title=f"{arch}: RAM (smallest TFLM arena, 64-bit host)")
+    if board:
+        for ax, key in ((axes[0], "flash_bytes"), (axes[1], "sram_bytes")):
+            ax.axvline(board[key], color="tab:red", ls="--",
+                       label=f"{board['name']}: {board[key]:,} B")
+            ax.legend(fontsize=7, loc="lower right")
     axes[0].invert_yaxis()
     for ax in axes:
+        ax.set_xscale("log")
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(axis="y", labelsize=8)
     return _save(fig, path)
@@ -155,7 +161,8 @@ def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, l
                  latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
                  score_trace(shown, res.get("traces", {}).get(arch),
                              folder / f"{arch}-scores.png"),
-                 memory(rows, arch, folder / f"{arch}-memory.png"),
+                 memory(rows, arch, folder / f"{arch}-memory.png",
+                        next(iter(res.get("boards", {}).values()), None)),
                  energy(rows, arch, folder / f"{arch}-energy.png")]
         written[arch] = [p for p in paths if p is not None]
     return written
