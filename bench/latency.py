@@ -26,21 +26,33 @@ def summarize(samples_ns) -> dict:
     }
 
 
-def invoke_times_ns(model: bytes, windows: np.ndarray, samples: int, warmup: int,
-                    clock=time.perf_counter_ns) -> list[int]:
-    host = HostModel(model, batch=1)
-    inputs = host.quantize(windows[:, None])
-    index = host.input["index"]
-    interpreter = host.interpreter
+def time_invokes(set_input, invoke, inputs, samples: int, warmup: int,
+                 clock=time.perf_counter_ns) -> list[int]:
+    """Nanoseconds of each `invoke()` after `warmup` untimed ones; inputs cycle, set
+    before the clock starts."""
     times = []
     for i in range(warmup + samples):
-        interpreter.set_tensor(index, inputs[i % len(inputs)])
+        set_input(inputs[i % len(inputs)])
         start = clock()
-        interpreter.invoke()
+        invoke()
         stop = clock()
         if i >= warmup:
             times.append(stop - start)
     return times
+
+
+def samples_us(times_ns: list[int]) -> list[float]:
+    """Raw samples as kept in results: microseconds, to the nanosecond."""
+    return [round(t / 1000.0, 3) for t in times_ns]
+
+
+def invoke_times_ns(model: bytes, windows: np.ndarray, samples: int, warmup: int,
+                    clock=time.perf_counter_ns) -> list[int]:
+    host = HostModel(model, batch=1)
+    index = host.input["index"]
+    return time_invokes(lambda q: host.interpreter.set_tensor(index, q),
+                        host.interpreter.invoke, host.quantize(windows[:, None]), samples,
+                        warmup, clock)
 
 
 def throughput(model: bytes, windows: np.ndarray, batch: int = 16_384, repeats: int = 3,
@@ -61,6 +73,6 @@ def measure(model: bytes, windows: np.ndarray, samples: int = 2000, warmup: int 
     times = invoke_times_ns(model, windows, samples, warmup)
     return {
         **summarize(times),
-        "latency_samples_us": [round(t / 1000.0, 3) for t in times],
+        "latency_samples_us": samples_us(times),
         "throughput_windows_per_s": throughput(model, windows),
     }

@@ -24,6 +24,7 @@ from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
+from bench.results import write_atomic
 from variants import REGISTRY
 from variants.baseline import ARCHS, TrainConfig
 from variants.build import (
@@ -32,7 +33,6 @@ from variants.build import (
     build,
     calibration_model,
     code_version,
-    write_atomic,
 )
 from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
 

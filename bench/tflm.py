@@ -21,7 +21,7 @@ import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 
 from bench.interpreter import HostModel, dequantize, quantize, reconstruction_error
-from bench.latency import summarize
+from bench.latency import samples_us, summarize, time_invokes
 
 GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
 ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
@@ -33,6 +33,7 @@ class Probe:
     ok: bool
     log: str  # what TFLM printed
     error: str = ""  # why not ok: the kernel's words, an exception, or a crash
+    crashed: bool = False  # the child died of a signal
 
 
 def _child(model: bytes, arena_size: int, allocations: bool) -> int:
@@ -65,7 +66,8 @@ def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) 
         log = out.read().decode(errors="replace")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        return Probe(False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena")
+        return Probe(False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena",
+                     crashed=True)
     if os.WEXITSTATUS(status) != 0:
         return Probe(False, log, kernel_reason(log))
     return Probe(True, log)
@@ -158,15 +160,8 @@ class MicroModel:
         return out
 
     def invoke_times_ns(self, x, samples: int, warmup: int, clock=time.perf_counter_ns):
-        q, times = self.quantize(x[:, None]), []
-        for i in range(warmup + samples):
-            self.interpreter.set_input(q[i % len(q)], 0)
-            start = clock()
-            self.interpreter.invoke()
-            stop = clock()
-            if i >= warmup:
-                times.append(stop - start)
-        return times
+        return time_invokes(lambda q: self.interpreter.set_input(q, 0), self.interpreter.invoke,
+                            self.quantize(x[:, None]), samples, warmup, clock)
 
 
 def arena(model: bytes) -> dict:
@@ -182,16 +177,17 @@ def arena(model: bytes) -> dict:
     def fits(size: int) -> bool:
         result = probe(model, size)
         probes.append(size)
-        if "crashed" in result.error:
+        if result.crashed:
             crashes.append(size)
         return result.ok
 
     # Bisect below twice the recorded total when that fits: half the probes of the full range.
-    recorded = parse_allocations(first.log)["arena_recorded_bytes"] or GENEROUS_ARENA
+    allocations = parse_allocations(first.log)
+    recorded = allocations["arena_recorded_bytes"] or GENEROUS_ARENA
     hi = min(GENEROUS_ARENA, -(-(2 * recorded + 1024) // ARENA_STEP) * ARENA_STEP)
     smallest = smallest_arena(fits, hi if fits(hi) else GENEROUS_ARENA)
     return {"tflm_deployable": True, "tflm_error": None, "tflm_failing_ops": {},
-            "arena_bytes": smallest, **parse_allocations(first.log),
+            "arena_bytes": smallest, **allocations,
             "arena_probes": len(probes), "arena_crashed_sizes": crashes,
             "arena_search_seconds": time.perf_counter() - start}
 
@@ -202,7 +198,7 @@ def measure(model: bytes, inputs: np.ndarray, samples: int = 2000, warmup: int =
     if row["tflm_deployable"]:
         times = MicroModel(model).invoke_times_ns(inputs, samples, warmup)
         row.update({f"tflm_{k}": v for k, v in summarize(times).items()})
-        row["tflm_latency_samples_us"] = [round(t / 1000.0, 3) for t in times]
+        row["tflm_latency_samples_us"] = samples_us(times)
     return row
 
 

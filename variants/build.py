@@ -15,6 +15,7 @@ from pathlib import Path
 import bench.data
 import variants
 from bench.data.windows import Windows
+from bench.results import write_atomic
 from variants import Variant
 from variants.baseline import Arch, TrainConfig, build_model, train
 from variants.external import file_hash
@@ -36,14 +37,6 @@ def code_version() -> str:
 
 def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass
