@@ -8,7 +8,6 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-
 def _names(text):
     return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
 
@@ -17,10 +16,16 @@ def pytest_addoption(parser):
     group = parser.getgroup("edgebench", "edgebench benchmark suite (pytest bench/)")
     group.addoption("--variants", help="comma-separated variants (default: the registry)")
     group.addoption("--arch", help="comma-separated architectures (default: all)")
-    group.addoption("--dataset", default="nepse",
-                    help="dataset: nepse (built in), nab:PATH, skab:PATH or csv:FILE")
-    group.addoption("--quick", action="store_true", help="the small `edgebench run --quick` "
-                    "configuration: short stream, 3 epochs, few rounds")
+    group.addoption(
+        "--dataset",
+        default="nepse",
+        help="dataset: nepse (built in), nab:PATH, skab:PATH or csv:FILE",
+    )
+    group.addoption(
+        "--quick",
+        action="store_true",
+        help="the small `edgebench run --quick` configuration: short stream, 3 epochs, few rounds",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +39,13 @@ def suite_config(pytestconfig):
     opts = pytestconfig.option
     cfg = RunConfig.quick_config() if opts.quick else RunConfig()
     overrides = {"archs": _names(opts.arch), "variants": _names(opts.variants)}
-    cfg = replace(cfg, dataset=opts.dataset, cache=default_cache_dir(),
-                  out=default_cache_dir() / "suite",
-                  **{k: v for k, v in overrides.items() if v})
+    cfg = replace(
+        cfg,
+        dataset=opts.dataset,
+        cache=default_cache_dir(),
+        out=default_cache_dir() / "suite",
+        **{k: v for k, v in overrides.items() if v},
+    )
     try:
         check(cfg)
     except Exception as err:

@@ -1,5 +1,26 @@
-"""edgebench: measure compressed TinyML anomaly detectors side by side."""
+"""edgebench: measure compressed TinyML anomaly detectors side by side.
+
+Errors at the library's boundaries: `UsageError` and its kinds are the user's input,
+found before any work and shown as one line with exit 2; `MeasurementError` is a
+measurement that could not be made, recorded in its row.
+"""
 
 
 class UsageError(Exception):
     """Bad input from the user: the CLI prints it as one line and exits 2."""
+
+
+class InvalidResults(UsageError):
+    """A results, baseline or budgets file that edgebench cannot use."""
+
+
+class InvalidModel(UsageError):
+    """A model file that is not a usable model."""
+
+
+class InvalidData(UsageError):
+    """A dataset that cannot be used as given."""
+
+
+class MeasurementError(Exception):
+    """A metric that could not be measured on a model: a row error, not a user error."""

@@ -16,10 +16,15 @@ def _better_or_equal(a: dict, b: dict, objectives) -> bool:
 def pareto(rows: list[dict], objectives=OBJECTIVES) -> list[dict]:
     """Rows that no other row beats on every objective (and strictly on one)."""
     scored = [r for r in rows if all(r.get(k) is not None for k, _ in objectives)]
-    return [r for r in scored
-            if not any(_better_or_equal(o, r, objectives)
-                       and any(o[k] != r[k] for k, _ in objectives)
-                       for o in scored if o is not r)]
+    return [
+        r
+        for r in scored
+        if not any(
+            _better_or_equal(o, r, objectives) and any(o[k] != r[k] for k, _ in objectives)
+            for o in scored
+            if o is not r
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,14 @@ class Constraints:
 
     def __str__(self) -> str:
         parts = ["runs on TFLite Micro"] if self.require_tflm else []
-        for key, text in (("max_f1_loss", "F1 loss vs float32 <= {}"),
-                          ("min_f1", "F1 >= {}"), ("max_size_bytes", "size <= {:,} B"),
-                          ("max_arena_bytes", "arena <= {:,} B"),
-                          ("max_latency_us", "LiteRT p50 <= {} us"),
-                          ("max_est_latency_ms", "estimated board latency <= {} ms")):
+        for key, text in (
+            ("max_f1_loss", "F1 loss vs float32 <= {}"),
+            ("min_f1", "F1 >= {}"),
+            ("max_size_bytes", "size <= {:,} B"),
+            ("max_arena_bytes", "arena <= {:,} B"),
+            ("max_latency_us", "LiteRT p50 <= {} us"),
+            ("max_est_latency_ms", "estimated board latency <= {} ms"),
+        ):
             value = getattr(self, key)
             if value is not None:
                 parts.append(text.format(value))
@@ -59,11 +67,13 @@ class Constraints:
             why = (row.get("tflm_error") or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
         loss = -(row.get("f1_delta_vs_float32") or 0.0)
-        checks = ((self.max_f1_loss, loss, "F1 loss {:.3f} > {}", "max"),
-                  (self.min_f1, row["f1"], "F1 {:.3f} < {}", "min"),
-                  (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
-                  (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
-                  (self.max_latency_us, row.get("latency_us_p50"), "p50 {:.2f} us > {}", "max"))
+        checks = (
+            (self.max_f1_loss, loss, "F1 loss {:.3f} > {}", "max"),
+            (self.min_f1, row["f1"], "F1 {:.3f} < {}", "min"),
+            (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
+            (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
+            (self.max_latency_us, row.get("latency_us_p50"), "p50 {:.2f} us > {}", "max"),
+        )
         for limit, value, text, sense in checks:
             if limit is None:
                 continue
@@ -76,8 +86,9 @@ def recommend(rows: list[dict], constraints: Constraints) -> dict | None:
     """The smallest qualifying model (flash is the scarcest), then the best F1, then
     the fastest."""
     ok = [r for r in rows if constraints.rejects(r) is None]
-    return min(ok, key=lambda r: (r["size_bytes"], -r["f1"], r.get("latency_us_p50") or 0),
-               default=None)
+    return min(
+        ok, key=lambda r: (r["size_bytes"], -r["f1"], r.get("latency_us_p50") or 0), default=None
+    )
 
 
 def best_per_board(rows: list[dict], constraints: Constraints, board: str) -> dict | None:

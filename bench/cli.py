@@ -1,4 +1,4 @@
-"""The `edgebench` command: run | report | export | gate | targets | variants."""
+"""The `edgebench` command: run | report | export | gate | schema | targets | variants."""
 
 import argparse
 import shlex
@@ -15,25 +15,40 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _add_constraints(parser) -> None:
     group = parser.add_argument_group("recommendation constraints (the report's summary)")
-    group.add_argument("--max-f1-loss", type=float, help="F1 loss vs float32 allowed "
-                       "(default 0.02; a negative value drops the limit)")
+    group.add_argument(
+        "--max-f1-loss",
+        type=float,
+        help="F1 loss vs float32 allowed (default 0.02; a negative value drops the limit)",
+    )
     group.add_argument("--min-f1", type=float, help="minimum F1 on test windows")
     group.add_argument("--max-size-bytes", type=int, help="maximum flatbuffer size")
     group.add_argument("--max-arena-bytes", type=int, help="maximum TFLM arena")
     group.add_argument("--max-latency-us", type=float, help="maximum LiteRT p50 latency")
-    group.add_argument("--max-est-latency-ms", type=float,
-                       help="maximum estimated latency on a board (the per-board choice)")
-    group.add_argument("--any-runtime", action="store_true",
-                       help="also recommend variants TFLite Micro cannot run")
+    group.add_argument(
+        "--max-est-latency-ms",
+        type=float,
+        help="maximum estimated latency on a board (the per-board choice)",
+    )
+    group.add_argument(
+        "--any-runtime", action="store_true", help="also recommend variants TFLite Micro cannot run"
+    )
 
 
 def _constraints(args, base=None):
     from bench.choose import Constraints
 
     base = base or Constraints()
-    given = {k: getattr(args, k) for k in ("max_f1_loss", "min_f1", "max_size_bytes",
-                                           "max_arena_bytes", "max_latency_us",
-                                           "max_est_latency_ms")}
+    given = {
+        k: getattr(args, k)
+        for k in (
+            "max_f1_loss",
+            "min_f1",
+            "max_size_bytes",
+            "max_arena_bytes",
+            "max_latency_us",
+            "max_est_latency_ms",
+        )
+    }
     given = {k: v for k, v in given.items() if v is not None}
     if given.get("max_f1_loss", 0) < 0:
         given["max_f1_loss"] = None
@@ -47,97 +62,199 @@ def _parser() -> argparse.ArgumentParser:
     from variants.baseline import ARCHS
 
     parser = argparse.ArgumentParser(
-        prog="edgebench",
-        description="Benchmark compressed TinyML anomaly detectors side by side.")
+        prog="edgebench", description="Benchmark compressed TinyML anomaly detectors side by side."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="train, build variants, measure, write results and report",
-                         description="Train the detector on the built-in NEPSE-like stream, "
-                         "build the registered variants, measure them, and write "
-                         "OUT/results.json and OUT/REPORT.md.")
-    run.add_argument("--dataset", default="nepse", help="nepse (built in, default), "
-                     "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE")
+    run = sub.add_parser(
+        "run",
+        help="train, build variants, measure, write results and report",
+        description="Train the detector on the built-in NEPSE-like stream, "
+        "build the registered variants, measure them, and write "
+        "OUT/results.json and OUT/REPORT.md.",
+    )
+    run.add_argument(
+        "--dataset",
+        default="nepse",
+        help="nepse (built in, default), "
+        "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE",
+    )
     run.add_argument("--time-column", default="timestamp", help="csv: the timestamp column")
-    run.add_argument("--value-columns", type=_names, default=None,
-                     help="csv: value columns, comma-separated (default: all but time, label)")
-    run.add_argument("--label-column", default="label",
-                     help="csv: the 0/1 label column, used when present (default label)")
-    run.add_argument("--arch", type=_names, default=None,
-                     help=f"architectures, comma-separated (default: all of {','.join(ARCHS)})")
-    run.add_argument("--variants", type=_names, default=None,
-                     help=f"variants, comma-separated (default: all of {','.join(REGISTRY)})")
+    run.add_argument(
+        "--value-columns",
+        type=_names,
+        default=None,
+        help="csv: value columns, comma-separated (default: all but time, label)",
+    )
+    run.add_argument(
+        "--label-column",
+        default="label",
+        help="csv: the 0/1 label column, used when present (default label)",
+    )
+    run.add_argument(
+        "--arch",
+        type=_names,
+        default=None,
+        help=f"architectures, comma-separated (default: all of {','.join(ARCHS)})",
+    )
+    run.add_argument(
+        "--variants",
+        type=_names,
+        default=None,
+        help=f"variants, comma-separated (default: all of {','.join(REGISTRY)})",
+    )
     run.add_argument("--epochs", type=int, help="training epochs (default 30; --quick: 3)")
     run.add_argument("--batch-size", type=int, help="training batch size (default 64)")
     run.add_argument("--seed", type=int, help="seed of the stream and of training")
-    run.add_argument("--window", type=int, help="window length for every architecture "
-                     "(default: the architecture's own: seed 10, deep 48)")
-    run.add_argument("--scaling", choices=("minmax", "standard"), help="per channel (after "
-                     "log1p for the volume stream), fitted on each series' training part only "
-                     "(default minmax)")
-    run.add_argument("--threshold", help="threshold policy on validation data: auto (default:"
-                     " f1 when validation holds anomalies, else percentile:99), f1, or "
-                     "percentile:P of the normal validation windows' scores")
-    run.add_argument("--latency-samples", type=int, help="timed invokes per variant "
-                     "(default 2000; --quick: 200)")
-    run.add_argument("--out", type=Path, default=Path("reports"),
-                     help="output folder (default reports)")
-    run.add_argument("--cache", type=Path, default=None, help="cache folder (default "
-                     "$EDGEBENCH_CACHE or ~/.cache/edgebench)")
+    run.add_argument(
+        "--window",
+        type=int,
+        help="window length for every architecture "
+        "(default: the architecture's own: seed 10, deep 48)",
+    )
+    run.add_argument(
+        "--scaling",
+        choices=("minmax", "standard"),
+        help="per channel (after "
+        "log1p for the volume stream), fitted on each series' training part only "
+        "(default minmax)",
+    )
+    run.add_argument(
+        "--threshold",
+        help="threshold policy on validation data: auto (default:"
+        " f1 when validation holds anomalies, else percentile:99), f1, or "
+        "percentile:P of the normal validation windows' scores",
+    )
+    run.add_argument(
+        "--latency-samples", type=int, help="timed invokes per variant (default 2000; --quick: 200)"
+    )
+    run.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default reports)"
+    )
+    run.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder (default $EDGEBENCH_CACHE or ~/.cache/edgebench)",
+    )
     run.add_argument("--no-cache", action="store_true", help="build everything anew")
-    run.add_argument("--model", type=Path, help="benchmark your own model instead: a .tflite "
-                     "(measured as it is) or a .keras/.h5 model (the variants are built from "
-                     "it; loaded in safe mode)")
-    run.add_argument("--targets", type=Path, help="MCU catalog TOML (default: the built-in "
-                     "bench/targets.toml; `edgebench targets` lists it)")
-    run.add_argument("--boards", type=_names, default=None,
-                     help="boards to estimate for, comma-separated (default: all)")
-    run.add_argument("--rate", type=float, help="inferences per second for battery life "
-                     "(default: the catalog's, 1)")
-    run.add_argument("--quick", action="store_true",
-                     help="small stream, 3 epochs, few samples: a smoke test, not a benchmark")
+    run.add_argument(
+        "--model",
+        type=Path,
+        help="benchmark your own model instead: a .tflite "
+        "(measured as it is) or a .keras/.h5 model (the variants are built from "
+        "it; loaded in safe mode)",
+    )
+    run.add_argument(
+        "--targets",
+        type=Path,
+        help="MCU catalog TOML (default: the built-in "
+        "bench/targets.toml; `edgebench targets` lists it)",
+    )
+    run.add_argument(
+        "--boards",
+        type=_names,
+        default=None,
+        help="boards to estimate for, comma-separated (default: all)",
+    )
+    run.add_argument(
+        "--rate",
+        type=float,
+        help="inferences per second for battery life (default: the catalog's, 1)",
+    )
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="small stream, 3 epochs, few samples: a smoke test, not a benchmark",
+    )
     _add_constraints(run)
 
-    report = sub.add_parser("report", help="re-render REPORT.md from a results file",
-                            description="Re-render REPORT.md from results.json alone; "
-                            "no model is run and TensorFlow is not loaded.")
+    report = sub.add_parser(
+        "report",
+        help="re-render REPORT.md from a results file",
+        description="Re-render REPORT.md from results.json alone; "
+        "no model is run and TensorFlow is not loaded.",
+    )
     report.add_argument("results", type=Path, help="a results.json written by `edgebench run`")
-    report.add_argument("--out", type=Path, default=None,
-                        help="folder for REPORT.md and plots/ (default: beside the results)")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for REPORT.md and plots/ (default: beside the results)",
+    )
     _add_constraints(report)
 
-    export = sub.add_parser("export", help="write model_data.h/.cc for firmware",
-                            description="Write the flatbuffer as an aligned C array with its "
-                            "length and the measured TFLM arena size (plus a margin), from "
-                            "the model a results file measured, or from --model.")
+    export = sub.add_parser(
+        "export",
+        help="write model_data.h/.cc for firmware",
+        description="Write the flatbuffer as an aligned C array with its "
+        "length and the measured TFLM arena size (plus a margin), from "
+        "the model a results file measured, or from --model.",
+    )
     export.add_argument("variant", nargs="?", help="variant name in the results file")
     export.add_argument("--arch", help="architecture of the variant, when several are there")
-    export.add_argument("--results", type=Path, default=Path("reports/results.json"),
-                        help="results file to take the model from (default "
-                        "reports/results.json)")
+    export.add_argument(
+        "--results",
+        type=Path,
+        default=Path("reports/results.json"),
+        help="results file to take the model from (default reports/results.json)",
+    )
     export.add_argument("--model", type=Path, help="export this .tflite file instead")
-    export.add_argument("--out", type=Path, default=None,
-                        help="output folder (default reports/firmware/ARCH-VARIANT)")
-    export.add_argument("--arena-margin", type=float, default=0.25,
-                        help="margin added to the measured arena (default 0.25 = 25%%)")
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default reports/firmware/ARCH-VARIANT)",
+    )
+    export.add_argument(
+        "--arena-margin",
+        type=float,
+        default=0.25,
+        help="margin added to the measured arena (default 0.25 = 25%%)",
+    )
 
-    gate = sub.add_parser("gate", help="fail on regressions against a baseline or budgets",
-                          description="Compare RESULTS with a baseline results file and with "
-                          "budgets; print the findings. Exit 0: all pass; 1: a regression; "
-                          "2: unusable input.")
+    gate = sub.add_parser(
+        "gate",
+        help="fail on regressions against a baseline or budgets",
+        description="Compare RESULTS with a baseline results file and with "
+        "budgets; print the findings. Exit 0: all pass; 1: a regression; "
+        "2: unusable input.",
+    )
     gate.add_argument("results", type=Path, help="the results.json to judge")
     gate.add_argument("--baseline", type=Path, help="the results.json to compare with")
-    gate.add_argument("--budgets", type=Path, help="TOML with [tolerances] and "
-                      "[budgets.\"ARCH/VARIANT\"] (default: [tool.edgebench.gates] in "
-                      "./pyproject.toml)")
-    gate.add_argument("--deterministic-only", action="store_true",
-                      help="gate size, arena, F1 and deployability; leave timings out")
+    gate.add_argument(
+        "--budgets",
+        type=Path,
+        help="TOML with [tolerances] and "
+        '[budgets."ARCH/VARIANT"] (default: [tool.edgebench.gates] in '
+        "./pyproject.toml)",
+    )
+    gate.add_argument(
+        "--deterministic-only",
+        action="store_true",
+        help="gate size, arena, F1 and deployability; leave timings out",
+    )
 
-    targets = sub.add_parser("targets", help="list the MCU catalog and its calibration",
-                             description="List the boards of the target catalog: clock, "
-                             "memory, power and cycles per MAC, and which are calibrated.")
+    targets = sub.add_parser(
+        "targets",
+        help="list the MCU catalog and its calibration",
+        description="List the boards of the target catalog: clock, "
+        "memory, power and cycles per MAC, and which are calibrated.",
+    )
     targets.add_argument("--targets", type=Path, help="catalog TOML (default: built-in)")
 
-    sub.add_parser("variants", help="list the registered variants and architectures")
+    sub.add_parser(
+        "schema",
+        help="print the JSON Schema of results.json",
+        description="Print the JSON Schema (draft 2020-12) that a results.json of "
+        "this edgebench version validates against.",
+    )
+    sub.add_parser(
+        "variants",
+        help="list the registered variants and architectures",
+        description="List the registry's variants (name, parent, parameters, "
+        "recipe) and the built-in architectures.",
+    )
     return parser
 
 
@@ -156,15 +273,25 @@ def _run_config(args):
         train = replace(train, seed=args.seed)
     stream = cfg.stream if args.seed is None else replace(cfg.stream, seed=args.seed)
     overrides = {
-        "archs": args.arch, "variants": args.variants, "window": args.window,
-        "scaling": args.scaling, "threshold": args.threshold,
+        "archs": args.arch,
+        "variants": args.variants,
+        "window": args.window,
+        "scaling": args.scaling,
+        "threshold": args.threshold,
         "latency_samples": args.latency_samples,
     }
     columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(
-        cfg, dataset=args.dataset, csv_columns=columns, train=train, stream=stream,
-        out=args.out, model=args.model,
-        constraints=_constraints(args), targets=args.targets, boards=args.boards or (),
+        cfg,
+        dataset=args.dataset,
+        csv_columns=columns,
+        train=train,
+        stream=stream,
+        out=args.out,
+        model=args.model,
+        constraints=_constraints(args),
+        targets=args.targets,
+        boards=args.boards or (),
         inferences_per_second=args.rate,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
         **{k: v for k, v in overrides.items() if v is not None},
@@ -174,11 +301,16 @@ def _run_config(args):
 def _cmd_run(args, argv) -> int:
     from bench.run import run
 
-    res = run(_run_config(args), command=shlex.join(["edgebench", *argv]),
-              log=lambda msg: print(msg, flush=True))
+    res = run(
+        _run_config(args),
+        command=shlex.join(["edgebench", *argv]),
+        log=lambda msg: print(msg, flush=True),
+    )
     failed = sum(1 for r in res["rows"] if r.get("errors"))
-    print(f"wrote {args.out / 'results.json'} and {args.out / 'REPORT.md'} "
-          f"({len(res['rows'])} rows, {failed} with errors) in {res['stages_s']['total']:.1f} s")
+    print(
+        f"wrote {args.out / 'results.json'} and {args.out / 'REPORT.md'} "
+        f"({len(res['rows'])} rows, {failed} with errors) in {res['stages_s']['total']:.1f} s"
+    )
     return 0
 
 
@@ -209,21 +341,25 @@ def _cmd_export(args) -> int:
 
         model, name = read_tflite(args.model), args.model.stem
         measured = tflm.arena(model)
-        if not measured["tflm_deployable"]:
-            raise UsageError(f"{args.model} is not deployable on TFLite Micro: "
-                             f"{measured['tflm_error']}")
-        arena, label = measured["arena_bytes"], f"user-{name}"
+        if not measured.tflm_deployable or measured.arena_bytes is None:
+            raise UsageError(
+                f"{args.model} is not deployable on TFLite Micro: {measured.tflm_error}"
+            )
+        arena, label = measured.arena_bytes, f"user-{name}"
     elif args.variant:
-        model, row = export.from_results(results.read(args.results), args.results,
-                                         args.variant, args.arch)
+        model, row = export.from_results(
+            results.read(args.results), args.results, args.variant, args.arch
+        )
         arena, label = row["arena_bytes"], f"{row['arch']}-{args.variant}"
         name = label
     else:
         raise UsageError("name a variant to export, or give --model PATH")
     out = args.out or Path("reports") / "firmware" / label
     paths = export.write(out, model, name, arena, args.arena_margin)
-    print(f"wrote {' and '.join(map(str, paths))} ({len(model):,} bytes, arena "
-          f"{export.arena_constant(arena, args.arena_margin):,} bytes with margin)")
+    print(
+        f"wrote {' and '.join(map(str, paths))} ({len(model):,} bytes, arena "
+        f"{export.arena_constant(arena, args.arena_margin):,} bytes with margin)"
+    )
     return 0
 
 
@@ -236,15 +372,33 @@ def _cmd_gate(args) -> int:
     res = results.read(args.results)
     findings = []
     if args.baseline is not None:
-        findings += gate.compare(res, results.read(args.baseline), tolerances,
-                                 args.deterministic_only)
+        findings += gate.compare(
+            res, results.read(args.baseline), tolerances, args.deterministic_only
+        )
     findings += gate.budgets(res, budgets)
     if not findings:
         raise UsageError("no gate applied: the baseline has no rows and no budget is set")
     print(gate.render(findings))
     failed = sum(f.verdict == gate.FAIL for f in findings)
-    print(f"\n{len(findings)} checks, {failed} failed")
+    apart = sum(f.verdict == gate.NOT_COMPARABLE for f in findings)
+    print(
+        f"\n{len(findings)} checks, {failed} failed, {apart} not comparable"
+        + (
+            " (measured under other conditions: regenerate the baseline to gate them)"
+            if apart
+            else ""
+        )
+    )
     return gate.verdict(findings)
+
+
+def _cmd_schema() -> int:
+    import json
+
+    from bench.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=1))
+    return 0
 
 
 def _cmd_targets(args) -> int:
@@ -257,16 +411,46 @@ def _cmd_targets(args) -> int:
     def mark(board, figure):
         return "" if board.calibrated.get(figure) else " *"
 
-    body = [[b.key, b.name, b.core, f"{b.clock_mhz:g}", f"{b.flash_bytes // 1024:,}",
-             f"{b.sram_bytes // 1024:,}", f"{b.cycles_per_mac['int8']:.2f}"
-             + mark(b, "cycles_per_mac_int8"), f"{b.cycles_per_mac['float32']:.2f}"
-             + mark(b, "cycles_per_mac_float32"), f"{b.active_mw:.1f}" + mark(b, "active_mw"),
-             f"{b.sleep_uw:g} *", b.library] for b in catalog.boards.values()]
-    print(tabulate(body, headers=["board", "name", "core", "MHz", "flash KiB", "SRAM KiB",
-                                  "cyc/MAC int8", "cyc/MAC fp32", "active mW", "sleep uW",
-                                  "kernels"], tablefmt="github", disable_numparse=True))
-    print(f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from "
-          f"{len(catalog.calibration)} published measurements of {catalog.model['name']}.")
+    body = [
+        [
+            b.key,
+            b.name,
+            b.core,
+            f"{b.clock_mhz:g}",
+            f"{b.flash_bytes // 1024:,}",
+            f"{b.sram_bytes // 1024:,}",
+            f"{b.cycles_per_mac['int8']:.2f}" + mark(b, "cycles_per_mac_int8"),
+            f"{b.cycles_per_mac['float32']:.2f}" + mark(b, "cycles_per_mac_float32"),
+            f"{b.active_mw:.1f}" + mark(b, "active_mw"),
+            f"{b.sleep_uw:g} *",
+            b.library,
+        ]
+        for b in catalog.boards.values()
+    ]
+    print(
+        tabulate(
+            body,
+            headers=[
+                "board",
+                "name",
+                "core",
+                "MHz",
+                "flash KiB",
+                "SRAM KiB",
+                "cyc/MAC int8",
+                "cyc/MAC fp32",
+                "active mW",
+                "sleep uW",
+                "kernels",
+            ],
+            tablefmt="github",
+            disable_numparse=True,
+        )
+    )
+    print(
+        f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from "
+        f"{len(catalog.calibration)} published measurements of {catalog.model['name']}."
+    )
     return 0
 
 
@@ -276,12 +460,21 @@ def _cmd_variants() -> int:
     from variants import REGISTRY
     from variants.baseline import ARCHS
 
-    print(tabulate([[v.name, v.parent or "", v.params or "", v.summary]
-                    for v in REGISTRY.values()],
-                   headers=["variant", "parent", "params", "recipe"], tablefmt="github"))
+    print(
+        tabulate(
+            [[v.name, v.parent or "", v.params or "", v.summary] for v in REGISTRY.values()],
+            headers=["variant", "parent", "params", "recipe"],
+            tablefmt="github",
+        )
+    )
     print()
-    print(tabulate([[a.name, a.window, a.summary] for a in ARCHS.values()],
-                   headers=["arch", "window", "model"], tablefmt="github"))
+    print(
+        tabulate(
+            [[a.name, a.window, a.summary] for a in ARCHS.values()],
+            headers=["arch", "window", "model"],
+            tablefmt="github",
+        )
+    )
     return 0
 
 
@@ -299,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_gate(args)
         if args.command == "targets":
             return _cmd_targets(args)
+        if args.command == "schema":
+            return _cmd_schema()
         return _cmd_variants()
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

@@ -1,13 +1,10 @@
 """Session fixtures of the benchmark suite: each variant built (through the cache) and
-measured once, whatever number of tests read it."""
+measured once by the run's own pipeline, whatever number of tests read it."""
 
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
-EXTRA_KEYS = ("size_bytes", "size_gzip_bytes", "params", "macs", "sparsity", "arena_bytes",
-              "tflm_deployable", "tflm_error", "f1", "roc_auc", "pr_auc", "threshold")
 
 
 @dataclass
@@ -16,34 +13,45 @@ class Case:
     window: np.ndarray
     extra_info: dict
     config: object
+    arena_bytes: int | None
 
 
 @pytest.fixture(scope="session")
 def suite_measured(suite_config):
-    from bench import detection, energy, graph, size, tflm
+    from bench import pipeline, schema
     from bench.data.loaders import load
-    from bench.run import catalog, contexts
+    from bench.run import contexts, settings
     from variants import REGISTRY
     from variants.build import Cache, build
 
     dataset = load(suite_config.dataset, suite_config.stream, suite_config.csv_columns)
-    ctxs = {ctx.arch.name: ctx
-            for ctx in contexts(suite_config, dataset, Cache(suite_config.cache))}
-    cat = catalog(suite_config)
-    boards = cat.select(suite_config.boards)
+    ctxs = {
+        ctx.arch.name: ctx for ctx in contexts(suite_config, dataset, Cache(suite_config.cache))
+    }
+    how = settings(suite_config, timings=False)  # pytest-benchmark times the invokes
+    extra_keys = schema.scalar_fields(
+        schema.Size, schema.Graph, schema.Tflm, schema.Detection, schema.Agreement
+    )
     done = {}
 
     def measured(arch: str, variant: str) -> Case:
         if (arch, variant) not in done:
             ctx = ctxs[arch]
             model = build(REGISTRY[variant], ctx).model
-            info = {"arch": arch, "variant": variant, "dataset": dataset.name,
-                    **size.measure(model), **graph.measure(model), **tflm.arena(model),
-                    **detection.measure(model, ctx.windows, suite_config.threshold)}
-            extra = {k: info.get(k) for k in ("arch", "variant", "dataset", *EXTRA_KEYS)}
-            extra["est_energy_uj"] = {b: e["est_energy_uj"] for b, e in
-                                      energy.estimate(info, cat, boards).items()}
-            done[arch, variant] = Case(model, ctx.windows.test.x[0], extra, suite_config)
+            row = pipeline.measure(model, ctx.windows.test.x, ctx.windows, how)
+            extra = {
+                "arch": arch,
+                "variant": variant,
+                "dataset": dataset.name,
+                **{k: row.get(k) for k in extra_keys},
+                "est_energy_uj": {
+                    b: e["est_energy_uj"] for b, e in (row.get("boards") or {}).items()
+                },
+                "errors": row.get("errors"),
+            }
+            done[arch, variant] = Case(
+                model, ctx.windows.test.x[0], extra, suite_config, row.get("arena_bytes")
+            )
         return done[arch, variant]
 
     return measured

@@ -11,13 +11,16 @@ per 1,000 normal points.
 import numpy as np
 from sklearn import metrics
 
-from bench import UsageError
+from bench import MeasurementError, UsageError
 from bench.data.windows import Windows
-from bench.interpreter import HostModel, reconstruction_error
+from bench.runtime import LiteRT
+from bench.schema import Detection, SeriesDetection
 
-THRESHOLD_POLICIES = ("auto (f1 when validation holds anomalies, else percentile:99), "
-                      "f1 (best F1 on validation) or percentile:P (of normal validation "
-                      "scores, 0<P<100)")
+THRESHOLD_POLICIES = (
+    "auto (f1 when validation holds anomalies, else percentile:99), "
+    "f1 (best F1 on validation) or percentile:P (of normal validation "
+    "scores, 0<P<100)"
+)
 
 
 def resolve_policy(policy: str, labels: np.ndarray) -> str:
@@ -28,22 +31,30 @@ def resolve_policy(policy: str, labels: np.ndarray) -> str:
 
 def threshold_from_validation(scores: np.ndarray, labels: np.ndarray, policy: str) -> float:
     if len(scores) == 0:
-        raise UsageError("no validation window to set the threshold on")
+        raise MeasurementError("no validation window to set the threshold on")
     if policy == "f1":
         if len(np.unique(labels)) < 2:
-            raise UsageError("threshold policy f1 needs anomalies in the validation part; "
-                             "use --threshold percentile:P or auto")
+            raise MeasurementError(
+                "threshold policy f1 needs anomalies in the validation "
+                "part; use --threshold percentile:P or auto"
+            )
         precision, recall, cuts = metrics.precision_recall_curve(labels, scores)
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
         return float(cuts[int(np.argmax(f1[:-1]))])
     if policy.startswith("percentile:"):
         p = float(policy.split(":", 1)[1])
         return float(np.percentile(scores[labels == 0], p))
-    raise UsageError(f"unknown threshold policy {policy!r}; use {THRESHOLD_POLICIES}")
+    raise MeasurementError(f"unknown threshold policy {policy!r}")
 
 
-def check_policy(policy: str) -> None:
-    """Fail early, before any training, on a policy `threshold_from_validation` rejects."""
+def check_policy(policy: str, validation_labels: np.ndarray | None = None) -> None:
+    """Fail early, before any training, on a policy `threshold_from_validation` rejects;
+    with the validation labels, also on `f1` when validation holds no anomaly."""
+    if policy == "f1" and validation_labels is not None and len(np.unique(validation_labels)) < 2:
+        raise UsageError(
+            "--threshold f1 needs anomalies in the validation part, and this "
+            "dataset's validation part has none; use auto or percentile:P"
+        )
     if policy in ("f1", "auto"):
         return
     try:
@@ -97,15 +108,14 @@ def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
         "events": runs,
         "event_recall": detected / runs if runs else None,
         "detection_delay_mean": float(np.mean(delays)) if delays else None,
-        "false_alarms_per_1000": 1000 * int((alarms & (y == 0)).sum()) / normal
-        if normal else None,
+        "false_alarms_per_1000": 1000 * int((alarms & (y == 0)).sum()) / normal if normal else None,
     }
 
 
-def measure(model: bytes, windows: Windows, policy: str) -> dict:
-    host = HostModel(model)
-    val_scores = reconstruction_error(host, windows.val.x)
-    test_scores = reconstruction_error(host, windows.test.x)
+def measure(model: bytes, windows: Windows, policy: str) -> Detection:
+    host = LiteRT(model)
+    val_scores = host.scores(windows.val.x)
+    test_scores = host.scores(windows.test.x)
     policy = resolve_policy(policy, windows.val.y)
     threshold = threshold_from_validation(val_scores, windows.val.y, policy)
     test = windows.test
@@ -115,17 +125,19 @@ def measure(model: bytes, windows: Windows, policy: str) -> dict:
         for i, name in enumerate(windows.series_names):
             mine = test.series == i
             if mine.any():
-                per_series[name] = {**point_metrics(test.y_end[mine], alarms[mine]),
-                                    **events(test.y_end[mine], alarms[mine], test.series[mine])}
-    return {
+                per_series[name] = SeriesDetection(
+                    **point_metrics(test.y_end[mine], alarms[mine]),
+                    **events(test.y_end[mine], alarms[mine], test.series[mine]),
+                )
+    return Detection(
         **scores_metrics(test.y, test_scores, threshold),
         **point_metrics(test.y_end, alarms),
         **events(test.y_end, alarms, test.series),
-        "per_series": per_series,
-        "threshold": threshold,
-        "threshold_policy": policy,
-        "test_windows": len(test_scores),
-        "test_anomalous_windows": int(test.y.sum()),
+        per_series=per_series,
+        threshold=threshold,
+        threshold_policy=policy,
+        test_windows=len(test_scores),
+        test_anomalous_windows=int(test.y.sum()),
         # kept (4 significant digits) so the report can draw the score trace
-        "test_scores": [float(f"{s:.4g}") for s in test_scores],
-    }
+        test_scores=[float(f"{s:.4g}") for s in test_scores],
+    )

@@ -5,7 +5,22 @@ power; battery life at a given inference rate, sleeping between inferences. Thes
 estimates from public measurements (see `bench/targets.toml`), not board runs.
 """
 
+from dataclasses import dataclass
+
+from bench.schema import BoardEstimate, Boards
 from bench.targets import Board, Catalog, fitted_cycles_per_mac
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What the estimates need of a model, from the size, graph and TFLM steps."""
+
+    macs: int
+    float_compute_ops: dict
+    size_bytes: int
+    tflm_deployable: bool
+    arena_bytes: int | None
+    io_elements: int  # input + output elements: the application's float buffers
 
 
 def model_dtype(float_compute_ops: dict) -> str:
@@ -26,13 +41,12 @@ def battery_days(energy_uj: float, latency: float, board: Board, defaults: dict)
     return capacity_j / watts / 86_400.0
 
 
-def fit(row: dict, board: Board, defaults: dict) -> tuple[bool, str]:
+def fit(model: Footprint, board: Board, defaults: dict) -> tuple[bool, str]:
     """Flash: model + runtime code. SRAM: arena + the app's float I/O buffers + runtime."""
-    if not row.get("tflm_deployable"):
+    if not model.tflm_deployable or model.arena_bytes is None:
         return False, "TFLite Micro cannot run it"
-    flash = row["size_bytes"] + defaults["runtime_flash_bytes"]
-    io = 4 * (row.get("input_elements", 0) + row.get("output_elements", 0))
-    sram = row["arena_bytes"] + io + defaults["runtime_sram_bytes"]
+    flash = model.size_bytes + defaults["runtime_flash_bytes"]
+    sram = model.arena_bytes + 4 * model.io_elements + defaults["runtime_sram_bytes"]
     reasons = []
     if flash > board.flash_bytes:
         reasons.append(f"flash {flash:,} > {board.flash_bytes:,} B")
@@ -41,25 +55,25 @@ def fit(row: dict, board: Board, defaults: dict) -> tuple[bool, str]:
     return not reasons, "; ".join(reasons)
 
 
-def estimate(row: dict, catalog: Catalog, boards: list[Board]) -> dict:
+def estimate(model: Footprint, catalog: Catalog, boards: list[Board]) -> Boards:
     """Per board: est_latency_ms, est_energy_uj, est_battery_days, fits (and why not)."""
-    dtype = model_dtype(row.get("float_compute_ops") or {})
+    dtype = model_dtype(model.float_compute_ops)
     out = {}
     for board in boards:
-        ms = latency_ms(row["macs"], dtype, board)
+        ms = latency_ms(model.macs, dtype, board)
         uj = ms * board.active_mw
-        fits, why = fit(row, board, catalog.defaults)
-        out[board.key] = {
-            "dtype": dtype,
-            "est_latency_ms": ms,
-            "est_energy_uj": uj,
-            "est_battery_days": battery_days(uj, ms, board, catalog.defaults),
-            "fits": fits,
-            "fit_reason": why,
-            "calibrated": board.calibrated[f"cycles_per_mac_{dtype}"]
+        fits, why = fit(model, board, catalog.defaults)
+        out[board.key] = BoardEstimate(
+            dtype=dtype,
+            est_latency_ms=ms,
+            est_energy_uj=uj,
+            est_battery_days=battery_days(uj, ms, board, catalog.defaults),
+            fits=fits,
+            fit_reason=why,
+            calibrated=board.calibrated[f"cycles_per_mac_{dtype}"]
             and board.calibrated["active_mw"],
-        }
-    return out
+        )
+    return Boards(boards=out)
 
 
 def calibration(catalog: Catalog, macs: int) -> list[dict]:
@@ -69,15 +83,24 @@ def calibration(catalog: Catalog, macs: int) -> list[dict]:
     rows, ref_macs = [], catalog.model["macs"]
     for ref in catalog.calibration:
         board, dtype = catalog.boards[ref["board"]], ref.get("dtype", "int8")
-        args = (catalog.calibration, ref["board"], board.clock_mhz, ref["library"], dtype,
-                ref_macs)
-        ms = macs * fitted_cycles_per_mac(*args) / (board.clock_mhz * 1000.0)
+        args = (catalog.calibration, ref["board"], board.clock_mhz, ref["library"], dtype, ref_macs)
+        cpm = fitted_cycles_per_mac(*args)
+        if cpm is None:  # cannot happen: every row calibrates its own constant
+            continue
+        ms = macs * cpm / (board.clock_mhz * 1000.0)
         held_out = fitted_cycles_per_mac(*args, leave_out=ref)
-        row = {"board": ref["board"], "software": ref.get("software", ref["library"]),
-               "library": ref["library"], "dtype": dtype, "published_ms": ref["ms"],
-               "est_ms": ms, "error_ms": ms / ref["ms"] - 1.0,
-               "loo_error_ms": None if held_out is None else
-               macs * held_out / (board.clock_mhz * 1000.0) / ref["ms"] - 1.0}
+        row = {
+            "board": ref["board"],
+            "software": ref.get("software", ref["library"]),
+            "library": ref["library"],
+            "dtype": dtype,
+            "published_ms": ref["ms"],
+            "est_ms": ms,
+            "error_ms": ms / ref["ms"] - 1.0,
+            "loo_error_ms": None
+            if held_out is None
+            else macs * held_out / (board.clock_mhz * 1000.0) / ref["ms"] - 1.0,
+        }
         if "uj" in ref:
             uj = ms * board.active_mw
             row.update(published_uj=ref["uj"], est_uj=uj, error_uj=uj / ref["uj"] - 1.0)

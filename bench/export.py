@@ -63,8 +63,9 @@ def write(out: Path, model: bytes, name: str, arena_bytes: int, margin: float) -
         for path, text in zip(paths, (header, source), strict=True):
             write_text_atomic(path, text)
     except OSError as err:
-        raise UsageError(f"cannot write to {out}: {err.strerror or err}; "
-                         "pick another with --out") from None
+        raise UsageError(
+            f"cannot write to {out}: {err.strerror or err}; pick another with --out"
+        ) from None
     return paths
 
 
@@ -73,19 +74,26 @@ def from_results(res: dict, results_path: Path, variant: str, arch: str | None):
     rows = [r for r in res["rows"] if r["variant"] == variant and arch in (None, r["arch"])]
     if not rows:
         have = ", ".join(sorted({f"{r['arch']}/{r['variant']}" for r in res["rows"]}))
-        raise UsageError(f"{results_path}: no variant {variant!r}"
-                         + (f" for arch {arch!r}" if arch else "") + f"; it holds {have}")
+        raise UsageError(
+            f"{results_path}: no variant {variant!r}"
+            + (f" for arch {arch!r}" if arch else "")
+            + f"; it holds {have}"
+        )
     if len(rows) > 1:
         archs = ", ".join(r["arch"] for r in rows)
-        raise UsageError(f"variant {variant!r} is in {results_path} for {archs}; "
-                         "choose one with --arch")
+        raise UsageError(
+            f"variant {variant!r} is in {results_path} for {archs}; choose one with --arch"
+        )
     row = rows[0]
     if not row.get("tflm_deployable"):
-        raise UsageError(f"{row['arch']}/{variant} is not deployable on TFLite Micro: "
-                         f"{row.get('tflm_error') or 'not measured'}")
+        raise UsageError(
+            f"{row['arch']}/{variant} is not deployable on TFLite Micro: "
+            f"{row.get('tflm_error') or 'not measured'}"
+        )
     path = results_path.parent / row["artifact"]
     model = path.read_bytes() if path.is_file() else None
     if model is None or hashlib.sha256(model).hexdigest() != row.get("sha256"):
-        raise UsageError(f"{path}: missing or not the model {results_path} measured; "
-                         "rerun `edgebench run`")
+        raise UsageError(
+            f"{path}: missing or not the model {results_path} measured; rerun `edgebench run`"
+        )
     return model, row

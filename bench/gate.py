@@ -1,9 +1,12 @@
 """Regression gates: compare a results file with a baseline and with budgets.
 
-Pure data in, findings out; printing is `render`. Deterministic metrics gate exactly
-(within a stated allowance); latency gates statistically: a regression needs the
-ratio of medians beyond a factor AND a significant Mann-Whitney U test on the raw
-samples, and is only compared between results of the same machine fingerprint.
+Pure data in, findings out; printing is `render`. The metrics gated and how come from
+the schema (`schema.gated()`). Two rows are compared on a metric only when their
+measurement conditions agree on what that metric depends on; otherwise the verdict is
+`not comparable`, naming the first condition that differs. Deterministic metrics gate
+exactly (within a stated allowance); latency gates statistically: a regression needs
+the ratio of medians beyond a factor AND a significant Mann-Whitney U test on the raw
+samples (and the machine is one of the conditions of a timing).
 """
 
 import fnmatch
@@ -15,9 +18,9 @@ import numpy as np
 from scipy import stats
 from tabulate import tabulate
 
-from bench import UsageError
+from bench import InvalidResults, schema
 
-PASS, FAIL, NOISE, SKIP = "ok", "FAIL", "~", "skip"
+PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,13 @@ class Tolerances:
     alpha: float = 0.05
 
 
-BUDGET_KEYS = {"max_size_bytes", "max_arena_bytes", "min_f1", "max_latency_us_p50",
-               "max_est_latency_ms"}
-# (metric, raw samples key) for the statistical gates
-TIMINGS = (("latency_us_p50", "latency_samples_us"),
-           ("tflm_latency_us_p50", "tflm_latency_samples_us"))
+BUDGET_KEYS = {
+    "max_size_bytes",
+    "max_arena_bytes",
+    "min_f1",
+    "max_latency_us_p50",
+    "max_est_latency_ms",
+}
 
 
 @dataclass(frozen=True)
@@ -66,43 +71,90 @@ def _change(base, now) -> str:
 def _upper(metric, name, base, now, allowance) -> Finding:
     """A metric that must not grow beyond baseline + allowance."""
     ok = now <= base + allowance
-    return Finding(metric, name, base, now, _change(base, now), PASS if ok else FAIL,
-                   "" if ok else f"grew beyond the allowance of {allowance:,}")
-
-
-def deterministic(base_row: dict, row: dict, tol: Tolerances) -> list[Finding]:
-    name, found = row_id(row), []
-    checks = (("size_bytes", tol.size_allowance_bytes), ("arena_bytes", tol.arena_allowance_bytes))
-    for metric, allowance in checks:
-        if metric in base_row and base_row[metric] is not None:
-            now = row.get(metric)
-            found.append(_missing(metric, name, base_row[metric]) if now is None
-                         else _upper(metric, name, base_row[metric], now, allowance))
-    if base_row.get("f1") is not None:
-        base, now = base_row["f1"], row.get("f1")
-        if now is None:
-            found.append(_missing("f1", name, base))
-        else:
-            ok = now >= base - tol.f1_tolerance
-            found.append(Finding("f1", name, base, now, _change(base, now), PASS if ok else FAIL,
-                                 "" if ok else f"fell by more than {tol.f1_tolerance}"))
-    if base_row.get("tflm_deployable") and not row.get("tflm_deployable"):
-        found.append(Finding("tflm_deployable", name, True, row.get("tflm_deployable"), "",
-                             FAIL, row.get("tflm_error") or "no longer deployable on TFLM"))
-    return found
+    return Finding(
+        metric,
+        name,
+        base,
+        now,
+        _change(base, now),
+        PASS if ok else FAIL,
+        "" if ok else f"grew beyond the allowance of {allowance:,}",
+    )
 
 
 def _missing(metric, name, base) -> Finding:
     return Finding(metric, name, base, None, "", FAIL, "in the baseline, missing now")
 
 
-def timing(metric: str, samples_key: str, base_row: dict, row: dict,
-           tol: Tolerances) -> Finding | None:
-    """Ratio of medians beyond the factor and a significant difference: a regression."""
-    base, now = base_row.get(samples_key), row.get(samples_key)
-    name = row_id(row)
-    if not base:
+def incomparable(metric: str, base_row: dict, row: dict) -> str | None:
+    """The first condition `metric` depends on that differs between the rows, if any."""
+    a, b = base_row.get("conditions") or {}, row.get("conditions") or {}
+    for key in schema.record_of(metric).DEPENDS_ON:
+        if a.get(key) != b.get(key):
+            return f"{key} {a.get(key)} -> {b.get(key)}"
+    return None
+
+
+def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | None:
+    """One gated metric of one row against its baseline row; None when the baseline did
+    not measure it."""
+    meta, name = schema.info(metric), row_id(row)
+    rule = meta["gate"]
+    if metric not in base_row or (rule == "timing" and not base_row.get(meta["samples"])):
         return None
+    if (
+        schema.record_of(metric) is schema.Tflm
+        and metric != "tflm_deployable"
+        and not base_row.get("tflm_deployable")
+    ):
+        return None  # nothing to hold it to: the baseline did not run on TFLM
+    why = incomparable(metric, base_row, row)
+    if why is not None:
+        sha = row.get("sha256")
+        same = " (same model)" if sha is not None and sha == base_row.get("sha256") else ""
+        return Finding(
+            metric, name, base_row.get(metric), row.get(metric), "", NOT_COMPARABLE, why + same
+        )
+    if rule == "timing":
+        return timing(metric, meta["samples"], base_row, row, tol)
+    base, now = base_row[metric], row.get(metric)
+    if rule == "true":
+        if base is not True:
+            return None
+        return (
+            Finding(metric, name, True, now, "", PASS)
+            if now is True
+            else Finding(
+                metric,
+                name,
+                True,
+                now,
+                "",
+                FAIL,
+                (row.get("tflm_error") or "no longer deployable on TFLM")[:200],
+            )
+        )
+    if now is None:
+        return _missing(metric, name, base)
+    allowance = getattr(tol, meta["allowance"]) if meta["allowance"] else 0
+    if rule == "max":
+        return _upper(metric, name, base, now, allowance)
+    ok = now >= base - allowance
+    return Finding(
+        metric,
+        name,
+        base,
+        now,
+        _change(base, now),
+        PASS if ok else FAIL,
+        "" if ok else f"fell by more than {allowance}",
+    )
+
+
+def timing(metric: str, samples_key: str, base_row: dict, row: dict, tol: Tolerances) -> Finding:
+    """Ratio of medians beyond the factor and a significant difference: a regression."""
+    base, now = base_row[samples_key], row.get(samples_key)
+    name = row_id(row)
     if not now:
         return _missing(metric, name, base_row.get(metric))
     base_med, now_med = float(np.median(base)), float(np.median(now))
@@ -111,37 +163,46 @@ def timing(metric: str, samples_key: str, base_row: dict, row: dict,
     change = f"x{ratio:.2f}, p={p:.2g}"
     if ratio > tol.latency_factor:
         if p < tol.alpha:
-            return Finding(metric, name, base_med, now_med, change, FAIL,
-                           f"slower by more than x{tol.latency_factor} and significant")
-        return Finding(metric, name, base_med, now_med, change, NOISE,
-                       "beyond the factor but not significant")
+            return Finding(
+                metric,
+                name,
+                base_med,
+                now_med,
+                change,
+                FAIL,
+                f"slower by more than x{tol.latency_factor} and significant",
+            )
+        return Finding(
+            metric, name, base_med, now_med, change, NOISE, "beyond the factor but not significant"
+        )
     return Finding(metric, name, base_med, now_med, change, PASS)
 
 
-def compare(res: dict, baseline: dict, tol: Tolerances = Tolerances(),
-            deterministic_only: bool = False) -> list[Finding]:
-    """Every baseline row against the same row now; a vanished row fails."""
+def compare(
+    res: dict, baseline: dict, tol: Tolerances = Tolerances(), deterministic_only: bool = False
+) -> list[Finding]:
+    """Every baseline row against the same row now, on every gated metric of the schema;
+    a vanished row fails."""
     now_rows, found = _rows(res), []
-    same_machine = res["machine"].get("fingerprint") == baseline["machine"].get("fingerprint")
+    metrics = [
+        m for m in schema.gated() if not (deterministic_only and schema.info(m)["gate"] == "timing")
+    ]
     for key, base_row in _rows(baseline).items():
-        name = row_id(base_row)
         row = now_rows.get(key)
         if row is None:
-            found.append(Finding("row", name, "present", None, "", FAIL,
-                                 "in the baseline, missing now"))
+            found.append(
+                Finding(
+                    "row",
+                    row_id(base_row),
+                    "present",
+                    None,
+                    "",
+                    FAIL,
+                    "in the baseline, missing now",
+                )
+            )
             continue
-        found += deterministic(base_row, row, tol)
-        if deterministic_only:
-            continue
-        for metric, samples_key in TIMINGS:
-            if not same_machine:
-                if base_row.get(samples_key):
-                    found.append(Finding(metric, name, base_row.get(metric), row.get(metric),
-                                         "", SKIP, "not compared: different machine"))
-                continue
-            finding = timing(metric, samples_key, base_row, row, tol)
-            if finding:
-                found.append(finding)
+        found += [f for m in metrics if (f := judge(m, base_row, row, tol)) is not None]
     return found
 
 
@@ -155,8 +216,17 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     for pattern, limits in table.items():
         matched = [r for r in res["rows"] if fnmatch.fnmatchcase(row_id(r), pattern)]
         if not matched:
-            found.append(Finding("budget", pattern, None, None, "", FAIL,
-                                 "no variant in the results matches this budget"))
+            found.append(
+                Finding(
+                    "budget",
+                    pattern,
+                    None,
+                    None,
+                    "",
+                    FAIL,
+                    "no variant in the results matches this budget",
+                )
+            )
         for row in matched:
             for key, limit in limits.items():
                 found.append(_budget(row, key, limit))
@@ -174,8 +244,15 @@ def _budget(row: dict, key: str, limit) -> Finding:
     if now is None:
         return Finding(metric, name, limit, None, "", FAIL, f"budget {key}: no value in results")
     ok = now >= limit if key.startswith("min_") else now <= limit
-    return Finding(metric, name, f"budget {limit:,}", now, "", PASS if ok else FAIL,
-                   "" if ok else f"outside the budget {key} = {limit:,}")
+    return Finding(
+        metric,
+        name,
+        f"budget {limit:,}",
+        now,
+        "",
+        PASS if ok else FAIL,
+        "" if ok else f"outside the budget {key} = {limit:,}",
+    )
 
 
 def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
@@ -184,7 +261,7 @@ def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
         try:
             table = tomllib.loads(path.read_text())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise UsageError(f"{path}: not a readable budgets file ({err})") from None
+            raise InvalidResults(f"{path}: not a readable budgets file ({err})") from None
         where = str(path)
     elif pyproject.is_file():
         table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("edgebench", {})
@@ -197,41 +274,65 @@ def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
 def _check_gates(table: dict, where: str):
     unknown = set(table) - {"tolerances", "budgets"}
     if unknown:
-        raise UsageError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}; "
-                         "use [tolerances] and [budgets.\"ARCH/VARIANT\"]")
+        raise InvalidResults(
+            f"{where}: unknown section(s) {', '.join(sorted(unknown))}; "
+            'use [tolerances] and [budgets."ARCH/VARIANT"]'
+        )
     known = {f.name for f in fields(Tolerances)}
     tols = table.get("tolerances", {})
     if set(tols) - known:
-        raise UsageError(f"{where}: unknown tolerance(s) {', '.join(sorted(set(tols) - known))};"
-                         f" known: {', '.join(sorted(known))}")
+        unknown = set(tols) - known
+        raise InvalidResults(
+            f"{where}: unknown tolerance(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
     budget_table = table.get("budgets", {})
     for pattern, limits in budget_table.items():
         bad = set(limits) - BUDGET_KEYS if isinstance(limits, dict) else {"(not a table)"}
         if bad:
-            raise UsageError(f"{where}: budget {pattern!r} has unknown key(s) "
-                             f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}")
+            raise InvalidResults(
+                f"{where}: budget {pattern!r} has unknown key(s) "
+                f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}"
+            )
         est = limits.get("max_est_latency_ms")
         if est is not None and (not isinstance(est, dict) or set(est) != {"board", "ms"}):
-            raise UsageError(f"{where}: budget {pattern!r}: max_est_latency_ms takes "
-                             "{ board = \"NAME\", ms = NUMBER }")
+            raise InvalidResults(
+                f"{where}: budget {pattern!r}: max_est_latency_ms takes "
+                '{ board = "NAME", ms = NUMBER }'
+            )
     return Tolerances(**tols), budget_table
 
 
-SEVERITY = {FAIL: 0, NOISE: 1, SKIP: 2, PASS: 3}
+SEVERITY = {FAIL: 0, NOT_COMPARABLE: 1, NOISE: 2, SKIP: 3, PASS: 4}
 
 
 def render(findings: list[Finding]) -> str:
     """The findings as a table, failures first."""
     findings = sorted(findings, key=lambda f: SEVERITY.get(f.verdict, 9))
-    def show(value):
-        return f"{value:,.4g}" if isinstance(value, float) else (
-            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else
-            "" if value is None else str(value))
 
-    body = [[f.metric, f.variant, show(f.baseline), show(f.now), f.change, f.verdict, f.note]
-            for f in findings]
-    return tabulate(body, headers=["metric", "variant", "baseline", "now", "change", "verdict",
-                                   "note"], tablefmt="github", disable_numparse=True)
+    def show(value):
+        return (
+            f"{value:,.4g}"
+            if isinstance(value, float)
+            else (
+                f"{value:,}"
+                if isinstance(value, int) and not isinstance(value, bool)
+                else ""
+                if value is None
+                else str(value)
+            )
+        )
+
+    body = [
+        [f.metric, f.variant, show(f.baseline), show(f.now), f.change, f.verdict, f.note]
+        for f in findings
+    ]
+    return tabulate(
+        body,
+        headers=["metric", "variant", "baseline", "now", "change", "verdict", "note"],
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def verdict(findings: list[Finding]) -> int:

@@ -5,10 +5,17 @@ from collections import Counter
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from bench.schema import Graph, Layer
+
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-_DTYPES = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.FLOAT16: np.float16,
-           schema.TensorType.INT8: np.int8, schema.TensorType.UINT8: np.uint8,
-           schema.TensorType.INT16: np.int16, schema.TensorType.INT32: np.int32}
+_DTYPES = {
+    schema.TensorType.FLOAT32: np.float32,
+    schema.TensorType.FLOAT16: np.float16,
+    schema.TensorType.INT8: np.int8,
+    schema.TensorType.UINT8: np.uint8,
+    schema.TensorType.INT16: np.int16,
+    schema.TensorType.INT32: np.int32,
+}
 _FLOATS = (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16)
 
 
@@ -100,44 +107,47 @@ def _elements(graph, indices) -> int:
     return sum(int(np.prod(_shape(graph.Tensors(int(i))))) for i in indices)
 
 
-def layers(model: bytes) -> list[dict]:
+def layers(model: bytes) -> list[Layer]:
     """Per operator: type, shapes, stored parameters, weight bytes and MACs (like an
     "analyze" report)."""
     root, found = parse(model), []
     for name, graph, op in _operators(root):
         ins = [graph.Tensors(int(i)) if i >= 0 else None for i in op.InputsAsNumpy()]
         outs = [graph.Tensors(int(i)) for i in op.OutputsAsNumpy()]
-        consts = [t for t in ins if t is not None
-                  and root.Buffers(t.Buffer()).DataLength() > 0]
+        consts = [t for t in ins if t is not None and root.Buffers(t.Buffer()).DataLength() > 0]
         shapes = [_shape(t) if t is not None else [] for t in ins]
-        found.append({
-            "op": name,
-            "input_shape": shapes[0] if shapes else [],
-            "output_shape": _shape(outs[0]) if outs else [],
-            "params": sum(int(np.prod(_shape(t))) for t in consts),
-            "weight_bytes": sum(root.Buffers(t.Buffer()).DataLength() for t in consts),
-            # an operator on constants only (float16 weights' DEQUANTIZE) runs once at load
-            "macs": 0 if ins and len(consts) == len(ins) else
-            _macs(name, shapes, _shape(outs[0]) if outs else []),
-        })
+        found.append(
+            Layer(
+                op=name,
+                input_shape=shapes[0] if shapes else [],
+                output_shape=_shape(outs[0]) if outs else [],
+                params=sum(int(np.prod(_shape(t))) for t in consts),
+                weight_bytes=sum(root.Buffers(t.Buffer()).DataLength() for t in consts),
+                # an operator on constants only (float16 weights' DEQUANTIZE) runs once at load
+                macs=0
+                if ins and len(consts) == len(ins)
+                else _macs(name, shapes, _shape(outs[0]) if outs else []),
+            )
+        )
     return found
 
 
-def measure(model: bytes) -> dict:
+def measure(model: bytes) -> Graph:
     weights = weight_tensors(model)
     total = sum(w.size for w in weights)
     per_layer = layers(model)
     graph = parse(model).Subgraphs(0)
-    return {
-        "input_elements": _elements(graph, graph.InputsAsNumpy()),
-        "output_elements": _elements(graph, graph.OutputsAsNumpy()),
-        "macs": sum(layer["macs"] for layer in per_layer),
-        "layers": per_layer,
-        "ops": dict(Counter(op_names(model))),
-        "float_compute_ops": dict(Counter(float_compute_ops(model))),
-        "sparsity": sum(int(np.count_nonzero(w == 0)) for w in weights) / total if total else None,
-        "weight_unique_values": [int(np.unique(w).size) for w in weights],
-        "weight_unique_per_channel_max": max(
+    return Graph(
+        input_elements=_elements(graph, graph.InputsAsNumpy()),
+        output_elements=_elements(graph, graph.OutputsAsNumpy()),
+        macs=sum(layer.macs for layer in per_layer),
+        layers=per_layer,
+        ops=dict(Counter(op_names(model))),
+        float_compute_ops=dict(Counter(float_compute_ops(model))),
+        sparsity=sum(int(np.count_nonzero(w == 0)) for w in weights) / total if total else None,
+        weight_unique_values=[int(np.unique(w).size) for w in weights],
+        weight_unique_per_channel_max=max(
             (int(np.unique(row).size) for w in weights for row in w.reshape(len(w), -1)),
-            default=None),
-    }
+            default=None,
+        ),
+    )

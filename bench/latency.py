@@ -11,54 +11,33 @@ import time
 
 import numpy as np
 
-from bench.interpreter import HostModel
+from bench.runtime import WARMUP, LiteRT, time_invokes
+from bench.schema import HostLatency
 
 
-def summarize(samples_ns) -> dict:
+def summarize(samples_ns, prefix: str = "") -> dict:
+    """p50, p99, mean, stdev, min in microseconds, and the raw samples, as row fields."""
     us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
     return {
-        "latency_us_p50": float(np.percentile(us, 50)),
-        "latency_us_p99": float(np.percentile(us, 99)),
-        "latency_us_mean": float(us.mean()),
-        "latency_us_stdev": float(statistics.stdev(us)) if len(us) > 1 else 0.0,
-        "latency_us_min": float(us.min()),
-        "latency_samples": len(us),
+        f"{prefix}latency_us_p50": float(np.percentile(us, 50)),
+        f"{prefix}latency_us_p99": float(np.percentile(us, 99)),
+        f"{prefix}latency_us_mean": float(us.mean()),
+        f"{prefix}latency_us_stdev": float(statistics.stdev(us)) if len(us) > 1 else 0.0,
+        f"{prefix}latency_us_min": float(us.min()),
+        f"{prefix}latency_samples": len(us),
+        f"{prefix}latency_samples_us": [round(t / 1000.0, 3) for t in samples_ns],
     }
 
 
-def time_invokes(set_input, invoke, inputs, samples: int, warmup: int,
-                 clock=time.perf_counter_ns) -> list[int]:
-    """Nanoseconds of each `invoke()` after `warmup` untimed ones; inputs cycle, set
-    before the clock starts."""
-    times = []
-    for i in range(warmup + samples):
-        set_input(inputs[i % len(inputs)])
-        start = clock()
-        invoke()
-        stop = clock()
-        if i >= warmup:
-            times.append(stop - start)
-    return times
-
-
-def samples_us(times_ns: list[int]) -> list[float]:
-    """Raw samples as kept in results: microseconds, to the nanosecond."""
-    return [round(t / 1000.0, 3) for t in times_ns]
-
-
-def invoke_times_ns(model: bytes, windows: np.ndarray, samples: int, warmup: int,
-                    clock=time.perf_counter_ns) -> list[int]:
-    host = HostModel(model, batch=1)
-    index = host.input["index"]
-    return time_invokes(lambda q: host.interpreter.set_tensor(index, q),
-                        host.interpreter.invoke, host.quantize(windows[:, None]), samples,
-                        warmup, clock)
-
-
-def throughput(model: bytes, windows: np.ndarray, batch: int = 16_384, repeats: int = 3,
-               clock=time.perf_counter_ns) -> float:
+def throughput(
+    model: bytes,
+    windows: np.ndarray,
+    batch: int = 16_384,
+    repeats: int = 3,
+    clock=time.perf_counter_ns,
+) -> float:
     """Windows per second through batched inference, quantization included (median)."""
-    host = HostModel(model, batch=batch)
+    host = LiteRT(model, batch=batch)
     x = np.resize(windows, (batch, *windows.shape[1:]))
     host.run(x)  # warm-up
     runs = []
@@ -69,10 +48,6 @@ def throughput(model: bytes, windows: np.ndarray, batch: int = 16_384, repeats: 
     return batch / (statistics.median(runs) / 1e9)
 
 
-def measure(model: bytes, windows: np.ndarray, samples: int = 2000, warmup: int = 200) -> dict:
-    times = invoke_times_ns(model, windows, samples, warmup)
-    return {
-        **summarize(times),
-        "latency_samples_us": samples_us(times),
-        "throughput_windows_per_s": throughput(model, windows),
-    }
+def measure(model: bytes, windows: np.ndarray, samples: int, warmup: int = WARMUP) -> HostLatency:
+    times = time_invokes(LiteRT(model), windows, samples, warmup)
+    return HostLatency(**summarize(times), throughput_windows_per_s=throughput(model, windows))

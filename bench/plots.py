@@ -31,29 +31,54 @@ def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     front = pareto(rows, (("size_bytes", "min"), ("f1", "max")))
-    labels = {}  # variants at the same point share one label
+    labels: dict[tuple, list[str]] = {}  # variants at the same point share one label
     for r in rows:
         ok = r.get("tflm_deployable")
-        ax.scatter(r["size_bytes"], r["f1"], marker="o" if ok else "x",
-                   color="tab:blue" if r in front else "tab:gray", zorder=3)
+        ax.scatter(
+            r["size_bytes"],
+            r["f1"],
+            marker="o" if ok else "x",
+            color="tab:blue" if r in front else "tab:gray",
+            zorder=3,
+        )
         labels.setdefault((r["size_bytes"], r["f1"]), []).append(r["variant"])
     for (x, y), names in labels.items():
-        ax.annotate("\n".join(names), (x, y), fontsize=7, xytext=(4, 3),
-                    textcoords="offset points", va="top")
+        ax.annotate(
+            "\n".join(names),
+            (x, y),
+            fontsize=7,
+            xytext=(4, 3),
+            textcoords="offset points",
+            va="top",
+        )
     front = sorted(front, key=lambda r: r["size_bytes"])
-    ax.step([r["size_bytes"] for r in front], [r["f1"] for r in front], where="post",
-            color="tab:blue", label="Pareto front (size, F1)")
-    ax.set(xscale="log", xlabel="flatbuffer size (bytes, log)", ylabel="F1 on test windows",
-           title=f"{arch}: size vs F1 (x = not deployable on TFLM)")
+    ax.step(
+        [r["size_bytes"] for r in front],
+        [r["f1"] for r in front],
+        where="post",
+        color="tab:blue",
+        label="Pareto front (size, F1)",
+    )
+    ax.set(
+        xscale="log",
+        xlabel="flatbuffer size (bytes, log)",
+        ylabel="F1 on test windows",
+        title=f"{arch}: size vs F1 (x = not deployable on TFLM)",
+    )
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
 def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
-    panels = [(key, label) for key, label in (("latency_samples_us", "LiteRT"),
-                                              ("tflm_latency_samples_us", "TFLite Micro"))
-              if any(r.get(key) for r in rows)]
+    panels = [
+        (key, label)
+        for key, label in (
+            ("latency_samples_us", "LiteRT"),
+            ("tflm_latency_samples_us", "TFLite Micro"),
+        )
+        if any(r.get(key) for r in rows)
+    ]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
@@ -61,8 +86,11 @@ def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
         have = [r for r in rows if r.get(key)]
         ax.boxplot([r[key] for r in have], vert=False, showfliers=False)
         ax.set_yticks(range(1, len(have) + 1), [r["variant"] for r in have], fontsize=8)
-        ax.set(xscale="log", xlabel="per-window invoke (us, log; whiskers 1.5 IQR)",
-               title=f"{arch}: {label} latency on the host")
+        ax.set(
+            xscale="log",
+            xlabel="per-window invoke (us, log; whiskers 1.5 IQR)",
+            title=f"{arch}: {label} latency on the host",
+        )
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -84,21 +112,47 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     if several:  # one test part after another, a line between series
         for cut in np.flatnonzero(np.diff(series)) + 0.5:
             ax.axvline(cut, color="gray", lw=0.5)
-    ax.fill_between(end, 0, 1, where=y == 1, transform=ax.get_xaxis_transform(),
-                    color="tab:red", alpha=0.12, step="mid", label="anomalous points")
+    ax.fill_between(
+        end,
+        0,
+        1,
+        where=y == 1,
+        transform=ax.get_xaxis_transform(),
+        color="tab:red",
+        alpha=0.12,
+        step="mid",
+        label="anomalous points",
+    )
     ax.plot(end, s, lw=0.6, color="tab:blue", label="anomaly score (reconstruction MSE)")
-    ax.axhline(row["threshold"], color="black", ls="--", lw=1,
-               label=f"threshold {row['threshold']:.3g} (from validation)")
-    for mask, style, label in ((alarm & (y == 1), dict(color="tab:red", marker="o"), "true alarm"),
-                               (alarm & (y == 0), dict(color="tab:orange", marker="x"),
-                                "false alarm"),
-                               (~alarm & (y == 1), dict(color="tab:gray", marker="|"), "missed")):
-        ax.scatter(end[mask], s[mask], s=10, label=f"{label} ({int(mask.sum())})", zorder=3,
-                   **style)
-    ax.set(yscale="log", xlabel="test points of each series in turn" if several
-           else "index of the window's last point in the stream",
-           ylabel="score (log)",
-           title=f"{row['arch']}/{row['variant']}: scores on the test stream")
+    ax.axhline(
+        row["threshold"],
+        color="black",
+        ls="--",
+        lw=1,
+        label=f"threshold {row['threshold']:.3g} (from validation)",
+    )
+    for mask, color, marker, label in (
+        (alarm & (y == 1), "tab:red", "o", "true alarm"),
+        (alarm & (y == 0), "tab:orange", "x", "false alarm"),
+        (~alarm & (y == 1), "tab:gray", "|", "missed"),
+    ):
+        ax.scatter(
+            end[mask],
+            s[mask],
+            s=10,
+            label=f"{label} ({int(mask.sum())})",
+            zorder=3,
+            color=color,
+            marker=marker,
+        )
+    ax.set(
+        yscale="log",
+        xlabel="test points of each series in turn"
+        if several
+        else "index of the window's last point in the stream",
+        ylabel="score (log)",
+        title=f"{row['arch']}/{row['variant']}: scores on the test stream",
+    )
     ax.legend(fontsize=7, loc="upper left", ncol=3)
     return _save(fig, path)
 
@@ -113,12 +167,15 @@ def memory(rows: list[dict], arch: str, path: Path, board: dict | None = None) -
     axes[0].barh(names, [r["size_bytes"] for r in rows], color="tab:blue")
     axes[0].set(xlabel="bytes (log)", title=f"{arch}: flash (flatbuffer)")
     axes[1].barh(names, [r.get("arena_bytes") or 0 for r in rows], color="tab:green")
-    axes[1].set(xlabel="bytes (log; none = not deployable)",
-                title=f"{arch}: RAM (smallest TFLM arena, 64-bit host)")
+    axes[1].set(
+        xlabel="bytes (log; none = not deployable)",
+        title=f"{arch}: RAM (smallest TFLM arena, 64-bit host)",
+    )
     if board:
         for ax, key in ((axes[0], "flash_bytes"), (axes[1], "sram_bytes")):
-            ax.axvline(board[key], color="tab:red", ls="--",
-                       label=f"{board['name']}: {board[key]:,} B")
+            ax.axvline(
+                board[key], color="tab:red", ls="--", label=f"{board['name']}: {board[key]:,} B"
+            )
             ax.legend(fontsize=7, loc="lower right")
     axes[0].invert_yaxis()
     for ax in axes:
@@ -138,11 +195,15 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
     x = np.arange(len(rows))
     for i, board in enumerate(boards):
         values = [r["boards"][board]["est_energy_uj"] for r in rows]
-        ax.scatter(x + (i - len(boards) / 2) * 0.08, values, s=18, label=board,
-                   marker="os^vD<>p"[i % 8])
+        ax.scatter(
+            x + (i - len(boards) / 2) * 0.08, values, s=18, label=board, marker="os^vD<>p"[i % 8]
+        )
     ax.set_xticks(x, [r["variant"] for r in rows], rotation=30, ha="right", fontsize=8)
-    ax.set(yscale="log", ylabel="estimated uJ per inference (log)",
-           title=f"{arch}: energy per inference on each board (estimates)")
+    ax.set(
+        yscale="log",
+        ylabel="estimated uJ per inference (log)",
+        title=f"{arch}: energy per inference on each board (estimates)",
+    )
     ax.legend(fontsize=7, ncol=4)
     ax.grid(alpha=0.3, axis="y")
     return _save(fig, path)
@@ -155,14 +216,20 @@ def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, l
     written = {}
     for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
         rows = [r for r in res["rows"] if r["arch"] == arch]
-        shown = recommended.get(arch) or next((r for r in rows if r["variant"] == "float32"),
-                                              rows[0])
-        paths = [size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
-                 latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
-                 score_trace(shown, res.get("traces", {}).get(arch),
-                             folder / f"{arch}-scores.png"),
-                 memory(rows, arch, folder / f"{arch}-memory.png",
-                        next(iter(res.get("boards", {}).values()), None)),
-                 energy(rows, arch, folder / f"{arch}-energy.png")]
+        shown = recommended.get(arch) or next(
+            (r for r in rows if r["variant"] == "float32"), rows[0]
+        )
+        paths = [
+            size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
+            latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
+            score_trace(shown, res.get("traces", {}).get(arch), folder / f"{arch}-scores.png"),
+            memory(
+                rows,
+                arch,
+                folder / f"{arch}-memory.png",
+                next(iter(res.get("boards", {}).values()), None),
+            ),
+            energy(rows, arch, folder / f"{arch}-energy.png"),
+        ]
         written[arch] = [p for p in paths if p is not None]
     return written

@@ -5,68 +5,70 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from bench import schema
 from bench.choose import Constraints, best_per_board, pareto, recommend
 from bench.plots import write_all
 from bench.results import write_text_atomic
 
-# Per table: (header, row key, format, which value is best: "min", "max" or None)
+# Per table: the row fields shown; headers, formats and which value is best come from
+# the schema.
 TABLES = {
     "Size": (
-        ("variant", "variant", "{}", None),
-        ("size B", "size_bytes", "{:,}", "min"),
-        ("x float32", "size_ratio_vs_float32", "{:.2f}", None),
-        ("gzip B", "size_gzip_bytes", "{:,}", "min"),
-        ("weights B", "size_data_bytes", "{:,}", "min"),
-        ("other B", "size_nondata_bytes", "{:,}", None),
-        ("params", "params", "{:,}", None),
-        ("arena B", "arena_bytes", "{:,}", "min"),
-        ("build s", "build_seconds", "{:.1f}", None),
+        "variant",
+        "size_bytes",
+        "size_ratio_vs_float32",
+        "size_gzip_bytes",
+        "size_data_bytes",
+        "size_nondata_bytes",
+        "params",
+        "arena_bytes",
+        "build_seconds",
     ),
     "Speed (host)": (
-        ("variant", "variant", "{}", None),
-        ("LiteRT p50 us", "latency_us_p50", "{:.2f}", "min"),
-        ("LiteRT p99 us", "latency_us_p99", "{:.2f}", "min"),
-        ("windows/s", "throughput_windows_per_s", "{:,.0f}", "max"),
-        ("TFLM p50 us", "tflm_latency_us_p50", "{:.2f}", "min"),
-        ("TFLM p99 us", "tflm_latency_us_p99", "{:.2f}", "min"),
+        "variant",
+        "latency_us_p50",
+        "latency_us_p99",
+        "throughput_windows_per_s",
+        "tflm_latency_us_p50",
+        "tflm_latency_us_p99",
     ),
     "Detection (test windows)": (
-        ("variant", "variant", "{}", None),
-        ("F1", "f1", "{:.3f}", "max"),
-        ("dF1 vs float32", "f1_delta_vs_float32", "{:+.3f}", None),
-        ("precision", "precision", "{:.3f}", "max"),
-        ("recall", "recall", "{:.3f}", "max"),
-        ("ROC-AUC", "roc_auc", "{:.3f}", "max"),
-        ("PR-AUC", "pr_auc", "{:.3f}", "max"),
-        ("point F1", "point_f1", "{:.3f}", "max"),
-        ("FAR", "far", "{:.3f}", "min"),
-        ("MAR", "mar", "{:.3f}", "min"),
-        ("event recall", "event_recall", "{:.2f}", "max"),
-        ("delay pts", "detection_delay_mean", "{:.1f}", "min"),
-        ("false alarms /1000", "false_alarms_per_1000", "{:.1f}", "min"),
-        ("threshold", "threshold", "{:.3g}", None),
+        "variant",
+        "f1",
+        "f1_delta_vs_float32",
+        "precision",
+        "recall",
+        "roc_auc",
+        "pr_auc",
+        "point_f1",
+        "far",
+        "mar",
+        "event_recall",
+        "detection_delay_mean",
+        "false_alarms_per_1000",
+        "threshold",
     ),
     "Compression": (
-        ("variant", "variant", "{}", None),
-        ("lineage", "lineage", "{}", None),
-        ("params", "params", "{:,}", "min"),
-        ("x float32 params", "params_ratio_vs_float32", "{:.2f}", None),
-        ("sparsity", "sparsity", "{:.1%}", None),
-        ("gzip B", "size_gzip_bytes", "{:,}", "min"),
-        ("unique weights, max per layer", "weight_unique_values", "{}", None),
-        ("max per channel", "weight_unique_per_channel_max", "{:,}", None),
-        ("float compute ops", "float_compute_ops", "{}", None),
-        ("build s", "build_seconds", "{:.1f}", None),
+        "variant",
+        "lineage",
+        "params",
+        "params_ratio_vs_float32",
+        "sparsity",
+        "size_gzip_bytes",
+        "weight_unique_values",
+        "weight_unique_per_channel_max",
+        "float_compute_ops",
+        "build_seconds",
     ),
     "TFLite Micro": (
-        ("variant", "variant", "{}", None),
-        ("deployable", "tflm_deployable", "{}", None),
-        ("arena B", "arena_bytes", "{:,}", "min"),
-        ("recorded B", "arena_recorded_bytes", "{:,}", None),
-        ("max abs score diff vs LiteRT", "tflm_score_max_abs_diff", "{:.2g}", None),
-        ("decisions differ", "tflm_decisions_differ", "{:,}", None),
-        ("ops", "ops", "{}", None),
-        ("search s", "arena_search_seconds", "{:.2f}", None),
+        "variant",
+        "tflm_deployable",
+        "arena_bytes",
+        "arena_recorded_bytes",
+        "tflm_score_max_abs_diff",
+        "tflm_decisions_differ",
+        "ops",
+        "arena_search_seconds",
     ),
 }
 
@@ -89,37 +91,52 @@ def _cell(row, key, fmt, best):
     return f"**{text}**" if best is not None and value == best else text
 
 
-def variant_table(rows: list[dict], columns) -> str:
+def variant_table(rows: list[dict], keys) -> str:
     """One line per variant; the best value of each column in bold."""
+    columns = [schema.column(key) for key in keys]
     best = {}
     for _, key, _, rule in columns:
         values = [r[key] for r in rows if r.get(key) is not None]
         if rule and values:
             best[key] = min(values) if rule == "min" else max(values)
     body = [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in columns] for r in rows]
-    return tabulate(body, headers=[c[0] for c in columns], tablefmt="github",
-                    disable_numparse=True)
+    return tabulate(body, headers=[c[0] for c in columns], tablefmt="github", disable_numparse=True)
 
 
 def target_table(rows: list[dict]) -> str:
     """Each promised F1 target with its verdict; a missed one is said plainly."""
-    body = [[f"{r['arch']}/{r['variant']}", r["f1_target"], f"{r['f1']:.3f}",
-             f"{r['f1_delta_vs_float32']:+.3f}", f"{r['f1_ratio_vs_float32']:.3f}",
-             "met" if r["f1_target_met"] else "**MISSED**"]
-            for r in rows if r.get("f1_target") and r.get("f1_target_met") is not None]
+    body = [
+        [
+            f"{r['arch']}/{r['variant']}",
+            r["f1_target"],
+            f"{r['f1']:.3f}",
+            f"{r['f1_delta_vs_float32']:+.3f}",
+            f"{r['f1_ratio_vs_float32']:.3f}",
+            "met" if r["f1_target_met"] else "**MISSED**",
+        ]
+        for r in rows
+        if r.get("f1_target") and r.get("f1_target_met") is not None
+    ]
     if not body:
         return ""
-    return tabulate(body, headers=["variant", "target", "F1", "dF1", "F1 ratio", "verdict"],
-                    tablefmt="github", disable_numparse=True)
+    return tabulate(
+        body,
+        headers=["variant", "target", "F1", "dF1", "F1 ratio", "verdict"],
+        tablefmt="github",
+        disable_numparse=True,
+    )
 
 
 def failures(rows: list[dict]) -> list[str]:
-    return [f"- `{r['arch']}/{r['variant']}` {stage}: {why}"
-            for r in rows for stage, why in r.get("errors", {}).items()]
+    return [
+        f"- `{r['arch']}/{r['variant']}` {stage}: {why['kind']}: {why['message']}"
+        for r in rows
+        for stage, why in (r.get("errors") or {}).items()
+    ]
 
 
 def _arches(res: dict) -> dict[str, list[dict]]:
-    arches = {}
+    arches: dict[str, list[dict]] = {}
     for row in res["rows"]:
         arches.setdefault(row["arch"], []).append(row)
     return arches
@@ -131,9 +148,13 @@ def _constraints(res: dict, override: Constraints | None) -> Constraints:
 
 def summary(res: dict, constraints: Constraints) -> list[str]:
     """The answer first: what to ship per arch, the Pareto front, and what could not run."""
-    lines = ["## Summary: which variant to ship", "",
-             f"Constraints: {constraints}. Among the variants that meet them, the smallest "
-             "flatbuffer is recommended (flash is the scarcest resource), then the best F1.", ""]
+    lines = [
+        "## Summary: which variant to ship",
+        "",
+        f"Constraints: {constraints}. Among the variants that meet them, the smallest "
+        "flatbuffer is recommended (flash is the scarcest resource), then the best F1.",
+        "",
+    ]
     body = []
     for arch, rows in _arches(res).items():
         best = recommend(rows, constraints)
@@ -141,16 +162,38 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
         if best is None:
             body.append([arch, "**none qualifies**", "", "", "", "", front])
             continue
-        body.append([arch, f"**{best['variant']}**", f"{best['size_bytes']:,}",
-                     _cell(best, "arena_bytes", "{:,}", None),
-                     _cell(best, "latency_us_p50", "{:.2f}", None),
-                     f"{best['f1']:.3f} ({best['f1_delta_vs_float32'] or 0:+.3f})", front])
-    lines.append(tabulate(body, headers=["arch", "recommended", "size B", "arena B",
-                                         "LiteRT p50 us", "F1 (vs float32)",
-                                         "Pareto-optimal over size, latency, F1"],
-                          tablefmt="github", disable_numparse=True))
-    out = [f"- `{r['arch']}/{r['variant']}`: {why}" for r in res["rows"]
-           if (why := constraints.rejects(r)) and why.startswith(("failed", "not deployable"))]
+        body.append(
+            [
+                arch,
+                f"**{best['variant']}**",
+                f"{best['size_bytes']:,}",
+                _cell(best, "arena_bytes", "{:,}", None),
+                _cell(best, "latency_us_p50", "{:.2f}", None),
+                f"{best['f1']:.3f} ({best['f1_delta_vs_float32'] or 0:+.3f})",
+                front,
+            ]
+        )
+    lines.append(
+        tabulate(
+            body,
+            headers=[
+                "arch",
+                "recommended",
+                "size B",
+                "arena B",
+                "LiteRT p50 us",
+                "F1 (vs float32)",
+                "Pareto-optimal over size, latency, F1",
+            ],
+            tablefmt="github",
+            disable_numparse=True,
+        )
+    )
+    out = [
+        f"- `{r['arch']}/{r['variant']}`: {why}"
+        for r in res["rows"]
+        if (why := constraints.rejects(r)) and why.startswith(("failed", "not deployable"))
+    ]
     if out:
         lines += ["", "Could not be considered:", "", *out]
     return lines
@@ -170,33 +213,69 @@ def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[
     cost, life, best = [], [], []
     for r in rows:
         est = r.get("boards") or {}
-        cost.append([r["variant"]] + [
-            f"{est[b]['est_latency_ms']:.3g} / {est[b]['est_energy_uj']:.3g}" if b in est
-            else "n/a" for b in boards])
-        life.append([r["variant"]] + [
-            (f"{est[b]['est_battery_days']:,.0f}" if est[b]["fits"]
-             else f"no: {est[b]['fit_reason']}") if b in est else "n/a" for b in boards])
+        cost.append(
+            [r["variant"]]
+            + [
+                f"{est[b]['est_latency_ms']:.3g} / {est[b]['est_energy_uj']:.3g}"
+                if b in est
+                else "n/a"
+                for b in boards
+            ]
+        )
+        life.append(
+            [r["variant"]]
+            + [
+                (
+                    f"{est[b]['est_battery_days']:,.0f}"
+                    if est[b]["fits"]
+                    else f"no: {est[b]['fit_reason']}"
+                )
+                if b in est
+                else "n/a"
+                for b in boards
+            ]
+        )
     for b in boards:
         pick = best_per_board(rows, constraints, b)
         e = pick["boards"][b] if pick else None
-        best.append([b, f"**{pick['variant']}**" if pick else "none qualifies",
-                     f"{e['est_latency_ms']:.3g}" if e else "", f"{e['est_energy_uj']:.3g}" if e
-                     else "", f"{e['est_battery_days']:,.0f}" if e else "",
-                     "yes" if e and e["calibrated"] else ("no" if e else "")])
+        best.append(
+            [
+                b,
+                f"**{pick['variant']}**" if pick else "none qualifies",
+                f"{e['est_latency_ms']:.3g}" if e else "",
+                f"{e['est_energy_uj']:.3g}" if e else "",
+                f"{e['est_battery_days']:,.0f}" if e else "",
+                "yes" if e and e["calibrated"] else ("no" if e else ""),
+            ]
+        )
     rate = defaults.get("inferences_per_second", 1)
-    battery = (f"{defaults.get('battery_mah', 0):g} mAh at {defaults.get('battery_volts', 0):g} V"
-               if defaults else "the catalog's battery")
-    return ["", "### Target boards (estimates, not board runs)", "",
-            "Estimated latency ms / energy uJ per inference:", "",
-            tabulate(cost, headers=["variant", *boards], tablefmt="github",
-                     disable_numparse=True), "",
-            f"Battery days ({battery}, {rate:g} inference/s, asleep in between), or why the "
-            "variant does not fit (flash: model + runtime; SRAM: arena + I/O + runtime):", "",
-            tabulate(life, headers=["variant", *boards], tablefmt="github",
-                     disable_numparse=True), "",
-            f"Best per board (fits, meets the constraints, least energy): {constraints}", "",
-            tabulate(best, headers=["board", "variant", "est ms", "est uJ", "battery days",
-                                    "calibrated"], tablefmt="github", disable_numparse=True)]
+    battery = (
+        f"{defaults.get('battery_mah', 0):g} mAh at {defaults.get('battery_volts', 0):g} V"
+        if defaults
+        else "the catalog's battery"
+    )
+    return [
+        "",
+        "### Target boards (estimates, not board runs)",
+        "",
+        "Estimated latency ms / energy uJ per inference:",
+        "",
+        tabulate(cost, headers=["variant", *boards], tablefmt="github", disable_numparse=True),
+        "",
+        f"Battery days ({battery}, {rate:g} inference/s, asleep in between), or why the "
+        "variant does not fit (flash: model + runtime; SRAM: arena + I/O + runtime):",
+        "",
+        tabulate(life, headers=["variant", *boards], tablefmt="github", disable_numparse=True),
+        "",
+        f"Best per board (fits, meets the constraints, least energy): {constraints}",
+        "",
+        tabulate(
+            best,
+            headers=["board", "variant", "est ms", "est uJ", "battery days", "calibrated"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+    ]
 
 
 def layer_table(row: dict) -> list[str]:
@@ -206,15 +285,44 @@ def layer_table(row: dict) -> list[str]:
         return []
     macs = sum(la["macs"] for la in layers) or 1
     wbytes = sum(la["weight_bytes"] for la in layers) or 1
-    body = [[i, la["op"], "x".join(map(str, la["input_shape"])),
-             "x".join(map(str, la["output_shape"])), f"{la['params']:,}",
-             f"{la['weight_bytes']:,}", f"{la['macs']:,}", f"{la['macs'] / macs:.1%}",
-             f"{la['weight_bytes'] / wbytes:.1%}"] for i, la in enumerate(layers)]
-    return ["", f"<details><summary>Per-layer analysis of <code>{row['variant']}</code> "
-            f"({row.get('macs', 0):,} MACs)</summary>", "",
-            tabulate(body, headers=["#", "op", "input", "output", "params", "weight B", "MACs",
-                                    "MACs %", "weights %"], tablefmt="github",
-                     disable_numparse=True), "", "</details>"]
+    body = [
+        [
+            i,
+            la["op"],
+            "x".join(map(str, la["input_shape"])),
+            "x".join(map(str, la["output_shape"])),
+            f"{la['params']:,}",
+            f"{la['weight_bytes']:,}",
+            f"{la['macs']:,}",
+            f"{la['macs'] / macs:.1%}",
+            f"{la['weight_bytes'] / wbytes:.1%}",
+        ]
+        for i, la in enumerate(layers)
+    ]
+    return [
+        "",
+        f"<details><summary>Per-layer analysis of <code>{row['variant']}</code> "
+        f"({row.get('macs', 0):,} MACs)</summary>",
+        "",
+        tabulate(
+            body,
+            headers=[
+                "#",
+                "op",
+                "input",
+                "output",
+                "params",
+                "weight B",
+                "MACs",
+                "MACs %",
+                "weights %",
+            ],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+        "</details>",
+    ]
 
 
 def calibration_section(res: dict) -> list[str]:
@@ -225,39 +333,76 @@ def calibration_section(res: dict) -> list[str]:
     def pct(value):
         return "" if value is None else f"{value:+.1%}"
 
-    body = [[r["board"], r["software"], r["dtype"], f"{r['published_ms']:g}",
-             f"{r['est_ms']:.3g}", pct(r["error_ms"]), pct(r["loo_error_ms"]),
-             f"{r['published_uj']:g}" if "published_uj" in r else "",
-             f"{r['est_uj']:.4g}" if "est_uj" in r else "", pct(r.get("error_uj"))]
-            for r in cal["rows"]]
+    body = [
+        [
+            r["board"],
+            r["software"],
+            r["dtype"],
+            f"{r['published_ms']:g}",
+            f"{r['est_ms']:.3g}",
+            pct(r["error_ms"]),
+            pct(r["loo_error_ms"]),
+            f"{r['published_uj']:g}" if "published_uj" in r else "",
+            f"{r['est_uj']:.4g}" if "est_uj" in r else "",
+            pct(r.get("error_uj")),
+        ]
+        for r in cal["rows"]
+    ]
     worst = max(abs(r["error_ms"]) for r in cal["rows"])
     energy = [r for r in cal["rows"] if r.get("error_uj") is not None]
     off = max(energy, key=lambda r: abs(r["error_uj"]), default=None)
     loo = [abs(r["loo_error_ms"]) for r in cal["rows"] if r["loo_error_ms"] is not None]
-    return ["## Calibration of the board estimates", "",
-            f"The estimator applied to {cal['model']}, built here and counted from its "
-            f"flatbuffer: {cal['macs_counted']:,} MACs (published: {cal['macs_published']:,}). "
-            f"Latency error: worst {worst:.1%} in sample"
-            + (f", worst {max(loo):.1%} leave-one-out (the constant fitted without the row)"
-               if loo else "") + ". A row that is the only one behind its constant fits "
-            "exactly by construction: that is a calibration, not a validation. Energy uses "
-            "one active power per board (the geometric mean over its rows)"
-            + (f"; its worst row is {off['board']} with {off['software']} at "
-               f"{off['error_uj']:+.1%}" if off else "") + ".", "",
-            tabulate(body, headers=["board", "software", "dtype", "published ms", "est ms",
-                                    "error", "leave-one-out", "published uJ", "est uJ",
-                                    "error"], tablefmt="github", disable_numparse=True),
-            "", f"Catalog: `{Path(cal['catalog']).name}`; sources and the basis of every "
-            "uncalibrated figure are in the file (`edgebench targets` lists it)."]
+    return [
+        "## Calibration of the board estimates",
+        "",
+        f"The estimator applied to {cal['model']}, built here and counted from its "
+        f"flatbuffer: {cal['macs_counted']:,} MACs (published: {cal['macs_published']:,}). "
+        f"Latency error: worst {worst:.1%} in sample"
+        + (
+            f", worst {max(loo):.1%} leave-one-out (the constant fitted without the row)"
+            if loo
+            else ""
+        )
+        + ". A row that is the only one behind its constant fits "
+        "exactly by construction: that is a calibration, not a validation. Energy uses "
+        "one active power per board (the geometric mean over its rows)"
+        + (
+            f"; its worst row is {off['board']} with {off['software']} at {off['error_uj']:+.1%}"
+            if off
+            else ""
+        )
+        + ".",
+        "",
+        tabulate(
+            body,
+            headers=[
+                "board",
+                "software",
+                "dtype",
+                "published ms",
+                "est ms",
+                "error",
+                "leave-one-out",
+                "published uJ",
+                "est uJ",
+                "error",
+            ],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+        f"Catalog: `{Path(cal['catalog']).name}`; sources and the basis of every "
+        "uncalibrated figure are in the file (`edgebench targets` lists it).",
+    ]
 
 
 PROTOCOLS = {
     "synthetic": "chronological split train/validation/test; anomalies only after training",
     "skab": "SKAB's: train on the anomaly-free run and rows 0-399 of each run, test on rows "
-            "400 on; the anomaly-free run's last 20 % (normal) sets the threshold",
+    "400 on; the anomaly-free run's last 20 % (normal) sets the threshold",
     "nab": "NAB's: train on each file's probationary period (first 15 %, at most 750 rows), "
-           "its last 20 % (normal) sets the threshold; test on the rest against the label "
-           "windows",
+    "its last 20 % (normal) sets the threshold; test on the rest against the label "
+    "windows",
     "csv": "chronological 60/20/20 train/validation/test",
 }
 
@@ -266,18 +411,23 @@ def dataset_section(res: dict) -> list[str]:
     data, cfg = res.get("dataset", {}), res["config"]
     series = data.get("series", [])
     policies = sorted({r["threshold_policy"] for r in res["rows"] if r.get("threshold_policy")})
-    lines = [f"Dataset `{data.get('name')}` ({len(series)} series, "
-             f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
-             f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
-             f"{PROTOCOLS.get(data.get('protocol'), 'n/a')}. Threshold policy "
-             f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
-             "only. Streaming: a point's score is that of the window ending at it."]
+    lines = [
+        f"Dataset `{data.get('name')}` ({len(series)} series, "
+        f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
+        f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
+        f"{PROTOCOLS.get(data.get('protocol'), 'n/a')}. Threshold policy "
+        f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
+        "only. Streaming: a point's score is that of the window ending at it."
+    ]
     lines += [f"- warning: {w}" for w in data.get("warnings", [])]
     board = data.get("leaderboard") or {}
     if board:
         figures = ", ".join(f"{k} {v}" for k, v in board["figures"].items())
-        lines += ["", f"Others' published numbers, not measured here ({board['metric']}; "
-                  f"{board['source']}): {figures}. Compare with `point F1` below."]
+        lines += [
+            "",
+            f"Others' published numbers, not measured here ({board['metric']}; "
+            f"{board['source']}): {figures}. Compare with `point F1` below.",
+        ]
     return lines
 
 
@@ -286,12 +436,22 @@ def series_table(rows: list[dict]) -> list[str]:
     names = list(dict.fromkeys(n for r in rows for n in (r.get("per_series") or {})))
     if not names:
         return []
-    body = [[r["variant"], *(f"{r['per_series'][n]['point_f1']:.3f}"
-                             if n in r.get("per_series", {}) else "n/a" for n in names)]
-            for r in rows]
-    return ["", "### Per series (point F1)", "",
-            tabulate(body, headers=["variant", *names], tablefmt="github",
-                     disable_numparse=True)]
+    body = [
+        [
+            r["variant"],
+            *(
+                f"{r['per_series'][n]['point_f1']:.3f}" if n in r.get("per_series", {}) else "n/a"
+                for n in names
+            ),
+        ]
+        for r in rows
+    ]
+    return [
+        "",
+        "### Per series (point F1)",
+        "",
+        tabulate(body, headers=["variant", *names], tablefmt="github", disable_numparse=True),
+    ]
 
 
 def environment(res: dict) -> list[str]:
@@ -301,25 +461,48 @@ def environment(res: dict) -> list[str]:
         commit += " with uncommitted changes"
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     mhz = f" at up to {m['cpu_mhz_max']:,.0f} MHz" if m.get("cpu_mhz_max") else ""
-    return ["## Environment", "",
-            f"- machine: {m['cpu']}{mhz}, {m['cores_physical']} physical / "
-            f"{m['cores_logical']} logical cores, {m['memory_gib']} GiB; {m['platform']}",
-            f"- Python {m['python']}; {packages}",
-            f"- edgebench commit {commit}; code version {res['code_version']}",
-            f"- run {res['created']}; machine fingerprint {m['fingerprint']} "
-            "(timings are compared only between equal fingerprints)"]
+    return [
+        "## Environment",
+        "",
+        f"- machine: {m['cpu']}{mhz}, {m['cores_physical']} physical / "
+        f"{m['cores_logical']} logical cores, {m['memory_gib']} GiB; {m['platform']}",
+        f"- Python {m['python']}; {packages}",
+        f"- edgebench commit {commit}; code version {res['code_version']}",
+        f"- run {res['created']}; machine fingerprint {m['fingerprint']} "
+        "(timings are compared only between equal fingerprints)",
+    ]
 
 
 def reproducibility(res: dict) -> list[str]:
     cfg = res["config"]
-    keys = [[f"{r['arch']}/{r['variant']}", r.get("cache_key", ""), r.get("sha256", "")[:16]]
-            for r in res["rows"]]
-    return ["## Reproduce", "", "```sh", res["command"], "```", "",
-            f"Seeds: stream {cfg['stream']['seed']}, training {cfg['train']['seed']}. Config:",
-            "", "```json", json.dumps(cfg, indent=1, sort_keys=True), "```", "",
-            "<details><summary>Cache keys and model hashes</summary>", "",
-            tabulate(keys, headers=["variant", "cache key", "sha256 (first 16)"],
-                     tablefmt="github", disable_numparse=True), "", "</details>"]
+    keys = [
+        [f"{r['arch']}/{r['variant']}", r.get("cache_key", ""), r.get("sha256", "")[:16]]
+        for r in res["rows"]
+    ]
+    return [
+        "## Reproduce",
+        "",
+        "```sh",
+        res["command"],
+        "```",
+        "",
+        f"Seeds: stream {cfg['stream']['seed']}, training {cfg['train']['seed']}. Config:",
+        "",
+        "```json",
+        json.dumps(cfg, indent=1, sort_keys=True),
+        "```",
+        "",
+        "<details><summary>Cache keys and model hashes</summary>",
+        "",
+        tabulate(
+            keys,
+            headers=["variant", "cache key", "sha256 (first 16)"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+        "</details>",
+    ]
 
 
 NOTES = [
@@ -351,8 +534,9 @@ NOTES = [
 ]
 
 
-def render(res: dict, constraints: Constraints | None = None,
-           plots: dict[str, list[Path]] | None = None) -> str:
+def render(
+    res: dict, constraints: Constraints | None = None, plots: dict[str, list[Path]] | None = None
+) -> str:
     constraints = _constraints(res, constraints)
     lines = ["# edgebench report", "", *dataset_section(res), "", *summary(res, constraints)]
     for arch, rows in _arches(res).items():
@@ -366,15 +550,26 @@ def render(res: dict, constraints: Constraints | None = None,
         lines += layer_table(shown)
     targets = target_table(res["rows"])
     if targets:
-        lines += ["", "## F1 targets against float32 (same arch, same test stream)", "",
-                  targets]
-    refused = [f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}"
-               for r in res["rows"] if r.get("tflm_deployable") is False]
+        lines += ["", "## F1 targets against float32 (same arch, same test stream)", "", targets]
+    refused = [
+        f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}"
+        for r in res["rows"]
+        if r.get("tflm_deployable") is False
+    ]
     if refused:
-        lines += ["", "## Not deployable on TFLite Micro", "",
-                  "Every other metric is still measured; TFLM's own reason:", "", *refused]
-    skipped = [f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
-               for r in res["rows"] if r.get("detection_skipped")]
+        lines += [
+            "",
+            "## Not deployable on TFLite Micro",
+            "",
+            "Every other metric is still measured; TFLM's own reason:",
+            "",
+            *refused,
+        ]
+    skipped = [
+        f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
+        for r in res["rows"]
+        if r.get("detection_skipped")
+    ]
     if skipped:
         lines += ["", "## Detection not measured", "", *skipped]
     problems = failures(res["rows"])
@@ -384,9 +579,19 @@ def render(res: dict, constraints: Constraints | None = None,
     if calibration:
         lines += ["", *calibration]
     stages = sorted(res["stages_s"].items(), key=lambda kv: kv[0] == "total")
-    lines += ["", *NOTES, "", "## Run time", "",
-              tabulate(stages, headers=["stage", "wall s"], tablefmt="github", floatfmt=".2f"),
-              "", *environment(res), "", *reproducibility(res), ""]
+    lines += [
+        "",
+        *NOTES,
+        "",
+        "## Run time",
+        "",
+        tabulate(stages, headers=["stage", "wall s"], tablefmt="github", floatfmt=".2f"),
+        "",
+        *environment(res),
+        "",
+        *reproducibility(res),
+        "",
+    ]
     return "\n".join(lines)
 
 

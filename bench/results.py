@@ -1,21 +1,41 @@
-"""The results file: schema, machine info, atomic write and checked read."""
+"""The results file: machine info, atomic write, and a checked, migrated read.
 
+The schema itself is `bench/schema.py`. Reading a file of an older schema version
+migrates it step by step (`update_to_N`, as asv does); a newer, zero, negative or
+non-integer version is refused, and so is a file that fails the JSON Schema, holds a
+non-finite number, or two rows for one (dataset, arch, variant).
+"""
+
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from bench import UsageError
+from bench import InvalidResults
+from bench.schema import SCHEMA_VERSION, Conditions, json_schema
 
-SCHEMA_VERSION = 1
-PACKAGES = ("edgebench", "tensorflow", "tf-keras", "tensorflow-model-optimization",
-            "ai-edge-litert", "tflite-micro", "numpy", "scikit-learn", "pandas")
+PACKAGES = (
+    "edgebench",
+    "tensorflow",
+    "tf-keras",
+    "tensorflow-model-optimization",
+    "ai-edge-litert",
+    "tflite-micro",
+    "numpy",
+    "scikit-learn",
+    "pandas",
+)
+# What timings depend on besides the CPU: every runtime that executes or converts a model.
+RUNTIMES = ("ai-edge-litert", "tflite-micro", "tensorflow", "numpy")
 
 
 def _cpu_model() -> str:
@@ -35,9 +55,9 @@ def _version(name: str) -> str | None:
         return None
 
 
-def machine_info() -> dict:
+def machine_info() -> dict[str, Any]:
     freq = psutil.cpu_freq()
-    info = {
+    info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu": _cpu_model(),
@@ -49,8 +69,13 @@ def machine_info() -> dict:
         "packages": {name: _version(name) for name in PACKAGES},
     }
     # Timings compare only between results with the same fingerprint.
-    basis = [info["machine"], info["cpu"], info["cores_logical"], info["python"],
-             info["packages"]["ai-edge-litert"]]
+    basis = [
+        info["machine"],
+        info["cpu"],
+        info["cores_logical"],
+        info["python"],
+        *(info["packages"][name] for name in RUNTIMES),
+    ]
     info["fingerprint"] = hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:12]
     return info
 
@@ -60,8 +85,9 @@ def project_info() -> dict:
     here = Path(__file__).resolve().parent.parent
 
     def git(*args):
-        done = subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True,
-                              timeout=10)
+        done = subprocess.run(
+            ["git", "-C", str(here), *args], capture_output=True, text=True, timeout=10
+        )
         return done.stdout.strip() if done.returncode == 0 else None
 
     try:
@@ -93,17 +119,133 @@ def write(results: dict, path: Path) -> None:
 
 
 def read(path: Path) -> dict:
-    """Load and check a results file; any problem is one UsageError line."""
+    """Load, migrate and validate a results file; any problem is one InvalidResults line."""
     try:
         results = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such results file; run `edgebench run` first") from None
+        raise InvalidResults(f"{path}: no such results file; run `edgebench run` first") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{path}: not a readable results file ({err})") from None
+        raise InvalidResults(f"{path}: not a readable results file ({err})") from None
     if not isinstance(results, dict) or not isinstance(results.get("rows"), list):
-        raise UsageError(f"{path}: not an edgebench results file (no 'rows' list)")
+        raise InvalidResults(f"{path}: not an edgebench results file (no 'rows' list)")
     version = results.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise UsageError(f"{path}: schema_version {version!r} is not one this edgebench reads "
-                         f"(<= {SCHEMA_VERSION}); upgrade edgebench")
+    if isinstance(version, bool) or not isinstance(version, int) or not version >= 1:
+        raise InvalidResults(
+            f"{path}: schema_version {version!r} is not a version "
+            "(an integer >= 1); the file is damaged"
+        )
+    if version > SCHEMA_VERSION:
+        raise InvalidResults(
+            f"{path}: schema_version {version} is newer than this edgebench "
+            f"reads ({SCHEMA_VERSION}); upgrade edgebench"
+        )
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        results = MIGRATIONS[step](results)
+        results["schema_version"] = step
+    validate(results, str(path))
     return results
+
+
+def validate(results: dict, where: str) -> None:
+    """Finite numbers, the JSON Schema, one row per (dataset, arch, variant)."""
+    import jsonschema
+
+    bad = _non_finite(results)
+    if bad is not None:
+        raise InvalidResults(f"{where}: {_place(results, bad)}: not a finite number")
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(results))
+    if error is not None:
+        place = _place(results, list(error.absolute_path))
+        raise InvalidResults(f"{where}: {place}: {error.message[:200]}")
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(results["rows"]):
+        key = (row.get("dataset"), row["arch"], row["variant"])
+        if key in seen:
+            raise InvalidResults(
+                f"{where}: rows {seen[key]} and {i} are both {row['arch']}/{row['variant']} "
+                f"on {row.get('dataset')}; one row per model and dataset"
+            )
+        seen[key] = i
+
+
+_SCHEMA: dict = {}
+
+
+def _schema() -> dict:
+    if not _SCHEMA:
+        _SCHEMA.update(json_schema())
+    return _SCHEMA
+
+
+def _place(results: dict, path: list) -> str:
+    """`row 3 (deep/int8), field 'f1'` from a JSON path."""
+    if len(path) >= 2 and path[0] == "rows" and isinstance(path[1], int):
+        row = results["rows"][path[1]]
+        who = f" ({row.get('arch')}/{row.get('variant')})" if isinstance(row, dict) else ""
+        rest = ".".join(map(str, path[2:]))
+        return f"row {path[1]}{who}" + (f", field {rest!r}" if rest else "")
+    return f"field {'.'.join(map(str, path))!r}" if path else "the file"
+
+
+def _non_finite(value, path=()) -> list | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return list(path)
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else (enumerate(value) if isinstance(value, list) else ())
+    )
+    for key, item in items:
+        found = _non_finite(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+# ---- migrations: MIGRATIONS[n] takes a version n-1 file to version n -------------------
+
+
+def update_to_2(res: dict) -> dict:
+    """v1 -> v2: typed step errors; measurement conditions per row. v1 recorded neither the
+    measuring code nor the data digest, so they are "v1"/None: a v1 row is comparable with
+    another v1 row, and `not comparable` with a v2 row where it matters."""
+    cfg, machine = res.get("config") or {}, res.get("machine") or {}
+    train, packages = cfg.get("train") or {}, machine.get("packages") or {}
+    channels = len((res.get("dataset") or {}).get("channels") or []) or None
+    for row in res["rows"]:
+        if not isinstance(row, dict):
+            continue
+        errors = row.get("errors")
+        if isinstance(errors, dict):
+            row["errors"] = {stage: _step_error(stage, text) for stage, text in errors.items()}
+        conditions = Conditions(
+            dataset=row.get("dataset"),
+            window=row.get("window"),
+            channels=channels,
+            scaling=cfg.get("scaling"),
+            epochs=train.get("epochs"),
+            batch_size=train.get("batch_size"),
+            learning_rate=train.get("learning_rate"),
+            seed=train.get("seed"),
+            threshold=cfg.get("threshold"),
+            latency_samples=cfg.get("latency_samples"),
+            machine=machine.get("fingerprint"),
+            litert=packages.get("ai-edge-litert"),
+            tflite_micro=packages.get("tflite-micro"),
+            code_size="v1",
+            code_tflm="v1",
+            code_latency="v1",
+            code_detection="v1",
+        )
+        row["conditions"] = dataclasses.asdict(conditions)
+        row["measure_key"] = conditions.key()
+    return res
+
+
+def _step_error(stage: str, text) -> dict:
+    kind, sep, message = str(text).partition(": ")
+    return {"stage": stage, "kind": kind if sep else "Error", "message": message or str(text)}
+
+
+MIGRATIONS = {2: update_to_2}

@@ -4,27 +4,19 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from bench import (
-    UsageError,
-    detection,
-    energy,
-    graph,
-    latency,
-    report,
-    results,
-    size,
-    targets,
-    tflm,
-)
+from bench import UsageError, detection, energy, graph, report, results, targets
 from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
+from bench.pipeline import Settings, Stopwatch, conditions, measure
 from bench.results import write_atomic
+from bench.schema import Identity
 from variants import REGISTRY
 from variants.baseline import ARCHS, TrainConfig
 from variants.build import (
@@ -61,8 +53,12 @@ class RunConfig:
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
         """Small and fast: for tests and smoke runs, not for conclusions."""
-        base = cls(train=TrainConfig(epochs=3), stream=StreamConfig(sessions=60),
-                   latency_samples=200, quick=True)
+        base = cls(
+            train=TrainConfig(epochs=3),
+            stream=StreamConfig(sessions=60),
+            latency_samples=200,
+            quick=True,
+        )
         return replace(base, **overrides)
 
     def as_dict(self) -> dict:
@@ -108,58 +104,16 @@ def check_writable(out: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as err:
-        raise UsageError(f"cannot write to output folder {out}: {err.strerror or err}; "
-                         "pick another with --out") from None
-
-
-class Stopwatch:
-    """Accumulates wall seconds per stage name."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    def add(self, stage: str, since: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
-        return now
-
-
-def measure(model: bytes, inputs: np.ndarray, windows, cfg: RunConfig, clock,
-            mcus: tuple) -> dict:
-    """Every metric of one model; `windows` (or None) enables detection and agreement."""
-    row, errors = {}, {}
-    n = cfg.latency_samples
-    steps = [
-        ("size", lambda: size.measure(model)),
-        ("ops", lambda: graph.measure(model)),
-        ("latency", lambda: latency.measure(model, inputs, samples=n)),
-        ("tflm", lambda: tflm.measure(model, inputs, samples=n)),
-    ]
-    if windows is not None:
-        steps += [
-            ("detection", lambda: detection.measure(model, windows, cfg.threshold)),
-            ("tflm_agreement", lambda: tflm.agreement(model, windows.test.x, row["threshold"])
-             if row.get("tflm_deployable") and "threshold" in row else {}),
-        ]
-    steps.append(("boards", lambda: {"boards": energy.estimate(row, *mcus)}
-                  if "macs" in row else {}))
-    t = time.perf_counter()
-    for stage, step in steps:
-        try:
-            row.update(step())
-        except Exception as err:  # a metric that cannot run is reported, not fatal
-            errors[stage] = f"{type(err).__name__}: {err}"
-        t = clock.add(stage, t)
-    if errors:
-        row["errors"] = errors
-    return row
+        raise UsageError(
+            f"cannot write to output folder {out}: {err.strerror or err}; pick another with --out"
+        ) from None
 
 
 def lineage(name: str) -> str:
     """`float32 > pruned80 > pruned80_int8`: the chain of parents in the registry."""
     chain = [name]
-    while REGISTRY[chain[0]].parent:
-        chain.insert(0, REGISTRY[chain[0]].parent)
+    while parent := REGISTRY[chain[0]].parent:
+        chain.insert(0, parent)
     return " > ".join(chain)
 
 
@@ -177,7 +131,7 @@ def add_deltas(rows: list[dict]) -> None:
         row["f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
         row["size_ratio_vs_float32"] = _ratio(row.get("size_bytes"), ref.get("size_bytes"))
         row["params_ratio_vs_float32"] = _ratio(row.get("params"), ref.get("params"))
-        registered = "recipe_params" in row  # a user's .tflite is not a registry variant
+        registered = row.get("recipe_params") is not None  # not a user's .tflite
         target = REGISTRY[row["variant"]].f1_target if registered else None
         met = None if target is None or f1 is None or ref_f1 is None else target.met(f1, ref_f1)
         row["f1_target_met"] = met
@@ -186,16 +140,48 @@ def add_deltas(rows: list[dict]) -> None:
 def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
     artifact = cfg.out / "models" / f"{arch}-{variant}.tflite"
     write_atomic(artifact, model)
-    return {"artifact": str(artifact.relative_to(cfg.out)),
-            "sha256": hashlib.sha256(model).hexdigest()}
+    return {
+        "artifact": str(artifact.relative_to(cfg.out)),
+        "sha256": hashlib.sha256(model).hexdigest(),
+    }
+
+
+def settings(cfg: RunConfig, timings: bool = True) -> Settings:
+    cat = catalog(cfg)
+    return Settings(cfg.threshold, cfg.latency_samples, cat, cat.select(cfg.boards), timings)
+
+
+def row_conditions(cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict) -> dict:
+    """The conditions a row of this run is measured under (see `schema.Conditions`)."""
+    versions = machine["packages"]
+    return conditions(
+        dataset=dataset.name,
+        data_digest=data_key(cfg, dataset)["digest"],
+        window=window,
+        channels=len(dataset.channels),
+        scaling=cfg.scaling,
+        epochs=cfg.train.epochs,
+        batch_size=cfg.train.batch_size,
+        learning_rate=cfg.train.learning_rate,
+        seed=cfg.train.seed,
+        threshold=cfg.threshold,
+        latency_samples=cfg.latency_samples,
+        machine=machine["fingerprint"],
+        litert=versions["ai-edge-litert"],
+        tflite_micro=versions["tflite-micro"],
+    )
 
 
 def data_key(cfg: RunConfig, dataset: Dataset) -> dict:
     """What the built models depend on in the data: the values and labels themselves."""
     digest = hashlib.sha256()
     for s in dataset.series:
-        digest.update(s.name.encode() + s.values.tobytes() + s.labels.tobytes()
-                      + f"{s.train_end},{s.val_end},{s.log}".encode())
+        digest.update(
+            s.name.encode()
+            + s.values.tobytes()
+            + s.labels.tobytes()
+            + f"{s.train_end},{s.val_end},{s.log}".encode()
+        )
     return {"dataset": dataset.name, "digest": digest.hexdigest()[:16], "scaling": cfg.scaling}
 
 
@@ -205,91 +191,140 @@ def contexts(cfg: RunConfig, dataset: Dataset, cache: Cache):
     if cfg.model is not None:
         model = load_keras(cfg.model)
         window = model_window(cfg, dataset, model.input_shape[1])
-        ctx = BuildContext(user_arch(cfg.model, window),
-                           make_windows(dataset.series, window, cfg.scaling),
-                           cfg.train, key, cache, source=cfg.model)
+        ctx = BuildContext(
+            user_arch(cfg.model, window),
+            make_windows(dataset.series, window, cfg.scaling),
+            cfg.train,
+            key,
+            cache,
+            source=cfg.model,
+        )
         ctx._model = model
         return [ctx]
-    return [BuildContext(ARCHS[a], make_windows(dataset.series, cfg.window or ARCHS[a].window,
-                                                cfg.scaling), cfg.train, key, cache)
-            for a in cfg.archs]
+    return [
+        BuildContext(
+            ARCHS[a],
+            make_windows(dataset.series, cfg.window or ARCHS[a].window, cfg.scaling),
+            cfg.train,
+            key,
+            cache,
+        )
+        for a in cfg.archs
+    ]
 
 
 def model_window(cfg: RunConfig, dataset: Dataset, inputs: int) -> int:
     """The window length a user's model takes: its input width over the channels."""
     channels = len(dataset.channels)
     if inputs % channels:
-        raise UsageError(f"{cfg.model}: input width {inputs} cannot be filled with windows of "
-                         f"dataset {dataset.name!r} ({channels} channels)")
+        raise UsageError(
+            f"{cfg.model}: input width {inputs} cannot be filled with windows of "
+            f"dataset {dataset.name!r} ({channels} channels)"
+        )
     window = inputs // channels
     if cfg.window is not None and cfg.window != window:
-        raise UsageError(f"{cfg.model}: the model takes windows of {window}, "
-                         f"but --window is {cfg.window}; drop --window or match it")
+        raise UsageError(
+            f"{cfg.model}: the model takes windows of {window}, "
+            f"but --window is {cfg.window}; drop --window or match it"
+        )
     return window
 
 
 def trace(windows) -> dict:
     """The test windows' labels and end points: what the report plots scores against."""
-    return {"end": windows.test.end.tolist(), "y": windows.test.y_end.tolist(),
-            "series": windows.test.series.tolist(), "names": list(windows.series_names)}
+    return {
+        "end": windows.test.end.tolist(),
+        "y": windows.test.y_end.tolist(),
+        "series": windows.test.series.tolist(),
+        "names": list(windows.series_names),
+    }
 
 
-def registry_rows(ctx, cfg: RunConfig, dataset, clock, log, mcus) -> list[dict]:
+def registry_rows(
+    ctx, cfg: RunConfig, dataset, clock, log, how: Settings, machine: dict
+) -> list[dict]:
     rows, arch = [], ctx.arch.name
+    where = row_conditions(cfg, dataset, ctx.windows.length, machine)
     for name in cfg.variants:
         variant = REGISTRY[name]
         log(f"[{arch}] {name}: building")
-        row = {"variant": name, "arch": arch, "dataset": dataset.name,
-               "window": ctx.windows.length, "parent": variant.parent,
-               "recipe": variant.summary, "recipe_params": variant.params,
-               "lineage": lineage(name),
-               "f1_target": str(variant.f1_target) if variant.f1_target else None}
+        row = (
+            Identity(
+                variant=name,
+                arch=arch,
+                dataset=dataset.name,
+                window=ctx.windows.length,
+                parent=variant.parent,
+                recipe=variant.summary,
+                recipe_params=variant.params,
+                lineage=lineage(name),
+                f1_target=str(variant.f1_target) if variant.f1_target else None,
+            ).to_dict()
+            | where
+        )
         t = time.perf_counter()
         try:
             built = build(variant, ctx)
         except Exception as err:  # the variant's failure is a result, not a crash
-            row["errors"] = {"build": f"{type(err).__name__}: {err}"}
-            log(f"[{arch}] {name}: build failed: {row['errors']['build']}")
+            row["errors"] = {
+                "build": {
+                    "stage": "build",
+                    "kind": type(err).__name__,
+                    "message": str(err).strip()[:500],
+                }
+            }
+            log(f"[{arch}] {name}: build failed: {type(err).__name__}: {err}")
             rows.append(row)
             clock.add("build", t)
             continue
         clock.add("build", t)
-        row.update(save_model(built.model, cfg, arch, name), cache_key=built.key,
-                   cached=built.cached, build_seconds=built.build_seconds)
+        row.update(
+            save_model(built.model, cfg, arch, name),
+            cache_key=built.key,
+            cached=built.cached,
+            build_seconds=built.build_seconds,
+        )
         log(f"[{arch}] {name}: measuring" + (" (built model from cache)" if built.cached else ""))
-        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, cfg, clock, mcus))
+        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, how, clock))
         rows.append(row)
     clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
     clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
     return rows
 
 
-def tflite_row(cfg: RunConfig, dataset, clock, log, mcus):
+def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, machine: dict):
     """A user's .tflite, measured as it is; detection when its input is a window."""
-    from bench.interpreter import HostModel
+    from bench.runtime import LiteRT
 
-    model = read_tflite(cfg.model)
-    host = HostModel(model)
+    model = read_tflite(path)
+    host = LiteRT(model)
     shape = [int(d) for d in host.input["shape"]]
-    out_shape = [int(d) for d in host.output["shape"]]
+    out_shape = [int(d) for d in host.output_detail["shape"]]
     windows = None
     if len(shape) == 2 and shape == out_shape:
-        windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]),
-                               cfg.scaling)
+        windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
         inputs = windows.test.x
     else:
         rng = np.random.default_rng(cfg.train.seed)
         inputs = rng.random((256, *shape[1:]), dtype=np.float32)
-    name = cfg.model.stem
+    name = path.stem
     log(f"[user] {name}: measuring")
-    row = {"variant": name, "arch": "user", "dataset": dataset.name if windows else None,
-           "window": windows.length if windows else None, "parent": None,
-           "recipe": f"user model {cfg.model.name}", "input_shape": shape,
-           **save_model(model, cfg, "user", name)}
+    window = windows.length if windows else None
+    row = Identity(
+        variant=name,
+        arch="user",
+        dataset=dataset.name if windows else None,
+        window=window,
+        recipe=f"user model {path.name}",
+        input_shape=shape,
+    ).to_dict() | row_conditions(cfg, dataset, window, machine)
+    row.update(save_model(model, cfg, "user", name))
     if windows is None:
-        row["detection_skipped"] = (f"input {shape} -> output {out_shape} is not a window "
-                                    "autoencoder; latency used random inputs")
-    row.update(measure(model, inputs, windows, cfg, clock, mcus))
+        row["detection_skipped"] = (
+            f"input {shape} -> output {out_shape} is not a window "
+            "autoencoder; latency used random inputs"
+        )
+    row.update(measure(model, inputs, windows, how, clock))
     return row, windows
 
 
@@ -297,10 +332,14 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
     """Build the calibration model, count its MACs from the flatbuffer, and set the
     estimator beside every published measurement."""
     model = calibration_model(cat.model["layers"], cache)
-    macs = graph.measure(model)["macs"]
-    return {"model": cat.model["name"], "macs_counted": macs,
-            "macs_published": cat.model["macs"], "catalog": cat.path,
-            "rows": energy.calibration(cat, macs)}
+    macs = graph.measure(model).macs
+    return {
+        "model": cat.model["name"],
+        "macs_counted": macs,
+        "macs_published": cat.model["macs"],
+        "catalog": cat.path,
+        "rows": energy.calibration(cat, macs),
+    }
 
 
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
@@ -310,36 +349,39 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     for warning in dataset.warnings:
         log(f"warning: {warning}")
     clock.add("data", start)
-    traces, cat, cache = {}, catalog(cfg), Cache(cfg.cache)
-    mcus = (cat, cat.select(cfg.boards))  # the catalog and the boards to estimate for
+    traces, how, cache = {}, settings(cfg), Cache(cfg.cache)
+    machine = results.machine_info()
     if cfg.model is not None and cfg.model.suffix not in KERAS:
-        row, windows = tflite_row(cfg, dataset, clock, log, mcus)
+        row, windows = tflite_row(cfg, cfg.model, dataset, clock, log, how, machine)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
     else:
         rows = []
-        for ctx in contexts(cfg, dataset, cache):
-            rows += registry_rows(ctx, cfg, dataset, clock, log, mcus)
+        built = contexts(cfg, dataset, cache)
+        for ctx in built:  # before any training: a policy the data cannot serve
+            detection.check_policy(cfg.threshold, ctx.windows.val.y)
+        for ctx in built:
+            rows += registry_rows(ctx, cfg, dataset, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
     add_deltas(rows)
     t = time.perf_counter()
-    calibration = calibrate(cat, cache)
+    calibration = calibrate(how.catalog, cache)
     clock.add("calibration", t)
-    out = {
+    out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
         "created": results.now_iso(),
         "command": command,
         "code_version": code_version(),
-        "machine": results.machine_info(),
+        "machine": machine,
         "config": cfg.as_dict(),
         "dataset": dataset.summary(),
         "project": results.project_info(),
         "stages_s": clock.seconds,
         "rows": rows,
         "traces": traces,
-        "boards": {b.key: b.as_dict() for b in mcus[1]},
-        "estimate_defaults": cat.defaults,
+        "boards": {b.key: b.as_dict() for b in how.boards},
+        "estimate_defaults": how.catalog.defaults,
         "calibration": calibration,
     }
     out["stages_s"]["total"] = time.perf_counter() - start

@@ -13,9 +13,10 @@ import gzip
 import numpy as np
 
 from bench.graph import parse
+from bench.schema import Size
 
 
-def measure(model: bytes) -> dict:
+def measure(model: bytes) -> Size:
     root = parse(model)
     buffer_bytes = [
         root.Buffers(i).DataLength() or int(root.Buffers(i).Size())
@@ -30,10 +31,10 @@ def measure(model: bytes) -> dict:
                 weight_buffers.add(tensor.Buffer())
                 params += int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
     data = sum(buffer_bytes[b] for b in weight_buffers)
-    return {
-        "size_bytes": len(model),
-        "size_data_bytes": data,
-        "size_nondata_bytes": len(model) - data,
-        "size_gzip_bytes": len(gzip.compress(model, compresslevel=9, mtime=0)),
-        "params": params,
-    }
+    return Size(
+        size_bytes=len(model),
+        size_data_bytes=data,
+        size_nondata_bytes=len(model) - data,
+        size_gzip_bytes=len(gzip.compress(model, compresslevel=9, mtime=0)),
+        params=params,
+    )

@@ -6,31 +6,25 @@ the variant travels in `benchmark.extra_info`, so `--benchmark-json` holds the w
 
 import pytest
 
-from bench.interpreter import HostModel
-from bench.tflm import MicroModel
+from bench.runtime import WARMUP, LiteRT, Micro, Runtime
 
 
-def _rounds(suite_config):
-    return suite_config.latency_samples, max(10, suite_config.latency_samples // 10)
+def _bench(benchmark, rt: Runtime, case) -> None:
+    benchmark.extra_info.update(case.extra_info)
+    rt.set_input(rt.quantize(case.window[None]))
+    benchmark.pedantic(
+        rt.invoke, rounds=case.config.latency_samples, warmup_rounds=WARMUP, iterations=1
+    )
 
 
 def test_litert_invoke(benchmark, suite_measured, variant_name, arch_name):
     case = suite_measured(arch_name, variant_name)
-    benchmark.extra_info.update(case.extra_info)
-    host = HostModel(case.model)
-    host.interpreter.set_tensor(host.input["index"], host.quantize(case.window[None]))
-    rounds, warmup = _rounds(case.config)
-    benchmark.pedantic(host.interpreter.invoke, rounds=rounds, warmup_rounds=warmup,
-                       iterations=1)
+    _bench(benchmark, LiteRT(case.model), case)
 
 
 def test_tflm_invoke(benchmark, suite_measured, variant_name, arch_name):
     case = suite_measured(arch_name, variant_name)
-    benchmark.extra_info.update(case.extra_info)
-    if not case.extra_info["tflm_deployable"]:
+    if case.arena_bytes is None:
+        benchmark.extra_info.update(case.extra_info)
         pytest.skip(f"not deployable on TFLM: {case.extra_info['tflm_error']}")
-    micro = MicroModel(case.model)
-    micro.interpreter.set_input(micro.quantize(case.window[None]), 0)
-    rounds, warmup = _rounds(case.config)
-    benchmark.pedantic(micro.interpreter.invoke, rounds=rounds, warmup_rounds=warmup,
-                       iterations=1)
+    _bench(benchmark, Micro(case.model, case.arena_bytes), case)

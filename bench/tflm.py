@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 
-from bench.interpreter import HostModel, dequantize, quantize, reconstruction_error
-from bench.latency import samples_us, summarize, time_invokes
+from bench.latency import summarize
+from bench.runtime import WARMUP, LiteRT, Micro, time_invokes
+from bench.schema import Agreement, Allocation, Tflm, TflmLatency
 
 GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
 ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
@@ -66,8 +67,9 @@ def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) 
         log = out.read().decode(errors="replace")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        return Probe(False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena",
-                     crashed=True)
+        return Probe(
+            False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena", crashed=True
+        )
     if os.WEXITSTATUS(status) != 0:
         return Probe(False, log, kernel_reason(log))
     return Probe(True, log)
@@ -116,62 +118,38 @@ def smallest_arena(fits, hi: int, step: int = ARENA_STEP) -> int:
     return hi * step
 
 
-_ALLOC = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead "
-                    r"\(requested (\d+) bytes for (\d+)")
+_ALLOC = re.compile(
+    r"'([^']+)' used (\d+) bytes with alignment overhead "
+    r"\(requested (\d+) bytes for (\d+)"
+)
 _TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 
 
 def parse_allocations(log: str) -> dict:
     """The RecordingMicroAllocator's printout as numbers."""
     found = {f"arena_{part}_bytes": int(n) for part, n in _TOTAL.findall(log)}
-    breakdown = {name: {"used_bytes": int(used), "requested_bytes": int(req), "count": int(n)}
-                 for name, used, req, n in _ALLOC.findall(log)}
-    return {"arena_recorded_bytes": found.get("arena_total_bytes"),
-            "arena_head_bytes": found.get("arena_head_bytes"),
-            "arena_tail_bytes": found.get("arena_tail_bytes"),
-            "arena_breakdown": breakdown}
+    breakdown = {
+        name: Allocation(int(used), int(req), int(n)) for name, used, req, n in _ALLOC.findall(log)
+    }
+    return {
+        "arena_recorded_bytes": found.get("arena_total_bytes"),
+        "arena_head_bytes": found.get("arena_head_bytes"),
+        "arena_tail_bytes": found.get("arena_tail_bytes"),
+        "arena_breakdown": breakdown,
+    }
 
 
-class MicroModel:
-    """The TFLM interpreter in-process, at an arena size already proven to work."""
-
-    def __init__(self, model: bytes, arena_size: int = GENEROUS_ARENA):
-        self.interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-        self.input = self.interpreter.get_input_details(0)
-        self.output = self.interpreter.get_output_details(0)
-
-    def _params(self, detail):
-        q = detail["quantization_parameters"]
-        scales, zeros = q["scales"], q["zero_points"]
-        return (float(scales[0]), int(zeros[0])) if len(scales) else (0.0, 0)
-
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        return quantize(x, self.input["dtype"], *self._params(self.input))
-
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """Reconstruction MSE per window, one invoke per window (TFLM has no batching)."""
-        q, out = self.quantize(x[:, None]), np.empty(len(x), dtype=np.float32)
-        scale, zero = self._params(self.output)
-        for i, window in enumerate(q):
-            self.interpreter.set_input(window, 0)
-            self.interpreter.invoke()
-            recon = dequantize(self.interpreter.get_output(0), scale, zero)
-            out[i] = np.mean((recon[0] - x[i]) ** 2)
-        return out
-
-    def invoke_times_ns(self, x, samples: int, warmup: int, clock=time.perf_counter_ns):
-        return time_invokes(lambda q: self.interpreter.set_input(q, 0), self.interpreter.invoke,
-                            self.quantize(x[:, None]), samples, warmup, clock)
-
-
-def arena(model: bytes) -> dict:
+def arena(model: bytes) -> Tflm:
     """Deployability, smallest arena and the allocator's breakdown, all probed isolated."""
     start = time.perf_counter()
     first = probe(model, GENEROUS_ARENA, allocations=True)
     if not first.ok:
-        return {"tflm_deployable": False, "tflm_error": first.error,
-                "tflm_failing_ops": failing_ops(first.log),
-                "arena_search_seconds": time.perf_counter() - start}
+        return Tflm(
+            tflm_deployable=False,
+            tflm_error=first.error,
+            tflm_failing_ops=failing_ops(first.log),
+            arena_search_seconds=time.perf_counter() - start,
+        )
     crashes, probes = [], []
 
     def fits(size: int) -> bool:
@@ -186,28 +164,31 @@ def arena(model: bytes) -> dict:
     recorded = allocations["arena_recorded_bytes"] or GENEROUS_ARENA
     hi = min(GENEROUS_ARENA, -(-(2 * recorded + 1024) // ARENA_STEP) * ARENA_STEP)
     smallest = smallest_arena(fits, hi if fits(hi) else GENEROUS_ARENA)
-    return {"tflm_deployable": True, "tflm_error": None, "tflm_failing_ops": {},
-            "arena_bytes": smallest, **allocations,
-            "arena_probes": len(probes), "arena_crashed_sizes": crashes,
-            "arena_search_seconds": time.perf_counter() - start}
+    return Tflm(
+        tflm_deployable=True,
+        tflm_error=None,
+        tflm_failing_ops={},
+        arena_bytes=smallest,
+        **allocations,
+        arena_probes=len(probes),
+        arena_crashed_sizes=crashes,
+        arena_search_seconds=time.perf_counter() - start,
+    )
 
 
-def measure(model: bytes, inputs: np.ndarray, samples: int = 2000, warmup: int = 200) -> dict:
-    """Arena and deployability; when deployable, TFLM's per-window invoke latency."""
-    row = arena(model)
-    if row["tflm_deployable"]:
-        times = MicroModel(model).invoke_times_ns(inputs, samples, warmup)
-        row.update({f"tflm_{k}": v for k, v in summarize(times).items()})
-        row["tflm_latency_samples_us"] = samples_us(times)
-    return row
+def latency(
+    model: bytes, arena_bytes: int, windows: np.ndarray, samples: int, warmup: int = WARMUP
+) -> TflmLatency:
+    """TFLM's per-window invoke latency (host build, reference kernels)."""
+    times = time_invokes(Micro(model, arena_bytes), windows, samples, warmup)
+    return TflmLatency(**summarize(times, prefix="tflm_"))
 
 
-def agreement(model: bytes, x: np.ndarray, threshold: float) -> dict:
+def agreement(model: bytes, arena_bytes: int, x: np.ndarray, threshold: float) -> Agreement:
     """Do TFLM and LiteRT score the same windows alike, and raise the same alarms?"""
-    host_scores = reconstruction_error(HostModel(model), x)
-    micro_scores = MicroModel(model).scores(x)
-    return {
-        "tflm_score_max_abs_diff": float(np.max(np.abs(micro_scores - host_scores))),
-        "tflm_decisions_differ": int(np.sum((micro_scores > threshold)
-                                            != (host_scores > threshold))),
-    }
+    host_scores = LiteRT(model).scores(x)
+    micro_scores = Micro(model, arena_bytes).scores(x)
+    return Agreement(
+        tflm_score_max_abs_diff=float(np.max(np.abs(micro_scores - host_scores))),
+        tflm_decisions_differ=int(np.sum((micro_scores > threshold) != (host_scores > threshold))),
+    )

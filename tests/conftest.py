@@ -23,8 +23,9 @@ def tiny_ctx(cache_dir):
 
     stream = StreamConfig(sessions=40)
     windows = make_windows(nepse_stream(stream), ARCHS["seed"].window)
-    return BuildContext(ARCHS["seed"], windows, TrainConfig(epochs=1), {"stream": stream},
-                        Cache(cache_dir))
+    return BuildContext(
+        ARCHS["seed"], windows, TrainConfig(epochs=1), {"stream": stream}, Cache(cache_dir)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """End to end through the installed `edgebench` command, as a user runs it."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -8,25 +9,40 @@ from pathlib import Path
 
 import pytest
 
+from bench import schema
 from variants import REGISTRY
 from variants.baseline import ARCHS
 
-ROW_KEYS = {
-    "variant", "arch", "dataset", "artifact", "size_bytes", "size_data_bytes",
-    "size_nondata_bytes", "size_gzip_bytes", "params", "latency_us_p50", "latency_us_p99",
-    "latency_us_mean", "latency_us_stdev", "latency_samples_us", "throughput_windows_per_s",
-    "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold", "f1_delta_vs_float32",
-    "build_seconds", "cache_key", "sha256", "ops", "tflm_deployable", "tflm_error",
-    "arena_search_seconds", "macs", "layers", "boards", "test_scores",
+# Keys every measured row of a registry variant holds: the schema's records that the
+# pipeline fills for a model TFLM cannot run, and those it adds when TFLM can.
+ALWAYS = (
+    schema.Identity,
+    schema.Size,
+    schema.Graph,
+    schema.HostLatency,
+    schema.Tflm,
+    schema.Detection,
+    schema.Boards,
+    schema.VsFloat32,
+)
+ROW_KEYS = {f.name for r in ALWAYS for f in dataclasses.fields(r)} - {
+    "errors",
+    "input_shape",
+    "detection_skipped",
 }
-TFLM_KEYS = {"arena_bytes", "arena_recorded_bytes", "arena_breakdown", "tflm_latency_us_p50",
-             "tflm_latency_us_p99", "tflm_score_max_abs_diff", "tflm_decisions_differ"}
+TFLM_KEYS = {f.name for r in (schema.TflmLatency, schema.Agreement) for f in dataclasses.fields(r)}
 
 
 def edgebench(*args, cwd=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "bench.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +56,31 @@ def quick_run(tmp_path_factory, cache_dir):
 def test_quick_run_writes_every_variant_and_metric(quick_run):
     out, done = quick_run
     res = json.loads((out / "results.json").read_text())
-    assert res["schema_version"] == 1
+    assert res["schema_version"] == schema.SCHEMA_VERSION == 2
     assert {"platform", "cpu", "cores_logical", "python", "packages", "fingerprint"} <= set(
-        res["machine"])
+        res["machine"]
+    )
     assert res["config"]["quick"] is True
-    assert {"data", "train", "build", "size", "latency", "detection", "total"} <= set(
-        res["stages_s"])
+    assert set(res["stages_s"]) == {
+        "data",
+        "train",
+        "build",
+        "size",
+        "graph",
+        "tflm",
+        "latency",
+        "tflm_latency",
+        "detection",
+        "tflm_agreement",
+        "boards",
+        "calibration",
+        "total",
+    }
     pairs = {(r["arch"], r["variant"]) for r in res["rows"]}
     assert pairs == {(a, v) for a in ARCHS for v in REGISTRY}
     for row in res["rows"]:
         assert set(row) >= ROW_KEYS, ROW_KEYS - set(row)
-        assert "errors" not in row
+        assert not row["errors"]
         assert (out / row["artifact"]).stat().st_size == row["size_bytes"]
         assert len(row["latency_samples_us"]) == res["config"]["latency_samples"]
     f32 = [r for r in res["rows"] if r["variant"] == "float32"]
@@ -58,6 +88,12 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
     for row in res["rows"]:
         if row["variant"] in ("float32", "int8"):
             assert row["tflm_deployable"] and set(row) >= TFLM_KEYS, TFLM_KEYS - set(row)
+        if row["variant"] == "float32":  # the same float kernels: the same alarms
+            assert row["tflm_decisions_differ"] == 0
+        assert (
+            row["conditions"]["epochs"] == 3
+            and row["conditions"]["machine"] == res["machine"]["fingerprint"]
+        )
         if row["variant"] == "float16":
             assert not row["tflm_deployable"] and "DEQUANTIZE" in row["tflm_error"]
         if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
@@ -65,10 +101,14 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
     assert "[deep] int8: measuring" in done.stdout
     assert all(abs(r["error_ms"]) <= 0.15 for r in res["calibration"]["rows"])
     assert res["calibration"]["macs_counted"] == 264_192
+    deep_f32 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "float32"))
+    assert deep_f32["params"] == 63_160  # the deep AE's weights and biases, as stored
     deep_int8 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "int8"))
     assert set(deep_int8["boards"]) == set(res["boards"]) and len(res["boards"]) >= 6
-    assert deep_int8["macs"] == 48 * 128 + 128 * 128 + 128 * 64 + 64 * 8 + 8 * 64 + 64 * 128 \
-        + 128 * 128 + 128 * 48
+    assert (
+        deep_int8["macs"]
+        == 48 * 128 + 128 * 128 + 128 * 64 + 64 * 8 + 8 * 64 + 64 * 128 + 128 * 128 + 128 * 48
+    )
 
 
 def test_report_shows_a_table_per_architecture(quick_run):
@@ -85,30 +125,48 @@ def test_report_shows_a_table_per_architecture(quick_run):
 
 def test_report_rerenders_from_results_alone_without_tensorflow(quick_run, tmp_path):
     out = quick_run[0]
-    code = ("import sys; from bench.cli import main; rc = main(sys.argv[1:]); "
-            "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'; sys.exit(rc)")
-    done = subprocess.run([sys.executable, "-c", code, "report", str(out / "results.json"),
-                           "--out", str(tmp_path)], capture_output=True, text=True)
+    code = (
+        "import sys; from bench.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'; sys.exit(rc)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "report", str(out / "results.json"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "REPORT.md").read_text() == (out / "REPORT.md").read_text()
 
 
 def test_warm_rerun_is_served_from_the_cache(quick_run, cache_dir, tmp_path):
-    done = edgebench("run", "--quick", "--out", tmp_path, "--cache", cache_dir,
-                     "--arch", "seed", "--variants", "float32,int8")
+    done = edgebench(
+        "run",
+        "--quick",
+        "--out",
+        tmp_path,
+        "--cache",
+        cache_dir,
+        "--arch",
+        "seed",
+        "--variants",
+        "float32,int8",
+    )
     assert done.returncode == 0, done.stderr
     res = json.loads((tmp_path / "results.json").read_text())
     assert all(r["cached"] for r in res["rows"])
     assert res["stages_s"].get("train", 0) == 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--variants", "int9"], "unknown variant 'int9'; choose from float32"),
-    (["--arch", "huge"], "unknown architecture 'huge'; choose from seed, deep"),
-    (["--window", "1"], "window length 1 does not fit"),
-    (["--window", "100000"], "window length 100000 does not fit"),
-    (["--threshold", "best"], "unknown threshold policy 'best'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--variants", "int9"], "unknown variant 'int9'; choose from float32"),
+        (["--arch", "huge"], "unknown architecture 'huge'; choose from seed, deep"),
+        (["--window", "1"], "window length 1 does not fit"),
+        (["--window", "100000"], "window length 100000 does not fit"),
+        (["--threshold", "best"], "unknown threshold policy 'best'"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_earlier_results_untouched(quick_run, args, message):
     out = quick_run[0]
     before = (out / "results.json").read_bytes(), (out / "REPORT.md").read_bytes()
@@ -128,8 +186,9 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("content", ["", "{not json", '{"rows": []}',
-                                     '{"schema_version": 99, "rows": []}'])
+@pytest.mark.parametrize(
+    "content", ["", "{not json", '{"rows": []}', '{"schema_version": 99, "rows": []}']
+)
 def test_report_refuses_a_bad_results_file(tmp_path, content):
     bad = tmp_path / "results.json"
     bad.write_text(content)
@@ -146,15 +205,64 @@ def test_variants_lists_the_registry():
 
 
 def test_help_everywhere():
-    for args in ([], ["run"], ["report"], ["variants"]):
-        done = edgebench(*args, "--help")
-        assert done.returncode == 0 and "usage: edgebench" in done.stdout
+    commands = ["run", "report", "export", "gate", "schema", "targets", "variants"]
+    top = edgebench("--help")
+    assert top.returncode == 0 and all(c in top.stdout for c in commands)
+    for command in commands:
+        done = edgebench(command, "--help")
+        assert done.returncode == 0 and f"usage: edgebench {command}" in done.stdout
+
+
+def test_results_validate_against_the_printed_json_schema(quick_run):
+    import jsonschema
+
+    done = edgebench("schema")
+    assert done.returncode == 0
+    printed = json.loads(done.stdout)
+    jsonschema.Draft202012Validator.check_schema(printed)
+    res = json.loads((quick_run[0] / "results.json").read_text())
+    jsonschema.validate(res, printed)
+    res["rows"][0]["size_bytes"] = "big"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(res, printed)
+
+
+def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tmp_path):
+    """The baseline trained 2 epochs, the run 3: F1 cannot be compared; size can."""
+    done = edgebench(
+        "run",
+        "--quick",
+        "--epochs",
+        "2",
+        "--arch",
+        "seed",
+        "--variants",
+        "float32,int8",
+        "--out",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    gated = edgebench(
+        "gate",
+        quick_run[0] / "results.json",
+        "--baseline",
+        tmp_path / "results.json",
+        "--deterministic-only",
+        "--budgets",
+        Path(__file__).parent.parent / ".ci" / "gates.toml",
+    )
+    assert gated.returncode == 0, gated.stdout
+    lines = [ln for ln in gated.stdout.splitlines() if "| seed/" in ln]
+    f1 = [ln for ln in lines if ln.startswith("| f1 ")]
+    assert len(f1) == 2 and all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
+    assert any(ln.startswith("| size_bytes ") and "| ok " in ln for ln in lines)
 
 
 def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
     out = quick_run[0]
-    done = edgebench("export", "int8", "--arch", "deep", "--results", out / "results.json",
-                     "--out", tmp_path)
+    done = edgebench(
+        "export", "int8", "--arch", "deep", "--results", out / "results.json", "--out", tmp_path
+    )
     assert done.returncode == 0, done.stderr
     source = (tmp_path / "model_data.cc").read_text()
     assert "g_deep_int8_model_data_len = " in source
@@ -176,8 +284,14 @@ def user_models(tmp_path_factory):
     lam = keras.Sequential([keras.layers.Input((24,)), keras.layers.Lambda(lambda x: x * 2)])
     lam.save(folder / "lambda.keras")
     lam.save(folder / "lambda.h5")
-    conv = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
-                             keras.layers.Flatten(), keras.layers.Dense(3)])
+    conv = keras.Sequential(
+        [
+            keras.layers.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
     (folder / "conv.tflite").write_bytes(to_tflite(conv))
     (folder / "ae.tflite").write_bytes(to_tflite(ae))
     return folder
@@ -185,13 +299,23 @@ def user_models(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["ae.keras", "ae.h5"])
 def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_path, name):
-    done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path,
-                     "--variants", "float32,int8")
+    done = edgebench(
+        "run",
+        "--quick",
+        "--model",
+        user_models / name,
+        "--out",
+        tmp_path,
+        "--variants",
+        "float32,int8",
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert [(r["arch"], r["variant"], r["window"]) for r in rows] == [
-        ("user", "float32", 24), ("user", "int8", 24)]
-    assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and "errors" not in r for r in rows)
+        ("user", "float32", 24),
+        ("user", "int8", 24),
+    ]
+    assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
     assert rows[1]["tflm_deployable"] and rows[1]["f1"] is not None
 
 
@@ -200,7 +324,7 @@ def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
     assert done.returncode == 0, done.stderr
     (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
-    assert row["f1"] is not None and row["arena_bytes"] > 0 and "errors" not in row
+    assert row["f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
 
 
 def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
@@ -215,9 +339,12 @@ def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_pa
 
 def _bad_models(folder, user_models):
     good = (user_models / "ae.tflite").read_bytes()
-    files = {"empty.tflite": b"", "truncated.tflite": good[: len(good) // 2],
-             "text.tflite": b"this is not a flatbuffer at all" * 4,
-             "broken.keras": b"PK\x03\x04 not really a zip"}
+    files = {
+        "empty.tflite": b"",
+        "truncated.tflite": good[: len(good) // 2],
+        "text.tflite": b"this is not a flatbuffer at all" * 4,
+        "broken.keras": b"PK\x03\x04 not really a zip",
+    }
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return {
@@ -248,8 +375,9 @@ def test_keras_models_load_in_safe_mode(user_models, tmp_path, name):
 
 
 def test_window_option_must_match_the_models_input(user_models, tmp_path):
-    done = edgebench("run", "--quick", "--model", user_models / "ae.keras", "--window", "10",
-                     "--out", tmp_path)
+    done = edgebench(
+        "run", "--quick", "--model", user_models / "ae.keras", "--window", "10", "--out", tmp_path
+    )
     assert done.returncode == 2 and "takes windows of 24, but --window is 10" in done.stderr
 
 
@@ -257,19 +385,51 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
     """`pytest bench/ --quick` over the registry, reusing the quick run's build cache."""
     out = tmp_path / "bench.json"
     root = Path(__file__).parent.parent
-    done = subprocess.run([sys.executable, "-m", "pytest", "bench/", "--quick", "-q",
-                           "-p", "no:cacheprovider", f"--benchmark-json={out}"],
-                          cwd=root, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench/",
+            "--quick",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--benchmark-json={out}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     benchmarks = json.loads(out.read_text())["benchmarks"]
-    litert = {b["params"]["variant_name"] + "/" + b["params"]["arch_name"]: b
-              for b in benchmarks if b["name"].startswith("test_litert_invoke")}
+    litert = {
+        b["params"]["variant_name"] + "/" + b["params"]["arch_name"]: b
+        for b in benchmarks
+        if b["name"].startswith("test_litert_invoke")
+    }
     assert set(litert) == {f"{v}/{a}" for v in REGISTRY for a in ARCHS}
     for bench in litert.values():
         info = bench["extra_info"]
-        assert {"size_bytes", "params", "f1", "arena_bytes", "tflm_deployable",
-                "est_energy_uj"} <= set(info)
+        assert {
+            "size_bytes",
+            "params",
+            "f1",
+            "arena_bytes",
+            "tflm_deployable",
+            "est_energy_uj",
+        } <= set(info)
         assert bench["stats"]["rounds"] == 200
-    compare = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; "
-                              "main()", "compare", str(out)], capture_output=True, text=True)
+    compare = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pytest_benchmark.cli import main; main()",
+            "compare",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert compare.returncode == 0 and "test_litert_invoke[int8-deep]" in compare.stdout

@@ -4,28 +4,30 @@ import numpy as np
 import pytest
 
 from bench import graph
-from bench.interpreter import HostModel
 from bench.run import lineage
+from bench.runtime import LiteRT
 from variants import REGISTRY, F1Target
 from variants.baseline import ARCHS, build_model
 
 
-@pytest.mark.parametrize(("name", "target"), [("pruned50", 0.5), ("pruned50_int8", 0.5),
-                                              ("pruned80", 0.8), ("pruned80_int8", 0.8)])
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("pruned50", 0.5), ("pruned50_int8", 0.5), ("pruned80", 0.8), ("pruned80_int8", 0.8)],
+)
 def test_pruning_reaches_its_target_sparsity(tiny_models, name, target):
-    measured = graph.measure(tiny_models[name].model)["sparsity"]
+    measured = graph.measure(tiny_models[name].model).sparsity
     assert measured >= target - 0.02
 
 
 def test_unpruned_models_are_dense(tiny_models):
-    assert graph.measure(tiny_models["float32"].model)["sparsity"] < 0.05
+    assert graph.measure(tiny_models["float32"].model).sparsity < 0.05
 
 
 def test_qat_is_int8_from_input_to_output(tiny_models):
     model = tiny_models["qat"].model
     assert graph.float_compute_ops(model) == []
-    host = HostModel(model)
-    assert host.input["dtype"] == np.int8 and host.output["dtype"] == np.int8
+    host = LiteRT(model)
+    assert host.input["dtype"] == np.int8 and host.output_detail["dtype"] == np.int8
     assert graph.float_compute_ops(tiny_models["float32"].model)  # the check can fail
 
 
@@ -35,7 +37,7 @@ def test_clustering_bounds_the_unique_weight_values(tiny_models):
     assert all(np.unique(w).size <= clusters for w in float_weights)
     # int8 scales each output channel on its own: the bound holds per channel
     int8 = graph.measure(tiny_models["clustered16_int8"].model)
-    assert int8["weight_unique_per_channel_max"] <= clusters
+    assert int8.weight_unique_per_channel_max <= clusters
 
 
 def test_the_student_is_smaller_than_its_teacher(tiny_models):
@@ -43,9 +45,11 @@ def test_the_student_is_smaller_than_its_teacher(tiny_models):
     assert REGISTRY["distilled"].params["alpha"] == 0.5
     from bench import size
 
-    assert size.measure(tiny_models["distilled"].model)["params"] < size.measure(
-        tiny_models["float32"].model)["params"]
-    assert student["ops"]["FULLY_CONNECTED"] >= 2
+    assert (
+        size.measure(tiny_models["distilled"].model).params
+        < size.measure(tiny_models["float32"].model).params
+    )
+    assert student.ops["FULLY_CONNECTED"] >= 2
 
 
 def test_the_deep_student_has_at_most_a_quarter_of_the_teachers_parameters():

@@ -45,8 +45,9 @@ def test_window_labels_and_streaming_ends():
     assert np.array_equal(w.val.end, np.arange(s.train_end, s.val_end))
     assert np.array_equal(w.test.end, np.arange(s.val_end, len(s.values)))
     first = w.test.x[0]
-    np.testing.assert_allclose(first, w.scaler.transform(
-        s.values[s.val_end - 9 : s.val_end + 1]).ravel())
+    np.testing.assert_allclose(
+        first, w.scaler.transform(s.values[s.val_end - 9 : s.val_end + 1]).ravel()
+    )
 
 
 def test_multichannel_windows_flatten_time_by_channel():
@@ -69,8 +70,7 @@ def test_scaling_is_fitted_on_training_data_only(kind):
     s = nepse_stream(SMALL)
     doctored = s.values.copy()
     doctored[s.train_end :] *= 1000.0  # anything after training must not move the scaler
-    other = type(s)(s.name, doctored, s.labels, s.kinds, s.train_end, s.val_end, s.channels,
-                    s.log)
+    other = type(s)(s.name, doctored, s.labels, s.kinds, s.train_end, s.val_end, s.channels, s.log)
     a, b = make_windows(s, 10, kind), make_windows(other, 10, kind)
     assert a.scaler == b.scaler
     assert np.array_equal(a.train.x, b.train.x)

@@ -20,14 +20,34 @@ def samples(median_us: float, n: int = 300, seed: int = 0) -> list[float]:
     return list(median_us * np.exp(rng.normal(0, 0.05, n)))
 
 
-def results(fingerprint="abc") -> dict:
-    rows = [{"dataset": "nepse", "arch": arch, "variant": v, "size_bytes": size,
-             "arena_bytes": arena, "f1": f1, "tflm_deployable": True,
-             "latency_us_p50": p50, "latency_samples_us": samples(p50, seed=i)}
-            for i, (arch, v, size, arena, f1, p50) in enumerate([
+def results(fingerprint="abc", epochs=3) -> dict:
+    rows = [
+        {
+            "dataset": "nepse",
+            "arch": arch,
+            "variant": v,
+            "size_bytes": size,
+            "arena_bytes": arena,
+            "f1": f1,
+            "tflm_deployable": True,
+            "latency_us_p50": p50,
+            "latency_samples_us": samples(p50, seed=i),
+            "conditions": {"machine": fingerprint, "epochs": epochs, "window": 48},
+        }
+        for i, (arch, v, size, arena, f1, p50) in enumerate(
+            [
                 ("deep", "float32", 256_872, 3_872, 0.882, 3.2),
-                ("deep", "int8", 86_864, 9_440, 0.870, 1.5)])]
-    return {"schema_version": 1, "machine": {"fingerprint": fingerprint}, "rows": rows}
+                ("deep", "int8", 86_864, 9_440, 0.870, 1.5),
+            ]
+        )
+    ]
+    return {
+        "schema_version": 2,
+        "created": "2026-11-26T00:00:00+00:00",
+        "config": {},
+        "machine": {"fingerprint": fingerprint, "packages": {}},
+        "rows": rows,
+    }
 
 
 def verdicts(findings, verdict):
@@ -38,7 +58,7 @@ def test_results_pass_against_themselves():
     findings = gate.compare(results(), results())
     assert gate.verdict(findings) == 0
     assert {f.verdict for f in findings} == {gate.PASS}
-    assert len(findings) == 2 * 4  # size, arena, f1, latency per row
+    assert len(findings) == 2 * 5  # size, arena, deployable, f1, latency per row
 
 
 def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
@@ -50,8 +70,11 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
     doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
     findings = gate.compare(results(), base)
     assert verdicts(findings, gate.FAIL) == {
-        ("size_bytes", "deep/int8"), ("arena_bytes", "deep/int8"), ("f1", "deep/int8"),
-        ("latency_us_p50", "deep/int8")}
+        ("size_bytes", "deep/int8"),
+        ("arena_bytes", "deep/int8"),
+        ("f1", "deep/int8"),
+        ("latency_us_p50", "deep/int8"),
+    }
     assert gate.verdict(findings) == 1
 
 
@@ -82,13 +105,30 @@ def test_a_significant_change_within_the_factor_passes():
     assert finding.verdict == gate.PASS and "x1.05" in finding.change
 
 
-def test_another_machine_skips_latency_but_gates_the_rest():
+def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
     base = results(fingerprint="other")
     base["rows"][0]["size_bytes"] -= 1
     findings = gate.compare(results(), base)
-    assert verdicts(findings, gate.SKIP) == {("latency_us_p50", "deep/float32"),
-                                            ("latency_us_p50", "deep/int8")}
+    assert verdicts(findings, gate.NOT_COMPARABLE) == {
+        ("latency_us_p50", "deep/float32"),
+        ("latency_us_p50", "deep/int8"),
+    }
     assert verdicts(findings, gate.FAIL) == {("size_bytes", "deep/float32")}
+    (note,) = {f.note for f in findings if f.verdict == gate.NOT_COMPARABLE}
+    assert note == "machine other -> abc"
+
+
+def test_other_epochs_make_f1_not_comparable_not_failed():
+    base = results(epochs=3)
+    base["rows"][1]["f1"] = 0.99  # would fail if it were compared
+    findings = gate.compare(results(epochs=30), base)
+    assert verdicts(findings, gate.NOT_COMPARABLE) == {("f1", "deep/float32"), ("f1", "deep/int8")}
+    assert {f.note for f in findings if f.metric == "f1"} == {"epochs 3 -> 30"}
+    assert gate.verdict(findings) == 0
+    assert verdicts(findings, gate.PASS) >= {
+        ("size_bytes", "deep/int8"),
+        ("arena_bytes", "deep/int8"),
+    }
 
 
 def test_what_vanished_fails():
@@ -97,47 +137,63 @@ def test_what_vanished_fails():
     del now["rows"][0]["arena_bytes"]
     now["rows"][0]["latency_samples_us"] = []
     fails = verdicts(gate.compare(now, results()), gate.FAIL)
-    assert fails == {("row", "deep/int8"), ("arena_bytes", "deep/float32"),
-                     ("latency_us_p50", "deep/float32")}
+    assert fails == {
+        ("row", "deep/int8"),
+        ("arena_bytes", "deep/float32"),
+        ("latency_us_p50", "deep/float32"),
+    }
 
 
 def test_lost_deployability_fails():
     now = results()
     now["rows"][1].update(tflm_deployable=False, tflm_error="DEQUANTIZE refused")
-    (f,) = [f for f in gate.compare(now, results()) if f.metric == "tflm_deployable"]
+    (f,) = [
+        f
+        for f in gate.compare(now, results())
+        if (f.metric, f.variant) == ("tflm_deployable", "deep/int8")
+    ]
     assert f.verdict == gate.FAIL and f.note == "DEQUANTIZE refused"
 
 
 def test_budgets_match_patterns_and_fail_what_they_cannot_see():
-    table = {"*/int8": {"max_size_bytes": 90_000, "min_f1": 0.88},
-             "deep/*": {"max_arena_bytes": 4_000},
-             "seed/*": {"max_size_bytes": 1},
-             "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}}}
+    table = {
+        "*/int8": {"max_size_bytes": 90_000, "min_f1": 0.88},
+        "deep/*": {"max_arena_bytes": 4_000},
+        "seed/*": {"max_size_bytes": 1},
+        "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}},
+    }
     findings = gate.budgets(results(), table)
     assert verdicts(findings, gate.FAIL) == {
-        ("f1", "deep/int8"), ("arena_bytes", "deep/int8"), ("budget", "seed/*"),
-        ("est_latency_ms@stm32l4r5", "deep/float32")}
+        ("f1", "deep/int8"),
+        ("arena_bytes", "deep/int8"),
+        ("budget", "seed/*"),
+        ("est_latency_ms@stm32l4r5", "deep/float32"),
+    }
     assert ("size_bytes", "deep/int8") in verdicts(findings, gate.PASS)
 
 
 def test_board_estimates_are_budgeted_when_present():
     res = results()
     res["rows"][0]["boards"] = {"stm32l4r5": {"est_latency_ms": 12.0}}
-    (f,) = gate.budgets(res, {"deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5",
-                                                                        "ms": 20.0}}})
+    (f,) = gate.budgets(
+        res, {"deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}}}
+    )
     assert f.verdict == gate.PASS
 
 
 def test_gate_files_load_and_unknown_keys_are_refused(tmp_path):
     good = tmp_path / "gates.toml"
-    good.write_text('[tolerances]\nf1_tolerance = 0.02\n\n[budgets."deep/int8"]\n'
-                    "max_size_bytes = 90000\n")
+    good.write_text(
+        '[tolerances]\nf1_tolerance = 0.02\n\n[budgets."deep/int8"]\nmax_size_bytes = 90000\n'
+    )
     tol, table = gate.load_gates(good)
     assert tol.f1_tolerance == 0.02 and table == {"deep/int8": {"max_size_bytes": 90000}}
-    for text, message in [('[budgets."x"]\nmax_sise_bytes = 1\n', "unknown key(s) max_sise"),
-                          ("[tolerances]\nfactor = 2\n", "unknown tolerance(s) factor"),
-                          ("[limits]\n", "unknown section(s) limits"),
-                          ("not toml = = 1", "not a readable budgets file")]:
+    for text, message in [
+        ('[budgets."x"]\nmax_sise_bytes = 1\n', "unknown key(s) max_sise"),
+        ("[tolerances]\nfactor = 2\n", "unknown tolerance(s) factor"),
+        ("[limits]\n", "unknown section(s) limits"),
+        ("not toml = = 1", "not a readable budgets file"),
+    ]:
         bad = tmp_path / "bad.toml"
         bad.write_text(text)
         with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -146,7 +202,7 @@ def test_gate_files_load_and_unknown_keys_are_refused(tmp_path):
 
 def test_gates_in_pyproject(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[tool.edgebench.gates.tolerances]\nlatency_factor = 1.5\n')
+    pyproject.write_text("[tool.edgebench.gates.tolerances]\nlatency_factor = 1.5\n")
     tol, table = gate.load_gates(None, pyproject)
     assert tol.latency_factor == 1.5 and table == {}
 
@@ -160,8 +216,9 @@ def test_the_printed_table_matches_the_golden_file():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "bench.cli", "gate", *map(str, args)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", "gate", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def test_cli_exit_codes(tmp_path):
@@ -176,11 +233,18 @@ def test_cli_exit_codes(tmp_path):
     assert "1 failed" in failed.stdout
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"schema_version": 1, "rows": [', "not a readable results file"),
-    ('{"schema_version": 2, "rows": []}', "schema_version 2 is not one this edgebench reads"),
-    ('[1, 2]', "not an edgebench results file"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"schema_version": 1, "rows": [', "not a readable results file"),
+        ('{"schema_version": 3, "rows": []}', "schema_version 3 is newer than this edgebench"),
+        ('{"schema_version": 0, "rows": []}', "schema_version 0 is not a version"),
+        ('{"schema_version": -1, "rows": []}', "schema_version -1 is not a version"),
+        ('{"schema_version": true, "rows": []}', "schema_version True is not a version"),
+        ('{"schema_version": "2", "rows": []}', "schema_version '2' is not a version"),
+        ("[1, 2]", "not an edgebench results file"),
+    ],
+)
 def test_cli_refuses_unusable_results(tmp_path, content, message):
     bad = tmp_path / "bad.json"
     bad.write_text(content)

@@ -22,8 +22,9 @@ def test_skab_follows_its_protocol_and_labels():
     data = load(f"skab:{SHARED / 'skab'}")
     assert len(data.channels) == 8 and data.protocol == "skab"
     free, runs = data.series[0], data.series[1:]
-    assert free.name == "anomaly-free" and free.labels.sum() == 0 and free.val_end == len(
-        free.values)
+    assert (
+        free.name == "anomaly-free" and free.labels.sum() == 0 and free.val_end == len(free.values)
+    )
     assert len(runs) == len(list((SHARED / "skab" / "data").glob("*/*.csv"))) - 1
     for run in runs:
         frame = pd.read_csv(SHARED / "skab" / "data" / f"{run.name}.csv", sep=";")
@@ -70,17 +71,24 @@ def test_a_good_csv_loads_with_its_labels(tmp_path):
     assert (s.train_end, s.val_end) == (36, 48)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("time,value\n2024-01-01,1\n", "no time column 'timestamp'"),
-    ("timestamp,label\n2024-01-01,0\n", "missing value column(s) (none)"),
-    (csv_rows().replace(",3.0,", ",abc,", 1), "non-numeric value(s), the first in column "
-     "'value', data row 4: 'abc'"),
-    (csv_rows().replace("2024-01-01 00:10:00", "2024-01-02 00:10:00", 1),
-     "timestamps out of order at data row 4"),
-    (csv_rows().replace("2024-01-01 00:10:00", "yesterday", 1), "unreadable timestamp"),
-    (csv_rows().replace(",0\n", ",2\n", 1), "label column 'label' must hold only 0 and 1"),
-    ("", "not a readable"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("time,value\n2024-01-01,1\n", "no time column 'timestamp'"),
+        ("timestamp,label\n2024-01-01,0\n", "missing value column(s) (none)"),
+        (
+            csv_rows().replace(",3.0,", ",abc,", 1),
+            "non-numeric value(s), the first in column 'value', data row 4: 'abc'",
+        ),
+        (
+            csv_rows().replace("2024-01-01 00:10:00", "2024-01-02 00:10:00", 1),
+            "timestamps out of order at data row 4",
+        ),
+        (csv_rows().replace("2024-01-01 00:10:00", "yesterday", 1), "unreadable timestamp"),
+        (csv_rows().replace(",0\n", ",2\n", 1), "label column 'label' must hold only 0 and 1"),
+        ("", "not a readable"),
+    ],
+)
 def test_bad_csvs_are_one_clear_error(tmp_path, text, message):
     with pytest.raises(UsageError) as err:
         load_csv(write(tmp_path / "bad.csv", text), CsvColumns())
@@ -117,15 +125,21 @@ def test_configurable_columns_and_several_channels(tmp_path):
 def test_nab_label_windows_naming_absent_files(tmp_path):
     (tmp_path / "labels").mkdir()
     (tmp_path / "data" / "cat").mkdir(parents=True)
-    write(tmp_path / "data" / "cat" / "a.csv", csv_rows(n=200).replace(",label", "").replace(
-        ",0\n", "\n").replace(",1\n", "\n"))
-    labels = {"cat/a.csv": [["2024-01-01 10:00:00", "2024-01-01 11:00:00"]],
-              "cat/gone.csv": [["2024-01-01 10:00:00", "2024-01-01 11:00:00"]]}
+    write(
+        tmp_path / "data" / "cat" / "a.csv",
+        csv_rows(n=200).replace(",label", "").replace(",0\n", "\n").replace(",1\n", "\n"),
+    )
+    labels = {
+        "cat/a.csv": [["2024-01-01 10:00:00", "2024-01-01 11:00:00"]],
+        "cat/gone.csv": [["2024-01-01 10:00:00", "2024-01-01 11:00:00"]],
+    }
     write(tmp_path / "labels" / "combined_windows.json", json.dumps(labels))
     data = load_nab(tmp_path)
     assert [s.name for s in data.series] == ["cat/a"] and data.series[0].labels.sum() == 13
-    assert "1 labelled file(s) absent under data/ and skipped (first: cat/gone.csv)" in \
-        data.warnings[0]
+    assert (
+        "1 labelled file(s) absent under data/ and skipped (first: cat/gone.csv)"
+        in data.warnings[0]
+    )
     write(tmp_path / "labels" / "combined_windows.json", json.dumps({"x/y.csv": []}))
     with pytest.raises(UsageError, match="none of its 1 files is under"):
         load_nab(tmp_path)
@@ -137,9 +151,23 @@ def test_unknown_dataset_spec():
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "bench.cli", "run", "--quick", "--arch",
-                           "seed", "--variants", "float32,int8", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--quick",
+            "--arch",
+            "seed",
+            "--variants",
+            "float32,int8",
+            *map(str, args),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @needs_shared
@@ -150,8 +178,14 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["dataset"]["protocol"] == kind and len(res["dataset"]["series"]) == 7
     for row in res["rows"]:
-        assert {"point_f1", "far", "mar", "event_recall", "detection_delay_mean",
-                "false_alarms_per_1000"} <= set(row)
+        assert {
+            "point_f1",
+            "far",
+            "mar",
+            "event_recall",
+            "detection_delay_mean",
+            "false_alarms_per_1000",
+        } <= set(row)
         assert len(row["per_series"]) >= 6
         assert row["threshold_policy"] == "percentile:99"  # validation holds no anomaly
     text = (tmp_path / "REPORT.md").read_text()

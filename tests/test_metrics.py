@@ -1,23 +1,25 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn import metrics
 
-from bench import UsageError, detection, latency, size
-from bench.interpreter import HostModel, reconstruction_error
+from bench import UsageError, detection, latency, schema, size
+from bench.runtime import LiteRT, time_invokes
 
 
 def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models, tmp_path):
     for name, built in tiny_models.items():
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(built.model)
-        s = size.measure(built.model)
+        s = size.measure(built.model).to_dict()
         assert s["size_bytes"] == path.stat().st_size
         assert s["size_data_bytes"] + s["size_nondata_bytes"] == s["size_bytes"]
         if not name.startswith("distilled"):  # the student is smaller by design
             assert s["params"] == 94  # the seed autoencoder, whatever the storage type
-    f32 = size.measure(tiny_models["float32"].model)
+    f32 = size.measure(tiny_models["float32"].model).to_dict()
     assert f32["size_data_bytes"] == 94 * 4
-    i8 = size.measure(tiny_models["int8"].model)
+    i8 = size.measure(tiny_models["int8"].model).to_dict()
     assert i8["size_data_bytes"] == 80 * 1 + 14 * 4  # int8 weights, int32 biases
 
 
@@ -60,29 +62,35 @@ def test_batched_scores_equal_window_at_a_time_scores(tiny_ctx, tiny_models):
     x = tiny_ctx.windows.test.x[:50]
     for name in ("float32", "int8"):
         model = tiny_models[name].model
-        batched = reconstruction_error(HostModel(model), x, chunk=16)
-        single = [reconstruction_error(HostModel(model), w[None])[0] for w in x]
+        batched = LiteRT(model).scores(x, chunk=16)
+        single = [LiteRT(model).scores(w[None])[0] for w in x]
         np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-7)
 
 
 def test_int8_model_takes_and_returns_int8_but_scores_in_float(tiny_models, tiny_ctx):
-    host = HostModel(tiny_models["int8"].model)
-    assert host.input["dtype"] == np.int8 and host.output["dtype"] == np.int8
+    host = LiteRT(tiny_models["int8"].model)
+    assert host.input["dtype"] == np.int8 and host.output_detail["dtype"] == np.int8
     x = tiny_ctx.windows.test.x[:8]
-    f32 = reconstruction_error(HostModel(tiny_models["float32"].model), x)
-    np.testing.assert_allclose(reconstruction_error(host, x), f32, rtol=0.3, atol=1e-3)
+    f32 = LiteRT(tiny_models["float32"].model).scores(x)
+    np.testing.assert_allclose(host.scores(x), f32, rtol=0.3, atol=1e-3)
 
 
 def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
-    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1")
-    assert {"precision", "recall", "f1", "roc_auc", "pr_auc", "threshold"} <= set(d)
-    assert d["test_windows"] == len(tiny_ctx.windows.test.x)
+    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1").to_dict()
+    assert set(d) == {f.name for f in dataclasses.fields(schema.Detection)}
+    assert None not in (d["f1"], d["point_f1"], d["threshold"], d["far"])
+    assert d["test_windows"] == len(tiny_ctx.windows.test.x) == len(d["test_scores"])
 
 
 def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
     ticks = iter(range(0, 10**9, 500))  # every clock read advances 500 ns
-    times = latency.invoke_times_ns(tiny_models["float32"].model, tiny_ctx.windows.test.x,
-                                    samples=30, warmup=5, clock=lambda: next(ticks))
+    times = time_invokes(
+        LiteRT(tiny_models["float32"].model),
+        tiny_ctx.windows.test.x,
+        samples=30,
+        warmup=5,
+        clock=lambda: next(ticks),
+    )
     assert times == [500] * 30
     stats = latency.summarize([1000, 2000, 3000, 4000])
     assert stats["latency_us_p50"] == 2.5 and stats["latency_us_min"] == 1.0
@@ -92,6 +100,11 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
 
 def test_throughput_counts_windows_per_second_of_the_clock(tiny_models, tiny_ctx):
     ticks = iter(range(0, 10**12, 10**9 // 2))  # each scoring pass lasts 0.5 s
-    wps = latency.throughput(tiny_models["float32"].model, tiny_ctx.windows.test.x,
-                             batch=1000, repeats=3, clock=lambda: next(ticks))
+    wps = latency.throughput(
+        tiny_models["float32"].model,
+        tiny_ctx.windows.test.x,
+        batch=1000,
+        repeats=3,
+        clock=lambda: next(ticks),
+    )
     assert wps == 2000.0

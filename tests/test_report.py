@@ -25,8 +25,13 @@ def test_report_matches_the_golden_file(small, tmp_path):
 def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
     text = report.write(small, tmp_path).read_text()
     pngs = sorted((tmp_path / "plots").glob("*.png"))
-    assert [p.name for p in pngs] == ["seed-energy.png", "seed-latency.png", "seed-memory.png",
-                                      "seed-scores.png", "seed-size-vs-f1.png"]
+    assert [p.name for p in pngs] == [
+        "seed-energy.png",
+        "seed-latency.png",
+        "seed-memory.png",
+        "seed-scores.png",
+        "seed-size-vs-f1.png",
+    ]
     for png in pngs:
         data = png.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
@@ -51,16 +56,27 @@ def test_constraints_change_the_recommendation(small):
 
 
 def test_pareto_front():
-    rows = [{"variant": v, "size_bytes": s, "latency_us_p50": t, "f1": f}
-            for v, s, t, f in [("a", 10, 1.0, 0.80), ("b", 5, 1.0, 0.80),   # b beats a
-                               ("c", 20, 0.5, 0.90), ("d", 20, 0.5, 0.90),  # ties stay
-                               ("e", 30, 2.0, 0.70)]]
+    rows = [
+        {"variant": v, "size_bytes": s, "latency_us_p50": t, "f1": f}
+        for v, s, t, f in [
+            ("a", 10, 1.0, 0.80),
+            ("b", 5, 1.0, 0.80),  # b beats a
+            ("c", 20, 0.5, 0.90),
+            ("d", 20, 0.5, 0.90),  # ties stay
+            ("e", 30, 2.0, 0.70),
+        ]
+    ]
     assert [r["variant"] for r in pareto(rows)] == ["b", "c", "d"]
 
 
 def test_a_rejection_says_why():
-    row = {"variant": "x", "f1": 0.5, "f1_delta_vs_float32": -0.1, "tflm_deployable": True,
-           "size_bytes": 100}
+    row = {
+        "variant": "x",
+        "f1": 0.5,
+        "f1_delta_vs_float32": -0.1,
+        "tflm_deployable": True,
+        "size_bytes": 100,
+    }
     assert Constraints().rejects(row) == "F1 loss 0.100 > 0.02"
     assert Constraints(max_f1_loss=None, max_size_bytes=50).rejects(row) == "size 100 > 50"
     assert Constraints(max_f1_loss=None).rejects(row) is None

@@ -1,5 +1,6 @@
 """MAC counting, the board estimator's arithmetic, the catalog's checks and calibration."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -21,19 +22,18 @@ def _model(*layers, shape):
 def test_dense_macs_are_inputs_times_outputs():
     from variants._tf import keras
 
-    flat = _model(keras.layers.Dense(4, activation="relu"), keras.layers.Dense(10),
-                  shape=(10,))
-    assert [la["macs"] for la in graph.layers(flat)] == [10 * 4, 4 * 10]
-    assert graph.measure(flat)["macs"] == 80
+    flat = _model(keras.layers.Dense(4, activation="relu"), keras.layers.Dense(10), shape=(10,))
+    assert [la.macs for la in graph.layers(flat)] == [10 * 4, 4 * 10]
+    assert graph.measure(flat).macs == 80
 
 
 def test_convolution_macs_are_exact():
     from variants._tf import keras
 
     conv = _model(keras.layers.Conv2D(4, 3), shape=(8, 8, 1))
-    assert graph.measure(conv)["macs"] == 6 * 6 * 4 * (3 * 3 * 1)
+    assert graph.measure(conv).macs == 6 * 6 * 4 * (3 * 3 * 1)
     depthwise = _model(keras.layers.DepthwiseConv2D(3), shape=(8, 8, 2))
-    assert graph.measure(depthwise)["macs"] == 6 * 6 * 2 * (3 * 3)
+    assert graph.measure(depthwise).macs == 6 * 6 * 2 * (3 * 3)
 
 
 def test_the_calibration_model_has_mlperfs_mac_count(tmp_path):
@@ -41,7 +41,7 @@ def test_the_calibration_model_has_mlperfs_mac_count(tmp_path):
 
     catalog = targets.load()
     model = calibration_model(catalog.model["layers"], Cache(tmp_path))
-    assert graph.measure(model)["macs"] == catalog.model["macs"] == 264_192
+    assert graph.measure(model).macs == catalog.model["macs"] == 264_192
     assert graph.float_compute_ops(model) == []
 
 
@@ -56,16 +56,34 @@ def test_every_calibration_row_is_within_15_percent():
 
 
 def board(**kw):
-    base = dict(key="b", name="B", core="M4", clock_mhz=100.0, flash_bytes=100_000,
-                sram_bytes=20_000, active_mw=50.0, sleep_uw=10.0, library="x",
-                cycles_per_mac={"int8": 2.0, "float32": 8.0},
-                calibrated={"cycles_per_mac_int8": True, "cycles_per_mac_float32": False,
-                            "active_mw": True}, basis={})
+    base = dict(
+        key="b",
+        name="B",
+        core="M4",
+        clock_mhz=100.0,
+        flash_bytes=100_000,
+        sram_bytes=20_000,
+        active_mw=50.0,
+        sleep_uw=10.0,
+        library="x",
+        cycles_per_mac={"int8": 2.0, "float32": 8.0},
+        calibrated={
+            "cycles_per_mac_int8": True,
+            "cycles_per_mac_float32": False,
+            "active_mw": True,
+        },
+        basis={},
+    )
     return targets.Board(**{**base, **kw})
 
 
-DEFAULTS = {"runtime_flash_bytes": 10_000, "runtime_sram_bytes": 1_000, "battery_mah": 225.0,
-            "battery_volts": 3.0, "inferences_per_second": 1.0}
+DEFAULTS = {
+    "runtime_flash_bytes": 10_000,
+    "runtime_sram_bytes": 1_000,
+    "battery_mah": 225.0,
+    "battery_volts": 3.0,
+    "inferences_per_second": 1.0,
+}
 
 
 def test_latency_and_energy_arithmetic():
@@ -73,13 +91,18 @@ def test_latency_and_energy_arithmetic():
     assert energy.latency_ms(50_000, "int8", b) == pytest.approx(1.0)  # 1e5 cycles @ 100 MHz
     assert energy.latency_ms(50_000, "float32", b) == pytest.approx(4.0)
     catalog = targets.Catalog({"b": b}, DEFAULTS, [], {"macs": 1}, "test")
-    row = {"macs": 50_000, "float_compute_ops": {}, "tflm_deployable": True,
-           "size_bytes": 5_000, "arena_bytes": 2_000, "input_elements": 10,
-           "output_elements": 10}
-    est = energy.estimate(row, catalog, [b])["b"]
-    assert est["est_latency_ms"] == pytest.approx(1.0)
-    assert est["est_energy_uj"] == pytest.approx(50.0)  # 1 ms x 50 mW
-    assert est["fits"] and est["calibrated"]
+    model = energy.Footprint(
+        macs=50_000,
+        float_compute_ops={},
+        size_bytes=5_000,
+        tflm_deployable=True,
+        arena_bytes=2_000,
+        io_elements=20,
+    )
+    est = energy.estimate(model, catalog, [b]).boards["b"]
+    assert est.est_latency_ms == pytest.approx(1.0)
+    assert est.est_energy_uj == pytest.approx(50.0)  # 1 ms x 50 mW
+    assert est.fits and est.calibrated
 
 
 def test_battery_life_arithmetic():
@@ -93,26 +116,42 @@ def test_battery_life_arithmetic():
 
 def test_fit_says_why_not():
     b = board(flash_bytes=12_000, sram_bytes=3_000)
-    row = {"tflm_deployable": True, "size_bytes": 5_000, "arena_bytes": 2_000,
-           "input_elements": 10, "output_elements": 10}
-    fits, why = energy.fit(row, b, DEFAULTS)
+    model = energy.Footprint(
+        macs=1,
+        float_compute_ops={},
+        size_bytes=5_000,
+        tflm_deployable=True,
+        arena_bytes=2_000,
+        io_elements=20,
+    )
+    fits, why = energy.fit(model, b, DEFAULTS)
     assert not fits and why == "flash 15,000 > 12,000 B; SRAM 3,080 > 3,000 B"
-    assert energy.fit({"tflm_deployable": False}, b, DEFAULTS) == (
-        False, "TFLite Micro cannot run it")
+    refused = dataclasses.replace(model, tflm_deployable=False, arena_bytes=None)
+    assert energy.fit(refused, b, DEFAULTS) == (False, "TFLite Micro cannot run it")
 
 
-CATALOG = (targets.CATALOG.read_text())
+CATALOG = targets.CATALOG.read_text()
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ('clock_mhz = 160\n', '', "board 'nucleo-u575zi': field 'clock_mhz' is missing"),
-    ('sram_bytes = 524288\n', 'sram_bytes = -1\n',
-     "board 'nrf5340': field 'sram_bytes' must be a positive number"),
-    ('board = "efr32xg24"', 'board = "efr99"', "unknown board 'efr99'"),
-    ('cycles_per_mac_int8 = 8.0\n', '', "board 'rp2040': field 'cycles_per_mac_int8' is missing"),
-    ('battery_mah = 225.0', 'battery_mah = 0', "field 'battery_mah' must be a positive number"),
-    ('sleep_uw = 25.0\n', 'sleep_uw = 25.0\nactive_mw = 1.0\n', None),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("clock_mhz = 160\n", "", "board 'nucleo-u575zi': field 'clock_mhz' is missing"),
+        (
+            "sram_bytes = 524288\n",
+            "sram_bytes = -1\n",
+            "board 'nrf5340': field 'sram_bytes' must be a positive number",
+        ),
+        ('board = "efr32xg24"', 'board = "efr99"', "unknown board 'efr99'"),
+        (
+            "cycles_per_mac_int8 = 8.0\n",
+            "",
+            "board 'rp2040': field 'cycles_per_mac_int8' is missing",
+        ),
+        ("battery_mah = 225.0", "battery_mah = 0", "field 'battery_mah' must be a positive number"),
+        ("sleep_uw = 25.0\n", "sleep_uw = 25.0\nactive_mw = 1.0\n", None),
+    ],
+)
 def test_catalog_problems_name_the_file_and_the_field(tmp_path, old, new, message):
     assert old in CATALOG
     path = tmp_path / "targets.toml"
@@ -128,9 +167,15 @@ def test_catalog_problems_name_the_file_and_the_field(tmp_path, old, new, messag
 
 def test_a_figure_without_a_source_is_refused(tmp_path):
     path = tmp_path / "targets.toml"
-    path.write_text(CATALOG.replace('sources = { clock_mhz = "MLPerf Tiny submission '
-                                    'configuration", flash_bytes = "STM32L4R5ZI datasheet: '
-                                    '2 MB flash", ', 'sources = { ', 1))
+    path.write_text(
+        CATALOG.replace(
+            'sources = { clock_mhz = "MLPerf Tiny submission '
+            'configuration", flash_bytes = "STM32L4R5ZI datasheet: '
+            '2 MB flash", ',
+            "sources = { ",
+            1,
+        )
+    )
     with pytest.raises(UsageError, match="field 'clock_mhz' has no entry in sources"):
         targets.load(path)
 
@@ -145,15 +190,32 @@ def test_catalog_has_six_sourced_boards_across_the_cores():
 
 
 def test_cli_targets_and_unknown_board(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "targets"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "targets"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "rp2040" in done.stdout and "uncalibrated" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--quick", "--boards",
-                           "stm32", "--out", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--quick",
+            "--boards",
+            "stm32",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "unknown board 'stm32'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     bad = tmp_path / "t.toml"
     bad.write_text("[defaults]\n")
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "targets", "--targets", str(bad)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "targets", "--targets", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "section [boards] is missing" in done.stderr

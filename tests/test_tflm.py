@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from bench import UsageError, export, tflm
+from bench.runtime import Micro, time_invokes
+from bench.schema import Allocation
 from variants.convert import to_tflite
 
 RECORDED = """\
@@ -24,8 +26,9 @@ def test_allocator_breakdown_is_parsed():
     parsed = tflm.parse_allocations(RECORDED)
     assert parsed["arena_recorded_bytes"] == 1488
     assert (parsed["arena_head_bytes"], parsed["arena_tail_bytes"]) == (32, 1456)
-    assert parsed["arena_breakdown"]["Persistent buffer data"] == {
-        "used_bytes": 328, "requested_bytes": 288, "count": 9}
+    assert parsed["arena_breakdown"]["Persistent buffer data"] == Allocation(
+        used_bytes=328, requested_bytes=288, count=9
+    )
     assert len(parsed["arena_breakdown"]) == 2
 
 
@@ -64,51 +67,54 @@ def test_a_probe_that_raises_reports_the_exception():
 def test_real_arena_is_the_smallest_that_works(tiny_models):
     model = tiny_models["int8"].model
     measured = tflm.arena(model)
-    assert measured["tflm_deployable"] and measured["tflm_error"] is None
-    size = measured["arena_bytes"]
-    assert size % 16 == 0 and size >= measured["arena_recorded_bytes"] > 0
+    assert measured.tflm_deployable and measured.tflm_error is None
+    size = measured.arena_bytes
+    assert size % 16 == 0 and size >= measured.arena_recorded_bytes > 0
     assert tflm.probe(model, size).ok
     assert not tflm.probe(model, size - 16).ok
-    assert "TfLiteEvalTensor data" in measured["arena_breakdown"]
+    assert "TfLiteEvalTensor data" in measured.arena_breakdown
 
 
 def test_float16_is_refused_with_the_kernels_reason(tiny_models):
     measured = tflm.arena(tiny_models["float16"].model)
-    assert measured["tflm_deployable"] is False
-    assert "DEQUANTIZE" in measured["tflm_error"]
-    assert "DEQUANTIZE" in measured["tflm_failing_ops"]
+    assert measured.tflm_deployable is False
+    assert "DEQUANTIZE" in measured.tflm_error
+    assert "DEQUANTIZE" in measured.tflm_failing_ops
 
 
 def test_hybrid_dynamic_range_is_refused_with_the_kernels_reason():
     from variants._tf import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.layers.Input((64,)), keras.layers.Dense(32),
-                              keras.layers.Dense(64)])  # >= 1,024 weights: quantized
+    model = keras.Sequential(
+        [keras.layers.Input((64,)), keras.layers.Dense(32), keras.layers.Dense(64)]
+    )  # >= 1,024 weights: quantized
     measured = tflm.arena(to_tflite(model, optimize=True))
-    assert measured["tflm_deployable"] is False
-    assert "FLOAT32 with filter type: INT8" in measured["tflm_error"]
-    assert "FULLY_CONNECTED" in measured["tflm_failing_ops"]
+    assert measured.tflm_deployable is False
+    assert "FLOAT32 with filter type: INT8" in measured.tflm_error
+    assert "FULLY_CONNECTED" in measured.tflm_failing_ops
 
 
 def test_tflm_scores_agree_with_litert(tiny_ctx, tiny_models):
     x = tiny_ctx.windows.test.x[:64]
-    same = tflm.agreement(tiny_models["float32"].model, x, threshold=0.01)
-    assert same["tflm_score_max_abs_diff"] < 1e-5
-    quantized = tflm.agreement(tiny_models["int8"].model, x, threshold=0.01)
-    assert quantized["tflm_score_max_abs_diff"] < 0.05
+    f32, i8 = tiny_models["float32"].model, tiny_models["int8"].model
+    same = tflm.agreement(f32, tflm.arena(f32).arena_bytes, x, threshold=0.01)
+    assert same.tflm_score_max_abs_diff < 1e-5 and same.tflm_decisions_differ == 0
+    quantized = tflm.agreement(i8, tflm.arena(i8).arena_bytes, x, threshold=0.01)
+    assert quantized.tflm_score_max_abs_diff < 0.05
 
 
 def test_tflm_latency_from_a_fake_clock(tiny_ctx, tiny_models):
-    micro = tflm.MicroModel(tiny_models["int8"].model)
+    micro = Micro(tiny_models["int8"].model, tflm.GENEROUS_ARENA)
     ticks = iter(range(0, 10**9, 700))
-    times = micro.invoke_times_ns(tiny_ctx.windows.test.x, 10, 2, clock=lambda: next(ticks))
+    times = time_invokes(micro, tiny_ctx.windows.test.x, 10, 2, clock=lambda: next(ticks))
     assert times == [700] * 10
 
 
-@pytest.mark.parametrize(("name", "ident"), [("deep-int8", "deep_int8"),
-                                             ("8bit.model v2", "m_8bit_model_v2"),
-                                             ("--", "model")])
+@pytest.mark.parametrize(
+    ("name", "ident"),
+    [("deep-int8", "deep_int8"), ("8bit.model v2", "m_8bit_model_v2"), ("--", "model")],
+)
 def test_c_identifiers_are_sanitized(name, ident):
     assert export.c_identifier(name) == ident
 
@@ -132,15 +138,26 @@ int main() {
               k_seed_int8_arena_size, (int)(reinterpret_cast<std::uintptr_t>(m) % 16));
 }
 """)
-    subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc",
-                    "-o", "check"], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc", "-o", "check"],
+        cwd=tmp_path,
+        check=True,
+    )
     out = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True)
     assert out.stdout == f"{len(model)} TFL3 2352 0"
 
 
 def test_export_refuses_a_variant_tflm_cannot_run(tmp_path):
-    res = {"rows": [{"variant": "float16", "arch": "seed", "tflm_deployable": False,
-                     "tflm_error": "DEQUANTIZE refused"}]}
+    res = {
+        "rows": [
+            {
+                "variant": "float16",
+                "arch": "seed",
+                "tflm_deployable": False,
+                "tflm_error": "DEQUANTIZE refused",
+            }
+        ]
+    }
     with pytest.raises(UsageError, match="not deployable on TFLite Micro: DEQUANTIZE"):
         export.from_results(res, tmp_path / "results.json", "float16", None)
 
@@ -154,9 +171,17 @@ def test_export_asks_for_the_arch_when_ambiguous(tmp_path):
 def test_inputs_of_any_shape_run_on_tflm():
     from variants._tf import keras
 
-    model = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
-                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.layers.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
     flat = to_tflite(model)
     inputs = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
-    row = tflm.measure(flat, inputs, samples=5, warmup=1)
-    assert row["tflm_deployable"] and row["tflm_latency_samples"] == 5
+    measured = tflm.arena(flat)
+    assert measured.tflm_deployable and measured.arena_bytes
+    timed = tflm.latency(flat, measured.arena_bytes, inputs, samples=5, warmup=1)
+    assert timed.tflm_latency_samples == len(timed.tflm_latency_samples_us) == 5

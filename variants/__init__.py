@@ -25,12 +25,14 @@ class F1Target:
 
     def __str__(self) -> str:
         rules = ([f"loss <= {self.max_loss:g}"] if self.max_loss is not None else []) + (
-            [f"ratio >= {self.min_ratio:g}"] if self.min_ratio is not None else [])
+            [f"ratio >= {self.min_ratio:g}"] if self.min_ratio is not None else []
+        )
         return " and ".join(rules)
 
     def met(self, f1: float, reference: float) -> bool:
-        return ((self.max_loss is None or f1 >= reference - self.max_loss - 1e-12)
-                and (self.min_ratio is None or f1 >= self.min_ratio * reference - 1e-12))
+        return (self.max_loss is None or f1 >= reference - self.max_loss - 1e-12) and (
+            self.min_ratio is None or f1 >= self.min_ratio * reference - 1e-12
+        )
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,7 @@ class Variant:
 REGISTRY: dict[str, Variant] = {}
 
 
-def register(name: str, *, parent: str | None = None, f1_target: F1Target | None = None,
-             **params):
+def register(name: str, *, parent: str | None = None, f1_target: F1Target | None = None, **params):
     """Decorator: add `recipe` to the registry under `name` with fixed `params`."""
 
     def add(recipe):
@@ -60,8 +61,9 @@ def register(name: str, *, parent: str | None = None, f1_target: F1Target | None
     return add
 
 
-def register_float_and_int8(name: str, transform, summary: str,
-                            f1_target: F1Target | None = None, **params) -> None:
+def register_float_and_int8(
+    name: str, transform, summary: str, f1_target: F1Target | None = None, **params
+) -> None:
     """Register `name` (the Keras model from `transform(ctx, **params)`, as float32) and
     `name_int8` (the same model, full-integer quantized), sharing one transform."""
     from variants.convert import to_int8, to_tflite

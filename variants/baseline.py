@@ -21,10 +21,17 @@ class Arch:
 
 
 ARCHS = {
-    "seed": Arch("seed", 10, (4,), "sigmoid", "case study: Dense 10 -> 4 relu -> 10 sigmoid",
-                 student=(2,)),
-    "deep": Arch("deep", 48, (128, 128, 64, 8), "linear",
-                 "deep dense AE: 48-128-128-64-8-64-128-128-48", student=(32, 8)),
+    "seed": Arch(
+        "seed", 10, (4,), "sigmoid", "case study: Dense 10 -> 4 relu -> 10 sigmoid", student=(2,)
+    ),
+    "deep": Arch(
+        "deep",
+        48,
+        (128, 128, 64, 8),
+        "linear",
+        "deep dense AE: 48-128-128-64-8-64-128-128-48",
+        student=(32, 8),
+    ),
 }
 
 
@@ -75,8 +82,15 @@ def fit(model, x, y, cfg: TrainConfig, epochs: int, learning_rate: float, callba
     from variants._tf import keras
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    model.fit(x, y, epochs=epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0,
-              callbacks=list(callbacks))
+    model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=list(callbacks),
+    )
     return model
 
 

@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bench.data
 import variants
@@ -69,14 +70,22 @@ class BuildContext:
     cache: Cache
     source: Path | None = None  # a user's Keras model to start from instead of training
     train_seconds: float = 0.0
-    _model: object = field(default=None, repr=False)
+    _model: Any = field(default=None, repr=False)
     _derived: dict = field(default_factory=dict, repr=False)
 
     def key(self, **extra) -> str:
         source = self.source and file_hash(self.source)
-        return _hash({"arch": asdict(self.arch), "window": self.windows.length, "source": source,
-                      "data": self.data_key, "train": self.train_cfg.as_dict(),
-                      "code": code_version(), **extra})
+        return _hash(
+            {
+                "arch": asdict(self.arch),
+                "window": self.windows.length,
+                "source": source,
+                "data": self.data_key,
+                "train": self.train_cfg.as_dict(),
+                "code": code_version(),
+                **extra,
+            }
+        )
 
     def keras_model(self):
         """The trained float baseline: from the cache, else trained now."""
@@ -102,7 +111,6 @@ class BuildContext:
                     os.replace(tmp, path)
         return self._model
 
-
     def derived(self, transform, **params):
         """`transform(ctx, **params)` -> Keras model, made once per context and shared by
         the variants that convert it (e.g. `pruned80` and `pruned80_int8`)."""
@@ -123,8 +131,7 @@ class Built:
 
 def build(variant: Variant, ctx: BuildContext) -> Built:
     recipe = f"{variant.recipe.__module__}.{variant.recipe.__qualname__}"
-    key = ctx.key(variant=variant.name, recipe=recipe, params=variant.params,
-                  parent=variant.parent)
+    key = ctx.key(variant=variant.name, recipe=recipe, params=variant.params, parent=variant.parent)
     model, meta = ctx.cache.read(key, "model.tflite"), ctx.cache.read(key, "meta.json")
     if model is not None and meta is not None:
         return Built(variant, model, key, json.loads(meta)["build_seconds"], cached=True)
@@ -146,8 +153,13 @@ def calibration_model(layers: list[int], cache: Cache) -> bytes:
 
         from variants.convert import to_tflite
 
-        arch = Arch("calibration", layers[0], tuple(layers[1 : len(layers) // 2 + 1]),
-                    "linear", "calibration model")
+        arch = Arch(
+            "calibration",
+            layers[0],
+            tuple(layers[1 : len(layers) // 2 + 1]),
+            "linear",
+            "calibration model",
+        )
         keras_model = build_model(arch, layers[0])
         sample = np.random.default_rng(0).random((64, layers[0]), dtype=np.float32)
         model = to_tflite(keras_model, representative=sample, int8_io=True)

@@ -13,11 +13,18 @@ def cluster(ctx, clusters: int):
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     seed_everything(cfg.seed)
     model = clustering.cluster_weights(
-        copy_model(ctx.keras_model()), number_of_clusters=clusters,
-        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS)
+        copy_model(ctx.keras_model()),
+        number_of_clusters=clusters,
+        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS,
+    )
     fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
     return clustering.strip_clustering(model)
 
 
-register_float_and_int8("clustered16", cluster, "weights clustered to 16 values per layer, "
-                        "fine-tuned", f1_target=F1Target(max_loss=0.02), clusters=16)
+register_float_and_int8(
+    "clustered16",
+    cluster,
+    "weights clustered to 16 values per layer, fine-tuned",
+    f1_target=F1Target(max_loss=0.02),
+    clusters=16,
+)

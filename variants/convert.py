@@ -20,8 +20,7 @@ def quiet_native_stderr():
             os.close(saved)
 
 
-def to_tflite(model, *, optimize=False, float16=False, representative=None,
-              int8_io=False) -> bytes:
+def to_tflite(model, *, optimize=False, float16=False, representative=None, int8_io=False) -> bytes:
     from variants._tf import tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)

@@ -17,6 +17,10 @@ def distill(ctx, alpha: float):
     return fit(student, x, target, cfg, cfg.epochs, cfg.learning_rate)
 
 
-register_float_and_int8("distilled", distill, "student (fewer, narrower layers) trained on "
-                        "the teacher's reconstructions", f1_target=F1Target(min_ratio=0.95),
-                        alpha=0.5)
+register_float_and_int8(
+    "distilled",
+    distill,
+    "student (fewer, narrower layers) trained on the teacher's reconstructions",
+    f1_target=F1Target(min_ratio=0.95),
+    alpha=0.5,
+)

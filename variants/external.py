@@ -12,8 +12,9 @@ TFLITE, KERAS = (".tflite",), (".keras", ".h5")
 
 def check_path(path: Path) -> None:
     if path.suffix not in TFLITE + KERAS:
-        raise UsageError(f"{path}: unknown model type {path.suffix!r}; give a "
-                         f"{', '.join(TFLITE + KERAS)} file")
+        raise UsageError(
+            f"{path}: unknown model type {path.suffix!r}; give a {', '.join(TFLITE + KERAS)} file"
+        )
     if not path.is_file():
         raise UsageError(f"{path}: no such model file")
     if path.stat().st_size == 0:
@@ -30,8 +31,10 @@ def read_tflite(path: Path) -> bytes:
         Interpreter(model_content=model)
     except (ValueError, RuntimeError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UsageError(f"{path}: not a valid .tflite model ({reason}); "
-                         "was it truncated or is it another format?") from None
+        raise UsageError(
+            f"{path}: not a valid .tflite model ({reason}); "
+            "was it truncated or is it another format?"
+        ) from None
     return model
 
 
@@ -48,12 +51,15 @@ def load_keras(path: Path):
             model = keras.models.load_model(path, compile=False)
     except Exception as err:  # any loader failure is the file's problem, said in one line
         first = (str(err).strip().splitlines() or [""])[0].split(". ")[0]
-        raise UsageError(f"{path}: cannot load this Keras model ({type(err).__name__}: "
-                         f"{first[:200]})") from None
+        raise UsageError(
+            f"{path}: cannot load this Keras model ({type(err).__name__}: {first[:200]})"
+        ) from None
     shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if shape is None or len(shape) != 2 or shape[1] is None:
-        raise UsageError(f"{path}: input shape {model.input_shape} cannot be filled with "
-                         "windows of a series; the model must take (batch, window) input")
+        raise UsageError(
+            f"{path}: input shape {model.input_shape} cannot be filled with "
+            "windows of a series; the model must take (batch, window) input"
+        )
     return model
 
 

@@ -19,8 +19,13 @@ def prune(ctx, sparsity: float):
     steps = epochs * -(-len(x) // cfg.batch_size)
     seed_everything(cfg.seed)
     end = max(1, int(steps * 0.7))  # then fine-tune at the final sparsity
-    schedule = sparse.PolynomialDecay(initial_sparsity=0.0, final_sparsity=sparsity,
-                                      begin_step=0, end_step=end, frequency=max(1, end // 20))
+    schedule = sparse.PolynomialDecay(
+        initial_sparsity=0.0,
+        final_sparsity=sparsity,
+        begin_step=0,
+        end_step=end,
+        frequency=max(1, end // 20),
+    )
     model = sparse.prune_low_magnitude(copy_model(ctx.keras_model()), pruning_schedule=schedule)
     fit(model, x, x, cfg, epochs, FINE_TUNE_LR, callbacks=[sparse.UpdatePruningStep()])
     return sparse.strip_pruning(model)
@@ -28,6 +33,10 @@ def prune(ctx, sparsity: float):
 
 # The 50 % target is the brief's; 80 % trades quality for size and promises none.
 for _sparsity, _target in ((0.5, F1Target(max_loss=0.02)), (0.8, None)):
-    register_float_and_int8(f"pruned{round(_sparsity * 100)}", prune,
-                            f"magnitude-pruned to {_sparsity:.0%} sparsity, fine-tuned",
-                            f1_target=_target, sparsity=_sparsity)
+    register_float_and_int8(
+        f"pruned{round(_sparsity * 100)}",
+        prune,
+        f"magnitude-pruned to {_sparsity:.0%} sparsity, fine-tuned",
+        f1_target=_target,
+        sparsity=_sparsity,
+    )

@@ -49,12 +49,22 @@ class Dataset:
 
     def summary(self) -> dict:
         return {
-            "name": self.name, "protocol": self.protocol, "channels": list(self.channels),
-            "series": [{"name": s.name, "points": len(s.values), "train_end": s.train_end,
-                        "val_end": s.val_end, "anomalous_points": int(s.labels.sum()),
-                        "test_anomalous_points": int(s.labels[s.val_end:].sum())}
-                       for s in self.series],
+            "name": self.name,
+            "protocol": self.protocol,
+            "channels": list(self.channels),
+            "series": [
+                {
+                    "name": s.name,
+                    "points": len(s.values),
+                    "train_end": s.train_end,
+                    "val_end": s.val_end,
+                    "anomalous_points": int(s.labels.sum()),
+                    "test_anomalous_points": int(s.labels[s.val_end :].sum()),
+                }
+                for s in self.series
+            ],
             "points": sum(len(s.values) for s in self.series),
             "anomalous_points": sum(int(s.labels.sum()) for s in self.series),
-            "warnings": list(self.warnings), "leaderboard": self.leaderboard,
+            "warnings": list(self.warnings),
+            "leaderboard": self.leaderboard,
         }

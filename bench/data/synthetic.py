@@ -105,8 +105,9 @@ def nepse_stream(cfg: StreamConfig = StreamConfig()) -> Series:
     val_end = int(cfg.sessions * (cfg.train_frac + cfg.val_frac)) * bars
     _inject(volume, labels, kinds, train_end, val_end, cfg, rng)
     _inject(volume, labels, kinds, val_end, n, cfg, rng)
-    return Series("nepse", volume[:, None], labels, kinds, train_end, val_end, ("volume",),
-                  log=True)
+    return Series(
+        "nepse", volume[:, None], labels, kinds, train_end, val_end, ("volume",), log=True
+    )
 
 
 def nepse_dataset(cfg: StreamConfig = StreamConfig()) -> Dataset:

@@ -78,20 +78,26 @@ def _split(scaled, labels, first_end, stop, length, index, normal_only=False) ->
     if normal_only:
         keep = y == 0
         x, y, ends = x[keep], y[keep], ends[keep]
-    return Split(np.ascontiguousarray(x, dtype=np.float32), y, ends,
-                 labels[ends].astype(np.int8), np.full(len(ends), index))
+    return Split(
+        np.ascontiguousarray(x, dtype=np.float32),
+        y,
+        ends,
+        labels[ends].astype(np.int8),
+        np.full(len(ends), index),
+    )
 
 
-def series_windows(series: Series, length: int, scaling: str = "minmax",
-                   index: int = 0) -> Windows:
+def series_windows(series: Series, length: int, scaling: str = "minmax", index: int = 0) -> Windows:
     if length < 2 or length > series.train_end:
         raise UsageError(
             f"window length {length} does not fit series {series.name!r}: choose "
-            f"2..{series.train_end} (its training part has {series.train_end} points)")
+            f"2..{series.train_end} (its training part has {series.train_end} points)"
+        )
     scaler = Scaler.fit(series.values[: series.train_end], scaling, series.log)
     scaled = scaler.transform(series.values)
-    train = _split(scaled, series.labels, length - 1, series.train_end, length, index,
-                   normal_only=True)
+    train = _split(
+        scaled, series.labels, length - 1, series.train_end, length, index, normal_only=True
+    )
     if len(train.x) == 0:
         raise UsageError(f"series {series.name!r}: no normal training window of {length}")
     val = _split(scaled, series.labels, series.train_end, series.val_end, length, index)
@@ -100,15 +106,22 @@ def series_windows(series: Series, length: int, scaling: str = "minmax",
 
 
 def _concat(splits: list[Split]) -> Split:
-    return Split(*(np.concatenate([getattr(s, f) for s in splits])
-                   for f in ("x", "y", "end", "y_end", "series")))
+    return Split(
+        *(
+            np.concatenate([getattr(s, f) for s in splits])
+            for f in ("x", "y", "end", "y_end", "series")
+        )
+    )
 
 
 def make_windows(series: Series | list[Series], length: int, scaling: str = "minmax") -> Windows:
     """Windows of one series, or of several (each scaled on its own training part)."""
     many = [series] if isinstance(series, Series) else list(series)
     parts = [series_windows(s, length, scaling, i) for i, s in enumerate(many)]
-    return Windows(tuple(s.name for s in many), length, parts[0].channels,
-                   tuple(p.scaler for p in parts),
-                   *(_concat([getattr(p, name) for p in parts]) for name in ("train", "val",
-                                                                            "test")))
+    return Windows(
+        tuple(s.name for s in many),
+        length,
+        parts[0].channels,
+        tuple(p.scaler for p in parts),
+        *(_concat([getattr(p, name) for p in parts]) for name in ("train", "val", "test")),
+    )

@@ -1,0 +1,128 @@
+"""The one measurement pipeline: the run, `--model` and the pytest-benchmark suite all
+measure a model with `measure`, in the same order, with the same warm-up.
+
+Each step takes what it needs explicitly (the threshold for agreement, the MACs and
+arena for the boards) and returns its schema record; a step that fails records a
+typed `StepError` in the row and the steps that needed its output are skipped.
+"""
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+import bench
+from bench import detection, energy, graph, latency, size, tflm
+from bench.data.windows import Windows
+from bench.schema import Conditions, Record, StepError
+from bench.targets import Board, Catalog
+
+# The measuring code behind each condition: a change to it makes old rows not comparable.
+MEASURING_CODE = {
+    "code_size": ("size.py", "graph.py"),
+    "code_tflm": ("tflm.py", "runtime.py"),
+    "code_latency": ("latency.py", "runtime.py"),
+    "code_detection": ("detection.py", "runtime.py", "data/windows.py"),
+}
+R = TypeVar("R", bound=Record)
+
+
+def code_hashes() -> dict[str, str]:
+    root = Path(bench.__file__).parent
+    out = {}
+    for name, files in MEASURING_CODE.items():
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.encode() + (root / file).read_bytes())
+        out[name] = digest.hexdigest()[:12]
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the steps take from the run's configuration."""
+
+    threshold: str  # the threshold policy
+    latency_samples: int
+    catalog: Catalog
+    boards: list[Board]
+    timings: bool = True  # False: the pytest-benchmark suite times the invokes itself
+
+
+class Stopwatch:
+    """Accumulates wall seconds per stage name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+
+def measure(
+    model: bytes,
+    inputs: np.ndarray,
+    windows: Windows | None,
+    settings: Settings,
+    clock: Stopwatch | None = None,
+) -> dict:
+    """Every metric of one model as row fields; `inputs` are the windows timed, `windows`
+    (or None) the splits for detection and agreement."""
+    clock = clock or Stopwatch()
+    row: dict = {}
+    errors: dict[str, StepError] = {}
+
+    def step(stage: str, run: Callable[[], R]) -> R | None:
+        start = time.perf_counter()
+        record: R | None = None
+        try:
+            record = run()
+            row.update(record.to_dict())
+        except Exception as err:  # a metric that cannot run is reported, not fatal
+            errors[stage] = StepError(stage, type(err).__name__, str(err).strip()[:500])
+        clock.add(stage, start)
+        return record
+
+    sized = step("size", lambda: size.measure(model))
+    shape = step("graph", lambda: graph.measure(model))
+    micro = step("tflm", lambda: tflm.arena(model))
+    arena = micro.arena_bytes if micro is not None and micro.tflm_deployable else None
+    if settings.timings:
+        step("latency", lambda: latency.measure(model, inputs, settings.latency_samples))
+        if arena is not None:
+            step(
+                "tflm_latency", lambda: tflm.latency(model, arena, inputs, settings.latency_samples)
+            )
+    if windows is not None:
+        found = step("detection", lambda: detection.measure(model, windows, settings.threshold))
+        if found is not None and arena is not None:
+            step(
+                "tflm_agreement",
+                lambda: tflm.agreement(model, arena, windows.test.x, found.threshold),
+            )
+    if sized is not None and shape is not None and micro is not None:
+        footprint = energy.Footprint(
+            shape.macs,
+            shape.float_compute_ops,
+            sized.size_bytes,
+            micro.tflm_deployable,
+            arena,
+            shape.input_elements + shape.output_elements,
+        )
+        step("boards", lambda: energy.estimate(footprint, settings.catalog, settings.boards))
+    if errors:
+        row["errors"] = {stage: dataclasses.asdict(e) for stage, e in errors.items()}
+    return row
+
+
+def conditions(**given: Any) -> dict:
+    """The row's `conditions` and `measure_key`: what it was measured under."""
+    measured = Conditions(**{**given, **code_hashes()})
+    return {"conditions": dataclasses.asdict(measured), "measure_key": measured.key()}

@@ -1,0 +1,154 @@
+"""One runtime interface, two interpreters: LiteRT (ai-edge-litert) and TFLite Micro.
+
+Timing and scoring code use only the `Runtime` protocol: `quantize` float windows into
+the model's input type, `set_input` one quantized window, `invoke`, read the
+dequantized `output`, and `scores` (reconstruction MSE per window) for many windows.
+Both runtimes open the model in this process: only models that LiteRT has opened in
+an isolated probe (or that edgebench built) reach them.
+"""
+
+import time
+from typing import Protocol
+
+import numpy as np
+
+WARMUP = 200  # untimed invokes before timing, in the run and the pytest suite alike
+
+
+def quantize(x: np.ndarray, dtype, scale: float, zero: int) -> np.ndarray:
+    """Float windows -> the model's input dtype (integer models take quantized input)."""
+    if not np.issubdtype(dtype, np.integer):
+        return np.asarray(x, dtype=dtype)
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def dequantize(y: np.ndarray, scale: float, zero: int) -> np.ndarray:
+    if not np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.float32, copy=False)
+    return (y.astype(np.float32) - zero) * np.float32(scale)
+
+
+class Runtime(Protocol):
+    name: str
+
+    def quantize(self, x: np.ndarray) -> np.ndarray: ...
+
+    def set_input(self, q: np.ndarray) -> None: ...
+
+    def invoke(self) -> None: ...
+
+    def output(self) -> np.ndarray: ...
+
+    def scores(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def mse(recon: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Reconstruction error per window."""
+    return ((recon.reshape(len(x), -1) - x.reshape(len(x), -1)) ** 2).mean(axis=1)
+
+
+class LiteRT:
+    """A .tflite model on LiteRT, one thread; batch 1 unless `scores` resizes it."""
+
+    name = "litert"
+
+    def __init__(self, model: bytes, batch: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=model, num_threads=1)
+        self.input = self._interpreter.get_input_details()[0]
+        self.output_detail = self._interpreter.get_output_details()[0]
+        self.batch = 0
+        self._resize(batch)
+
+    def _resize(self, batch: int) -> None:
+        if batch != self.batch:
+            shape = [batch, *self.input["shape"][1:]]
+            self._interpreter.resize_tensor_input(self.input["index"], shape)
+            self._interpreter.allocate_tensors()
+            self.batch = batch
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        return quantize(x, self.input["dtype"], *self.input["quantization"])
+
+    def set_input(self, q: np.ndarray) -> None:
+        self._interpreter.set_tensor(self.input["index"], q)
+
+    def invoke(self) -> None:
+        self._interpreter.invoke()
+
+    def output(self) -> np.ndarray:
+        raw = self._interpreter.get_tensor(self.output_detail["index"])
+        return dequantize(raw, *self.output_detail["quantization"])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """A whole batch of float windows through quantize, invoke, dequantize."""
+        self._resize(len(x))
+        self.set_input(self.quantize(x))
+        self.invoke()
+        return self.output()
+
+    def scores(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        out = np.empty(len(x), dtype=np.float32)
+        for start in range(0, len(x), chunk):
+            part = x[start : start + chunk]
+            out[start : start + len(part)] = mse(self.run(part), part)
+        return out
+
+
+class Micro:
+    """The TFLM interpreter, at an arena size already proven to work (by a probe)."""
+
+    name = "tflm"
+
+    def __init__(self, model: bytes, arena_size: int):
+        from tflite_micro.python.tflite_micro import runtime
+
+        self._interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+        self.input = self._interpreter.get_input_details(0)
+        self.output_detail = self._interpreter.get_output_details(0)
+
+    @staticmethod
+    def _params(detail) -> tuple[float, int]:
+        q = detail["quantization_parameters"]
+        scales, zeros = q["scales"], q["zero_points"]
+        return (float(scales[0]), int(zeros[0])) if len(scales) else (0.0, 0)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        return quantize(x, self.input["dtype"], *self._params(self.input))
+
+    def set_input(self, q: np.ndarray) -> None:
+        self._interpreter.set_input(q, 0)
+
+    def invoke(self) -> None:
+        self._interpreter.invoke()
+
+    def output(self) -> np.ndarray:
+        return dequantize(self._interpreter.get_output(0), *self._params(self.output_detail))
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """One invoke per window: TFLM has no batching."""
+        q, out = self.quantize(x[:, None]), np.empty(len(x), dtype=np.float32)
+        for i, window in enumerate(q):
+            self.set_input(window)
+            self.invoke()
+            out[i] = mse(self.output(), x[i : i + 1])[0]
+        return out
+
+
+def time_invokes(
+    rt: Runtime, windows: np.ndarray, samples: int, warmup: int = WARMUP, clock=time.perf_counter_ns
+) -> list[int]:
+    """Nanoseconds of each `invoke()` after `warmup` untimed ones; one window per invoke,
+    cycling through `windows`, each set before the clock starts."""
+    inputs = rt.quantize(windows[:, None])
+    times = []
+    for i in range(warmup + samples):
+        rt.set_input(inputs[i % len(inputs)])
+        start = clock()
+        rt.invoke()
+        stop = clock()
+        if i >= warmup:
+            times.append(stop - start)
+    return times

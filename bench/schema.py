@@ -1,0 +1,549 @@
+"""The one schema of `results.json`: typed records per metric family, with units.
+
+A row of the results file is flat (`row["size_bytes"]`), and every key it may hold
+is a field of exactly one record below. Each metric module returns its record; the
+pipeline merges records into the row with `to_dict`. Field metadata carries the
+unit, the report's column label and format, and how the gate judges the field, so
+the report, the gate, pytest-benchmark's `extra_info`, the JSON Schema printed by
+`edgebench schema` and the tests all derive from here.
+
+Each record also names the measurement conditions its numbers depend on
+(`DEPENDS_ON`, keys of `Conditions`): the gate compares a field of two rows only
+when those conditions agree, and otherwise says "not comparable".
+"""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+SCHEMA_VERSION = 2
+
+
+def metric(
+    unit: str = "",
+    doc: str = "",
+    label: str = "",
+    fmt: str = "{}",
+    best: str | None = None,
+    gate: str | None = None,
+    allowance: str | None = None,
+    samples: str | None = None,
+) -> Any:
+    """A field with its unit and how it is shown and gated.
+
+    best: "min" or "max" (bold in report tables); gate: "max" (must not grow), "min"
+    (must not fall), "true" (must stay true) or "timing" (statistical, over `samples`);
+    allowance: the `gate.Tolerances` field that loosens it."""
+    meta = {
+        "unit": unit,
+        "doc": doc,
+        "label": label,
+        "fmt": fmt,
+        "best": best,
+        "gate": gate,
+        "allowance": allowance,
+        "samples": samples,
+    }
+    return field(default=None, metadata=meta)
+
+
+class Record:
+    """A metric family: a dataclass whose fields are row keys."""
+
+    DEPENDS_ON: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, row: dict) -> Self:
+        return cls(**{f.name: row.get(f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---- nested values -----------------------------------------------------------------------
+
+
+@dataclass
+class StepError:
+    """Why one step of the pipeline produced no numbers."""
+
+    stage: str
+    kind: str  # the error type: MeasurementError, RuntimeError, ...
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+@dataclass
+class Layer:
+    op: str
+    input_shape: list[int]
+    output_shape: list[int]
+    params: int
+    weight_bytes: int
+    macs: int
+
+
+@dataclass
+class Allocation:
+    used_bytes: int
+    requested_bytes: int
+    count: int
+
+
+@dataclass
+class BoardEstimate:
+    dtype: str  # the kernels: int8 or float32
+    est_latency_ms: float
+    est_energy_uj: float
+    est_battery_days: float
+    fits: bool
+    fit_reason: str
+    calibrated: bool
+
+
+@dataclass
+class SeriesDetection:
+    point_precision: float
+    point_recall: float
+    point_f1: float
+    far: float | None
+    mar: float | None
+    events: int
+    event_recall: float | None
+    detection_delay_mean: float | None
+    false_alarms_per_1000: float | None
+
+
+# ---- conditions of measurement -------------------------------------------------------------
+
+
+@dataclass
+class Conditions:
+    """What a row's numbers were measured under, apart from the model itself."""
+
+    dataset: str | None = None
+    data_digest: str | None = None
+    window: int | None = None
+    channels: int | None = None
+    scaling: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    seed: int | None = None
+    threshold: str | None = None
+    latency_samples: int | None = None
+    machine: str | None = None  # the machine fingerprint
+    litert: str | None = None  # ai-edge-litert version
+    tflite_micro: str | None = None
+    code_size: str | None = None  # hashes of the measuring modules' sources
+    code_tflm: str | None = None
+    code_latency: str | None = None
+    code_detection: str | None = None
+
+    def key(self) -> str:
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+MODEL_SHAPE = ("window", "channels")
+TRAINING = ("dataset", "data_digest", "scaling", "epochs", "batch_size", "learning_rate", "seed")
+
+
+# ---- the records ---------------------------------------------------------------------------
+
+
+@dataclass
+class Identity(Record):
+    """Which model a row is, where it came from, and under what conditions it was measured."""
+
+    variant: str = metric(doc="registry name, or the stem of a user's model", label="variant")
+    arch: str = metric(doc="architecture, or 'user'")
+    dataset: str | None = metric()
+    window: int | None = metric(unit="points")
+    parent: str | None = metric()
+    recipe: str | None = metric()
+    recipe_params: dict[str, Any] | None = metric()
+    lineage: str | None = metric(label="lineage")
+    f1_target: str | None = metric()
+    input_shape: list[int] | None = metric()
+    artifact: str | None = metric(doc="the .tflite, relative to the results file")
+    sha256: str | None = metric(doc="of the .tflite: the same hash is the same model")
+    cache_key: str | None = metric()
+    cached: bool | None = metric()
+    build_seconds: float | None = metric(unit="s", label="build s", fmt="{:.1f}")
+    conditions: Conditions | None = metric()
+    measure_key: str | None = metric(doc="hash of `conditions`")
+    errors: dict[str, StepError] | None = metric(doc="stage -> why it produced nothing")
+    detection_skipped: str | None = metric()
+
+
+@dataclass
+class Size(Record):
+    DEPENDS_ON = (*MODEL_SHAPE, "code_size")
+
+    size_bytes: int = metric(
+        "bytes",
+        "the .tflite flatbuffer",
+        "size B",
+        "{:,}",
+        "min",
+        gate="max",
+        allowance="size_allowance_bytes",
+    )
+    size_data_bytes: int = metric(
+        "bytes", "buffers of constant tensors", "weights B", "{:,}", "min"
+    )
+    size_nondata_bytes: int = metric("bytes", "graph, quantization, metadata", "other B", "{:,}")
+    size_gzip_bytes: int = metric("bytes", "gzip -9 of the flatbuffer", "gzip B", "{:,}", "min")
+    params: int = metric("count", "elements of constant tensors as stored", "params", "{:,}", "min")
+
+
+@dataclass
+class Graph(Record):
+    DEPENDS_ON = (*MODEL_SHAPE, "code_size")
+
+    input_elements: int = metric("count")
+    output_elements: int = metric("count")
+    macs: int = metric(
+        "count", "multiply-accumulates per inference at batch 1", "MACs", "{:,}", gate="max"
+    )
+    layers: list[Layer] = metric(doc="per operator, in execution order")
+    ops: dict[str, int] = metric("count", "operator type -> count", "ops")
+    float_compute_ops: dict[str, int] = metric(
+        "count", "operators touching a float tensor", "float compute ops"
+    )
+    sparsity: float | None = metric("ratio", "share of zero weights", "sparsity", "{:.1%}")
+    weight_unique_values: list[int] = metric(
+        "count", "distinct values per weight tensor", "unique weights, max per layer"
+    )
+    weight_unique_per_channel_max: int | None = metric("count", label="max per channel", fmt="{:,}")
+
+
+@dataclass
+class HostLatency(Record):
+    DEPENDS_ON = (*MODEL_SHAPE, "latency_samples", "machine", "litert", "code_latency")
+
+    latency_us_p50: float = metric(
+        "us",
+        "LiteRT invoke, one window, one thread",
+        "LiteRT p50 us",
+        "{:.2f}",
+        "min",
+        gate="timing",
+        samples="latency_samples_us",
+    )
+    latency_us_p99: float = metric("us", label="LiteRT p99 us", fmt="{:.2f}", best="min")
+    latency_us_mean: float = metric("us")
+    latency_us_stdev: float = metric("us")
+    latency_us_min: float = metric("us")
+    latency_samples: int = metric("count")
+    latency_samples_us: list[float] = metric("us", "every timed invoke")
+    throughput_windows_per_s: float = metric(
+        "windows/s", "batched: quantize, invoke, dequantize", "windows/s", "{:,.0f}", "max"
+    )
+
+
+@dataclass
+class Tflm(Record):
+    """Can TFLite Micro run it, and in how small an arena (64-bit host build)."""
+
+    DEPENDS_ON = (*MODEL_SHAPE, "tflite_micro", "code_tflm")
+
+    tflm_deployable: bool = metric(label="deployable", gate="true")
+    tflm_error: str | None = metric(doc="TFLM's own words when not deployable")
+    tflm_failing_ops: dict[str, str] | None = metric()
+    arena_bytes: int | None = metric(
+        "bytes",
+        "smallest arena that allocates and invokes",
+        "arena B",
+        "{:,}",
+        "min",
+        gate="max",
+        allowance="arena_allowance_bytes",
+    )
+    arena_recorded_bytes: int | None = metric(
+        "bytes", "RecordingMicroAllocator total", "recorded B", "{:,}"
+    )
+    arena_head_bytes: int | None = metric("bytes")
+    arena_tail_bytes: int | None = metric("bytes")
+    arena_breakdown: dict[str, Allocation] | None = metric()
+    arena_probes: int | None = metric("count")
+    arena_crashed_sizes: list[int] | None = metric("bytes", "arena sizes at which TFLM crashed")
+    arena_search_seconds: float | None = metric("s", label="search s", fmt="{:.2f}")
+
+
+@dataclass
+class TflmLatency(Record):
+    DEPENDS_ON = (*MODEL_SHAPE, "latency_samples", "machine", "tflite_micro", "code_latency")
+
+    tflm_latency_us_p50: float = metric(
+        "us",
+        "TFLM invoke, reference kernels, host",
+        "TFLM p50 us",
+        "{:.2f}",
+        "min",
+        gate="timing",
+        samples="tflm_latency_samples_us",
+    )
+    tflm_latency_us_p99: float = metric("us", label="TFLM p99 us", fmt="{:.2f}", best="min")
+    tflm_latency_us_mean: float = metric("us")
+    tflm_latency_us_stdev: float = metric("us")
+    tflm_latency_us_min: float = metric("us")
+    tflm_latency_samples: int = metric("count")
+    tflm_latency_samples_us: list[float] = metric("us", "every timed invoke")
+
+
+@dataclass
+class Detection(Record):
+    """Quality on the test part, threshold from validation only."""
+
+    DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "threshold", "litert", "code_detection")
+
+    precision: float = metric("ratio", "window level", "precision", "{:.3f}", "max")
+    recall: float = metric("ratio", "window level", "recall", "{:.3f}", "max")
+    f1: float = metric(
+        "ratio",
+        "window level: a window is anomalous if any point is",
+        "F1",
+        "{:.3f}",
+        "max",
+        gate="min",
+        allowance="f1_tolerance",
+    )
+    roc_auc: float | None = metric("ratio", "window level", "ROC-AUC", "{:.3f}", "max")
+    pr_auc: float | None = metric("ratio", "window level", "PR-AUC", "{:.3f}", "max")
+    point_precision: float = metric("ratio", "each point scored by the window ending at it")
+    point_recall: float = metric("ratio")
+    point_f1: float = metric("ratio", label="point F1", fmt="{:.3f}", best="max")
+    far: float | None = metric("ratio", "false alarms / normal points", "FAR", "{:.3f}", "min")
+    mar: float | None = metric("ratio", "missed / anomalous points", "MAR", "{:.3f}", "min")
+    events: int = metric("count", "runs of anomalous points")
+    event_recall: float | None = metric("ratio", label="event recall", fmt="{:.2f}", best="max")
+    detection_delay_mean: float | None = metric(
+        "points", label="delay pts", fmt="{:.1f}", best="min"
+    )
+    false_alarms_per_1000: float | None = metric(
+        "per 1000 normal points", label="false alarms /1000", fmt="{:.1f}", best="min"
+    )
+    per_series: dict[str, SeriesDetection] = metric()
+    threshold: float = metric(
+        "score", "reconstruction MSE above which a window alarms", "threshold", "{:.3g}"
+    )
+    threshold_policy: str = metric()
+    test_windows: int = metric("count")
+    test_anomalous_windows: int = metric("count")
+    test_scores: list[float] = metric("score", "per test window, 4 significant digits")
+
+
+@dataclass
+class Agreement(Record):
+    """Do TFLM and LiteRT score the test windows alike?"""
+
+    DEPENDS_ON = (*Detection.DEPENDS_ON, "tflite_micro", "code_tflm")
+
+    tflm_score_max_abs_diff: float = metric(
+        "score", label="max abs score diff vs LiteRT", fmt="{:.2g}"
+    )
+    tflm_decisions_differ: int = metric(
+        "count", "test windows alarmed by one runtime only", "decisions differ", "{:,}"
+    )
+
+
+@dataclass
+class Boards(Record):
+    DEPENDS_ON = (*MODEL_SHAPE, "code_size")
+
+    boards: dict[str, BoardEstimate] = metric(doc="board key -> estimate")
+
+
+@dataclass
+class VsFloat32(Record):
+    """Against float32 of the same arch and dataset."""
+
+    DEPENDS_ON = Detection.DEPENDS_ON
+
+    f1_delta_vs_float32: float | None = metric("ratio", label="dF1 vs float32", fmt="{:+.3f}")
+    f1_ratio_vs_float32: float | None = metric("ratio")
+    size_ratio_vs_float32: float | None = metric("ratio", label="x float32", fmt="{:.2f}")
+    params_ratio_vs_float32: float | None = metric("ratio", label="x float32 params", fmt="{:.2f}")
+    f1_target_met: bool | None = metric()
+
+
+RECORDS: tuple[type[Record], ...] = (
+    Identity,
+    Size,
+    Graph,
+    HostLatency,
+    Tflm,
+    TflmLatency,
+    Detection,
+    Agreement,
+    Boards,
+    VsFloat32,
+)
+REQUIRED = ("variant", "arch")
+
+
+def _fields() -> dict[str, tuple[type[Record], dataclasses.Field]]:
+    found: dict[str, tuple[type[Record], dataclasses.Field]] = {}
+    for record in RECORDS:
+        for f in dataclasses.fields(record):  # type: ignore[arg-type]
+            if f.name in found:
+                raise TypeError(f"row field {f.name!r} is declared twice")
+            found[f.name] = (record, f)
+    return found
+
+
+FIELDS = _fields()
+
+
+def info(name: str) -> dict:
+    """A row field's metadata: unit, doc, label, fmt, best, gate, allowance, samples."""
+    return dict(FIELDS[name][1].metadata)
+
+
+def record_of(name: str) -> type[Record]:
+    return FIELDS[name][0]
+
+
+def column(name: str) -> tuple[str, str, str, str | None]:
+    """(header, key, format, best) of a report column."""
+    meta = FIELDS[name][1].metadata
+    return meta["label"] or name, name, meta["fmt"], meta["best"]
+
+
+def gated() -> list[str]:
+    """The fields the gate checks against a baseline, in schema order."""
+    return [name for name, (_, f) in FIELDS.items() if f.metadata["gate"]]
+
+
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def scalar_fields(*records: type[Record]) -> list[str]:
+    """Fields holding one number, string or flag (for `benchmark.extra_info`)."""
+    scalars = (int, float, str, bool, type(None))
+    names = []
+    for record in records:
+        hints = _hints(record)
+        for f in dataclasses.fields(record):  # type: ignore[arg-type]
+            args = typing.get_args(hints[f.name]) or (hints[f.name],)
+            if all(a in scalars for a in args):
+                names.append(f.name)
+    return names
+
+
+# ---- JSON Schema ---------------------------------------------------------------------------
+
+
+def _json_type(tp) -> dict:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_json_type(a) for a in args]}
+    if tp is type(None):
+        return {"type": "null"}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is str:
+        return {"type": "string"}
+    if tp is Any:
+        return {}
+    if origin is list:
+        return {"type": "array", "items": _json_type(args[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _json_type(args[1])}
+    if dataclasses.is_dataclass(tp):
+        return _object(tp)
+    raise TypeError(f"no JSON Schema for {tp!r}")
+
+
+def _object(cls, required: tuple[str, ...] | None = None) -> dict:
+    hints = _hints(cls)
+    props = {}
+    for f in dataclasses.fields(cls):
+        prop = _json_type(hints[f.name])
+        meta = f.metadata
+        text = "; ".join(
+            t for t in (meta.get("doc"), meta.get("unit") and f"unit: {meta['unit']}") if t
+        )
+        if text:
+            prop["description"] = text
+        props[f.name] = prop
+    # a field with a default may be left out
+    names = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    return {
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+        "required": list(required if required is not None else names),
+    }
+
+
+def row_schema() -> dict:
+    props: dict = {}
+    for record in RECORDS:
+        props.update(_object(record)["properties"])
+    return {
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+        "required": list(REQUIRED),
+    }
+
+
+def json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a results file of this schema version."""
+    obj, text = {"type": "object"}, {"type": "string"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"edgebench-results-v{SCHEMA_VERSION}",
+        "title": "edgebench results",
+        "type": "object",
+        "required": ["schema_version", "created", "machine", "config", "rows"],
+        "properties": {
+            "schema_version": {"const": SCHEMA_VERSION},
+            "created": text,
+            "command": text,
+            "code_version": text,
+            "machine": {
+                "type": "object",
+                "required": ["fingerprint", "packages"],
+                "properties": {"fingerprint": text, "packages": obj},
+            },
+            "config": obj,
+            "dataset": obj,
+            "project": obj,
+            "stages_s": {"type": "object", "additionalProperties": {"type": "number"}},
+            "rows": {"type": "array", "items": row_schema()},
+            "traces": obj,
+            "boards": obj,
+            "estimate_defaults": obj,
+            "calibration": obj,
+        },
+        "additionalProperties": False,
+    }
