@@ -11,7 +11,7 @@ samples (and the machine is one of the conditions of a timing).
 
 import fnmatch
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +27,11 @@ PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not compar
 class Tolerances:
     size_allowance_bytes: int = 0
     arena_allowance_bytes: int = 0
+    instructions_allowance_ratio: float = 0.0  # of the baseline's count
     f1_tolerance: float = 0.005
-    latency_factor: float = 1.10
-    alpha: float = 0.05
+    latency_factor: float = 1.10  # wall clock (opt-in): the shift's whole interval beyond it
+    alpha: float = 0.05  # of that interval (1 - alpha confidence)
+    min_blocks: int = 10  # independent block medians per side needed for a verdict
 
 
 BUDGET_KEYS = {
@@ -95,19 +97,34 @@ def incomparable(metric: str, base_row: dict, row: dict) -> str | None:
     return None
 
 
+def _unmeasured_in_baseline(metric: str, base_row: dict) -> bool:
+    """The baseline says why it has no value: TFLM could not run its model, or no count."""
+    record = schema.record_of(metric)
+    if record is schema.Tflm and metric != "tflm_deployable":
+        return not base_row.get("tflm_deployable")
+    if record is schema.Instructions:
+        return bool(base_row.get("tflm_instructions_error"))
+    return False
+
+
 def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | None:
     """One gated metric of one row against its baseline row; None when the baseline did
-    not measure it."""
+    not measure it (absent, or null with its reason in the row)."""
     meta, name = schema.info(metric), row_id(row)
     rule = meta["gate"]
-    if metric not in base_row or (rule == "timing" and not base_row.get(meta["samples"])):
+    key = meta["samples"] if rule == "timing" else metric
+    if key not in base_row or _unmeasured_in_baseline(metric, base_row):
         return None
-    if (
-        schema.record_of(metric) is schema.Tflm
-        and metric != "tflm_deployable"
-        and not base_row.get("tflm_deployable")
-    ):
-        return None  # nothing to hold it to: the baseline did not run on TFLM
+    if base_row[key] is None or base_row[key] == []:
+        return Finding(
+            metric,
+            name,
+            None,
+            row.get(metric),
+            "",
+            FAIL,
+            "the baseline holds no value to gate against: regenerate it",
+        )
     why = incomparable(metric, base_row, row)
     if why is not None:
         sha = row.get("sha256")
@@ -121,72 +138,104 @@ def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | 
     if rule == "true":
         if base is not True:
             return None
-        return (
-            Finding(metric, name, True, now, "", PASS)
-            if now is True
-            else Finding(
-                metric,
-                name,
-                True,
-                now,
-                "",
-                FAIL,
-                (row.get("tflm_error") or "no longer deployable on TFLM")[:200],
-            )
-        )
+        if now is True:
+            return Finding(metric, name, True, now, "", PASS)
+        why = (row.get("tflm_error") or "no longer deployable on TFLM")[:200]
+        return Finding(metric, name, True, now, "", FAIL, why)
     if now is None:
         return _missing(metric, name, base)
     allowance = getattr(tol, meta["allowance"]) if meta["allowance"] else 0
+    if meta["allowance"] and meta["allowance"].endswith("_ratio"):
+        allowance = base * allowance
     if rule == "max":
-        return _upper(metric, name, base, now, allowance)
+        found = _upper(metric, name, base, now, allowance)
+        if found.verdict == FAIL and meta["breakdown"]:
+            found = replace(found, note=found.note + _grew(base_row, row, meta["breakdown"]))
+        return found
     ok = now >= base - allowance
-    return Finding(
-        metric,
-        name,
-        base,
-        now,
-        _change(base, now),
-        PASS if ok else FAIL,
-        "" if ok else f"fell by more than {allowance}",
-    )
+    note = "" if ok else f"fell by more than {allowance}"
+    return Finding(metric, name, base, now, _change(base, now), PASS if ok else FAIL, note)
+
+
+def _grew(base_row: dict, row: dict, breakdown: str) -> str:
+    """`; FULLY_CONNECTED +12,288`: the part that grew most."""
+    base, now = base_row.get(breakdown) or {}, row.get(breakdown) or {}
+    growth = {k: now.get(k, 0) - base.get(k, 0) for k in {*base, *now}}
+    if not growth:
+        return ""
+    part = max(growth, key=lambda k: growth[k])
+    return f"; {part} {growth[part]:+,}" if growth[part] > 0 else ""
+
+
+def blocks(samples, count: int) -> np.ndarray:
+    """Medians of `count` consecutive blocks: neighbouring invokes share the machine's
+    state, blocks far apart much less; these are the independent samples."""
+    parts = np.array_split(np.asarray(samples, dtype=np.float64), count)
+    return np.array([np.median(p) for p in parts if len(p)])
+
+
+def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float):
+    """The shift of log(now) over log(base) as a ratio, with its distribution-free
+    (1 - alpha) interval from the order statistics of the pairwise differences."""
+    diffs = np.sort(np.subtract.outer(np.log(now), np.log(base)).ravel())
+    n, m = len(now), len(base)
+    z = stats.norm.ppf(1 - alpha / 2)
+    k = max(0, int(np.floor(n * m / 2 - z * np.sqrt(n * m * (n + m + 1) / 12))))
+    low, high = diffs[min(k, len(diffs) - 1)], diffs[max(len(diffs) - 1 - k, 0)]
+    return float(np.exp(np.median(diffs))), float(np.exp(low)), float(np.exp(high))
 
 
 def timing(metric: str, samples_key: str, base_row: dict, row: dict, tol: Tolerances) -> Finding:
-    """Ratio of medians beyond the factor and a significant difference: a regression."""
+    """Wall clock: a regression needs the whole interval of the shift beyond the factor."""
     base, now = base_row[samples_key], row.get(samples_key)
     name = row_id(row)
     if not now:
         return _missing(metric, name, base_row.get(metric))
     base_med, now_med = float(np.median(base)), float(np.median(now))
-    ratio = now_med / base_med if base_med else float("inf")
-    p = float(stats.mannwhitneyu(now, base, alternative="two-sided").pvalue)
-    change = f"x{ratio:.2f}, p={p:.2g}"
-    if ratio > tol.latency_factor:
-        if p < tol.alpha:
-            return Finding(
-                metric,
-                name,
-                base_med,
-                now_med,
-                change,
-                FAIL,
-                f"slower by more than x{tol.latency_factor} and significant",
-            )
+    count = min(len(base), len(now)) // 10
+    if count < tol.min_blocks:
+        ratio = now_med / base_med if base_med else float("inf")
         return Finding(
-            metric, name, base_med, now_med, change, NOISE, "beyond the factor but not significant"
+            metric,
+            name,
+            base_med,
+            now_med,
+            f"x{ratio:.2f}",
+            NOISE,
+            f"too few samples for a verdict (need {10 * tol.min_blocks} per side)",
+        )
+    ratio, low, high = hodges_lehmann(blocks(base, count), blocks(now, count), tol.alpha)
+    change = f"x{ratio:.2f} [{low:.2f}, {high:.2f}]"
+    if low > tol.latency_factor:
+        return Finding(
+            metric,
+            name,
+            base_med,
+            now_med,
+            change,
+            FAIL,
+            f"slower by more than x{tol.latency_factor}, interval included",
+        )
+    if ratio > tol.latency_factor:
+        return Finding(
+            metric,
+            name,
+            base_med,
+            now_med,
+            change,
+            NOISE,
+            "beyond the factor, but its interval is not",
         )
     return Finding(metric, name, base_med, now_med, change, PASS)
 
 
 def compare(
-    res: dict, baseline: dict, tol: Tolerances = Tolerances(), deterministic_only: bool = False
+    res: dict, baseline: dict, tol: Tolerances = Tolerances(), wall_clock: bool = False
 ) -> list[Finding]:
-    """Every baseline row against the same row now, on every gated metric of the schema;
-    a vanished row fails."""
+    """Every baseline row against the same row now, on every gated metric of the schema
+    (wall-clock timings only when asked); a vanished row fails."""
     now_rows, found = _rows(res), []
-    metrics = [
-        m for m in schema.gated() if not (deterministic_only and schema.info(m)["gate"] == "timing")
-    ]
+    metrics = [m for m in schema.gated() if wall_clock or schema.info(m)["gate"] != "timing"]
     for key, base_row in _rows(baseline).items():
         row = now_rows.get(key)
         if row is None:

@@ -8,6 +8,7 @@ typed `StepError` in the row and the steps that needed its output are skipped.
 
 import dataclasses
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 import bench
-from bench import detection, energy, graph, latency, size, tflm
+from bench import detection, energy, graph, instructions, latency, size, tflm
 from bench.data.windows import Windows
-from bench.schema import Conditions, Record, StepError
+from bench.schema import Conditions, Instructions, Record, StepError
 from bench.targets import Board, Catalog
 
 # The measuring code behind each condition: a change to it makes old rows not comparable.
@@ -28,6 +29,7 @@ MEASURING_CODE = {
     "code_tflm": ("tflm.py", "runtime.py"),
     "code_latency": ("latency.py", "runtime.py"),
     "code_detection": ("detection.py", "runtime.py", "data/windows.py"),
+    "code_instructions": ("instructions.py",),
 }
 R = TypeVar("R", bound=Record)
 
@@ -126,3 +128,45 @@ def conditions(**given: Any) -> dict:
     """The row's `conditions` and `measure_key`: what it was measured under."""
     measured = Conditions(**{**given, **code_hashes()})
     return {"conditions": dataclasses.asdict(measured), "measure_key": measured.key()}
+
+
+def add_instructions(rows: list[dict], root: Path, cache, clock: Stopwatch) -> None:
+    """Instructions per inference of every row's model TFLM runs, counted in one valgrind
+    process (`bench/instructions.py`) and cached by the model's sha256 and the tools."""
+    start = time.perf_counter()
+    used, todo = instructions.tool(), []
+    for row in rows:
+        if not row.get("artifact"):
+            continue
+        if not row.get("tflm_deployable"):
+            why = (row.get("tflm_error") or "not measured")[:200]
+            row.update(
+                Instructions(
+                    tflm_instructions_error=f"TFLM cannot run it: {why}",
+                    tflm_instructions_tool=used,
+                ).to_dict()
+            )
+            continue
+        key = hashlib.sha256(f"{row['sha256']} {used} {code_hashes()}".encode()).hexdigest()
+        hit = cache.read(key[:32], "instructions.json")
+        if hit is not None:
+            row.update(json.loads(hit))
+            continue
+        todo.append((row, key[:32]))
+    models = [
+        ((root / row["artifact"]).read_bytes(), row["arena_bytes"], list(row["ops"] or {}))
+        for row, _ in todo
+    ]
+    for (row, key), record in zip(todo, instructions.count(models), strict=True):
+        row.update(record.to_dict())
+        if record.tflm_instructions is not None:
+            cache.write(key, "instructions.json", json.dumps(record.to_dict()).encode())
+        elif record.tflm_instructions_error != instructions.UNAVAILABLE:
+            errors = row.get("errors") or {}
+            errors["instructions"] = dataclasses.asdict(
+                StepError(
+                    "instructions", "MeasurementError", record.tflm_instructions_error or "no count"
+                )
+            )
+            row["errors"] = errors
+    clock.add("instructions", start)

@@ -26,6 +26,7 @@ TABLES = {
     ),
     "Speed (host)": (
         "variant",
+        "tflm_instructions",
         "latency_us_p50",
         "latency_us_p99",
         "throughput_windows_per_s",
@@ -321,7 +322,41 @@ def layer_table(row: dict) -> list[str]:
             disable_numparse=True,
         ),
         "",
+        *op_table(row),
         "</details>",
+    ]
+
+
+def op_table(row: dict) -> list[str]:
+    """Instructions per operator type beside its MACs: where the interpreter's time goes."""
+    counts = row.get("tflm_instructions_by_op")
+    if not counts:
+        return []
+    macs: dict[str, int] = {}
+    for la in row.get("layers") or []:
+        macs[la["op"]] = macs.get(la["op"], 0) + la["macs"]
+    total = row["tflm_instructions"] or 1
+    body = [
+        [
+            op,
+            f"{n:,}",
+            f"{n / total:.1%}",
+            f"{macs.get(op, 0):,}",
+            f"{n / macs[op]:.1f}" if macs.get(op) else "n/a",
+        ]
+        for op, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    ]
+    return [
+        f"TFLM instructions per inference by operator ({row['tflm_instructions']:,} in all; "
+        f"{row.get('tflm_instructions_tool')}):",
+        "",
+        tabulate(
+            body,
+            headers=["op", "instructions", "share", "MACs", "instr / MAC"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
     ]
 
 
@@ -514,6 +549,10 @@ NOTES = [
     "- latency: host figures, not MCU ones. LiteRT: one thread, one window per `invoke()` "
     "after warm-up, only `invoke()` timed, default delegates as LiteRT applies them. TFLM: "
     "the host build of TFLM's reference kernels (no CMSIS-NN), a relative figure.",
+    "- TFLM instr: instructions executed inside `MicroInterpreter::Invoke()` for one "
+    "inference on a zero input, counted by valgrind (callgrind) on the tflite-micro "
+    "package's host build (reference kernels): exact and repeatable, so it is the latency "
+    "figure the gate holds; per operator in each per-layer analysis.",
     "- arena: the smallest `arena_size` (a multiple of 16 bytes) with which TFLite Micro "
     "allocates and invokes the model, found by bisection, each probe in a forked child; "
     "recorded = the RecordingMicroAllocator's total at a generous arena. These come from "

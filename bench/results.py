@@ -237,6 +237,7 @@ def update_to_2(res: dict) -> dict:
             code_tflm="v1",
             code_latency="v1",
             code_detection="v1",
+            code_instructions="v1",
         )
         row["conditions"] = dataclasses.asdict(conditions)
         row["measure_key"] = conditions.key()

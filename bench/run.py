@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from bench import UsageError, detection, energy, graph, report, results, targets
+from bench import UsageError, detection, energy, graph, instructions, report, results, targets
 from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
-from bench.pipeline import Settings, Stopwatch, conditions, measure
+from bench.pipeline import Settings, Stopwatch, add_instructions, conditions, measure
 from bench.results import write_atomic
 from bench.schema import Identity
 from variants import REGISTRY
@@ -169,6 +169,7 @@ def row_conditions(cfg: RunConfig, dataset: Dataset, window: int | None, machine
         machine=machine["fingerprint"],
         litert=versions["ai-edge-litert"],
         tflite_micro=versions["tflite-micro"],
+        valgrind=instructions.valgrind_version(),
     )
 
 
@@ -364,6 +365,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         for ctx in built:
             rows += registry_rows(ctx, cfg, dataset, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
+    add_instructions(rows, cfg.out, cache, clock)
     add_deltas(rows)
     t = time.perf_counter()
     calibration = calibrate(how.catalog, cache)

@@ -32,12 +32,14 @@ def metric(
     gate: str | None = None,
     allowance: str | None = None,
     samples: str | None = None,
+    breakdown: str | None = None,
 ) -> Any:
     """A field with its unit and how it is shown and gated.
 
     best: "min" or "max" (bold in report tables); gate: "max" (must not grow), "min"
     (must not fall), "true" (must stay true) or "timing" (statistical, over `samples`);
-    allowance: the `gate.Tolerances` field that loosens it."""
+    allowance: the `gate.Tolerances` field that loosens it (a `_ratio` of the baseline);
+    breakdown: the field whose parts a failure names (instructions per operator)."""
     meta = {
         "unit": unit,
         "doc": doc,
@@ -47,6 +49,7 @@ def metric(
         "gate": gate,
         "allowance": allowance,
         "samples": samples,
+        "breakdown": breakdown,
     }
     return field(default=None, metadata=meta)
 
@@ -151,10 +154,12 @@ class Conditions:
     machine: str | None = None  # the machine fingerprint
     litert: str | None = None  # ai-edge-litert version
     tflite_micro: str | None = None
+    valgrind: str | None = None
     code_size: str | None = None  # hashes of the measuring modules' sources
     code_tflm: str | None = None
     code_latency: str | None = None
     code_detection: str | None = None
+    code_instructions: str | None = None
 
     def key(self) -> str:
         text = json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -310,6 +315,29 @@ class TflmLatency(Record):
 
 
 @dataclass
+class Instructions(Record):
+    """Instructions per inference of TFLM's host build under valgrind: exact, repeatable."""
+
+    DEPENDS_ON = (*MODEL_SHAPE, "tflite_micro", "valgrind", "code_instructions")
+
+    tflm_instructions: int | None = metric(
+        "instructions",
+        "inside MicroInterpreter::Invoke(), one inference, zero input",
+        "TFLM instr",
+        "{:,}",
+        "min",
+        gate="max",
+        allowance="instructions_allowance_ratio",
+        breakdown="tflm_instructions_by_op",
+    )
+    tflm_instructions_by_op: dict[str, int] | None = metric(
+        "instructions", "per operator type; (interpreter) = the rest of Invoke()"
+    )
+    tflm_instructions_tool: str | None = metric(doc="valgrind and tflite-micro versions")
+    tflm_instructions_error: str | None = metric(doc="why there is no count")
+
+
+@dataclass
 class Detection(Record):
     """Quality on the test part, threshold from validation only."""
 
@@ -392,6 +420,7 @@ RECORDS: tuple[type[Record], ...] = (
     HostLatency,
     Tflm,
     TflmLatency,
+    Instructions,
     Detection,
     Agreement,
     Boards,

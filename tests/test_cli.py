@@ -247,7 +247,6 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
         quick_run[0] / "results.json",
         "--baseline",
         tmp_path / "results.json",
-        "--deterministic-only",
         "--budgets",
         Path(__file__).parent.parent / ".ci" / "gates.toml",
     )

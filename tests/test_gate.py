@@ -55,7 +55,7 @@ def verdicts(findings, verdict):
 
 
 def test_results_pass_against_themselves():
-    findings = gate.compare(results(), results())
+    findings = gate.compare(results(), results(), wall_clock=True)
     assert gate.verdict(findings) == 0
     assert {f.verdict for f in findings} == {gate.PASS}
     assert len(findings) == 2 * 5  # size, arena, deployable, f1, latency per row
@@ -68,7 +68,7 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
     doctored["arena_bytes"] -= 16
     doctored["f1"] += 0.01
     doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
-    findings = gate.compare(results(), base)
+    findings = gate.compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.FAIL) == {
         ("size_bytes", "deep/int8"),
         ("arena_bytes", "deep/int8"),
@@ -92,7 +92,7 @@ def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
     base, now = results(), results()
     base["rows"][0]["latency_samples_us"] = [1.0, 5.0, 2.0, 8.0, 3.0]
     now["rows"][0]["latency_samples_us"] = [1.3, 6.0, 2.3, 9.5, 3.7]  # median x1.23
-    findings = gate.compare(now, base)
+    findings = gate.compare(now, base, wall_clock=True)
     (noisy,) = [f for f in findings if f.verdict == gate.NOISE]
     assert noisy.variant == "deep/float32" and "x1.23" in noisy.change
     assert gate.verdict(findings) == 0
@@ -101,14 +101,16 @@ def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
 def test_a_significant_change_within_the_factor_passes():
     base, now = results(), results()
     now["rows"][0]["latency_samples_us"] = samples(3.2 * 1.05, seed=0)
-    finding = next(f for f in gate.compare(now, base) if f.metric == "latency_us_p50")
+    finding = next(
+        f for f in gate.compare(now, base, wall_clock=True) if f.metric == "latency_us_p50"
+    )
     assert finding.verdict == gate.PASS and "x1.05" in finding.change
 
 
 def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
     base = results(fingerprint="other")
     base["rows"][0]["size_bytes"] -= 1
-    findings = gate.compare(results(), base)
+    findings = gate.compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.NOT_COMPARABLE) == {
         ("latency_us_p50", "deep/float32"),
         ("latency_us_p50", "deep/int8"),
@@ -136,7 +138,7 @@ def test_what_vanished_fails():
     del now["rows"][1]
     del now["rows"][0]["arena_bytes"]
     now["rows"][0]["latency_samples_us"] = []
-    fails = verdicts(gate.compare(now, results()), gate.FAIL)
+    fails = verdicts(gate.compare(now, results(), wall_clock=True), gate.FAIL)
     assert fails == {
         ("row", "deep/int8"),
         ("arena_bytes", "deep/float32"),
@@ -210,7 +212,7 @@ def test_gates_in_pyproject(tmp_path):
 def test_the_printed_table_matches_the_golden_file():
     base = results()
     base["rows"][1]["size_bytes"] -= 64
-    text = gate.render(gate.compare(results(), base, deterministic_only=True))
+    text = gate.render(gate.compare(results(), base))
     golden = GOLDEN / "gate_table.md"
     assert text + "\n" == golden.read_text()
 
