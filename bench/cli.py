@@ -409,8 +409,9 @@ def _cmd_targets(args) -> int:
 
     catalog = targets.load(args.targets)
 
-    def mark(board, figure):
-        return "" if board.calibrated.get(figure) else " *"
+    def cpm(board, dtype, op_class):
+        mark = "" if board.calibrated[f"{dtype} {op_class}"] else " *"
+        return f"{board.cycles_per_mac[dtype][op_class]:.2f}{mark}"
 
     body = [
         [
@@ -420,37 +421,36 @@ def _cmd_targets(args) -> int:
             f"{b.clock_mhz:g}",
             f"{b.flash_bytes // 1024:,}",
             f"{b.sram_bytes // 1024:,}",
-            f"{b.cycles_per_mac['int8']:.2f}" + mark(b, "cycles_per_mac_int8"),
-            f"{b.cycles_per_mac['float32']:.2f}" + mark(b, "cycles_per_mac_float32"),
-            f"{b.active_mw:.1f}" + mark(b, "active_mw"),
+            cpm(b, "int8", "dense"),
+            cpm(b, "int8", "conv"),
+            cpm(b, "float32", "dense"),
+            f"{b.active_mw:.1f}" + ("" if b.calibrated["active_mw"] else " *"),
             f"{b.sleep_uw:g} *",
             b.library,
         ]
         for b in catalog.boards.values()
     ]
-    print(
-        tabulate(
-            body,
-            headers=[
-                "board",
-                "name",
-                "core",
-                "MHz",
-                "flash KiB",
-                "SRAM KiB",
-                "cyc/MAC int8",
-                "cyc/MAC fp32",
-                "active mW",
-                "sleep uW",
-                "kernels",
-            ],
-            tablefmt="github",
-            disable_numparse=True,
-        )
-    )
+    headers = [
+        "board",
+        "name",
+        "core",
+        "MHz",
+        "flash KiB",
+        "SRAM KiB",
+        "cyc/MAC int8 dense",
+        "int8 conv",
+        "fp32 dense",
+        "active mW",
+        "sleep uW",
+        "kernels",
+    ]
+    print(tabulate(body, headers=headers, tablefmt="github", disable_numparse=True))
+    fixed = ", ".join(f"{k} {v:g}" for k, v in catalog.fixed.items())
+    names = " and ".join(m["name"] for m in catalog.models.values())
     print(
         f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from "
-        f"{len(catalog.calibration)} published measurements of {catalog.model['name']}."
+        f"{len(catalog.calibration)} published measurements of {names}. "
+        f"Fixed costs (priors, cycles): {fixed}."
     )
     return 0
 

@@ -78,6 +78,14 @@ def float_compute_ops(model: bytes) -> list[str]:
 
 
 LAYOUT_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE"}  # move no data worth counting
+POOLS = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "SUM"}
+# Operators whose work is multiply-accumulates, by the estimator's class.
+MAC_OPS = {
+    "FULLY_CONNECTED": "dense",
+    "BATCH_MATMUL": "dense",
+    "CONV_2D": "conv",
+    "DEPTHWISE_CONV_2D": "conv",
+}
 
 
 def _shape(tensor) -> list[int]:
@@ -86,7 +94,8 @@ def _shape(tensor) -> list[int]:
 
 
 def _macs(name: str, inputs: list[list[int]], output: list[int]) -> int:
-    """Multiply-accumulates of one operator at batch 1; elementwise ops count elements."""
+    """Multiply-accumulates of one operator at batch 1; the other ops count elements (of
+    the output, or of the input for pooling, which reads each input element once)."""
     out = int(np.prod(output)) if output else 1
     if name == "FULLY_CONNECTED":
         return out * inputs[1][-1]  # weights are [outputs, inputs]
@@ -100,6 +109,8 @@ def _macs(name: str, inputs: list[list[int]], output: list[int]) -> int:
         return out * inputs[0][-1]
     if name in LAYOUT_OPS:
         return 0
+    if name in POOLS and inputs:
+        return int(np.prod(inputs[0]))
     return out
 
 

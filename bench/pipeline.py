@@ -21,7 +21,7 @@ import bench
 from bench import detection, energy, graph, instructions, latency, size, tflm
 from bench.data.windows import Windows
 from bench.schema import Conditions, Instructions, Record, StepError
-from bench.targets import Board, Catalog
+from bench.targets import Board, Catalog, Work
 
 # The measuring code behind each condition: a change to it makes old rows not comparable.
 MEASURING_CODE = {
@@ -111,7 +111,7 @@ def measure(
             )
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
-            shape.macs,
+            Work.of_layers([dataclasses.asdict(layer) for layer in shape.layers]),
             shape.float_compute_ops,
             sized.size_bytes,
             micro.tflm_deployable,
@@ -130,43 +130,54 @@ def conditions(**given: Any) -> dict:
     return {"conditions": dataclasses.asdict(measured), "measure_key": measured.key()}
 
 
+def count_instructions(models: list[tuple[bytes, int, list[str]]], cache) -> list[Instructions]:
+    """`instructions.count`, through a cache keyed by each model's sha256, the tools and
+    the counting code: a warm run starts no valgrind."""
+    used = instructions.tool()
+    keys = [
+        hashlib.sha256(
+            f"{hashlib.sha256(m).hexdigest()} {used} {code_hashes()}".encode()
+        ).hexdigest()[:32]
+        for m, _, _ in models
+    ]
+    found: dict[int, Instructions] = {}
+    for i, key in enumerate(keys):
+        hit = cache.read(key, "instructions.json")
+        if hit is not None:
+            found[i] = Instructions(**json.loads(hit))
+    todo = [i for i in range(len(models)) if i not in found]
+    for i, record in zip(todo, instructions.count([models[i] for i in todo]), strict=True):
+        found[i] = record
+        if record.tflm_instructions is not None:
+            cache.write(keys[i], "instructions.json", json.dumps(record.to_dict()).encode())
+    return [found[i] for i in range(len(models))]
+
+
 def add_instructions(rows: list[dict], root: Path, cache, clock: Stopwatch) -> None:
-    """Instructions per inference of every row's model TFLM runs, counted in one valgrind
-    process (`bench/instructions.py`) and cached by the model's sha256 and the tools."""
+    """Instructions per inference of every row's model that TFLM runs, counted in one
+    valgrind process (`bench/instructions.py`)."""
     start = time.perf_counter()
-    used, todo = instructions.tool(), []
+    runs = [row for row in rows if row.get("artifact") and row.get("tflm_deployable")]
     for row in rows:
-        if not row.get("artifact"):
-            continue
-        if not row.get("tflm_deployable"):
+        if row.get("artifact") and not row.get("tflm_deployable"):
             why = (row.get("tflm_error") or "not measured")[:200]
             row.update(
                 Instructions(
                     tflm_instructions_error=f"TFLM cannot run it: {why}",
-                    tflm_instructions_tool=used,
+                    tflm_instructions_tool=instructions.tool(),
                 ).to_dict()
             )
-            continue
-        key = hashlib.sha256(f"{row['sha256']} {used} {code_hashes()}".encode()).hexdigest()
-        hit = cache.read(key[:32], "instructions.json")
-        if hit is not None:
-            row.update(json.loads(hit))
-            continue
-        todo.append((row, key[:32]))
     models = [
         ((root / row["artifact"]).read_bytes(), row["arena_bytes"], list(row["ops"] or {}))
-        for row, _ in todo
+        for row in runs
     ]
-    for (row, key), record in zip(todo, instructions.count(models), strict=True):
+    for row, record in zip(runs, count_instructions(models, cache), strict=True):
         row.update(record.to_dict())
-        if record.tflm_instructions is not None:
-            cache.write(key, "instructions.json", json.dumps(record.to_dict()).encode())
-        elif record.tflm_instructions_error != instructions.UNAVAILABLE:
-            errors = row.get("errors") or {}
-            errors["instructions"] = dataclasses.asdict(
-                StepError(
-                    "instructions", "MeasurementError", record.tflm_instructions_error or "no count"
-                )
+        if record.tflm_instructions is None and record.tflm_instructions_error != (
+            instructions.UNAVAILABLE
+        ):
+            why = StepError(
+                "instructions", "MeasurementError", record.tflm_instructions_error or "no count"
             )
-            row["errors"] = errors
+            row["errors"] = {**(row.get("errors") or {}), "instructions": dataclasses.asdict(why)}
     clock.add("instructions", start)

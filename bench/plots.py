@@ -195,14 +195,22 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
     x = np.arange(len(rows))
     for i, board in enumerate(boards):
         values = [r["boards"][board]["est_energy_uj"] for r in rows]
+        measured = all(r["boards"][board]["calibrated"] for r in rows)
         ax.scatter(
-            x + (i - len(boards) / 2) * 0.08, values, s=18, label=board, marker="os^vD<>p"[i % 8]
+            x + (i - len(boards) / 2) * 0.08,
+            values,
+            s=18,
+            marker="os^vD<>p"[i % 8],
+            label=board if measured else f"{board} (uncalibrated)",
+            facecolors=None if measured else "none",
+            edgecolors=None if measured else f"C{i}",
+            color=f"C{i}",
         )
     ax.set_xticks(x, [r["variant"] for r in rows], rotation=30, ha="right", fontsize=8)
     ax.set(
         yscale="log",
         ylabel="estimated uJ per inference (log)",
-        title=f"{arch}: energy per inference on each board (estimates)",
+        title=f"{arch}: energy per inference on each board (estimates; hollow = uncalibrated)",
     )
     ax.legend(fontsize=7, ncol=4)
     ax.grid(alpha=0.3, axis="y")

@@ -218,6 +218,7 @@ def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[
             [r["variant"]]
             + [
                 f"{est[b]['est_latency_ms']:.3g} / {est[b]['est_energy_uj']:.3g}"
+                + ("" if est[b]["calibrated"] else " *")
                 if b in est
                 else "n/a"
                 for b in boards
@@ -228,6 +229,7 @@ def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[
             + [
                 (
                     f"{est[b]['est_battery_days']:,.0f}"
+                    + (" (shelf life)" if est[b].get("battery_capped") else "")
                     if est[b]["fits"]
                     else f"no: {est[b]['fit_reason']}"
                 )
@@ -360,57 +362,79 @@ def op_table(row: dict) -> list[str]:
     ]
 
 
+def _counts(ops: dict) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in ops.items())
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value:+.1%}"
+
+
 def calibration_section(res: dict) -> list[str]:
     cal = res.get("calibration")
-    if not cal:
+    if not cal or "models" not in cal:
         return []
-
-    def pct(value):
-        return "" if value is None else f"{value:+.1%}"
-
+    rows = cal["rows"]
     body = [
         [
+            r["benchmark"].upper(),
             r["board"],
             r["software"],
             r["dtype"],
             f"{r['published_ms']:g}",
             f"{r['est_ms']:.3g}",
-            pct(r["error_ms"]),
-            pct(r["loo_error_ms"]),
+            _pct(r["error_ms"]),
+            _pct(r["loo_error_ms"]),
             f"{r['published_uj']:g}" if "published_uj" in r else "",
             f"{r['est_uj']:.4g}" if "est_uj" in r else "",
-            pct(r.get("error_uj")),
+            _pct(r.get("error_uj")),
         ]
-        for r in cal["rows"]
+        for r in rows
     ]
-    worst = max(abs(r["error_ms"]) for r in cal["rows"])
-    energy = [r for r in cal["rows"] if r.get("error_uj") is not None]
-    off = max(energy, key=lambda r: abs(r["error_uj"]), default=None)
-    loo = [abs(r["loo_error_ms"]) for r in cal["rows"] if r["loo_error_ms"] is not None]
+    models = [
+        f"- {m['name']}: {m['macs_counted']:,} MACs counted (published {m['macs_published']:,}),"
+        f" {sum(m['ops'].values())} operators ({_counts(m['ops'])})"
+        + (
+            f", {m['tflm_instructions']:,} TFLM instructions per inference on the host"
+            if m.get("tflm_instructions")
+            else ""
+        )
+        for m in cal["models"].values()
+    ]
+    summary = []
+    for bench in sorted({r["benchmark"] for r in rows}):
+        mine = [r for r in rows if r["benchmark"] == bench]
+        loo = sorted(abs(r["loo_error_ms"]) for r in mine if r["loo_error_ms"] is not None)
+        summary.append(
+            f"- {bench.upper()}: in sample, worst {max(abs(r['error_ms']) for r in mine):.1%}; "
+            + (
+                f"leave-one-out, median {loo[len(loo) // 2]:.1%}, worst {loo[-1]:.1%} over "
+                f"{len(loo)} rows"
+                if loo
+                else "no leave-one-out row"
+            )
+        )
+    fixed = ", ".join(f"{k} {v:g}" for k, v in cal["fixed_cycles"].items())
     return [
         "## Calibration of the board estimates",
         "",
-        f"The estimator applied to {cal['model']}, built here and counted from its "
-        f"flatbuffer: {cal['macs_counted']:,} MACs (published: {cal['macs_published']:,}). "
-        f"Latency error: worst {worst:.1%} in sample"
-        + (
-            f", worst {max(loo):.1%} leave-one-out (the constant fitted without the row)"
-            if loo
-            else ""
-        )
-        + ". A row that is the only one behind its constant fits "
-        "exactly by construction: that is a calibration, not a validation. Energy uses "
-        "one active power per board (the geometric mean over its rows)"
-        + (
-            f"; its worst row is {off['board']} with {off['software']} at {off['error_uj']:+.1%}"
-            if off
-            else ""
-        )
-        + ".",
+        "cycles = invoke overhead + per operator (fixed cost + cycles per MAC of its class, "
+        "or per element for the rest); cycles per MAC of dense operators are fitted on a "
+        "board's AD rows, of convolutions on its KWS rows, per kernel library (geometric "
+        f"means); fixed costs are priors ({fixed}). The calibration models, built here:",
+        "",
+        *models,
+        "",
+        "Latency error of each published row, in sample and leave-one-out (fitted without "
+        "the row; where it was the board's only row of its benchmark, the other benchmark's "
+        "cycles per MAC stand in: an out-of-sample transfer between operator mixes):",
+        "",
+        *summary,
         "",
         tabulate(
             body,
             headers=[
+                "bench",
                 "board",
                 "software",
                 "dtype",
@@ -559,10 +583,15 @@ NOTES = [
     "the 64-bit host build: the arena holds pointer-sized structs, so a 32-bit MCU needs "
     "the same or somewhat less. Weights stay in flash and are not in the arena.",
     "- windows/s: batched inference over 16,384 windows (quantize, invoke, dequantize).",
-    "- board estimates: MACs counted from the flatbuffer x cycles per MAC (int8 kernels when "
-    "no operator computes in float, else float32) / clock; energy = latency x active power; "
-    "calibrated on published MLPerf Tiny measurements where the catalog has them (see the "
-    "calibration section), otherwise marked uncalibrated.",
+    "- board estimates: cycles = invoke overhead + per operator (a fixed cost + cycles per "
+    "MAC of its class, dense or convolution, or per element for the rest), from the "
+    "operators and MACs counted in the flatbuffer (int8 kernels when no operator computes "
+    "in float, else float32); latency = cycles / clock; energy = latency x active power; "
+    "battery life never beyond the battery's shelf life. Calibrated on published MLPerf "
+    "Tiny AD and KWS measurements of the board's optimized kernels (CMSIS-NN or the "
+    "vendor's; TFLM's reference kernels run ~2-3x slower) where the catalog has them "
+    "(see the calibration section); `*` marks an estimate that uses an uncalibrated "
+    "figure.",
     "- detection: F1, precision, recall at the threshold chosen on validation windows, "
     "measured on test windows; ROC-AUC and PR-AUC over all thresholds (scikit-learn). "
     "A window is anomalous when any of its points is; its score is the reconstruction MSE. "

@@ -1,5 +1,6 @@
 """`edgebench run`: data -> baseline -> variants -> measurements -> results.json + REPORT.md."""
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -8,13 +9,30 @@ from typing import Any
 
 import numpy as np
 
-from bench import UsageError, detection, energy, graph, instructions, report, results, targets
+from bench import (
+    UsageError,
+    detection,
+    energy,
+    graph,
+    instructions,
+    report,
+    results,
+    targets,
+    tflm,
+)
 from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
-from bench.pipeline import Settings, Stopwatch, add_instructions, conditions, measure
+from bench.pipeline import (
+    Settings,
+    Stopwatch,
+    add_instructions,
+    conditions,
+    count_instructions,
+    measure,
+)
 from bench.results import write_atomic
 from bench.schema import Identity
 from variants import REGISTRY
@@ -330,16 +348,35 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
 
 
 def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
-    """Build the calibration model, count its MACs from the flatbuffer, and set the
-    estimator beside every published measurement."""
-    model = calibration_model(cat.model["layers"], cache)
-    macs = graph.measure(model).macs
+    """Build each calibration model (MLPerf Tiny ad01 and the KWS DS-CNN), count its work
+    and TFLM instructions from the flatbuffer, and set the estimator beside every
+    published measurement."""
+    models, counted = {}, {}
+    built = {bench: calibration_model(cat.models[bench], cache) for bench in targets.BENCHMARKS}
+    shapes = {bench: graph.measure(model) for bench, model in built.items()}
+    arenas = {bench: tflm.arena(model) for bench, model in built.items()}
+    runs = [b for b in built if arenas[b].arena_bytes]
+    items = [(built[b], arenas[b].arena_bytes or 0, list(shapes[b].ops)) for b in runs]
+    counts = dict(zip(runs, count_instructions(items, cache), strict=True))
+    for bench, shape in shapes.items():
+        work = targets.Work.of_layers([dataclasses.asdict(la) for la in shape.layers])
+        counted[bench] = work
+        count = counts.get(bench)
+        models[bench] = {
+            "name": cat.models[bench]["name"],
+            "macs_counted": work.dense_macs + work.conv_macs,
+            "macs_published": cat.models[bench]["macs"],
+            "work_counted": dataclasses.asdict(work),
+            "work_catalog": dataclasses.asdict(cat.work(bench)),
+            "ops": shape.ops,
+            "tflm_instructions": count.tflm_instructions if count else None,
+            "tflm_error": arenas[bench].tflm_error,
+        }
     return {
-        "model": cat.model["name"],
-        "macs_counted": macs,
-        "macs_published": cat.model["macs"],
+        "models": models,
         "catalog": cat.path,
-        "rows": energy.calibration(cat, macs),
+        "fixed_cycles": cat.fixed,
+        "rows": energy.calibration(cat, counted),
     }
 
 

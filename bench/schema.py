@@ -117,7 +117,10 @@ class BoardEstimate:
     est_battery_days: float
     fits: bool
     fit_reason: str
-    calibrated: bool
+    calibrated: bool  # every figure used comes from published measurements
+    est_cycles: float | None = None
+    kernels: str | None = None  # the kernel library the estimate stands for
+    battery_capped: bool | None = None  # at the battery's shelf life
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The MCU catalog (`targets.toml` beside this file): loaded, checked, and calibrated.
 
-A board's cycles per MAC (per data type, for its kernel library) and its active power
-are derived from the published measurements in the catalog's [[calibration]] rows
-when it has any; otherwise the board states them and lists them as uncalibrated.
+A board's cycles per MAC, per data type and operator class (dense, conv) for its kernel
+library, and its active power are derived from the published measurements in the
+catalog's [[calibration]] rows when it has any; otherwise the board states them and
+lists them as uncalibrated. The estimator's fixed costs are the [estimator] priors.
 """
 
 import math
@@ -29,7 +30,46 @@ DEFAULTS = (
     "battery_mah",
     "battery_volts",
     "inferences_per_second",
+    "battery_shelf_years",
 )
+FIXED = ("invoke_cycles", "op_cycles", "element_cycles")
+WORK = ("dense_macs", "conv_macs", "elements", "ops")
+CLASSES = ("dense", "conv")
+BENCHMARKS = {"ad": "dense", "kws": "conv"}  # the class each benchmark's rows calibrate
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one inference does, for the estimator: MACs per class, other elements, ops."""
+
+    dense_macs: int
+    conv_macs: int
+    elements: int
+    ops: int
+
+    @classmethod
+    def of_layers(cls, layers: list[dict]) -> "Work":
+        from bench.graph import MAC_OPS
+
+        macs = {c: sum(la["macs"] for la in layers if MAC_OPS.get(la["op"]) == c) for c in CLASSES}
+        elements = sum(la["macs"] for la in layers if la["op"] not in MAC_OPS)
+        return cls(macs["dense"], macs["conv"], elements, len(layers))
+
+    def macs(self, op_class: str) -> int:
+        return self.dense_macs if op_class == "dense" else self.conv_macs
+
+
+def fixed_cycles(work: Work, fixed: dict) -> float:
+    return (
+        fixed["invoke_cycles"]
+        + fixed["op_cycles"] * work.ops
+        + fixed["element_cycles"] * work.elements
+    )
+
+
+def cycles(work: Work, per_mac: dict[str, float], fixed: dict) -> float:
+    """Cycles of one inference: fixed costs + cycles per MAC of each class."""
+    return fixed_cycles(work, fixed) + sum(per_mac[c] * work.macs(c) for c in CLASSES)
 
 
 @dataclass(frozen=True)
@@ -43,8 +83,8 @@ class Board:
     active_mw: float
     sleep_uw: float
     library: str
-    cycles_per_mac: dict  # "int8" / "float32" -> cycles per MAC
-    calibrated: dict  # figure -> True when derived from published measurements
+    cycles_per_mac: dict  # "int8" / "float32" -> {"dense": c, "conv": c}
+    calibrated: dict  # "int8 dense", ..., "active_mw" -> derived from published rows?
     basis: dict  # uncalibrated figure -> why this value
 
     def as_dict(self) -> dict:
@@ -69,8 +109,9 @@ class Board:
 class Catalog:
     boards: dict[str, Board]
     defaults: dict
+    fixed: dict
     calibration: list[dict]
-    model: dict
+    models: dict[str, dict]  # benchmark -> the calibration model and its work
     path: str
 
     def select(self, names) -> list[Board]:
@@ -84,35 +125,55 @@ class Catalog:
                 )
         return [self.boards[n] for n in names]
 
-
-def cycles_per_mac(ms: float, clock_mhz: float, macs: int) -> float:
-    return ms * clock_mhz * 1000.0 / macs
+    def work(self, benchmark: str) -> Work:
+        return Work(*(int(self.models[benchmark][k]) for k in WORK))
 
 
 def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def fitted_cycles_per_mac(
+def fit(
     rows: list[dict],
     board: str,
     clock_mhz: float,
     library: str,
     dtype: str,
-    macs: int,
+    models: dict[str, Work],
+    fixed: dict,
     leave_out: dict | None = None,
-) -> float | None:
-    """Geometric mean of the cycles/MAC of a board's rows for one library and data type;
-    `leave_out` drops one row (for a leave-one-out check). None when no row is left."""
-    values = [
-        cycles_per_mac(r["ms"], clock_mhz, macs)
+) -> dict[str, float | None]:
+    """Cycles per MAC per class from one board's rows for one library and data type:
+    dense from its AD rows, conv from its KWS rows after their dense part and fixed costs
+    (geometric means). `leave_out` drops one row. A class without rows is None."""
+    mine = [
+        r
         for r in rows
         if r["board"] == board
         and r["library"] == library
         and r.get("dtype", "int8") == dtype
         and r is not leave_out
     ]
-    return _geomean(values) if values else None
+    per_mac: dict[str, float | None] = {}
+    for bench, op_class in BENCHMARKS.items():
+        work, values = models[bench], []
+        for r in (r for r in mine if r.get("benchmark", "ad") == bench):
+            spent = r["ms"] * clock_mhz * 1000.0 - fixed_cycles(work, fixed)
+            other = "conv" if op_class == "dense" else "dense"
+            spent -= (per_mac.get(other) or 0.0) * work.macs(other)
+            if spent > 0:
+                values.append(spent / work.macs(op_class))
+        per_mac[op_class] = _geomean(values) if values else None
+    return per_mac
+
+
+def complete(per_mac: dict[str, float | None], fallback: float | None) -> dict[str, float]:
+    """A class without its own rows takes the other class's figure (then `fallback`)."""
+    known = [v for v in per_mac.values() if v is not None]
+    default = known[0] if known else fallback
+    if default is None:
+        raise ValueError("no figure to complete the cycles per MAC with")
+    return {c: per_mac.get(c) or default for c in CLASSES}
 
 
 def _positive(where: str, field: str, value) -> float:
@@ -121,7 +182,9 @@ def _positive(where: str, field: str, value) -> float:
     return value
 
 
-def _board(key: str, entry: dict, rows: list[dict], macs: int, where: str) -> Board:
+def _board(
+    key: str, entry: dict, rows: list[dict], models: dict[str, Work], fixed: dict, where: str
+) -> Board:
     where = f"{where}: board {key!r}"
     for field in REQUIRED:
         if field not in entry:
@@ -136,16 +199,28 @@ def _board(key: str, entry: dict, rows: list[dict], macs: int, where: str) -> Bo
                     "uncalibrated; say where the figure comes from"
                 )
     clock, library = entry["clock_mhz"], entry["library"]
-    int8, fp32 = (
-        fitted_cycles_per_mac(rows, key, clock, library, dtype, macs)
-        for dtype in ("int8", "float32")
-    )
+    int8 = fit(rows, key, clock, library, "int8", models, fixed)
+    fp32 = fit(rows, key, clock, library, "float32", models, fixed)
     power = [r["uj"] / r["ms"] for r in rows if r["board"] == key and "uj" in r]
-    need = {"cycles_per_mac_int8": int8, "active_mw": power, "float32_factor": fp32}
+    need = {
+        "cycles_per_mac_int8": any(int8.values()),
+        "active_mw": power,
+        "float32_factor": any(fp32.values()),
+    }
     for field, derived in need.items():
         if not derived and field not in entry:
             raise UsageError(f"{where}: field {field!r} is missing and no calibration row gives it")
-    cpm8 = int8 or entry["cycles_per_mac_int8"]
+    per_int8 = complete(int8, entry.get("cycles_per_mac_int8"))
+    factor = entry.get("float32_factor", 1.0)
+    per_fp32 = (
+        complete(fp32, None) if any(fp32.values()) else {c: v * factor for c, v in per_int8.items()}
+    )
+    calibrated = {
+        f"{d} {c}": bool(fitted[c])
+        for d, fitted in (("int8", int8), ("float32", fp32))
+        for c in CLASSES
+    }
+    calibrated.update(active_mw=bool(power), sleep_uw=False)
     return Board(
         key,
         entry["name"],
@@ -156,13 +231,8 @@ def _board(key: str, entry: dict, rows: list[dict], macs: int, where: str) -> Bo
         _geomean(power) if power else entry["active_mw"],
         entry["sleep_uw"],
         library,
-        {"int8": cpm8, "float32": fp32 or cpm8 * entry["float32_factor"]},
-        {
-            "cycles_per_mac_int8": int8 is not None,
-            "cycles_per_mac_float32": fp32 is not None,
-            "active_mw": bool(power),
-            "sleep_uw": False,
-        },
+        {"int8": per_int8, "float32": per_fp32},
+        calibrated,
         dict(entry.get("uncalibrated", {})),
     )
 
@@ -177,17 +247,26 @@ def load(path: Path | None = None) -> Catalog:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise UsageError(f"{path}: not a readable TOML catalog ({err})") from None
     where = str(path)
-    for section in ("defaults", "boards", "calibration_model"):
-        if section not in table:
+    for section in ("defaults", "estimator", "boards", "calibration_models"):
+        if not isinstance(table.get(section), dict):
             raise UsageError(f"{where}: section [{section}] is missing")
-    defaults = table["defaults"]
-    for field in DEFAULTS:
-        if field not in defaults:
-            raise UsageError(f"{where}: [defaults] field {field!r} is missing")
-        _positive(f"{where}: [defaults]", field, defaults[field])
-    macs = int(
-        _positive(f"{where}: [calibration_model]", "macs", table["calibration_model"].get("macs"))
-    )
+    defaults, fixed = table["defaults"], table["estimator"]
+    for section, names in (("defaults", DEFAULTS), ("estimator", FIXED)):
+        for field in names:
+            if field not in table[section]:
+                raise UsageError(f"{where}: [{section}] field {field!r} is missing")
+            _positive(f"{where}: [{section}]", field, table[section][field])
+    models = {}
+    for bench in BENCHMARKS:
+        spec = table["calibration_models"].get(bench)
+        if not isinstance(spec, dict):
+            raise UsageError(f"{where}: [calibration_models.{bench}] is missing")
+        for field in WORK:
+            if not isinstance(spec.get(field), int) or spec[field] < 0:
+                raise UsageError(
+                    f"{where}: [calibration_models.{bench}] field {field!r} must be a count >= 0"
+                )
+        models[bench] = Work(*(spec[k] for k in WORK))
     rows = table.get("calibration", [])
     for i, row in enumerate(rows):
         at = f"{where}: [[calibration]] row {i + 1}"
@@ -196,8 +275,15 @@ def load(path: Path | None = None) -> Catalog:
                 raise UsageError(f"{at}: field {field!r} is missing")
         if row["board"] not in table["boards"]:
             raise UsageError(f"{at}: unknown board {row['board']!r}")
+        if row.get("benchmark", "ad") not in BENCHMARKS:
+            raise UsageError(
+                f"{at}: benchmark {row['benchmark']!r} is not one of {', '.join(BENCHMARKS)}"
+            )
         _positive(at, "ms", row["ms"])
         if "uj" in row:
             _positive(at, "uj", row["uj"])
-    boards = {key: _board(key, entry, rows, macs, where) for key, entry in table["boards"].items()}
-    return Catalog(boards, defaults, rows, table["calibration_model"], where)
+    boards = {
+        key: _board(key, entry, rows, models, fixed, where)
+        for key, entry in table["boards"].items()
+    }
+    return Catalog(boards, defaults, fixed, rows, table["calibration_models"], where)

@@ -143,25 +143,48 @@ def build(variant: Variant, ctx: BuildContext) -> Built:
     return Built(variant, model, key, seconds, cached=False)
 
 
-def calibration_model(layers: list[int], cache: Cache) -> bytes:
-    """The dense autoencoder the catalog's calibration rows measured (MLPerf Tiny ad01:
-    640-128-128-128-128-8-128-128-128-128-640), int8, untrained: its MACs are what counts."""
-    key = _hash({"calibration_model": layers, "code": code_version()})
+def calibration_model(spec: dict, cache: Cache) -> bytes:
+    """A model that the catalog's published measurements ran, int8, untrained (its work is
+    what counts): MLPerf Tiny's ad01 dense autoencoder (`layers`) or its keyword-spotting
+    DS-CNN (`ds_cnn`: input, filters, blocks, classes)."""
+    key = _hash({"calibration_model": spec, "code": code_version()})
     model = cache.read(key, "model.tflite")
     if model is None:
         import numpy as np
 
         from variants.convert import to_tflite
 
-        arch = Arch(
-            "calibration",
-            layers[0],
-            tuple(layers[1 : len(layers) // 2 + 1]),
-            "linear",
-            "calibration model",
-        )
-        keras_model = build_model(arch, layers[0])
-        sample = np.random.default_rng(0).random((64, layers[0]), dtype=np.float32)
+        from variants._tf import keras
+
+        keras.utils.set_random_seed(0)  # the same weights, whatever ran before
+        keras_model = _ds_cnn(**spec["ds_cnn"]) if "ds_cnn" in spec else _dense_ae(spec["layers"])
+        shape = keras_model.input_shape[1:]
+        sample = np.random.default_rng(0).random((64, *shape), dtype=np.float32)
         model = to_tflite(keras_model, representative=sample, int8_io=True)
         cache.write(key, "model.tflite", model)
     return model
+
+
+def _dense_ae(layers: list[int]):
+    arch = Arch("calibration", layers[0], tuple(layers[1 : len(layers) // 2 + 1]), "linear",
+                "calibration model")
+    return build_model(arch, layers[0])
+
+
+def _ds_cnn(input: list[int], filters: int, blocks: int, classes: int):
+    """MLPerf Tiny's KWS reference: conv 10x4 /2, then depthwise 3x3 + pointwise 1x1
+    blocks (batch norm and ReLU after each), average pooling, dense softmax."""
+    from variants._tf import keras
+
+    layers = keras.layers
+    x = inputs = layers.Input(tuple(input))
+    x = layers.Conv2D(filters, (10, 4), strides=(2, 2), padding="same")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for _ in range(blocks):
+        x = layers.DepthwiseConv2D((3, 3), padding="same")(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.Conv2D(filters, (1, 1), padding="same")(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.AveragePooling2D(pool_size=tuple(x.shape[1:3]))(x)
+    x = layers.Dense(classes, activation="softmax")(layers.Flatten()(x))
+    return keras.Model(inputs, x)
