@@ -6,7 +6,7 @@ Pure functions over result rows; the report calls them, nothing here runs a mode
 from dataclasses import asdict, dataclass
 
 # (row key, "min" or "max"): smaller flash, faster, better detection
-OBJECTIVES = (("size_bytes", "min"), ("latency_us_p50", "min"), ("f1", "max"))
+OBJECTIVES = (("size_bytes", "min"), ("latency_us_p50", "min"), ("point_f1", "max"))
 
 
 def _better_or_equal(a: dict, b: dict, objectives) -> bool:
@@ -32,8 +32,10 @@ class Constraints:
     """What a variant must satisfy to be recommended. `None` leaves a limit out."""
 
     require_tflm: bool = True
-    max_f1_loss: float | None = 0.02  # against float32 of the same arch
-    min_f1: float | None = None
+    max_f1_loss: float | None = 0.02  # point F1, against float32 of the same arch
+    min_f1: float | None = None  # point F1
+    max_far: float | None = None  # false alarms / normal points
+    beat_baselines: bool = True  # point F1 above the best non-learned baseline's
     max_size_bytes: int | None = None
     max_arena_bytes: int | None = None
     max_latency_us: float | None = None
@@ -45,8 +47,9 @@ class Constraints:
     def __str__(self) -> str:
         parts = ["runs on TFLite Micro"] if self.require_tflm else []
         for key, text in (
-            ("max_f1_loss", "F1 loss vs float32 <= {}"),
-            ("min_f1", "F1 >= {}"),
+            ("max_f1_loss", "point F1 loss vs float32 <= {}"),
+            ("min_f1", "point F1 >= {}"),
+            ("max_far", "FAR <= {}"),
             ("max_size_bytes", "size <= {:,} B"),
             ("max_arena_bytes", "arena <= {:,} B"),
             ("max_latency_us", "LiteRT p50 <= {} us"),
@@ -55,21 +58,30 @@ class Constraints:
             value = getattr(self, key)
             if value is not None:
                 parts.append(text.format(value))
+        if self.beat_baselines:
+            parts.append("beats the best baseline's point F1")
         return ", ".join(parts) or "none"
 
     def rejects(self, row: dict) -> str | None:
         """Why `row` is out, or None when it qualifies."""
         if row.get("errors"):
             return "failed: " + "; ".join(row["errors"])
-        if row.get("f1") is None:
+        if row.get("point_f1") is None:
             return "no detection result"
         if self.require_tflm and not row.get("tflm_deployable"):
             why = (row.get("tflm_error") or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
-        loss = -(row.get("f1_delta_vs_float32") or 0.0)
+        loss = -(row.get("point_f1_delta_vs_float32") or 0.0)
+        best = row.get("baseline_best_point_f1")
+        if self.beat_baselines and best is not None and row["point_f1"] <= best:
+            return (
+                f"point F1 {row['point_f1']:.3f} does not beat the baseline "
+                f"{row.get('baseline_best')} ({best:.3f})"
+            )
         checks = (
-            (self.max_f1_loss, loss, "F1 loss {:.3f} > {}", "max"),
-            (self.min_f1, row["f1"], "F1 {:.3f} < {}", "min"),
+            (self.max_f1_loss, loss, "point F1 loss {:.3f} > {}", "max"),
+            (self.min_f1, row["point_f1"], "point F1 {:.3f} < {}", "min"),
+            (self.max_far, row.get("far"), "FAR {:.3f} > {}", "max"),
             (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
             (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
             (self.max_latency_us, row.get("latency_us_p50"), "p50 {:.2f} us > {}", "max"),
@@ -83,11 +95,13 @@ class Constraints:
 
 
 def recommend(rows: list[dict], constraints: Constraints) -> dict | None:
-    """The smallest qualifying model (flash is the scarcest), then the best F1, then
-    the fastest."""
+    """The smallest qualifying model (flash is the scarcest), then the best point F1, then
+    the fewest instructions."""
     ok = [r for r in rows if constraints.rejects(r) is None]
     return min(
-        ok, key=lambda r: (r["size_bytes"], -r["f1"], r.get("latency_us_p50") or 0), default=None
+        ok,
+        key=lambda r: (r["size_bytes"], -r["point_f1"], r.get("tflm_instructions") or 0),
+        default=None,
     )
 
 
@@ -102,4 +116,6 @@ def best_per_board(rows: list[dict], constraints: Constraints, board: str) -> di
         limit = constraints.max_est_latency_ms
         if limit is None or est["est_latency_ms"] <= limit:
             ok.append(row)
-    return min(ok, key=lambda r: (r["boards"][board]["est_energy_uj"], -r["f1"]), default=None)
+    return min(
+        ok, key=lambda r: (r["boards"][board]["est_energy_uj"], -r["point_f1"]), default=None
+    )

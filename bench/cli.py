@@ -18,9 +18,12 @@ def _add_constraints(parser) -> None:
     group.add_argument(
         "--max-f1-loss",
         type=float,
-        help="F1 loss vs float32 allowed (default 0.02; a negative value drops the limit)",
+        help="point F1 loss vs float32 allowed (default 0.02; a negative value drops the limit)",
     )
-    group.add_argument("--min-f1", type=float, help="minimum F1 on test windows")
+    group.add_argument("--min-f1", type=float, help="minimum point F1 on the test part")
+    group.add_argument(
+        "--max-far", type=float, help="maximum false alarm rate (false alarms / normal points, 0-1)"
+    )
     group.add_argument("--max-size-bytes", type=int, help="maximum flatbuffer size")
     group.add_argument("--max-arena-bytes", type=int, help="maximum TFLM arena")
     group.add_argument("--max-latency-us", type=float, help="maximum LiteRT p50 latency")
@@ -31,6 +34,11 @@ def _add_constraints(parser) -> None:
     )
     group.add_argument(
         "--any-runtime", action="store_true", help="also recommend variants TFLite Micro cannot run"
+    )
+    group.add_argument(
+        "--ignore-baselines",
+        action="store_true",
+        help="also recommend variants whose point F1 does not beat the best non-learned baseline's",
     )
 
 
@@ -43,6 +51,7 @@ def _constraints(args, base=None):
         for k in (
             "max_f1_loss",
             "min_f1",
+            "max_far",
             "max_size_bytes",
             "max_arena_bytes",
             "max_latency_us",
@@ -52,8 +61,12 @@ def _constraints(args, base=None):
     given = {k: v for k, v in given.items() if v is not None}
     if given.get("max_f1_loss", 0) < 0:
         given["max_f1_loss"] = None
+    if not 0 <= given.get("max_far", 0) <= 1:
+        raise UsageError(f"--max-far {given['max_far']} is not a rate: give 0 to 1")
     if args.any_runtime:
         given["require_tflm"] = False
+    if args.ignore_baselines:
+        given["beat_baselines"] = False
     return replace(base, **given)
 
 
@@ -75,9 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dataset",
-        default="nepse",
+        default=None,
         help="nepse (built in, default), "
-        "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE",
+        "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE; with --model, "
+        "detection is measured only when the data is named",
     )
     run.add_argument("--time-column", default="timestamp", help="csv: the timestamp column")
     run.add_argument(

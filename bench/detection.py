@@ -1,26 +1,32 @@
 """Detection quality: scores for whole splits by batched inference, the threshold from
-validation only, metrics from scikit-learn on the test windows.
+validation only, metrics from scikit-learn on the test part.
 
-Window level: a window is anomalous when it holds an anomalous point (`f1`, ...).
-Point level, as SKAB and NAB count: a point's score is that of the window ending at
-it (`point_f1`, `far`, `mar`), plus NAB-style event figures over each labelled run of
-anomalous points: the share detected, the delay to the first alarm, and false alarms
-per 1,000 normal points.
+Point level comes first, as SKAB and NAB count: a point's score is that of the window
+ending at it (`point_f1`, `far`, `mar`, point ROC-AUC and PR-AUC), with event figures
+over each labelled run of anomalous points (share detected, delay to the first alarm,
+false alarms per 1,000 normal points) and NAB's score. Window level (a window is
+anomalous when it holds an anomalous point: `window_f1`, ...) stays for reference: it
+flatters, since every spike keeps alarming for as long as a window still holds it.
+
+Beside every figure, baselines on the same test points: always alarm, a random
+detector at the model's own alarm rate (expected value), and a rolling z-score of the
+newest point against the rest of its window, thresholded on validation like the model.
 """
 
 import numpy as np
 from sklearn import metrics
 
-from bench import MeasurementError, UsageError
-from bench.data.windows import Windows
+from bench import MeasurementError, UsageError, nab
+from bench.data.windows import Split, Windows
 from bench.runtime import LiteRT
 from bench.schema import Detection, SeriesDetection
 
 THRESHOLD_POLICIES = (
     "auto (f1 when validation holds anomalies, else percentile:99), "
-    "f1 (best F1 on validation) or percentile:P (of normal validation "
-    "scores, 0<P<100)"
+    "f1 (best point F1 on validation) or percentile:P (of the scores of validation "
+    "windows that hold no anomaly, 0<P<100)"
 )
+CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
 
 
 def resolve_policy(policy: str, labels: np.ndarray) -> str:
@@ -29,21 +35,27 @@ def resolve_policy(policy: str, labels: np.ndarray) -> str:
     return policy
 
 
-def threshold_from_validation(scores: np.ndarray, labels: np.ndarray, policy: str) -> float:
+def threshold_from_validation(scores: np.ndarray, split: Split, policy: str) -> float:
+    """`f1`: the cut with the best point F1 on validation; `percentile:P`: of the scores
+    of validation windows that hold no anomalous point."""
     if len(scores) == 0:
         raise MeasurementError("no validation window to set the threshold on")
     if policy == "f1":
-        if len(np.unique(labels)) < 2:
+        if len(np.unique(split.y_end)) < 2:
             raise MeasurementError(
                 "threshold policy f1 needs anomalies in the validation "
                 "part; use --threshold percentile:P or auto"
             )
-        precision, recall, cuts = metrics.precision_recall_curve(labels, scores)
+        precision, recall, cuts = metrics.precision_recall_curve(split.y_end, scores)
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
         return float(cuts[int(np.argmax(f1[:-1]))])
     if policy.startswith("percentile:"):
-        p = float(policy.split(":", 1)[1])
-        return float(np.percentile(scores[labels == 0], p))
+        normal = scores[split.y == 0]
+        if len(normal) == 0:
+            raise MeasurementError(
+                "no validation window without anomalies to set a percentile threshold on"
+            )
+        return float(np.percentile(normal, float(policy.split(":", 1)[1])))
     raise MeasurementError(f"unknown threshold policy {policy!r}")
 
 
@@ -65,16 +77,16 @@ def check_policy(policy: str, validation_labels: np.ndarray | None = None) -> No
         raise UsageError(f"unknown threshold policy {policy!r}; use {THRESHOLD_POLICIES}")
 
 
-def scores_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    """Precision, recall, F1 at `threshold` (alarm when score > threshold); ROC and PR AUC."""
+def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """Window level, for reference: precision, recall, F1 at `threshold`; ROC, PR AUC."""
     y_pred = (scores > threshold).astype(int)
     both = len(np.unique(y_true)) == 2
     return {
-        "precision": float(metrics.precision_score(y_true, y_pred, zero_division=0)),
-        "recall": float(metrics.recall_score(y_true, y_pred, zero_division=0)),
-        "f1": float(metrics.f1_score(y_true, y_pred, zero_division=0)),
-        "roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
-        "pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
+        "window_precision": float(metrics.precision_score(y_true, y_pred, zero_division=0)),
+        "window_recall": float(metrics.recall_score(y_true, y_pred, zero_division=0)),
+        "window_f1": float(metrics.f1_score(y_true, y_pred, zero_division=0)),
+        "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
+        "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
     }
 
 
@@ -90,16 +102,24 @@ def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
     }
 
 
+def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
+    """ROC-AUC and PR-AUC of the point scores; None when the test part holds one class."""
+    both = len(np.unique(y)) == 2
+    return {
+        "point_roc_auc": float(metrics.roc_auc_score(y, scores)) if both else None,
+        "point_pr_auc": float(metrics.average_precision_score(y, scores)) if both else None,
+    }
+
+
 def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
     """Over each run of consecutive anomalous points (per series): detected or not, and
     the delay in points from its start to the first alarm inside it."""
     detected, delays, runs = 0, [], 0
     for s in np.unique(series):
         ys, al = y[series == s], alarms[series == s]
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], ys, [0]])))
-        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        for start, stop in nab.windows(ys):
             runs += 1
-            hits = np.flatnonzero(al[start:stop])
+            hits = np.flatnonzero(al[start : stop + 1])
             if len(hits):
                 detected += 1
                 delays.append(int(hits[0]))
@@ -112,12 +132,64 @@ def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
     }
 
 
-def measure(model: bytes, windows: Windows, policy: str) -> Detection:
+def random_point_f1(y: np.ndarray, alarm_rate: float) -> float:
+    """Expected point F1 of alarms drawn at random at `alarm_rate`: precision is the
+    share of anomalous points, recall the alarm rate."""
+    base = float(np.mean(y)) if len(y) else 0.0
+    return 2 * base * alarm_rate / (base + alarm_rate) if base + alarm_rate else 0.0
+
+
+def zscores(x: np.ndarray, length: int, channels: int) -> np.ndarray:
+    """Per window: the largest |z| over channels of its newest point against the rest of
+    the window (a rolling z-score: no learning, causal)."""
+    w = x.reshape(len(x), length, channels).astype(np.float64)
+    history, newest = w[:, :-1], w[:, -1]
+    spread = history.std(axis=1)
+    z = np.abs(newest - history.mean(axis=1)) / np.where(spread > 0, spread, 1e-9)
+    return z.max(axis=1)
+
+
+def baselines(windows: Windows, policy: str) -> dict[str, dict]:
+    """Point figures of the non-learned detectors on the test points: always alarm, and
+    the rolling z-score with its threshold set on validation by the same policy."""
+    test = windows.test
+    always = np.ones(len(test.y_end), dtype=int)
+    found = {"always_alarm": {**point_metrics(test.y_end, always), "alarm_rate": 1.0}}
+    z_val = zscores(windows.val.x, windows.length, windows.channels)
+    z_test = zscores(test.x, windows.length, windows.channels)
+    cut = threshold_from_validation(z_val, windows.val, resolve_policy(policy, windows.val.y_end))
+    alarms = (z_test > cut).astype(int)
+    found["rolling_zscore"] = {
+        **point_metrics(test.y_end, alarms),
+        **point_curves(test.y_end, z_test),
+        "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
+    }
+    return found
+
+
+def warnings(row: dict, best_baseline: float) -> list[str]:
+    """What makes a detection figure untrustworthy, in words."""
+    said = []
+    if row["events"] == 0 or row["point_roc_auc"] is None:
+        said.append("the test part holds a single class: precision, recall and AUC say little")
+    elif abs(row["point_roc_auc"] - 0.5) <= CHANCE_AUC:
+        said.append(f"point ROC-AUC {row['point_roc_auc']:.3f} is within {CHANCE_AUC} of chance")
+    if row["alarm_rate"] == 0:
+        said.append("the threshold left no alarm on the test part")
+    if row["point_f1"] <= best_baseline:
+        said.append(
+            f"point F1 {row['point_f1']:.3f} does not beat the best baseline ({best_baseline:.3f})"
+        )
+    return said
+
+
+def measure(model: bytes, windows: Windows, policy: str, reference: dict[str, dict]) -> Detection:
+    """Detection figures of `model`; `reference` = `baselines(windows, policy)`."""
     host = LiteRT(model)
     val_scores = host.scores(windows.val.x)
     test_scores = host.scores(windows.test.x)
-    policy = resolve_policy(policy, windows.val.y)
-    threshold = threshold_from_validation(val_scores, windows.val.y, policy)
+    policy = resolve_policy(policy, windows.val.y_end)
+    threshold = threshold_from_validation(val_scores, windows.val, policy)
     test = windows.test
     alarms = (test_scores > threshold).astype(int)
     per_series = {}
@@ -128,11 +200,28 @@ def measure(model: bytes, windows: Windows, policy: str) -> Detection:
                 per_series[name] = SeriesDetection(
                     **point_metrics(test.y_end[mine], alarms[mine]),
                     **events(test.y_end[mine], alarms[mine], test.series[mine]),
+                    **nab.score(test.y_end[mine], alarms[mine], test.series[mine]),
                 )
-    return Detection(
-        **scores_metrics(test.y, test_scores, threshold),
+    rate = float(alarms.mean()) if len(alarms) else 0.0
+    figures = {
         **point_metrics(test.y_end, alarms),
+        **point_curves(test.y_end, test_scores),
         **events(test.y_end, alarms, test.series),
+        **nab.score(test.y_end, alarms, test.series),
+        "alarm_rate": rate,
+    }
+    random = random_point_f1(test.y_end, rate)
+    candidates = {name: b["point_f1"] for name, b in reference.items()} | {
+        "random_at_alarm_rate": random
+    }
+    best = max(candidates, key=lambda k: candidates[k])
+    return Detection(
+        **figures,
+        **window_metrics(test.y, test_scores, threshold),
+        baseline_random_point_f1=random,
+        baseline_best=best,
+        baseline_best_point_f1=candidates[best],
+        detection_warnings=warnings(figures, candidates[best]),
         per_series=per_series,
         threshold=threshold,
         threshold_policy=policy,

@@ -37,7 +37,8 @@ class Tolerances:
 BUDGET_KEYS = {
     "max_size_bytes",
     "max_arena_bytes",
-    "min_f1",
+    "min_point_f1",
+    "max_far",
     "max_latency_us_p50",
     "max_est_latency_ms",
 }

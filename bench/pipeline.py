@@ -103,7 +103,10 @@ def measure(
                 "tflm_latency", lambda: tflm.latency(model, arena, inputs, settings.latency_samples)
             )
     if windows is not None:
-        found = step("detection", lambda: detection.measure(model, windows, settings.threshold))
+        reference = detection.baselines(windows, settings.threshold)
+        found = step(
+            "detection", lambda: detection.measure(model, windows, settings.threshold, reference)
+        )
         if found is not None and arena is not None:
             step(
                 "tflm_agreement",

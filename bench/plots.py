@@ -26,22 +26,22 @@ def _save(fig, path: Path) -> Path:
 
 
 def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
-    rows = [r for r in rows if r.get("size_bytes") and r.get("f1") is not None]
+    rows = [r for r in rows if r.get("size_bytes") and r.get("point_f1") is not None]
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    front = pareto(rows, (("size_bytes", "min"), ("f1", "max")))
+    front = pareto(rows, (("size_bytes", "min"), ("point_f1", "max")))
     labels: dict[tuple, list[str]] = {}  # variants at the same point share one label
     for r in rows:
         ok = r.get("tflm_deployable")
         ax.scatter(
             r["size_bytes"],
-            r["f1"],
+            r["point_f1"],
             marker="o" if ok else "x",
             color="tab:blue" if r in front else "tab:gray",
             zorder=3,
         )
-        labels.setdefault((r["size_bytes"], r["f1"]), []).append(r["variant"])
+        labels.setdefault((r["size_bytes"], r["point_f1"]), []).append(r["variant"])
     for (x, y), names in labels.items():
         ax.annotate(
             "\n".join(names),
@@ -54,7 +54,7 @@ def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
     front = sorted(front, key=lambda r: r["size_bytes"])
     ax.step(
         [r["size_bytes"] for r in front],
-        [r["f1"] for r in front],
+        [r["point_f1"] for r in front],
         where="post",
         color="tab:blue",
         label="Pareto front (size, F1)",
@@ -62,7 +62,7 @@ def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
     ax.set(
         xscale="log",
         xlabel="flatbuffer size (bytes, log)",
-        ylabel="F1 on test windows",
+        ylabel="point F1 on the test part",
         title=f"{arch}: size vs F1 (x = not deployable on TFLM)",
     )
     ax.legend(loc="lower right")

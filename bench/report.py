@@ -1,6 +1,7 @@
 """REPORT.md from a results dict alone: no model is loaded or run here."""
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -33,20 +34,23 @@ TABLES = {
         "tflm_latency_us_p50",
         "tflm_latency_us_p99",
     ),
-    "Detection (test windows)": (
+    "Detection (point level; baselines first)": (
         "variant",
-        "f1",
-        "f1_delta_vs_float32",
-        "precision",
-        "recall",
-        "roc_auc",
-        "pr_auc",
         "point_f1",
+        "point_f1_delta_vs_float32",
+        "point_precision",
+        "point_recall",
         "far",
         "mar",
+        "point_roc_auc",
+        "point_pr_auc",
+        "alarm_rate",
+        "baseline_random_point_f1",
         "event_recall",
         "detection_delay_mean",
         "false_alarms_per_1000",
+        "nab_score_standard",
+        "window_f1",
         "threshold",
     ),
     "Compression": (
@@ -92,27 +96,29 @@ def _cell(row, key, fmt, best):
     return f"**{text}**" if best is not None and value == best else text
 
 
-def variant_table(rows: list[dict], keys) -> str:
-    """One line per variant; the best value of each column in bold."""
+def variant_table(rows: list[dict], keys, lead: Sequence[dict] = ()) -> str:
+    """One line per variant after the `lead` rows (baselines); the best value of each
+    column among the variants in bold."""
     columns = [schema.column(key) for key in keys]
     best = {}
     for _, key, _, rule in columns:
         values = [r[key] for r in rows if r.get(key) is not None]
         if rule and values:
             best[key] = min(values) if rule == "min" else max(values)
-    body = [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in columns] for r in rows]
+    body = [[_cell(r, key, fmt, None) for _, key, fmt, _ in columns] for r in lead]
+    body += [[_cell(r, key, fmt, best.get(key)) for _, key, fmt, _ in columns] for r in rows]
     return tabulate(body, headers=[c[0] for c in columns], tablefmt="github", disable_numparse=True)
 
 
 def target_table(rows: list[dict]) -> str:
-    """Each promised F1 target with its verdict; a missed one is said plainly."""
+    """Each promised point-F1 target with its verdict; a missed one is said plainly."""
     body = [
         [
             f"{r['arch']}/{r['variant']}",
             r["f1_target"],
-            f"{r['f1']:.3f}",
-            f"{r['f1_delta_vs_float32']:+.3f}",
-            f"{r['f1_ratio_vs_float32']:.3f}",
+            f"{r['point_f1']:.3f}",
+            f"{r['point_f1_delta_vs_float32']:+.3f}",
+            f"{r['point_f1_ratio_vs_float32']:.3f}",
             "met" if r["f1_target_met"] else "**MISSED**",
         ]
         for r in rows
@@ -122,7 +128,7 @@ def target_table(rows: list[dict]) -> str:
         return ""
     return tabulate(
         body,
-        headers=["variant", "target", "F1", "dF1", "F1 ratio", "verdict"],
+        headers=["variant", "target", "point F1", "dF1", "F1 ratio", "verdict"],
         tablefmt="github",
         disable_numparse=True,
     )
@@ -147,21 +153,48 @@ def _constraints(res: dict, override: Constraints | None) -> Constraints:
     return override or Constraints(**res["config"].get("constraints", {}))
 
 
+def baseline_rows(res: dict, arch: str) -> list[dict]:
+    """The non-learned detectors of `arch`'s test points, as table rows."""
+    found = (res.get("baselines") or {}).get(arch) or {}
+    return [
+        {"variant": f"baseline: {name.replace('_', ' ')}", **figures}
+        for name, figures in found.items()
+        if isinstance(figures, dict)
+    ]
+
+
+def _baseline(row: dict) -> str:
+    if row.get("baseline_best_point_f1") is None:
+        return "n/a"
+    return f"{row['baseline_best_point_f1']:.3f} ({row['baseline_best'].replace('_', ' ')})"
+
+
 def summary(res: dict, constraints: Constraints) -> list[str]:
-    """The answer first: what to ship per arch, the Pareto front, and what could not run."""
+    """The answer first: what to ship per arch, beside the baselines; the Pareto front;
+    what could not be considered and why."""
     lines = [
         "## Summary: which variant to ship",
         "",
         f"Constraints: {constraints}. Among the variants that meet them, the smallest "
-        "flatbuffer is recommended (flash is the scarcest resource), then the best F1.",
+        "flatbuffer is recommended (flash is the scarcest resource), then the best point F1. "
+        "Point F1: each test point scored by the window that ends at it.",
         "",
     ]
-    body = []
+    body, verdicts = [], []
     for arch, rows in _arches(res).items():
         best = recommend(rows, constraints)
         front = ", ".join(f"`{r['variant']}`" for r in pareto(rows)) or "n/a"
+        scored = [r for r in rows if r.get("baseline_best_point_f1") is not None]
+        if scored and not any(r["point_f1"] > r["baseline_best_point_f1"] for r in scored):
+            ref = scored[0]
+            verdicts.append(
+                f"**No variant of `{arch}` beats the best non-learned baseline** "
+                f"({ref['baseline_best'].replace('_', ' ')}, point F1 "
+                f"{ref['baseline_best_point_f1']:.3f}): on this data the detector is not "
+                "worth shipping as it is."
+            )
         if best is None:
-            body.append([arch, "**none qualifies**", "", "", "", "", front])
+            body.append([arch, "**none qualifies**", "", "", "", "", "", "", front])
             continue
         body.append(
             [
@@ -169,11 +202,14 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
                 f"**{best['variant']}**",
                 f"{best['size_bytes']:,}",
                 _cell(best, "arena_bytes", "{:,}", None),
-                _cell(best, "latency_us_p50", "{:.2f}", None),
-                f"{best['f1']:.3f} ({best['f1_delta_vs_float32'] or 0:+.3f})",
+                _cell(best, "tflm_instructions", "{:,}", None),
+                f"{best['point_f1']:.3f} ({best['point_f1_delta_vs_float32'] or 0:+.3f})",
+                _cell(best, "far", "{:.3f}", None),
+                _baseline(best),
                 front,
             ]
         )
+    lines[2:2] = [*verdicts, ""] if verdicts else []
     lines.append(
         tabulate(
             body,
@@ -182,9 +218,11 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
                 "recommended",
                 "size B",
                 "arena B",
-                "LiteRT p50 us",
-                "F1 (vs float32)",
-                "Pareto-optimal over size, latency, F1",
+                "TFLM instr",
+                "point F1 (vs float32)",
+                "FAR",
+                "best baseline F1",
+                "Pareto-optimal over size, latency, point F1",
             ],
             tablefmt="github",
             disable_numparse=True,
@@ -198,6 +236,15 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     if out:
         lines += ["", "Could not be considered:", "", *out]
     return lines
+
+
+def detection_warnings(rows: list[dict]) -> list[str]:
+    said = [
+        f"- `{r['arch']}/{r['variant']}`: {w}"
+        for r in rows
+        for w in r.get("detection_warnings") or []
+    ]
+    return ["", "## Detection warnings", "", *said] if said else []
 
 
 def _boards(res: dict, rows: list[dict]) -> list[str]:
@@ -485,7 +532,9 @@ def dataset_section(res: dict) -> list[str]:
         lines += [
             "",
             f"Others' published numbers, not measured here ({board['metric']}; "
-            f"{board['source']}): {figures}. Compare with `point F1` below.",
+            f"{board['source']}): {figures}. Compare with "
+            f"`{schema.column(board.get('compare', 'point_f1'))[0]}` below, beside the "
+            "baselines on the same test points.",
         ]
     return lines
 
@@ -592,13 +641,18 @@ NOTES = [
     "vendor's; TFLM's reference kernels run ~2-3x slower) where the catalog has them "
     "(see the calibration section); `*` marks an estimate that uses an uncalibrated "
     "figure.",
-    "- detection: F1, precision, recall at the threshold chosen on validation windows, "
-    "measured on test windows; ROC-AUC and PR-AUC over all thresholds (scikit-learn). "
-    "A window is anomalous when any of its points is; its score is the reconstruction MSE. "
-    "Point level (SKAB's and NAB's unit): each test point takes the score of the window "
-    "ending at it (causal); FAR = false alarms / normal points, MAR = missed / anomalous "
-    "points; an event is a run of anomalous points, detected when an alarm falls inside it, "
-    "with the delay in points to the first alarm. No point-adjusted F1 is reported.",
+    "- detection: point level first, as SKAB and NAB count: each test point takes the "
+    "score (reconstruction MSE) of the window that ends at it (causal); point precision, "
+    "recall and F1 at the threshold chosen on validation data only; FAR = false alarms / "
+    "normal points, MAR = missed / anomalous points; ROC-AUC and PR-AUC over all "
+    "thresholds (scikit-learn); an event is a run of anomalous points, detected when an "
+    "alarm falls inside it, with the delay in points to the first alarm; NAB's standard "
+    "score from its published definition (null detector 0, perfect 100). Baselines on the "
+    "same points: always alarm, random alarms at the variant's own alarm rate (expected "
+    "F1), a rolling z-score of the newest point against its window with the threshold "
+    "set the same way. Window F1 (a window is anomalous when any of its points is) "
+    "flatters a detector that keeps alarming after a spike: it is kept for reference "
+    "only. No point-adjusted F1 is reported.",
 ]
 
 
@@ -611,7 +665,8 @@ def render(
         lines += ["", f"## Architecture `{arch}` (window {rows[0]['window'] or 'n/a'})", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
-            lines += ["", f"### {title}", "", variant_table(rows, columns)]
+            lead = baseline_rows(res, arch) if title.startswith("Detection") else []
+            lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
         lines += series_table(rows)
         lines += board_tables(res, rows, constraints)
         shown = recommend(rows, constraints) or rows[0]
@@ -633,6 +688,7 @@ def render(
             "",
             *refused,
         ]
+    lines += detection_warnings(res["rows"])
     skipped = [
         f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
         for r in res["rows"]

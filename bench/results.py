@@ -207,15 +207,24 @@ def _non_finite(value, path=()) -> list | None:
 
 
 def update_to_2(res: dict) -> dict:
-    """v1 -> v2: typed step errors; measurement conditions per row. v1 recorded neither the
-    measuring code nor the data digest, so they are "v1"/None: a v1 row is comparable with
-    another v1 row, and `not comparable` with a v2 row where it matters."""
+    """v1 -> v2: window-level figures renamed `window_*` (point F1 is the primary figure
+    now, and the comparisons with float32 are on it); typed step errors; measurement
+    conditions per row. v1 recorded neither the measuring code nor the data digest, so
+    they are "v1"/None: a v1 row is comparable with another v1 row, and `not comparable`
+    with a v2 row where it matters."""
     cfg, machine = res.get("config") or {}, res.get("machine") or {}
     train, packages = cfg.get("train") or {}, machine.get("packages") or {}
     channels = len((res.get("dataset") or {}).get("channels") or []) or None
     for row in res["rows"]:
         if not isinstance(row, dict):
             continue
+        for old, new in WINDOW_LEVEL.items():
+            if old in row:
+                row[new] = row.pop(old)
+        for old in ("f1_delta_vs_float32", "f1_ratio_vs_float32"):  # were window level
+            row.pop(old, None)
+        if "f1_target_met" in row:
+            row["f1_target_met"] = None  # v1 judged window F1; v2's targets are point F1
         errors = row.get("errors")
         if isinstance(errors, dict):
             row["errors"] = {stage: _step_error(stage, text) for stage, text in errors.items()}
@@ -241,7 +250,32 @@ def update_to_2(res: dict) -> dict:
         )
         row["conditions"] = dataclasses.asdict(conditions)
         row["measure_key"] = conditions.key()
+    _point_deltas(res["rows"])
     return res
+
+
+WINDOW_LEVEL = {
+    "precision": "window_precision",
+    "recall": "window_recall",
+    "f1": "window_f1",
+    "roc_auc": "window_roc_auc",
+    "pr_auc": "window_pr_auc",
+}
+
+
+def _point_deltas(rows: list) -> None:
+    refs = {
+        (r.get("arch"), r.get("dataset")): r
+        for r in rows
+        if isinstance(r, dict) and r.get("variant") == "float32"
+    }
+    for row in rows:
+        if not isinstance(row, dict) or row.get("point_f1") is None:
+            continue
+        ref = (refs.get((row.get("arch"), row.get("dataset"))) or {}).get("point_f1")
+        if isinstance(ref, int | float) and isinstance(row["point_f1"], int | float):
+            row["point_f1_delta_vs_float32"] = row["point_f1"] - ref
+            row["point_f1_ratio_vs_float32"] = row["point_f1"] / ref if ref else None
 
 
 def _step_error(stage: str, text) -> dict:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from bench import (
+    MeasurementError,
     UsageError,
     detection,
     energy,
@@ -49,7 +50,8 @@ from variants.external import KERAS, check_path, load_keras, read_tflite, user_a
 
 @dataclass(frozen=True)
 class RunConfig:
-    dataset: str = "nepse"  # or nab:PATH, skab:PATH, csv:FILE
+    dataset: str | None = None  # nepse (None: the built-in default), nab:PATH, skab:PATH,
+    # csv:FILE; a model brought in with --model is scored for detection only when named
     csv_columns: CsvColumns = field(default_factory=CsvColumns)
     archs: tuple[str, ...] = ("seed", "deep")
     variants: tuple[str, ...] = tuple(REGISTRY)
@@ -144,9 +146,9 @@ def add_deltas(rows: list[dict]) -> None:
     refs = {(r["arch"], r["dataset"]): r for r in rows if r["variant"] == "float32"}
     for row in rows:
         ref = refs.get((row["arch"], row["dataset"]), {})
-        f1, ref_f1 = row.get("f1"), ref.get("f1")
-        row["f1_delta_vs_float32"] = None if f1 is None or ref_f1 is None else f1 - ref_f1
-        row["f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
+        f1, ref_f1 = row.get("point_f1"), ref.get("point_f1")
+        row["point_f1_delta_vs_float32"] = None if f1 is None or ref_f1 is None else f1 - ref_f1
+        row["point_f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
         row["size_ratio_vs_float32"] = _ratio(row.get("size_bytes"), ref.get("size_bytes"))
         row["params_ratio_vs_float32"] = _ratio(row.get("params"), ref.get("params"))
         registered = row.get("recipe_params") is not None  # not a user's .tflite
@@ -304,11 +306,35 @@ def registry_rows(
             build_seconds=built.build_seconds,
         )
         log(f"[{arch}] {name}: measuring" + (" (built model from cache)" if built.cached else ""))
-        row.update(measure(built.model, ctx.windows.test.x, ctx.windows, how, clock))
+        detect = cfg.model is None or cfg.dataset is not None
+        row.update(
+            measure(built.model, ctx.windows.test.x, ctx.windows if detect else None, how, clock)
+        )
+        if not detect:
+            row["detection_skipped"] = SKIPPED
         rows.append(row)
     clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
     clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
     return rows
+
+
+def baselines(windows, cfg: RunConfig, dataset: Dataset) -> dict:
+    """The non-learned detectors on these test points; what cannot be computed is the
+    user's input (data too short for its window), said before any training."""
+    try:
+        found = detection.baselines(windows, cfg.threshold)
+    except MeasurementError as err:
+        raise UsageError(
+            f"dataset {dataset.name!r}: the baselines cannot be computed "
+            f"({err}); give more data or a shorter --window"
+        ) from None
+    return {"dataset": dataset.name, "test_points": len(windows.test.y_end), **found}
+
+
+SKIPPED = (
+    "a model brought in is scored for detection only on data you name: pass "
+    "--dataset (nepse for the built-in stream)"
+)
 
 
 def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, machine: dict):
@@ -320,7 +346,7 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
     shape = [int(d) for d in host.input["shape"]]
     out_shape = [int(d) for d in host.output_detail["shape"]]
     windows = None
-    if len(shape) == 2 and shape == out_shape:
+    if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
         windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
         inputs = windows.test.x
     else:
@@ -338,7 +364,9 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
         input_shape=shape,
     ).to_dict() | row_conditions(cfg, dataset, window, machine)
     row.update(save_model(model, cfg, "user", name))
-    if windows is None:
+    if cfg.dataset is None:
+        row["detection_skipped"] = SKIPPED
+    elif windows is None:
         row["detection_skipped"] = (
             f"input {shape} -> output {out_shape} is not a window "
             "autoencoder; latency used random inputs"
@@ -383,22 +411,24 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
     check(cfg)
     clock, start = Stopwatch(), time.perf_counter()
-    dataset = load(cfg.dataset, cfg.stream, cfg.csv_columns)
+    dataset = load(cfg.dataset or "nepse", cfg.stream, cfg.csv_columns)
     for warning in dataset.warnings:
         log(f"warning: {warning}")
     clock.add("data", start)
     traces, how, cache = {}, settings(cfg), Cache(cfg.cache)
-    machine = results.machine_info()
+    machine, reference = results.machine_info(), {}
     if cfg.model is not None and cfg.model.suffix not in KERAS:
         row, windows = tflite_row(cfg, cfg.model, dataset, clock, log, how, machine)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
+            reference["user"] = baselines(windows, cfg, dataset)
     else:
         rows = []
         built = contexts(cfg, dataset, cache)
-        for ctx in built:  # before any training: a policy the data cannot serve
-            detection.check_policy(cfg.threshold, ctx.windows.val.y)
+        for ctx in built:  # before any training: what the data cannot serve
+            detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
+            reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset)
         for ctx in built:
             rows += registry_rows(ctx, cfg, dataset, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
@@ -419,6 +449,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         "stages_s": clock.seconds,
         "rows": rows,
         "traces": traces,
+        "baselines": reference,
         "boards": {b.key: b.as_dict() for b in how.boards},
         "estimate_defaults": how.catalog.defaults,
         "calibration": calibration,

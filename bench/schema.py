@@ -134,6 +134,9 @@ class SeriesDetection:
     event_recall: float | None
     detection_delay_mean: float | None
     false_alarms_per_1000: float | None
+    nab_score_standard: float | None = None
+    nab_score_low_fp: float | None = None
+    nab_score_low_fn: float | None = None
 
 
 # ---- conditions of measurement -------------------------------------------------------------
@@ -321,7 +324,8 @@ class TflmLatency(Record):
 class Instructions(Record):
     """Instructions per inference of TFLM's host build under valgrind: exact, repeatable."""
 
-    DEPENDS_ON = (*MODEL_SHAPE, "tflite_micro", "valgrind", "code_instructions")
+    # int8 kernels branch on the data (LOGISTIC's), so the trained weights count too
+    DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "tflite_micro", "valgrind", "code_instructions")
 
     tflm_instructions: int | None = metric(
         "instructions",
@@ -342,29 +346,29 @@ class Instructions(Record):
 
 @dataclass
 class Detection(Record):
-    """Quality on the test part, threshold from validation only."""
+    """Quality on the test part, threshold from validation only: point level first."""
 
     DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "threshold", "litert", "code_detection")
 
-    precision: float = metric("ratio", "window level", "precision", "{:.3f}", "max")
-    recall: float = metric("ratio", "window level", "recall", "{:.3f}", "max")
-    f1: float = metric(
+    point_precision: float = metric(
+        "ratio", "each point scored by the window ending at it", "point P", "{:.3f}", "max"
+    )
+    point_recall: float = metric("ratio", label="point R", fmt="{:.3f}", best="max")
+    point_f1: float = metric(
         "ratio",
-        "window level: a window is anomalous if any point is",
-        "F1",
+        "the primary figure",
+        "point F1",
         "{:.3f}",
         "max",
         gate="min",
         allowance="f1_tolerance",
     )
-    roc_auc: float | None = metric("ratio", "window level", "ROC-AUC", "{:.3f}", "max")
-    pr_auc: float | None = metric("ratio", "window level", "PR-AUC", "{:.3f}", "max")
-    point_precision: float = metric("ratio", "each point scored by the window ending at it")
-    point_recall: float = metric("ratio")
-    point_f1: float = metric("ratio", label="point F1", fmt="{:.3f}", best="max")
     far: float | None = metric("ratio", "false alarms / normal points", "FAR", "{:.3f}", "min")
     mar: float | None = metric("ratio", "missed / anomalous points", "MAR", "{:.3f}", "min")
-    events: int = metric("count", "runs of anomalous points")
+    point_roc_auc: float | None = metric("ratio", "of point scores", "ROC-AUC", "{:.3f}", "max")
+    point_pr_auc: float | None = metric("ratio", "of point scores", "PR-AUC", "{:.3f}", "max")
+    alarm_rate: float = metric("ratio", "alarmed test points / test points", "alarm rate", "{:.3f}")
+    events: int = metric("count", "runs of anomalous points", "events", "{:,}")
     event_recall: float | None = metric("ratio", label="event recall", fmt="{:.2f}", best="max")
     detection_delay_mean: float | None = metric(
         "points", label="delay pts", fmt="{:.1f}", best="min"
@@ -372,6 +376,37 @@ class Detection(Record):
     false_alarms_per_1000: float | None = metric(
         "per 1000 normal points", label="false alarms /1000", fmt="{:.1f}", best="min"
     )
+    nab_score_standard: float | None = metric(
+        "score 0-100",
+        "NAB's standard profile (null detector 0, perfect 100)",
+        "NAB std",
+        "{:.1f}",
+        "max",
+    )
+    nab_score_low_fp: float | None = metric(
+        "score 0-100", "NAB's reward-low-FP profile", "NAB low FP", "{:.1f}", "max"
+    )
+    nab_score_low_fn: float | None = metric(
+        "score 0-100", "NAB's reward-low-FN profile", "NAB low FN", "{:.1f}", "max"
+    )
+    baseline_random_point_f1: float = metric(
+        "ratio",
+        "expected point F1 of random alarms at this model's alarm rate",
+        "random at rate",
+        "{:.3f}",
+    )
+    baseline_best: str = metric(doc="the baseline with the best point F1 on these points")
+    baseline_best_point_f1: float = metric("ratio", label="best baseline F1", fmt="{:.3f}")
+    detection_warnings: list[str] = metric(doc="why a figure here is not to be trusted")
+    window_precision: float = metric(
+        "ratio", "window level: a window is anomalous if any of its points is", "window P", "{:.3f}"
+    )
+    window_recall: float = metric("ratio", "window level", "window R", "{:.3f}")
+    window_f1: float = metric(
+        "ratio", "window level (flatters: see point F1)", "window F1", "{:.3f}"
+    )
+    window_roc_auc: float | None = metric("ratio", "window level", "window ROC-AUC", "{:.3f}")
+    window_pr_auc: float | None = metric("ratio", "window level", "window PR-AUC", "{:.3f}")
     per_series: dict[str, SeriesDetection] = metric()
     threshold: float = metric(
         "score", "reconstruction MSE above which a window alarms", "threshold", "{:.3g}"
@@ -409,11 +444,11 @@ class VsFloat32(Record):
 
     DEPENDS_ON = Detection.DEPENDS_ON
 
-    f1_delta_vs_float32: float | None = metric("ratio", label="dF1 vs float32", fmt="{:+.3f}")
-    f1_ratio_vs_float32: float | None = metric("ratio")
+    point_f1_delta_vs_float32: float | None = metric("ratio", label="dF1 vs float32", fmt="{:+.3f}")
+    point_f1_ratio_vs_float32: float | None = metric("ratio")
     size_ratio_vs_float32: float | None = metric("ratio", label="x float32", fmt="{:.2f}")
     params_ratio_vs_float32: float | None = metric("ratio", label="x float32 params", fmt="{:.2f}")
-    f1_target_met: bool | None = metric()
+    f1_target_met: bool | None = metric(doc="the recipe's promise, on point F1")
 
 
 RECORDS: tuple[type[Record], ...] = (
@@ -573,6 +608,7 @@ def json_schema() -> dict:
             "stages_s": {"type": "object", "additionalProperties": {"type": "number"}},
             "rows": {"type": "array", "items": row_schema()},
             "traces": obj,
+            "baselines": obj,
             "boards": obj,
             "estimate_defaults": obj,
             "calibration": obj,

@@ -72,6 +72,7 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         "tflm_latency",
         "detection",
         "tflm_agreement",
+        "instructions",
         "boards",
         "calibration",
         "total",
@@ -84,7 +85,13 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         assert (out / row["artifact"]).stat().st_size == row["size_bytes"]
         assert len(row["latency_samples_us"]) == res["config"]["latency_samples"]
     f32 = [r for r in res["rows"] if r["variant"] == "float32"]
-    assert all(r["f1_delta_vs_float32"] == 0 for r in f32)
+    assert all(r["point_f1_delta_vs_float32"] == 0 for r in f32)
+    assert set(res["baselines"]) == set(ARCHS)
+    for row in res["rows"]:
+        best = max(
+            res["baselines"][row["arch"]][b]["point_f1"] for b in ("always_alarm", "rolling_zscore")
+        )
+        assert row["baseline_best_point_f1"] == max(best, row["baseline_random_point_f1"])
     for row in res["rows"]:
         if row["variant"] in ("float32", "int8"):
             assert row["tflm_deployable"] and set(row) >= TFLM_KEYS, TFLM_KEYS - set(row)
@@ -100,7 +107,9 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
             assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
     assert "[deep] int8: measuring" in done.stdout
     assert all(abs(r["error_ms"]) <= 0.15 for r in res["calibration"]["rows"])
-    assert res["calibration"]["macs_counted"] == 264_192
+    models = res["calibration"]["models"]
+    assert (models["ad"]["macs_counted"], models["kws"]["macs_counted"]) == (264_192, 2_656_768)
+    assert models["kws"]["tflm_instructions"] > models["ad"]["tflm_instructions"] > 0
     deep_f32 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "float32"))
     assert deep_f32["params"] == 63_160  # the deep AE's weights and biases, as stored
     deep_int8 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "int8"))
@@ -315,23 +324,51 @@ def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_p
         ("user", "int8", 24),
     ]
     assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
-    assert rows[1]["tflm_deployable"] and rows[1]["f1"] is not None
+    assert rows[1]["tflm_deployable"] and "point_f1" not in rows[1]
+    assert "pass --dataset" in rows[1]["detection_skipped"]
 
 
-def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
+def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
     done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
     assert done.returncode == 0, done.stderr
     (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert "point_f1" not in row and "pass --dataset" in row["detection_skipped"]
+    assert row["tflm_instructions"] > 0 and row["arena_bytes"] > 0
+    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
+    done = edgebench(
+        "run",
+        "--quick",
+        "--model",
+        user_models / "ae.tflite",
+        "--out",
+        tmp_path,
+        "--dataset",
+        "nepse",
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
-    assert row["f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
+    assert row["point_f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
 
 
 def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
-    done = edgebench("run", "--quick", "--model", user_models / "conv.tflite", "--out", tmp_path)
+    done = edgebench(
+        "run",
+        "--quick",
+        "--model",
+        user_models / "conv.tflite",
+        "--out",
+        tmp_path,
+        "--dataset",
+        "nepse",
+    )
     assert done.returncode == 0, done.stderr
     (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
-    assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "f1" not in row
+    assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "point_f1" not in row
     assert "not a window autoencoder" in row["detection_skipped"]
     assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
 
@@ -414,7 +451,7 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
         assert {
             "size_bytes",
             "params",
-            "f1",
+            "point_f1",
             "arena_bytes",
             "tflm_deployable",
             "est_energy_uj",

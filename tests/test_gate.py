@@ -28,7 +28,7 @@ def results(fingerprint="abc", epochs=3) -> dict:
             "variant": v,
             "size_bytes": size,
             "arena_bytes": arena,
-            "f1": f1,
+            "point_f1": f1,
             "tflm_deployable": True,
             "latency_us_p50": p50,
             "latency_samples_us": samples(p50, seed=i),
@@ -66,13 +66,13 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
     doctored = base["rows"][1]
     doctored["size_bytes"] -= 1
     doctored["arena_bytes"] -= 16
-    doctored["f1"] += 0.01
+    doctored["point_f1"] += 0.01
     doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
     findings = gate.compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.FAIL) == {
         ("size_bytes", "deep/int8"),
         ("arena_bytes", "deep/int8"),
-        ("f1", "deep/int8"),
+        ("point_f1", "deep/int8"),
         ("latency_us_p50", "deep/int8"),
     }
     assert gate.verdict(findings) == 1
@@ -81,7 +81,7 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
 def test_allowances_and_tolerances_are_honoured():
     base = results()
     base["rows"][1]["size_bytes"] -= 100
-    base["rows"][1]["f1"] += 0.004
+    base["rows"][1]["point_f1"] += 0.004
     tol = gate.Tolerances(size_allowance_bytes=100, f1_tolerance=0.005)
     assert gate.verdict(gate.compare(results(), base, tol)) == 0
     tol = gate.Tolerances(size_allowance_bytes=99, f1_tolerance=0.005)
@@ -122,10 +122,13 @@ def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
 
 def test_other_epochs_make_f1_not_comparable_not_failed():
     base = results(epochs=3)
-    base["rows"][1]["f1"] = 0.99  # would fail if it were compared
+    base["rows"][1]["point_f1"] = 0.99  # would fail if it were compared
     findings = gate.compare(results(epochs=30), base)
-    assert verdicts(findings, gate.NOT_COMPARABLE) == {("f1", "deep/float32"), ("f1", "deep/int8")}
-    assert {f.note for f in findings if f.metric == "f1"} == {"epochs 3 -> 30"}
+    assert verdicts(findings, gate.NOT_COMPARABLE) == {
+        ("point_f1", "deep/float32"),
+        ("point_f1", "deep/int8"),
+    }
+    assert {f.note for f in findings if f.metric == "point_f1"} == {"epochs 3 -> 30"}
     assert gate.verdict(findings) == 0
     assert verdicts(findings, gate.PASS) >= {
         ("size_bytes", "deep/int8"),
@@ -159,14 +162,14 @@ def test_lost_deployability_fails():
 
 def test_budgets_match_patterns_and_fail_what_they_cannot_see():
     table = {
-        "*/int8": {"max_size_bytes": 90_000, "min_f1": 0.88},
+        "*/int8": {"max_size_bytes": 90_000, "min_point_f1": 0.88},
         "deep/*": {"max_arena_bytes": 4_000},
         "seed/*": {"max_size_bytes": 1},
         "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}},
     }
     findings = gate.budgets(results(), table)
     assert verdicts(findings, gate.FAIL) == {
-        ("f1", "deep/int8"),
+        ("point_f1", "deep/int8"),
         ("arena_bytes", "deep/int8"),
         ("budget", "seed/*"),
         ("est_latency_ms@stm32l4r5", "deep/float32"),

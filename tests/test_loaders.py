@@ -47,7 +47,7 @@ def test_nab_windows_become_rows_and_probation_trains():
             expected |= ((stamps >= start) & (stamps <= end)).to_numpy()
         assert int(s.labels.sum()) == int(expected.sum()) > 0
         assert s.val_end == min(int(len(frame) * 0.15), 750)
-    assert any("duplicated timestamp" in w for w in data.warnings)
+    assert any("repeated timestamp" in w for w in data.warnings)
     assert any("gap(s)" in w for w in data.warnings)  # realTraffic has gaps
 
 
@@ -80,11 +80,9 @@ def test_a_good_csv_loads_with_its_labels(tmp_path):
             csv_rows().replace(",3.0,", ",abc,", 1),
             "non-numeric value(s), the first in column 'value', data row 4: 'abc'",
         ),
-        (
-            csv_rows().replace("2024-01-01 00:10:00", "2024-01-02 00:10:00", 1),
-            "timestamps out of order at data row 4",
-        ),
-        (csv_rows().replace("2024-01-01 00:10:00", "yesterday", 1), "unreadable timestamp"),
+        ("timestamp,value\nsoon,1\nlater,2\n", "no readable timestamp in column"),
+        (csv_rows().replace(",3.0,", ",inf,", 1), "infinite or overflowing value(s)"),
+        (csv_rows().replace(",3.0,", ",1e308,", 1), "infinite or overflowing value(s)"),
         (csv_rows().replace(",0\n", ",2\n", 1), "label column 'label' must hold only 0 and 1"),
         ("", "not a readable"),
     ],
@@ -103,9 +101,19 @@ def test_what_can_be_repaired_is_a_warning_with_counts(tmp_path):
     data = load_csv(write(tmp_path / "w.csv", "\n".join(lines) + "\n"), CsvColumns())
     warnings = " | ".join(data.warnings)
     assert "2 missing value(s) filled by linear interpolation" in warnings
-    assert "1 duplicated timestamp(s); kept the first" in warnings
+    assert "1 repeated timestamp(s) on consecutive rows; kept the first" in warnings
     assert "1 gap(s) longer than twice the usual step" in warnings
     assert not np.isnan(data.series[0].values).any()
+
+
+def test_a_clock_that_steps_back_is_a_warning_and_rows_stay_in_file_order(tmp_path):
+    text = csv_rows().replace("2024-01-01 00:10:00", "2024-01-01 00:00:30", 1)
+    text = text.replace("2024-01-01 00:20:00", "not a time", 1)
+    data = load_csv(write(tmp_path / "back.csv", text), CsvColumns())
+    warnings = " | ".join(data.warnings)
+    assert "the clock steps back 1 time(s), first at data row 3" in warnings
+    assert "1 unreadable timestamp(s), the first in data row 5; rows kept" in warnings
+    assert data.series[0].values[:, 0].tolist() == [float(i % 7) for i in range(60)]
 
 
 def test_a_series_shorter_than_a_window_is_refused(tmp_path):
@@ -194,7 +202,7 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
 
 
 def test_a_bad_csv_stops_the_run_with_one_line(tmp_path):
-    bad = write(tmp_path / "bad.csv", "timestamp,value\n2024-01-02,1\n2024-01-01,2\n")
+    bad = write(tmp_path / "bad.csv", "timestamp,value\n2024-01-02,1\n2024-01-01,inf\n")
     done = _run("--dataset", f"csv:{bad}", "--out", tmp_path / "out")
-    assert done.returncode == 2 and "timestamps out of order" in done.stderr
+    assert done.returncode == 2 and "infinite or overflowing value(s)" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

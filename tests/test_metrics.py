@@ -26,30 +26,60 @@ def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models,
 def test_detection_metrics_equal_hand_computed_and_sklearn_values():
     y = np.array([0, 0, 1, 1])
     scores = np.array([0.1, 0.4, 0.35, 0.8])
-    m = detection.scores_metrics(y, scores, threshold=0.3)
-    assert m["precision"] == pytest.approx(2 / 3)
-    assert m["recall"] == 1.0
-    assert m["f1"] == pytest.approx(0.8)
-    assert m["roc_auc"] == pytest.approx(0.75)
-    assert m["pr_auc"] == pytest.approx(metrics.average_precision_score(y, scores))
+    m = detection.window_metrics(y, scores, threshold=0.3)
+    assert m["window_precision"] == pytest.approx(2 / 3)
+    assert m["window_recall"] == 1.0
+    assert m["window_f1"] == pytest.approx(0.8)
+    assert m["window_roc_auc"] == pytest.approx(0.75)
+    assert m["window_pr_auc"] == pytest.approx(metrics.average_precision_score(y, scores))
+    p = detection.point_metrics(y, (scores > 0.3).astype(int))
+    assert (p["point_f1"], p["far"], p["mar"]) == (pytest.approx(0.8), 0.5, 0.0)
+    assert detection.point_curves(y, scores)["point_roc_auc"] == pytest.approx(0.75)
 
 
 def test_auc_is_undefined_when_test_holds_one_class():
-    m = detection.scores_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
-    assert m["roc_auc"] is None and m["pr_auc"] is None and m["f1"] == 0.0
+    m = detection.window_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
+    assert m["window_roc_auc"] is None and m["window_pr_auc"] is None and m["window_f1"] == 0.0
+    assert detection.point_curves(np.zeros(4, int), np.arange(4.0))["point_roc_auc"] is None
 
 
 def test_percentile_threshold_reads_normal_validation_scores_only():
     scores = np.concatenate([np.arange(100.0), [1e6, 1e6]])
     labels = np.concatenate([np.zeros(100), [1, 1]])
-    assert detection.threshold_from_validation(scores, labels, "percentile:50") == 49.5
+    split = _split(labels)
+    assert detection.threshold_from_validation(scores, split, "percentile:50") == 49.5
 
 
 def test_f1_threshold_separates_a_separable_validation_set():
     scores = np.array([0.1, 0.2, 0.3, 0.9, 1.0])
     labels = np.array([0, 0, 0, 1, 1])
-    cut = detection.threshold_from_validation(scores, labels, "f1")
-    assert detection.scores_metrics(labels, scores, cut - 1e-9)["f1"] == 1.0
+    cut = detection.threshold_from_validation(scores, _split(labels), "f1")
+    assert detection.point_metrics(labels, (scores > cut - 1e-9).astype(int))["point_f1"] == 1.0
+
+
+def _split(labels):
+    """A validation split whose windows' and points' labels are `labels`."""
+    from bench.data.windows import Split
+
+    n = len(labels)
+    y = np.asarray(labels, dtype=np.int8)
+    return Split(np.zeros((n, 2), np.float32), y, np.arange(n), y, np.zeros(n, int))
+
+
+def test_the_random_baseline_is_the_expected_f1_at_the_alarm_rate():
+    y = np.array([1] * 10 + [0] * 90)  # 10 % anomalous
+    assert detection.random_point_f1(y, 1.0) == pytest.approx(2 * 0.1 / 1.1)  # always alarm
+    assert detection.random_point_f1(y, 0.1) == pytest.approx(0.1)
+    assert detection.random_point_f1(y, 0.0) == 0.0
+
+
+def test_a_detector_no_better_than_a_baseline_is_warned_about():
+    row = {"events": 3, "point_roc_auc": 0.52, "alarm_rate": 0.0, "point_f1": 0.2}
+    said = detection.warnings(row, best_baseline=0.3)
+    assert len(said) == 3
+    assert "within 0.05 of chance" in said[0] and "no alarm" in said[1]
+    assert "does not beat the best baseline (0.300)" in said[2]
+    assert "single class" in detection.warnings({**row, "point_roc_auc": None}, 0.1)[0]
 
 
 @pytest.mark.parametrize("policy", ["percentile:0", "percentile:x", "median", "percentile:100"])
@@ -76,9 +106,12 @@ def test_int8_model_takes_and_returns_int8_but_scores_in_float(tiny_models, tiny
 
 
 def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
-    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1").to_dict()
+    reference = detection.baselines(tiny_ctx.windows, "f1")
+    assert set(reference) == {"always_alarm", "rolling_zscore"}
+    assert reference["always_alarm"]["point_recall"] == 1.0
+    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1", reference).to_dict()
     assert set(d) == {f.name for f in dataclasses.fields(schema.Detection)}
-    assert None not in (d["f1"], d["point_f1"], d["threshold"], d["far"])
+    assert None not in (d["window_f1"], d["point_f1"], d["threshold"], d["far"])
     assert d["test_windows"] == len(tiny_ctx.windows.test.x) == len(d["test_scores"])
 
 

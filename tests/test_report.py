@@ -57,7 +57,7 @@ def test_constraints_change_the_recommendation(small):
 
 def test_pareto_front():
     rows = [
-        {"variant": v, "size_bytes": s, "latency_us_p50": t, "f1": f}
+        {"variant": v, "size_bytes": s, "latency_us_p50": t, "point_f1": f}
         for v, s, t, f in [
             ("a", 10, 1.0, 0.80),
             ("b", 5, 1.0, 0.80),  # b beats a
@@ -72,12 +72,21 @@ def test_pareto_front():
 def test_a_rejection_says_why():
     row = {
         "variant": "x",
-        "f1": 0.5,
-        "f1_delta_vs_float32": -0.1,
+        "point_f1": 0.5,
+        "point_f1_delta_vs_float32": -0.1,
         "tflm_deployable": True,
         "size_bytes": 100,
+        "far": 0.2,
+        "baseline_best": "always_alarm",
+        "baseline_best_point_f1": 0.4,
     }
-    assert Constraints().rejects(row) == "F1 loss 0.100 > 0.02"
+    assert Constraints().rejects(row) == "point F1 loss 0.100 > 0.02"
+    assert Constraints(max_f1_loss=None, max_far=0.1).rejects(row) == "FAR 0.200 > 0.1"
+    beaten = {**row, "baseline_best_point_f1": 0.6}
+    assert Constraints(max_f1_loss=None).rejects(beaten) == (
+        "point F1 0.500 does not beat the baseline always_alarm (0.600)"
+    )
+    assert Constraints(max_f1_loss=None, beat_baselines=False).rejects(beaten) is None
     assert Constraints(max_f1_loss=None, max_size_bytes=50).rejects(row) == "size 100 > 50"
     assert Constraints(max_f1_loss=None).rejects(row) is None
 

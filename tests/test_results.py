@@ -53,7 +53,7 @@ def test_every_row_field_belongs_to_one_record_with_a_unit_or_no_number():
         "arena_bytes",
         "tflm_latency_us_p50",
         "tflm_instructions",
-        "f1",
+        "point_f1",
     ]
 
 
@@ -69,8 +69,8 @@ CASES = {
         "row 1 (None/float16): 'arch' is a required property",
     ),
     "f1 as a string": (
-        lambda r: r["rows"][2].update(f1="0.9"),
-        "row 2 (seed/int8), field 'f1': '0.9' is not of type 'number'",
+        lambda r: r["rows"][2].update(point_f1="0.9"),
+        "row 2 (seed/int8), field 'point_f1': '0.9' is not of type 'number'",
     ),
     "a row that is not an object": (
         lambda r: r["rows"].append([1, 2]),

@@ -1,0 +1,90 @@
+"""NAB's standard score, from the benchmark's published definition (numenta/NAB).
+
+In each labelled window only the earliest detection counts, rewarded by a scaled
+sigmoid of its position (1 at the window's left edge, 0 at its right edge); every
+alarm outside a window costs `fp` x a sigmoid of its distance past the previous
+window (the full `fp` when no window came before); a window without detection costs
+`fn`. The raw score is normalised so that the null detector (never alarms) scores 0
+and the perfect one (alarms at each window's start) 100, over all series together.
+
+Differences from NAB's own runner, said where the score is shown: the threshold is
+the harness's, set on validation data, not swept over the corpus; scoring starts at
+the test part (after NAB's probationary period), so a window that began earlier is
+scored from there.
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+
+# profile -> (true positive, false positive, false negative) weights
+PROFILES = {
+    "standard": (1.0, 0.11, 1.0),
+    "low_fp": (1.0, 0.22, 1.0),  # NAB's reward_low_FP_rate
+    "low_fn": (1.0, 0.11, 2.0),  # NAB's reward_low_FN_rate
+}
+
+
+def scaled_sigmoid(position: float) -> float:
+    """-1 (window start) -> 0.98661; 0 (window end) -> 0; 1 -> -0.98661; >= 3 -> -1."""
+    if position >= 3.0:
+        return -1.0
+    return 2.0 / (1.0 + math.exp(5.0 * position)) - 1.0
+
+
+MAX_TP = scaled_sigmoid(-1.0)
+
+
+def windows(labels: np.ndarray) -> list[tuple[int, int]]:
+    """(left, right) indices, inclusive, of each run of anomalous points."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], labels, [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def raw_score(labels: np.ndarray, alarms: np.ndarray, weights: tuple[float, float, float]) -> float:
+    """One series, in time order: the sum of its windows' and false alarms' scores."""
+    tp, fp, fn = weights
+    found = windows(labels)
+    score = 0.0
+    for left, right in found:
+        width = right - left + 1
+        hits = np.flatnonzero(alarms[left : right + 1]) + left
+        best = -fn
+        for i in hits[:1]:  # the earliest detection is the best one
+            best = max(best, scaled_sigmoid(-(right - i + 1) / width) * tp / MAX_TP)
+        score += best
+    rights = np.array([r for _, r in found])
+    widths = np.array([r - lo + 1 for lo, r in found])
+    for i in np.flatnonzero(alarms & (labels == 0)):
+        before = np.flatnonzero(rights < i)
+        if len(before) == 0:
+            position = 3.0
+        else:
+            k = before[-1]
+            position = abs(int(rights[k]) - int(i)) / max(float(widths[k] - 1), 1.0)
+        score += fp * scaled_sigmoid(position)
+    return score
+
+
+def score(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict[str, Any]:
+    """`nab_score_<profile>` over all series (each point in time order within its
+    series); None when no series holds a window."""
+    out: dict[str, Any] = {}
+    for profile, weights in PROFILES.items():
+        raw = null = perfect = 0.0
+        for s in np.unique(series):
+            ys, al = y[series == s].astype(int), alarms[series == s].astype(bool)
+            found = windows(ys)
+            if not found:
+                raw += raw_score(ys, al, weights)  # false alarms still cost
+                continue
+            starts = np.zeros(len(ys), dtype=bool)
+            starts[[left for left, _ in found]] = True
+            raw += raw_score(ys, al, weights)
+            null += raw_score(ys, np.zeros(len(ys), dtype=bool), weights)
+            perfect += raw_score(ys, starts, weights)
+        out[f"nab_score_{profile}"] = (
+            100.0 * (raw - null) / (perfect - null) if perfect != null else None
+        )
+    return out
