@@ -10,6 +10,7 @@ samples (and the machine is one of the conditions of a timing).
 """
 
 import fnmatch
+import math
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -330,6 +331,20 @@ def _check_gates(table: dict, where: str):
         )
     known = {f.name for f in fields(Tolerances)}
     tols = table.get("tolerances", {})
+    if not isinstance(tols, dict):
+        raise InvalidResults(f"{where}: [tolerances] must be a table of numbers")
+    for name, value in tols.items():
+        if name in known and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise InvalidResults(
+                f"{where}: tolerance {name} = {value!r} must be a finite number >= 0"
+            )
+    if tols.get("latency_factor", 1) < 1 or not 0 < tols.get("alpha", 0.05) < 1:
+        raise InvalidResults(f"{where}: latency_factor must be >= 1 and alpha in (0, 1)")
     if set(tols) - known:
         unknown = set(tols) - known
         raise InvalidResults(
@@ -337,6 +352,8 @@ def _check_gates(table: dict, where: str):
             f"known: {', '.join(sorted(known))}"
         )
     budget_table = table.get("budgets", {})
+    if not isinstance(budget_table, dict):
+        raise InvalidResults(f'{where}: [budgets] must hold tables [budgets."ARCH/VARIANT"]')
     for pattern, limits in budget_table.items():
         bad = set(limits) - BUDGET_KEYS if isinstance(limits, dict) else {"(not a table)"}
         if bad:
@@ -344,13 +361,24 @@ def _check_gates(table: dict, where: str):
                 f"{where}: budget {pattern!r} has unknown key(s) "
                 f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}"
             )
+        for key, value in limits.items():
+            if key != "max_est_latency_ms" and not _finite(value):
+                raise InvalidResults(
+                    f"{where}: budget {pattern!r}: {key} = {value!r} must be a finite number"
+                )
         est = limits.get("max_est_latency_ms")
-        if est is not None and (not isinstance(est, dict) or set(est) != {"board", "ms"}):
+        if est is not None and (
+            not isinstance(est, dict) or set(est) != {"board", "ms"} or not _finite(est["ms"])
+        ):
             raise InvalidResults(
                 f"{where}: budget {pattern!r}: max_est_latency_ms takes "
                 '{ board = "NAME", ms = NUMBER }'
             )
     return Tolerances(**tols), budget_table
+
+
+def _finite(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 SEVERITY = {FAIL: 0, NOT_COMPARABLE: 1, NOISE: 2, SKIP: 3, PASS: 4}

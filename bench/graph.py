@@ -1,11 +1,18 @@
 """What a flatbuffer holds, read with the LiteRT schema: operators, weights, float compute."""
 
+import functools
+import struct
 from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from bench import InvalidModel
 from bench.schema import Graph, Layer
+
+R = TypeVar("R")
 
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _DTYPES = {
@@ -19,10 +26,42 @@ _DTYPES = {
 _FLOATS = (schema.TensorType.FLOAT32, schema.TensorType.FLOAT16)
 
 
+# What reading a damaged flatbuffer raises inside the generated schema code.
+DAMAGED = (
+    struct.error,
+    TypeError,
+    IndexError,
+    AttributeError,
+    ValueError,
+    KeyError,
+    OverflowError,
+    UnicodeDecodeError,
+    MemoryError,
+)
+
+
+def checked(read: Callable[[bytes], R]) -> Callable[[bytes], R]:
+    """Any failure to read the flatbuffer becomes one `InvalidModel`."""
+
+    @functools.wraps(read)
+    def wrapper(model: bytes) -> R:
+        try:
+            return read(model)
+        except InvalidModel:
+            raise
+        except DAMAGED as err:
+            raise InvalidModel(
+                f"the flatbuffer is damaged ({type(err).__name__}: "
+                f"{str(err)[:120]}); rebuild or re-export the model"
+            ) from None
+
+    return wrapper
+
+
 def parse(model: bytes):
-    """The flatbuffer's root `Model`; a ValueError when the bytes are not a .tflite model."""
+    """The flatbuffer's root `Model`; InvalidModel when the bytes are not a .tflite model."""
     if len(model) < 8 or model[4:8] != b"TFL3":
-        raise ValueError("not a TFLite flatbuffer (no TFL3 identifier)")
+        raise InvalidModel("not a TFLite flatbuffer (no TFL3 identifier)")
     return schema.Model.GetRootAs(model, 0)
 
 
@@ -49,10 +88,12 @@ def _operators(root):
             yield names[op.OpcodeIndex()], graph, op
 
 
+@checked
 def op_names(model: bytes) -> list[str]:
     return [name for name, _, _ in _operators(parse(model))]
 
 
+@checked
 def weight_tensors(model: bytes) -> list[np.ndarray]:
     """Constant tensors of rank >= 2 (weight matrices and kernels), as stored."""
     root, found = parse(model), []
@@ -67,6 +108,7 @@ def weight_tensors(model: bytes) -> list[np.ndarray]:
     return found
 
 
+@checked
 def float_compute_ops(model: bytes) -> list[str]:
     """Operators that read or write a float tensor: none in a fully integer model."""
     root, ops = parse(model), []
@@ -118,6 +160,7 @@ def _elements(graph, indices) -> int:
     return sum(int(np.prod(_shape(graph.Tensors(int(i))))) for i in indices)
 
 
+@checked
 def layers(model: bytes) -> list[Layer]:
     """Per operator: type, shapes, stored parameters, weight bytes and MACs (like an
     "analyze" report)."""
@@ -143,6 +186,7 @@ def layers(model: bytes) -> list[Layer]:
     return found
 
 
+@checked
 def measure(model: bytes) -> Graph:
     weights = weight_tensors(model)
     total = sum(w.size for w in weights)

@@ -116,9 +116,9 @@ def target_table(rows: list[dict]) -> str:
         [
             f"{r['arch']}/{r['variant']}",
             r["f1_target"],
-            f"{r['point_f1']:.3f}",
-            f"{r['point_f1_delta_vs_float32']:+.3f}",
-            f"{r['point_f1_ratio_vs_float32']:.3f}",
+            _cell(r, "point_f1", "{:.3f}", None),
+            _cell(r, "point_f1_delta_vs_float32", "{:+.3f}", None),
+            _cell(r, "point_f1_ratio_vs_float32", "{:.3f}", None),
             "met" if r["f1_target_met"] else "**MISSED**",
         ]
         for r in rows
@@ -163,6 +163,9 @@ def baseline_rows(res: dict, arch: str) -> list[dict]:
     ]
 
 
+DELTA = "point_f1_delta_vs_float32"
+
+
 def _baseline(row: dict) -> str:
     if row.get("baseline_best_point_f1") is None:
         return "n/a"
@@ -203,7 +206,7 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
                 f"{best['size_bytes']:,}",
                 _cell(best, "arena_bytes", "{:,}", None),
                 _cell(best, "tflm_instructions", "{:,}", None),
-                f"{best['point_f1']:.3f} ({best['point_f1_delta_vs_float32'] or 0:+.3f})",
+                f"{best['point_f1']:.3f} ({_cell(best, DELTA, '{:+.3f}', None)})",
                 _cell(best, "far", "{:.3f}", None),
                 _baseline(best),
                 front,

@@ -2,6 +2,8 @@
 
 import dataclasses
 import hashlib
+import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -299,6 +301,8 @@ def registry_rows(
             clock.add("build", t)
             continue
         clock.add("build", t)
+        if built.note:
+            log(f"warning: [{arch}] {name}: {built.note}")
         row.update(
             save_model(built.model, cfg, arch, name),
             cache_key=built.key,
@@ -409,7 +413,42 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
 
 
 def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
+    """Everything is written into a staging folder beside `--out` and swapped in at the
+    end: a failed or killed run leaves the previous output as it was."""
     check(cfg)
+    stage = cfg.out.parent / f".{cfg.out.name}.staging-{os.getpid()}"
+    try:
+        stage.mkdir(parents=True)
+        res = measure_all(replace(cfg, out=stage), cfg.as_dict(), command, log)
+        swap_in(stage, cfg.out)
+    except OSError as err:
+        raise UsageError(
+            f"cannot write the output beside {cfg.out}: {err.strerror or err}; pick another --out"
+        ) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return res
+
+
+def swap_in(stage: Path, out: Path) -> None:
+    """Each file and folder of `stage` replaces its namesake in `out`; folders whole, so
+    models and plots of an earlier run never mix with this one's; results.json last."""
+    out.mkdir(parents=True, exist_ok=True)
+    for item in sorted(stage.iterdir(), key=lambda p: p.name == "results.json"):
+        target = out / item.name
+        if item.is_dir():
+            old = out / f".{item.name}.old-{os.getpid()}"
+            if target.exists():
+                os.replace(target, old)
+            os.replace(item, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(item, target)
+
+
+def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
+    """The run itself, writing into `cfg.out` (the staging folder); `config` is what the
+    user asked for, as recorded in the results."""
     clock, start = Stopwatch(), time.perf_counter()
     dataset = load(cfg.dataset or "nepse", cfg.stream, cfg.csv_columns)
     for warning in dataset.warnings:
@@ -443,7 +482,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
         "command": command,
         "code_version": code_version(),
         "machine": machine,
-        "config": cfg.as_dict(),
+        "config": config,
         "dataset": dataset.summary(),
         "project": results.project_info(),
         "stages_s": clock.seconds,

@@ -12,10 +12,11 @@ import gzip
 
 import numpy as np
 
-from bench.graph import parse
+from bench.graph import checked, parse
 from bench.schema import Size
 
 
+@checked
 def measure(model: bytes) -> Size:
     root = parse(model)
     buffer_bytes = [

@@ -67,8 +67,12 @@ def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) 
         log = out.read().decode(errors="replace")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
+        where = f" with a {arena_size:,}-byte arena" if run is _child else ""
         return Probe(
-            False, log, f"TFLM crashed ({name}) with a {arena_size:,}-byte arena", crashed=True
+            False,
+            log,
+            f"{'TFLM' if run is _child else 'the interpreter'} crashed ({name}){where}",
+            crashed=True,
         )
     if os.WEXITSTATUS(status) != 0:
         return Probe(False, log, kernel_reason(log))

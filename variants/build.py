@@ -127,20 +127,38 @@ class Built:
     key: str
     build_seconds: float  # of the build that made the model, even when read from cache
     cached: bool
+    note: str = ""  # why a cache entry was not used, when it was there
+
+
+def cached_entry(model: bytes | None, meta: bytes | None) -> tuple[float | None, str]:
+    """(build seconds, "") for a sound cache entry; (None, why) for a damaged one."""
+    if model is None and meta is None:
+        return None, ""
+    try:
+        info = json.loads(meta or b"")
+        seconds, digest = float(info["build_seconds"]), info["sha256"]
+    except (ValueError, KeyError, TypeError):
+        return None, "its meta.json is unreadable or from an older edgebench"
+    if model is None or hashlib.sha256(model).hexdigest() != digest:
+        return None, "its model.tflite is missing or does not match its sha256"
+    return seconds, ""
 
 
 def build(variant: Variant, ctx: BuildContext) -> Built:
     recipe = f"{variant.recipe.__module__}.{variant.recipe.__qualname__}"
     key = ctx.key(variant=variant.name, recipe=recipe, params=variant.params, parent=variant.parent)
     model, meta = ctx.cache.read(key, "model.tflite"), ctx.cache.read(key, "meta.json")
-    if model is not None and meta is not None:
-        return Built(variant, model, key, json.loads(meta)["build_seconds"], cached=True)
+    seconds, damaged = cached_entry(model, meta)
+    if model is not None and seconds is not None:
+        return Built(variant, model, key, seconds, cached=True)
     start, trained = time.perf_counter(), ctx.train_seconds
     model = variant.recipe(ctx, **variant.params)
     seconds = time.perf_counter() - start - (ctx.train_seconds - trained)  # training apart
     ctx.cache.write(key, "model.tflite", model)
-    ctx.cache.write(key, "meta.json", json.dumps({"build_seconds": seconds}).encode())
-    return Built(variant, model, key, seconds, cached=False)
+    info = {"build_seconds": seconds, "sha256": hashlib.sha256(model).hexdigest()}
+    ctx.cache.write(key, "meta.json", json.dumps(info).encode())
+    note = f"cache entry {key} rebuilt: {damaged}" if damaged else ""
+    return Built(variant, model, key, seconds, cached=False, note=note)
 
 
 def calibration_model(spec: dict, cache: Cache) -> bytes:
@@ -152,9 +170,8 @@ def calibration_model(spec: dict, cache: Cache) -> bytes:
     if model is None:
         import numpy as np
 
-        from variants.convert import to_tflite
-
         from variants._tf import keras
+        from variants.convert import to_tflite
 
         keras.utils.set_random_seed(0)  # the same weights, whatever ran before
         keras_model = _ds_cnn(**spec["ds_cnn"]) if "ds_cnn" in spec else _dense_ae(spec["layers"])
@@ -166,8 +183,13 @@ def calibration_model(spec: dict, cache: Cache) -> bytes:
 
 
 def _dense_ae(layers: list[int]):
-    arch = Arch("calibration", layers[0], tuple(layers[1 : len(layers) // 2 + 1]), "linear",
-                "calibration model")
+    arch = Arch(
+        "calibration",
+        layers[0],
+        tuple(layers[1 : len(layers) // 2 + 1]),
+        "linear",
+        "calibration model",
+    )
     return build_model(arch, layers[0])
 
 

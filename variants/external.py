@@ -4,7 +4,7 @@ that the registry's recipes start from instead of the trained baseline."""
 import hashlib
 from pathlib import Path
 
-from bench import UsageError
+from bench import InvalidModel, UsageError
 from variants.baseline import Arch
 
 TFLITE, KERAS = (".tflite",), (".keras", ".h5")
@@ -21,20 +21,45 @@ def check_path(path: Path) -> None:
         raise UsageError(f"{path}: the model file is empty")
 
 
-def read_tflite(path: Path) -> bytes:
-    """The flatbuffer, once LiteRT's verifier has accepted it."""
+def _open_on_litert(model: bytes, _arena: int, _allocations: bool) -> int:
+    """In a forked child: open, allocate, invoke at batch 1 and at batch 2 on LiteRT."""
+    import numpy as np
     from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model, num_threads=1)
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+    interpreter.invoke()
+    batched = [2, *detail["shape"][1:]]
+    try:  # the detection and throughput paths resize the batch
+        interpreter.resize_tensor_input(detail["index"], batched)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError):
+        return 0  # a model that refuses a batch: those paths say so in its row
+    interpreter.set_tensor(detail["index"], np.zeros(batched, detail["dtype"]))
+    interpreter.invoke()
+    return 0
+
+
+def read_tflite(path: Path) -> bytes:
+    """The flatbuffer, once LiteRT has opened, allocated and invoked it in an isolated
+    child: a model that crashes the interpreter costs the child, never the harness."""
+    from bench.tflm import probe
 
     check_path(path)
     model = path.read_bytes()
-    try:
-        Interpreter(model_content=model)
-    except (ValueError, RuntimeError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UsageError(
-            f"{path}: not a valid .tflite model ({reason}); "
+    found = probe(model, 0, run=_open_on_litert)
+    if found.crashed:
+        raise InvalidModel(
+            f"{path}: LiteRT crashed opening this model ({found.error}); it is not a usable .tflite"
+        )
+    if not found.ok:
+        reason = found.error.removeprefix("TFLM failed without a message") or "no reason given"
+        raise InvalidModel(
+            f"{path}: not a valid .tflite model ({reason[:200]}); "
             "was it truncated or is it another format?"
-        ) from None
+        )
     return model
 
 

@@ -18,6 +18,7 @@ from bench.data import Dataset, Series
 from bench.data.synthetic import StreamConfig, nepse_dataset
 
 MAX_VALUE = 1e15  # beyond this a float32 model computes inf: refused, not trained on
+MIN_CSV_ROWS = 10
 SKAB_TRAIN_ROWS = 400  # SKAB: rows 0-399 of each run are its training part
 NAB_PROBATION, NAB_PROBATION_MAX = 0.15, 750  # NAB: first 15 % of a file, at most 750 rows
 VAL_SHARE = 0.2  # of a training part held out (normal data) to set the threshold
@@ -99,6 +100,8 @@ def read_table(
             f"{path}: missing value column(s) {', '.join(missing) or '(none)'}; "
             f"columns are {', '.join(map(str, frame.columns))}"
         )
+    if frame.empty:
+        raise UsageError(f"{path}: a header and no data row; give the series' rows")
     stamps = pd.to_datetime(frame[time], errors="coerce")
     unread = stamps.isna().to_numpy()
     if unread.all():
@@ -169,7 +172,13 @@ def read_table(
 
 def _series(name, values, labels, train_end, val_end, channels) -> Series:
     kinds = np.where(labels == 1, "anomaly", "").astype(object)
-    return Series(name, values, labels, kinds, train_end, val_end, tuple(channels))
+    try:
+        return Series(name, values, labels, kinds, train_end, val_end, tuple(channels))
+    except ValueError as err:
+        raise UsageError(
+            f"{name}: {len(values)} data rows cannot be split into training, "
+            f"validation and test parts ({err}); give a longer series"
+        ) from None
 
 
 def load_skab(root: Path) -> Dataset:
@@ -290,6 +299,11 @@ def load_csv(path: Path, columns: CsvColumns) -> Dataset:
         path, ",", columns.time, list(columns.values) or None, columns.label, warnings
     )
     n = len(values)
+    if n < MIN_CSV_ROWS:
+        raise UsageError(
+            f"{path}: {n} data row(s) are too few to split 60/20/20 into "
+            f"training, validation and test parts; give at least {MIN_CSV_ROWS}"
+        )
     if labels is None:
         labels = np.zeros(n, np.int8)
         warnings.append(
