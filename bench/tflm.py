@@ -47,8 +47,11 @@ def _child(model: bytes, arena_size: int, allocations: bool) -> int:
     return 0
 
 
-def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) -> Probe:
-    """Allocate and invoke `model` with `arena_size` bytes, isolated in a forked child."""
+def probe(
+    model: bytes, arena_size: int, allocations: bool = False, run=_child, label: str = "TFLM"
+) -> Probe:
+    """Allocate and invoke `model` with `arena_size` bytes, isolated in a forked child
+    (`run` does the work there; `label` names the interpreter in a crash's message)."""
     with tempfile.TemporaryFile() as out:
         pid = os.fork()
         if pid == 0:  # the child: never returns into the harness
@@ -67,13 +70,8 @@ def probe(model: bytes, arena_size: int, allocations: bool = False, run=_child) 
         log = out.read().decode(errors="replace")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        where = f" with a {arena_size:,}-byte arena" if run is _child else ""
-        return Probe(
-            False,
-            log,
-            f"{'TFLM' if run is _child else 'the interpreter'} crashed ({name}){where}",
-            crashed=True,
-        )
+        where = f" with a {arena_size:,}-byte arena" if arena_size else ""
+        return Probe(False, log, f"{label} crashed ({name}){where}", crashed=True)
     if os.WEXITSTATUS(status) != 0:
         return Probe(False, log, kernel_reason(log))
     return Probe(True, log)

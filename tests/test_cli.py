@@ -261,7 +261,7 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
     )
     assert gated.returncode == 0, gated.stdout
     lines = [ln for ln in gated.stdout.splitlines() if "| seed/" in ln]
-    f1 = [ln for ln in lines if ln.startswith("| f1 ")]
+    f1 = [ln for ln in lines if ln.startswith("| point_f1 ")]
     assert len(f1) == 2 and all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
     assert any(ln.startswith("| size_bytes ") and "| ok " in ln for ln in lines)
 

@@ -49,11 +49,9 @@ def read_tflite(path: Path) -> bytes:
 
     check_path(path)
     model = path.read_bytes()
-    found = probe(model, 0, run=_open_on_litert)
+    found = probe(model, 0, run=_open_on_litert, label="LiteRT")
     if found.crashed:
-        raise InvalidModel(
-            f"{path}: LiteRT crashed opening this model ({found.error}); it is not a usable .tflite"
-        )
+        raise InvalidModel(f"{path}: {found.error} opening this model; it is not a usable .tflite")
     if not found.ok:
         reason = found.error.removeprefix("TFLM failed without a message") or "no reason given"
         raise InvalidModel(
