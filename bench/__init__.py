@@ -24,3 +24,13 @@ class InvalidData(UsageError):
 
 class MeasurementError(Exception):
     """A metric that could not be measured on a model: a row error, not a user error."""
+
+
+def unknown(kind: str, name: str, choices) -> UsageError:
+    """`unknown variant 'int9'; did you mean 'int8'? (choose from ...)`"""
+    import difflib
+
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return UsageError(f"unknown {kind} {name!r}{hint} (choose from {', '.join(choices)})")

@@ -1,6 +1,13 @@
-"""Which variant to ship: the Pareto front and a recommendation under constraints.
+"""Which variant to ship: one rule, one answer per board (and per architecture).
 
-Pure functions over result rows; the report calls them, nothing here runs a model.
+The rule: among the variants that meet the constraints (run on TFLite Micro, lose at
+most the allowed point F1 against float32, beat the best non-learned baseline, and
+any limits given) and fit the board (flash: model + runtime; SRAM: arena + I/O +
+runtime), ship the one that spends the least estimated energy per inference; ties go
+to the smaller flatbuffer, then the better point F1. The report's first screen, its
+per-architecture tables and the answer `edgebench run` prints all come from `answer`.
+
+Pure functions over result rows; nothing here runs a model.
 """
 
 from dataclasses import asdict, dataclass
@@ -94,20 +101,8 @@ class Constraints:
         return None
 
 
-def recommend(rows: list[dict], constraints: Constraints) -> dict | None:
-    """The smallest qualifying model (flash is the scarcest), then the best point F1, then
-    the fewest instructions."""
-    ok = [r for r in rows if constraints.rejects(r) is None]
-    return min(
-        ok,
-        key=lambda r: (r["size_bytes"], -r["point_f1"], r.get("tflm_instructions") or 0),
-        default=None,
-    )
-
-
-def best_per_board(rows: list[dict], constraints: Constraints, board: str) -> dict | None:
-    """On one board: the qualifying variant that fits and spends the least energy per
-    inference (the longest battery life)."""
+def answer(rows: list[dict], constraints: Constraints, board: str) -> dict | None:
+    """The variant of `rows` to ship to `board` by the rule above, or None."""
     ok = []
     for row in rows:
         est = (row.get("boards") or {}).get(board)
@@ -117,5 +112,7 @@ def best_per_board(rows: list[dict], constraints: Constraints, board: str) -> di
         if limit is None or est["est_latency_ms"] <= limit:
             ok.append(row)
     return min(
-        ok, key=lambda r: (r["boards"][board]["est_energy_uj"], -r["point_f1"]), default=None
+        ok,
+        key=lambda r: (r["boards"][board]["est_energy_uj"], r["size_bytes"], -r["point_f1"]),
+        default=None,
     )

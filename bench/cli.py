@@ -1,12 +1,18 @@
-"""The `edgebench` command: run | report | export | gate | schema | targets | variants."""
+"""The `edgebench` command: run | report | export | gate | diff | schema | targets |
+variants."""
 
 import argparse
+import datetime as dt
+import os
 import shlex
 import sys
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 from bench import UsageError
+
+RUNS, LATEST = Path("reports/runs"), Path("reports/latest")  # a run's default home
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -77,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgebench", description="Benchmark compressed TinyML anomaly detectors side by side."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"edgebench {metadata.version('edgebench')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
@@ -143,8 +152,12 @@ def _parser() -> argparse.ArgumentParser:
         "--latency-samples", type=int, help="timed invokes per variant (default 2000; --quick: 200)"
     )
     run.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output folder (default reports)"
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: a new reports/runs/<time>/, linked as reports/latest)",
     )
+    run.add_argument("--quiet", action="store_true", help="print only the answer")
     run.add_argument(
         "--cache",
         type=Path,
@@ -189,7 +202,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Re-render REPORT.md from results.json alone; "
         "no model is run and TensorFlow is not loaded.",
     )
-    report.add_argument("results", type=Path, help="a results.json written by `edgebench run`")
+    report.add_argument(
+        "results",
+        type=Path,
+        nargs="?",
+        default=LATEST / "results.json",
+        help="a results.json written by `edgebench run` (default: the latest "
+        "run's, reports/latest/results.json)",
+    )
     report.add_argument(
         "--out",
         type=Path,
@@ -210,8 +230,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--results",
         type=Path,
-        default=Path("reports/results.json"),
-        help="results file to take the model from (default reports/results.json)",
+        default=LATEST / "results.json",
+        help="results file to take the model from (default: the latest run's)",
     )
     export.add_argument("--model", type=Path, help="export this .tflite file instead")
     export.add_argument(
@@ -258,6 +278,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     targets.add_argument("--targets", type=Path, help="catalog TOML (default: built-in)")
 
+    diff = sub.add_parser(
+        "diff",
+        help="two runs side by side",
+        description="Set two results files side by side: per variant, size, arena, "
+        "instructions, host latency, point F1, FAR, NAB score and the board estimates; "
+        "better and worse by each metric's sense, `not comparable` where the measurement "
+        "conditions differ (as the gate decides). Reads files only; no model is run.",
+    )
+    diff.add_argument("a", type=Path, help="the earlier results.json (A)")
+    diff.add_argument(
+        "b",
+        type=Path,
+        nargs="?",
+        default=LATEST / "results.json",
+        help="the later results.json (B; default: the latest run's)",
+    )
+    diff.add_argument("--out", type=Path, help="also write the table as markdown to this file")
+    diff.add_argument("--all", action="store_true", help="show unchanged metrics too")
     sub.add_parser(
         "schema",
         help="print the JSON Schema of results.json",
@@ -313,20 +351,51 @@ def _run_config(args):
     )
 
 
+def _check_names(args) -> None:
+    """Names first, before any heavy import: a typo costs a fraction of a second."""
+    from variants import check_names
+
+    check_names(args.arch or (), args.variants or ())
+
+
 def _cmd_run(args, argv) -> int:
+    _check_names(args)
     from bench.run import run
 
+    default_out = args.out is None
+    if default_out:  # a fresh folder per run, beside the others, never the committed sample
+        args.out = RUNS / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     res = run(
         _run_config(args),
         command=shlex.join(["edgebench", *argv]),
-        log=lambda msg: print(msg, flush=True),
+        log=(lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True)),
     )
+    if default_out:
+        _point_latest_at(args.out)
     failed = sum(1 for r in res["rows"] if r.get("errors"))
+    print(answer_text(res))
     print(
-        f"wrote {args.out / 'results.json'} and {args.out / 'REPORT.md'} "
-        f"({len(res['rows'])} rows, {failed} with errors) in {res['stages_s']['total']:.1f} s"
+        f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res['rows'])} rows, "
+        f"{failed} with errors) in {res['stages_s']['total']:.1f} s"
     )
     return 0
+
+
+def _point_latest_at(out: Path) -> None:
+    """`reports/latest` -> the newest run (a relative link, replaced atomically)."""
+    tmp = LATEST.with_name(f".latest-{os.getpid()}")
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(out.relative_to(LATEST.parent))
+        os.replace(tmp, LATEST)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def answer_text(res: dict) -> str:
+    from bench.report import answer_table
+
+    return answer_table(res)
 
 
 def _cmd_report(args) -> int:
@@ -360,20 +429,18 @@ def _cmd_export(args) -> int:
             raise UsageError(
                 f"{args.model} is not deployable on TFLite Micro: {measured.tflm_error}"
             )
-        arena, label = measured.arena_bytes, f"user-{name}"
+        fw = export.Firmware(f"user-{name}", model, measured.arena_bytes, args.arena_margin)
     elif args.variant:
-        model, row = export.from_results(
-            results.read(args.results), args.results, args.variant, args.arch
+        fw = export.from_results(
+            results.read(args.results), args.results, args.variant, args.arch, args.arena_margin
         )
-        arena, label = row["arena_bytes"], f"{row['arch']}-{args.variant}"
-        name = label
     else:
         raise UsageError("name a variant to export, or give --model PATH")
-    out = args.out or Path("reports") / "firmware" / label
-    paths = export.write(out, model, name, arena, args.arena_margin)
+    out = args.out or Path("reports") / "firmware" / fw.name
+    paths = export.write(out, fw)
     print(
-        f"wrote {' and '.join(map(str, paths))} ({len(model):,} bytes, arena "
-        f"{export.arena_constant(arena, args.arena_margin):,} bytes with margin)"
+        f"wrote {', '.join(p.name for p in paths)} to {out} ({len(fw.model):,} bytes, arena "
+        f"{export.arena_constant(fw.arena_bytes, args.arena_margin):,} bytes with margin)"
     )
     return 0
 
@@ -405,6 +472,22 @@ def _cmd_gate(args) -> int:
         )
     )
     return gate.verdict(findings)
+
+
+def _cmd_diff(args) -> int:
+    from bench import diff, results
+
+    changes = diff.compare(results.read(args.a), results.read(args.b))
+    print(diff.render(changes, colour=sys.stdout.isatty(), all_rows=args.all))
+    if args.out is not None:
+        text = f"# edgebench diff\n\nA: `{args.a}`\nB: `{args.b}`\n\n"
+        try:
+            results.write_text_atomic(
+                args.out, text + diff.render(changes, all_rows=args.all) + "\n"
+            )
+        except OSError as err:
+            raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from None
+    return 0
 
 
 def _cmd_schema() -> int:
@@ -509,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_targets(args)
         if args.command == "schema":
             return _cmd_schema()
+        if args.command == "diff":
+            return _cmd_diff(args)
         return _cmd_variants()
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

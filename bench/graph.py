@@ -187,6 +187,24 @@ def layers(model: bytes) -> list[Layer]:
 
 
 @checked
+def io_quantization(model: bytes) -> dict[str, dict]:
+    """The first input's and output's type, scale and zero point (0 and 0 for float)."""
+    graph = parse(model).Subgraphs(0)
+    found = {}
+    for side, index in (("input", graph.Inputs(0)), ("output", graph.Outputs(0))):
+        tensor = graph.Tensors(int(index))
+        q = tensor.Quantization()
+        scales = q.ScaleAsNumpy() if q is not None and q.ScaleLength() else [0.0]
+        zeros = q.ZeroPointAsNumpy() if q is not None and q.ZeroPointLength() else [0]
+        found[side] = {
+            "dtype": np.dtype(_DTYPES.get(tensor.Type(), np.float32)).name,
+            "scale": float(scales[0]),
+            "zero_point": int(zeros[0]),
+        }
+    return found
+
+
+@checked
 def measure(model: bytes) -> Graph:
     weights = weight_tensors(model)
     total = sum(w.size for w in weights)

@@ -217,16 +217,14 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def write_all(res: dict, out: Path, recommended: dict[str, dict]) -> dict[str, list[Path]]:
+def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
         rows = [r for r in res["rows"] if r["arch"] == arch]
-        shown = recommended.get(arch) or next(
-            (r for r in rows if r["variant"] == "float32"), rows[0]
-        )
+        shown = shipped.get(arch) or rows[0]
         paths = [
             size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
             latency_boxes(rows, arch, folder / f"{arch}-latency.png"),

@@ -7,7 +7,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench import schema
-from bench.choose import Constraints, best_per_board, pareto, recommend
+from bench.choose import Constraints, answer, pareto
 from bench.plots import write_all
 from bench.results import write_text_atomic
 
@@ -172,73 +172,129 @@ def _baseline(row: dict) -> str:
     return f"{row['baseline_best_point_f1']:.3f} ({row['baseline_best'].replace('_', ' ')})"
 
 
-def summary(res: dict, constraints: Constraints) -> list[str]:
-    """The answer first: what to ship per arch, beside the baselines; the Pareto front;
-    what could not be considered and why."""
-    lines = [
-        "## Summary: which variant to ship",
-        "",
-        f"Constraints: {constraints}. Among the variants that meet them, the smallest "
-        "flatbuffer is recommended (flash is the scarcest resource), then the best point F1. "
-        "Point F1: each test point scored by the window that ends at it.",
-        "",
+def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, dict | None]]:
+    """(board, arch, the row to ship or None) for every board and architecture."""
+    arches = _arches(res)
+    return [
+        (board, arch, answer(rows, constraints, board))
+        for board in res.get("boards") or {}
+        for arch, rows in arches.items()
     ]
-    body, verdicts = [], []
+
+
+def answer_table(res: dict, constraints: Constraints | None = None) -> str:
+    """Per board (and arch): the variant to ship, its estimates, memory and quality."""
+    constraints = _constraints(res, constraints)
+    boards = res.get("boards") or {}
+    body: list[list[str]] = []
+    for board, arch, row in answers(res, constraints):
+        name = boards[board].get("name", board)
+        if row is None:
+            body.append([name, arch, "none qualifies", "", "", "", "", "", "", ""])
+            continue
+        est = row["boards"][board]
+        body.append(
+            [
+                name,
+                arch,
+                row["variant"],
+                f"{est['est_latency_ms']:.3g}" + ("" if est["calibrated"] else " *"),
+                f"{est['est_energy_uj']:.3g}",
+                f"{row['arena_bytes']:,}",
+                f"{row['size_bytes']:,}",
+                f"{row['point_f1']:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})",
+                _cell(row, "far", "{:.3f}", None),
+                _baseline(row),
+            ]
+        )
+    return tabulate(
+        body,
+        headers=[
+            "board",
+            "arch",
+            "ship",
+            "est ms",
+            "est uJ",
+            "arena B",
+            "flash B",
+            "point F1 (vs float32)",
+            "FAR",
+            "best baseline F1",
+        ],
+        tablefmt="github",
+        disable_numparse=True,
+    )
+
+
+RULE = (
+    "Rule: among the variants that meet the constraints and fit the board, the one with "
+    "the least estimated energy per inference; ties go to the smaller flatbuffer, then "
+    "the better point F1 (each test point scored by the window that ends at it). `*`: "
+    "an estimate that uses an uncalibrated figure."
+)
+
+
+def summary(res: dict, constraints: Constraints) -> list[str]:
+    """The answer first: what to ship to which board; then what no variant achieves, the
+    Pareto fronts and what could not be considered, each reason once."""
+    lines = ["## The answer: which variant to ship to which board", ""]
     for arch, rows in _arches(res).items():
-        best = recommend(rows, constraints)
-        front = ", ".join(f"`{r['variant']}`" for r in pareto(rows)) or "n/a"
         scored = [r for r in rows if r.get("baseline_best_point_f1") is not None]
         if scored and not any(r["point_f1"] > r["baseline_best_point_f1"] for r in scored):
             ref = scored[0]
-            verdicts.append(
+            lines += [
                 f"**No variant of `{arch}` beats the best non-learned baseline** "
                 f"({ref['baseline_best'].replace('_', ' ')}, point F1 "
                 f"{ref['baseline_best_point_f1']:.3f}): on this data the detector is not "
-                "worth shipping as it is."
-            )
-        if best is None:
-            body.append([arch, "**none qualifies**", "", "", "", "", "", "", front])
-            continue
-        body.append(
-            [
-                arch,
-                f"**{best['variant']}**",
-                f"{best['size_bytes']:,}",
-                _cell(best, "arena_bytes", "{:,}", None),
-                _cell(best, "tflm_instructions", "{:,}", None),
-                f"{best['point_f1']:.3f} ({_cell(best, DELTA, '{:+.3f}', None)})",
-                _cell(best, "far", "{:.3f}", None),
-                _baseline(best),
-                front,
+                "worth shipping as it is.",
+                "",
             ]
-        )
-    lines[2:2] = [*verdicts, ""] if verdicts else []
-    lines.append(
-        tabulate(
-            body,
-            headers=[
-                "arch",
-                "recommended",
-                "size B",
-                "arena B",
-                "TFLM instr",
-                "point F1 (vs float32)",
-                "FAR",
-                "best baseline F1",
-                "Pareto-optimal over size, latency, point F1",
-            ],
-            tablefmt="github",
-            disable_numparse=True,
-        )
-    )
-    out = [
-        f"- `{r['arch']}/{r['variant']}`: {why}"
-        for r in res["rows"]
-        if (why := constraints.rejects(r)) and why.startswith(("failed", "not deployable"))
+    lines += [answer_table(res, constraints), "", f"Constraints: {constraints}. {RULE}", ""]
+    fronts = [
+        f"`{arch}`: " + (", ".join(f"`{r['variant']}`" for r in pareto(rows)) or "n/a")
+        for arch, rows in _arches(res).items()
     ]
-    if out:
-        lines += ["", "Could not be considered:", "", *out]
+    lines += ["Pareto-optimal over size, host latency and point F1: " + "; ".join(fronts)]
+    refused: dict[str, list[str]] = {}
+    details = []
+    for r in res["rows"]:
+        why = constraints.rejects(r)
+        if why and why.startswith(("failed", "not deployable")):
+            refused.setdefault(_in_words(r, why), []).append(f"`{r['arch']}/{r['variant']}`")
+            if r.get("tflm_error"):
+                details.append(f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}")
+    if refused:
+        lines += [
+            "",
+            "Could not be considered:",
+            "",
+            *(f"- {', '.join(who)}: {why}" for why, who in refused.items()),
+        ]
+    if details:
+        lines += [
+            "",
+            "<details><summary>TFLite Micro's own words</summary>",
+            "",
+            *details,
+            "",
+            "</details>",
+        ]
     return lines
+
+
+KNOWN_REFUSALS = {  # TFLM's assert -> the reason in words
+    "dequantize": "float16 weights: TFLM's DEQUANTIZE takes int8/int16 only",
+    "with filter type: INT8": "dynamic-range (hybrid) weights: TFLM has no float-input, "
+    "int8-weight kernels",
+}
+
+
+def _in_words(row: dict, why: str) -> str:
+    error = row.get("tflm_error") or ""
+    for needle, words in KNOWN_REFUSALS.items():
+        if needle in error:
+            return f"not deployable on TFLite Micro ({words})"
+    return why
 
 
 def detection_warnings(rows: list[dict]) -> list[str]:
@@ -254,14 +310,14 @@ def _boards(res: dict, rows: list[dict]) -> list[str]:
     return [b for b in res.get("boards", {}) if any(b in (r.get("boards") or {}) for r in rows)]
 
 
-def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[str]:
-    """Variants x boards: estimated latency and energy, battery life or why it does not fit,
-    and the best variant per board."""
+def board_tables(res: dict, rows: list[dict]) -> list[str]:
+    """Variants x boards: estimated latency and energy, battery life or why it does not
+    fit (the answer per board is the report's first table)."""
     boards = _boards(res, rows)
     if not boards:
         return []
     defaults = res.get("estimate_defaults", {})
-    cost, life, best = [], [], []
+    cost, life = [], []
     for r in rows:
         est = r.get("boards") or {}
         cost.append(
@@ -288,19 +344,6 @@ def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[
                 for b in boards
             ]
         )
-    for b in boards:
-        pick = best_per_board(rows, constraints, b)
-        e = pick["boards"][b] if pick else None
-        best.append(
-            [
-                b,
-                f"**{pick['variant']}**" if pick else "none qualifies",
-                f"{e['est_latency_ms']:.3g}" if e else "",
-                f"{e['est_energy_uj']:.3g}" if e else "",
-                f"{e['est_battery_days']:,.0f}" if e else "",
-                "yes" if e and e["calibrated"] else ("no" if e else ""),
-            ]
-        )
     rate = defaults.get("inferences_per_second", 1)
     battery = (
         f"{defaults.get('battery_mah', 0):g} mAh at {defaults.get('battery_volts', 0):g} V"
@@ -319,16 +362,14 @@ def board_tables(res: dict, rows: list[dict], constraints: Constraints) -> list[
         "variant does not fit (flash: model + runtime; SRAM: arena + I/O + runtime):",
         "",
         tabulate(life, headers=["variant", *boards], tablefmt="github", disable_numparse=True),
-        "",
-        f"Best per board (fits, meets the constraints, least energy): {constraints}",
-        "",
-        tabulate(
-            best,
-            headers=["board", "variant", "est ms", "est uJ", "battery days", "calibrated"],
-            tablefmt="github",
-            disable_numparse=True,
-        ),
     ]
+
+
+def _shipped(res: dict, arch: str, rows: list[dict], constraints: Constraints) -> dict:
+    """The row the answer ships to the first board, else float32, else the first row."""
+    board = next(iter(res.get("boards") or {}), None)
+    pick = answer(rows, constraints, board) if board else None
+    return pick or next((r for r in rows if r["variant"] == "float32"), rows[0])
 
 
 def layer_table(row: dict) -> list[str]:
@@ -671,8 +712,8 @@ def render(
             lead = baseline_rows(res, arch) if title.startswith("Detection") else []
             lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
         lines += series_table(rows)
-        lines += board_tables(res, rows, constraints)
-        shown = recommend(rows, constraints) or rows[0]
+        lines += board_tables(res, rows)
+        shown = _shipped(res, arch, rows, constraints)
         lines += layer_table(shown)
     targets = target_table(res["rows"])
     if targets:
@@ -725,8 +766,8 @@ def render(
 def write(res: dict, out: Path, constraints: Constraints | None = None) -> Path:
     """Figures first, then REPORT.md that links them; both from `res` alone."""
     constraints = _constraints(res, constraints)
-    recommended = {arch: recommend(rows, constraints) for arch, rows in _arches(res).items()}
-    plots = write_all(res, Path(out), {a: r for a, r in recommended.items() if r})
+    shipped = {arch: _shipped(res, arch, rows, constraints) for arch, rows in _arches(res).items()}
+    plots = write_all(res, Path(out), shipped)
     path = Path(out) / "REPORT.md"
     write_text_atomic(path, render(res, constraints, plots))
     return path

@@ -38,7 +38,7 @@ from bench.pipeline import (
 )
 from bench.results import write_atomic
 from bench.schema import Identity
-from variants import REGISTRY
+from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, TrainConfig
 from variants.build import (
     BuildContext,
@@ -92,12 +92,7 @@ class RunConfig:
 
 def check(cfg: RunConfig) -> None:
     """Reject bad input before anything is trained or written."""
-    for name in cfg.archs:
-        if name not in ARCHS:
-            raise UsageError(f"unknown architecture {name!r}; choose from {', '.join(ARCHS)}")
-    for name in cfg.variants:
-        if name not in REGISTRY:
-            raise UsageError(f"unknown variant {name!r}; choose from {', '.join(REGISTRY)}")
+    check_names(cfg.archs, cfg.variants)
     if not cfg.archs or not cfg.variants:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
@@ -335,6 +330,14 @@ def baselines(windows, cfg: RunConfig, dataset: Dataset) -> dict:
     return {"dataset": dataset.name, "test_points": len(windows.test.y_end), **found}
 
 
+def scalers(windows) -> list[dict]:
+    """Each series' scaling, fitted on its training part: what firmware must apply."""
+    return [
+        {"series": name, **dataclasses.asdict(scaler)}
+        for name, scaler in zip(windows.series_names, windows.scalers, strict=True)
+    ]
+
+
 SKIPPED = (
     "a model brought in is scored for detection only on data you name: pass "
     "--dataset (nepse for the built-in stream)"
@@ -455,19 +458,21 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
         log(f"warning: {warning}")
     clock.add("data", start)
     traces, how, cache = {}, settings(cfg), Cache(cfg.cache)
-    machine, reference = results.machine_info(), {}
+    machine, reference, scaling = results.machine_info(), {}, {}
     if cfg.model is not None and cfg.model.suffix not in KERAS:
         row, windows = tflite_row(cfg, cfg.model, dataset, clock, log, how, machine)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
             reference["user"] = baselines(windows, cfg, dataset)
+            scaling["user"] = scalers(windows)
     else:
         rows = []
         built = contexts(cfg, dataset, cache)
         for ctx in built:  # before any training: what the data cannot serve
             detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
             reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset)
+            scaling[ctx.arch.name] = scalers(ctx.windows)
         for ctx in built:
             rows += registry_rows(ctx, cfg, dataset, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
@@ -489,6 +494,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
         "rows": rows,
         "traces": traces,
         "baselines": reference,
+        "scaling": scaling,
         "boards": {b.key: b.as_dict() for b in how.boards},
         "estimate_defaults": how.catalog.defaults,
         "calibration": calibration,

@@ -609,6 +609,7 @@ def json_schema() -> dict:
             "rows": {"type": "array", "items": row_schema()},
             "traces": obj,
             "baselines": obj,
+            "scaling": obj,
             "boards": obj,
             "estimate_defaults": obj,
             "calibration": obj,

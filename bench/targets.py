@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import UsageError
+from bench import UsageError, unknown
 
 CATALOG = Path(__file__).with_name("targets.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
@@ -119,10 +119,7 @@ class Catalog:
             return list(self.boards.values())
         for name in names:
             if name not in self.boards:
-                raise UsageError(
-                    f"unknown board {name!r}; choose from "
-                    f"{', '.join(self.boards)} (catalog {self.path})"
-                )
+                raise unknown("board", name, self.boards)
         return [self.boards[n] for n in names]
 
     def work(self, benchmark: str) -> Work:

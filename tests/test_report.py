@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import report
-from bench.choose import Constraints, pareto, recommend
+from bench.choose import Constraints, answer, pareto
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -40,19 +40,35 @@ def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
 
 def test_summary_comes_first_and_names_the_refused(small, tmp_path):
     text = report.render(small)
-    assert text.index("## Summary: which variant to ship") < text.index("## Architecture")
-    assert "- `seed/float16`: not deployable on TFLite Micro: " in text
+    assert text.index("## The answer: which variant to ship") < text.index("## Architecture")
+    assert (
+        "- `seed/float16`: not deployable on TFLite Micro (float16 weights: TFLM's "
+        "DEQUANTIZE takes int8/int16 only)"
+    ) in text
+    assert "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize" in text  # its words
     assert "## Environment" in text and "## Reproduce" in text
     assert small["command"] in text
 
 
-def test_constraints_change_the_recommendation(small):
-    rows = small["rows"]
-    smallest = recommend(rows, Constraints())
-    assert smallest is not None and smallest["tflm_deployable"]
-    assert recommend(rows, Constraints(min_f1=2.0)) is None
-    big_enough = recommend(rows, Constraints(max_f1_loss=None, require_tflm=False))
-    assert big_enough["size_bytes"] == min(r["size_bytes"] for r in rows)
+def test_constraints_change_the_answer(small):
+    rows, board = small["rows"], next(iter(small["boards"]))
+    shipped = answer(rows, Constraints(), board)
+    assert shipped is not None and shipped["tflm_deployable"]
+    energies = [
+        r["boards"][board]["est_energy_uj"]
+        for r in rows
+        if Constraints().rejects(r) is None and r["boards"][board]["fits"]
+    ]
+    assert shipped["boards"][board]["est_energy_uj"] == min(energies)
+    assert answer(rows, Constraints(min_f1=2.0), board) is None
+    assert answer(rows, Constraints(max_est_latency_ms=1e-9), board) is None
+
+
+def test_the_printed_answer_is_the_reports_first_table(small):
+    text = report.render(small)
+    first = text.index("## The answer: which variant to ship to which board")
+    assert text.index(report.answer_table(small)) > first
+    assert first < text.index("## Architecture")
 
 
 def test_pareto_front():

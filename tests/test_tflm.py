@@ -124,27 +124,79 @@ def test_arena_constant_adds_the_margin_and_aligns():
     assert export.arena_constant(1024, 0.0) == 1024
 
 
-@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler")
-def test_export_compiles_and_holds_the_model(tmp_path, tiny_models):
-    model = tiny_models["int8"].model
-    export.write(tmp_path, model, "seed-int8", 1872, 0.25)
-    (tmp_path / "main.cc").write_text("""
+def _firmware(tiny_models, tiny_ctx) -> export.Firmware:
+    scaler = tiny_ctx.windows.scaler
+    return export.Firmware(
+        "seed-int8",
+        tiny_models["int8"].model,
+        1872,
+        0.25,
+        window=10,
+        channels=1,
+        scaling={
+            "series": "nepse",
+            "kind": scaler.kind,
+            "log": scaler.log,
+            "shift": list(scaler.shift),
+            "scale": list(scaler.scale),
+        },
+        threshold=0.0818,
+    )
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C/C++ compiler")
+def test_export_compiles_as_c_and_cpp_and_holds_the_model(tmp_path, tiny_models, tiny_ctx):
+    fw = _firmware(tiny_models, tiny_ctx)
+    export.write(tmp_path, fw)
+    (tmp_path / "use.c").write_text("""
 #include "model_data.h"
-#include <cstdint>
-#include <cstdio>
-int main() {
+#include <stdint.h>
+#include <stdio.h>
+int main(void) {
   const unsigned char* m = g_seed_int8_model_data;
-  std::printf("%u %c%c%c%c %zu %d", g_seed_int8_model_data_len, m[4], m[5], m[6], m[7],
-              k_seed_int8_arena_size, (int)(reinterpret_cast<std::uintptr_t>(m) % 16));
+  printf("%u %c%c%c%c %d %d %d %d %d", g_seed_int8_model_data_len, m[4], m[5], m[6], m[7],
+         SEED_INT8_ARENA_SIZE, SEED_INT8_WINDOW, SEED_INT8_INPUT_INT8,
+         SEED_INT8_THRESHOLD > 0.08f, (int)((uintptr_t)m % 16));
+  return 0;
 }
 """)
+    for command in (
+        ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "use.c"],
+        ["g++", "-std=c++17", "-Wall", "-Werror", "-c", "model_data.cc"],
+        ["g++", "-std=c++17", "-Wall", "-Werror", "use.o", "model_data.o", "-o", "check"],
+        ["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc", "-o", "example"],
+    ):
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+    out = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True)
+    assert out.stdout == f"{len(fw.model)} TFL3 2352 10 1 1 0"
+    example = subprocess.run([tmp_path / "example"], capture_output=True, text=True)
+    assert example.returncode == 0 and "threshold 0.0818" in example.stdout
+    ops = (tmp_path / "model_ops.h").read_text()
+    assert "resolver.AddFullyConnected()" in ops and "resolver.AddLogistic()" in ops
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
+def test_export_compiles_for_a_cortex_m4(tmp_path, tiny_models, tiny_ctx):
+    fw = _firmware(tiny_models, tiny_ctx)
+    export.write(tmp_path, fw)
+    (tmp_path / "use.c").write_text(
+        '#include "model_data.h"\nint size(void) { return SEED_INT8_ARENA_SIZE; }\n'
+    )
     subprocess.run(
-        ["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc", "-o", "check"],
+        [
+            "arm-none-eabi-gcc",
+            "-std=c99",
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-Wall",
+            "-Werror",
+            "-c",
+            "use.c",
+        ],
         cwd=tmp_path,
         check=True,
     )
-    out = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True)
-    assert out.stdout == f"{len(model)} TFL3 2352 0"
 
 
 def test_export_refuses_a_variant_tflm_cannot_run(tmp_path):

@@ -83,5 +83,18 @@ def register_float_and_int8(
     register(f"{name}_int8", parent=name, f1_target=f1_target, **params)(as_int8)
 
 
+def check_names(archs, names) -> None:
+    """Unknown architecture or variant names: one UsageError with a suggestion."""
+    from bench import unknown
+    from variants.baseline import ARCHS
+
+    for name in archs:
+        if name not in ARCHS:
+            raise unknown("architecture", name, ARCHS)
+    for name in names:
+        if name not in REGISTRY:
+            raise unknown("variant", name, REGISTRY)
+
+
 # Importing a recipe module registers its recipes, in this order.
 from variants import post_training, pruned, qat, clustered, distilled  # noqa: E402, F401, I001
