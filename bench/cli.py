@@ -365,11 +365,16 @@ def _cmd_run(args, argv) -> int:
     default_out = args.out is None
     if default_out:  # a fresh folder per run, beside the others, never the committed sample
         args.out = RUNS / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    res = run(
-        _run_config(args),
-        command=shlex.join(["edgebench", *argv]),
-        log=(lambda _msg: None) if args.quiet else (lambda msg: print(msg, flush=True)),
+    from bench.progress import Progress
+
+    cfg = _run_config(args)
+    total = (
+        1
+        if cfg.model is not None and cfg.model.suffix == ".tflite"
+        else ((1 if cfg.model is not None else len(cfg.archs)) * len(cfg.variants))
     )
+    with Progress(total, quiet=args.quiet) as progress:
+        res = run(cfg, command=shlex.join(["edgebench", *argv]), log=progress)
     if default_out:
         _point_latest_at(args.out)
     failed = sum(1 for r in res["rows"] if r.get("errors"))

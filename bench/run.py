@@ -36,6 +36,7 @@ from bench.pipeline import (
     count_instructions,
     measure,
 )
+from bench.progress import plain
 from bench.results import write_atomic
 from bench.schema import Identity
 from variants import REGISTRY, check_names
@@ -265,7 +266,7 @@ def registry_rows(
     where = row_conditions(cfg, dataset, ctx.windows.length, machine)
     for name in cfg.variants:
         variant = REGISTRY[name]
-        log(f"[{arch}] {name}: building")
+        log(f"[{arch}] {name}: building", start=True)
         row = (
             Identity(
                 variant=name,
@@ -304,7 +305,7 @@ def registry_rows(
             cached=built.cached,
             build_seconds=built.build_seconds,
         )
-        log(f"[{arch}] {name}: measuring" + (" (built model from cache)" if built.cached else ""))
+        log(f"[{arch}] {name}: measuring" + (" (model from the cache)" if built.cached else ""))
         detect = cfg.model is None or cfg.dataset is not None
         row.update(
             measure(built.model, ctx.windows.test.x, ctx.windows if detect else None, how, clock)
@@ -360,7 +361,7 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
         rng = np.random.default_rng(cfg.train.seed)
         inputs = rng.random((256, *shape[1:]), dtype=np.float32)
     name = path.stem
-    log(f"[user] {name}: measuring")
+    log(f"[user] {name}: measuring", start=True)
     window = windows.length if windows else None
     row = Identity(
         variant=name,
@@ -415,7 +416,7 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
     }
 
 
-def run(cfg: RunConfig, command: str = "edgebench run", log=print) -> dict:
+def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
     """Everything is written into a staging folder beside `--out` and swapped in at the
     end: a failed or killed run leaves the previous output as it was."""
     check(cfg)

@@ -198,7 +198,7 @@ def test_a_failed_run_leaves_the_previous_output_as_it_was(tmp_path, cache_dir, 
     cfg = RunConfig.quick_config(
         archs=("seed",), variants=("float32",), out=out, cache=cache_dir, latency_samples=20
     )
-    run(cfg, log=lambda _: None)
+    run(cfg, log=lambda *_a, **_k: None)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def broken(*_args, **_kw):
@@ -206,7 +206,7 @@ def test_a_failed_run_leaves_the_previous_output_as_it_was(tmp_path, cache_dir, 
 
     monkeypatch.setattr(report, "write", broken)
     with pytest.raises(RuntimeError):
-        run(replace(cfg, variants=("float32", "int8")), log=lambda _: None)
+        run(replace(cfg, variants=("float32", "int8")), log=lambda *_a, **_k: None)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]

@@ -114,3 +114,14 @@ def test_rerendering_keeps_a_report_whole(small, tmp_path):
     after = {p.name: p.read_bytes() for p in (tmp_path / "plots").iterdir()}
     assert before == after  # same results, same bytes: no stray temp files either
     shutil.rmtree(tmp_path / "plots")
+
+
+def test_the_python_api_reads_typed_records(small):
+    from bench import api
+
+    path = GOLDEN / "results-small.json"
+    res = api.load(path)
+    row = res["rows"][0]
+    size, found = api.record(row, api.Size), api.record(row, api.Detection)
+    assert size.size_bytes == row["size_bytes"] and found.point_f1 == row["point_f1"]
+    assert api.answer(res) == report.answer_table(res)
