@@ -157,31 +157,54 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def memory(rows: list[dict], arch: str, path: Path, board: dict | None = None) -> Path | None:
-    """Flash (flatbuffer) and RAM (arena) per variant, against a board's flash and SRAM."""
+def memory(rows: list[dict], arch: str, path: Path, boards: dict) -> Path | None:
+    """Flash (flatbuffer) and RAM (arena) per variant on linear axes, with their values,
+    against the tightest board's flash and SRAM (the roomiest named in the title)."""
     rows = [r for r in rows if r.get("size_bytes")]
     if not rows:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.35 * len(rows) + 2), sharey=True)
     names = [r["variant"] for r in rows]
-    axes[0].barh(names, [r["size_bytes"] for r in rows], color="tab:blue")
-    axes[0].set(xlabel="bytes (log)", title=f"{arch}: flash (flatbuffer)")
-    axes[1].barh(names, [r.get("arena_bytes") or 0 for r in rows], color="tab:green")
-    axes[1].set(
-        xlabel="bytes (log; none = not deployable)",
-        title=f"{arch}: RAM (smallest TFLM arena, 64-bit host)",
+    panels = (
+        (
+            axes[0],
+            [r["size_bytes"] for r in rows],
+            "flash_bytes",
+            "tab:blue",
+            f"{arch}: flash (flatbuffer)",
+        ),
+        (
+            axes[1],
+            [r.get("arena_bytes") or 0 for r in rows],
+            "sram_bytes",
+            "tab:green",
+            f"{arch}: RAM (smallest TFLM arena, 64-bit host; 0 = not deployable)",
+        ),
     )
-    if board:
-        for ax, key in ((axes[0], "flash_bytes"), (axes[1], "sram_bytes")):
-            ax.axvline(
-                board[key], color="tab:red", ls="--", label=f"{board['name']}: {board[key]:,} B"
+    for ax, values, key, colour, title in panels:
+        bars = ax.barh(names, values, color=colour)
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=7, padding=2)
+        if boards:
+            tight = min(boards, key=lambda k: boards[k][key])
+            room = max(boards, key=lambda k: boards[k][key])
+            if boards[tight][key] <= 1.5 * max(values):  # a limit in reach is drawn
+                ax.axvline(
+                    boards[tight][key],
+                    color="tab:red",
+                    ls="--",
+                    label=f"{tight}: {boards[tight][key]:,} B",
+                )
+                ax.legend(fontsize=7, loc="lower right")
+            title += (
+                f"\ntightest board {tight}: {boards[tight][key]:,} B; "
+                f"roomiest {room}: {boards[room][key]:,} B"
             )
-            ax.legend(fontsize=7, loc="lower right")
-    axes[0].invert_yaxis()
-    for ax in axes:
-        ax.set_xscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("bytes")
+        ax.set_xlim(0, max(values) * 1.25 or 1)
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(axis="y", labelsize=8)
+    axes[0].invert_yaxis()
     return _save(fig, path)
 
 
@@ -229,12 +252,7 @@ def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[
             size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
             latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
             score_trace(shown, res.get("traces", {}).get(arch), folder / f"{arch}-scores.png"),
-            memory(
-                rows,
-                arch,
-                folder / f"{arch}-memory.png",
-                next(iter(res.get("boards", {}).values()), None),
-            ),
+            memory(rows, arch, folder / f"{arch}-memory.png", res.get("boards") or {}),
             energy(rows, arch, folder / f"{arch}-energy.png"),
         ]
         written[arch] = [p for p in paths if p is not None]
