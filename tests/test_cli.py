@@ -267,6 +267,39 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
     f1 = [ln for ln in lines if ln.startswith("| point_f1 ")]
     assert len(f1) == 2 and all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
     assert any(ln.startswith("| size_bytes ") and "| ok " in ln for ln in lines)
+    diff = edgebench(
+        "diff",
+        tmp_path / "results.json",
+        quick_run[0] / "results.json",
+        "--out",
+        tmp_path / "diff.md",
+    )
+    assert diff.returncode == 0, diff.stderr
+    assert "| seed/int8 " in diff.stdout and "not comparable (epochs 2 -> 3)" in diff.stdout
+    assert "only in B" in diff.stdout  # the deep rows
+    assert (tmp_path / "diff.md").read_text().startswith("# edgebench diff")
+
+
+def test_a_default_run_lands_in_reports_runs_and_latest_follows(tmp_path, cache_dir):
+    done = edgebench(
+        "run",
+        "--quick",
+        "--arch",
+        "seed",
+        "--variants",
+        "float32",
+        "--latency-samples",
+        "20",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "reports" / "runs").iterdir()
+    latest = tmp_path / "reports" / "latest"
+    assert latest.is_symlink() and latest.resolve() == run.resolve()
+    assert "| seed " in done.stdout and str(run.relative_to(tmp_path)) in done.stdout
+    again = edgebench("report", cwd=tmp_path)  # the latest run's results by default
+    assert again.returncode == 0 and "reports/latest/REPORT.md" in again.stdout
 
 
 def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
@@ -277,7 +310,9 @@ def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
     assert done.returncode == 0, done.stderr
     source = (tmp_path / "model_data.cc").read_text()
     assert "g_deep_int8_model_data_len = " in source
-    assert "k_deep_int8_arena_size" in (tmp_path / "model_data.h").read_text()
+    header = (tmp_path / "model_data.h").read_text()
+    assert "#define DEEP_INT8_ARENA_SIZE " in header and "#define DEEP_INT8_WINDOW 48" in header
+    assert "#define DEEP_INT8_THRESHOLD " in header and "deep_int8_scaling_shift" in header
 
 
 @pytest.fixture(scope="module")
