@@ -57,10 +57,10 @@ def pytest_generate_tests(metafunc):
     """Parametrize the suite over the registry (ids = variant names) and architectures."""
     if "variant_name" in metafunc.fixturenames:
         from variants import REGISTRY
-        from variants.baseline import ARCHS
+        from variants.baseline import DEFAULT_ARCHS
 
         opts = metafunc.config.option
         names = _names(opts.variants) or tuple(REGISTRY)
-        archs = _names(opts.arch) or tuple(ARCHS)
+        archs = _names(opts.arch) or DEFAULT_ARCHS
         metafunc.parametrize("variant_name", names, ids=names)
         metafunc.parametrize("arch_name", archs, ids=archs)

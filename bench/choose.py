@@ -73,6 +73,8 @@ class Constraints:
         """Why `row` is out, or None when it qualifies."""
         if row.get("errors"):
             return "failed: " + "; ".join(row["errors"])
+        if row.get("recipe_skipped"):
+            return f"not applicable: {row['recipe_skipped']}"
         if row.get("point_f1") is None:
             return "no detection result"
         if self.require_tflm and not row.get("tflm_deployable"):

@@ -78,7 +78,7 @@ def _constraints(args, base=None):
 
 def _parser() -> argparse.ArgumentParser:
     from variants import REGISTRY
-    from variants.baseline import ARCHS
+    from variants.baseline import ARCHS, DEFAULT_ARCHS
 
     parser = argparse.ArgumentParser(
         prog="edgebench", description="Benchmark compressed TinyML anomaly detectors side by side."
@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         "--arch",
         type=_names,
         default=None,
-        help=f"architectures, comma-separated (default: all of {','.join(ARCHS)})",
+        help=f"architectures, comma-separated, of {','.join(ARCHS)} (default: "
+        f"{','.join(DEFAULT_ARCHS)})",
     )
     run.add_argument(
         "--variants",

@@ -21,7 +21,7 @@ def suite_measured(suite_config):
     from bench import pipeline, schema
     from bench.data.loaders import load
     from bench.run import contexts, settings
-    from variants import REGISTRY
+    from variants import REGISTRY, NotApplicable
     from variants.build import Cache, build
 
     dataset = load(suite_config.dataset, suite_config.stream, suite_config.csv_columns)
@@ -37,7 +37,10 @@ def suite_measured(suite_config):
     def measured(arch: str, variant: str) -> Case:
         if (arch, variant) not in done:
             ctx = ctxs[arch]
-            model = build(REGISTRY[variant], ctx).model
+            try:
+                model = build(REGISTRY[variant], ctx).model
+            except NotApplicable as err:
+                pytest.skip(f"{variant} does not apply to {arch}: {err}")
             row = pipeline.measure(model, ctx.windows.test.x, ctx.windows, how)
             extra = {
                 "arch": arch,

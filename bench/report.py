@@ -7,6 +7,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bench import schema
+from bench.advice import advice
 from bench.choose import Constraints, answer, pareto
 from bench.plots import write_all
 from bench.results import write_text_atomic
@@ -256,45 +257,23 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     ]
     lines += ["Pareto-optimal over size, host latency and point F1: " + "; ".join(fronts)]
     refused: dict[str, list[str]] = {}
-    details = []
     for r in res["rows"]:
         why = constraints.rejects(r)
         if why and why.startswith(("failed", "not deployable")):
             refused.setdefault(_in_words(r, why), []).append(f"`{r['arch']}/{r['variant']}`")
-            if r.get("tflm_error"):
-                details.append(f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}")
     if refused:
         lines += [
             "",
-            "Could not be considered:",
+            'Could not be considered (TFLM\'s own words under "Not deployable"):',
             "",
             *(f"- {', '.join(who)}: {why}" for why, who in refused.items()),
-        ]
-    if details:
-        lines += [
-            "",
-            "<details><summary>TFLite Micro's own words</summary>",
-            "",
-            *details,
-            "",
-            "</details>",
         ]
     return lines
 
 
-KNOWN_REFUSALS = {  # TFLM's assert -> the reason in words
-    "dequantize": "float16 weights: TFLM's DEQUANTIZE takes int8/int16 only",
-    "with filter type: INT8": "dynamic-range (hybrid) weights: TFLM has no float-input, "
-    "int8-weight kernels",
-}
-
-
 def _in_words(row: dict, why: str) -> str:
-    error = row.get("tflm_error") or ""
-    for needle, words in KNOWN_REFUSALS.items():
-        if needle in error:
-            return f"not deployable on TFLite Micro ({words})"
-    return why
+    words = row.get("tflm_advice") or advice(row.get("tflm_error"))
+    return f"not deployable on TFLite Micro ({words})" if words else why
 
 
 def detection_warnings(rows: list[dict]) -> list[str]:
@@ -718,21 +697,30 @@ def render(
     targets = target_table(res["rows"])
     if targets:
         lines += ["", "## F1 targets against float32 (same arch, same test stream)", "", targets]
-    refused = [
-        f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}"
-        for r in res["rows"]
-        if r.get("tflm_deployable") is False
-    ]
+    refused = [r for r in res["rows"] if r.get("tflm_deployable") is False]
     if refused:
         lines += [
             "",
             "## Not deployable on TFLite Micro",
             "",
-            "Every other metric is still measured; TFLM's own reason:",
+            "Every other metric is still measured.",
             "",
-            *refused,
+            *(f"- `{r['arch']}/{r['variant']}`: {_in_words(r, r['tflm_error'])}" for r in refused),
+            "",
+            "<details><summary>TFLite Micro's own words</summary>",
+            "",
+            *(f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}" for r in refused),
+            "",
+            "</details>",
         ]
     lines += detection_warnings(res["rows"])
+    na = [
+        f"- `{r['arch']}/{r['variant']}`: {r['recipe_skipped']}"
+        for r in res["rows"]
+        if r.get("recipe_skipped")
+    ]
+    if na:
+        lines += ["", "## Recipes that do not apply", "", *na]
     skipped = [
         f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
         for r in res["rows"]

@@ -39,8 +39,8 @@ from bench.pipeline import (
 from bench.progress import plain
 from bench.results import write_atomic
 from bench.schema import Identity
-from variants import REGISTRY, check_names
-from variants.baseline import ARCHS, TrainConfig
+from variants import REGISTRY, NotApplicable, check_names
+from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
     BuildContext,
     Cache,
@@ -56,7 +56,7 @@ class RunConfig:
     dataset: str | None = None  # nepse (None: the built-in default), nab:PATH, skab:PATH,
     # csv:FILE; a model brought in with --model is scored for detection only when named
     csv_columns: CsvColumns = field(default_factory=CsvColumns)
-    archs: tuple[str, ...] = ("seed", "deep")
+    archs: tuple[str, ...] = DEFAULT_ARCHS
     variants: tuple[str, ...] = tuple(REGISTRY)
     train: TrainConfig = field(default_factory=TrainConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
@@ -284,6 +284,12 @@ def registry_rows(
         t = time.perf_counter()
         try:
             built = build(variant, ctx)
+        except NotApplicable as err:
+            row["recipe_skipped"] = str(err)
+            log(f"[{arch}] {name}: not applicable: {err}")
+            rows.append(row)
+            clock.add("build", t)
+            continue
         except Exception as err:  # the variant's failure is a result, not a crash
             row["errors"] = {
                 "build": {

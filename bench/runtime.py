@@ -60,6 +60,7 @@ class LiteRT:
         self.input = self._interpreter.get_input_details()[0]
         self.output_detail = self._interpreter.get_output_details()[0]
         self.batch = 0
+        self._batches: bool | None = None
         self._resize(batch)
 
     def _resize(self, batch: int) -> None:
@@ -89,8 +90,33 @@ class LiteRT:
         self.invoke()
         return self.output()
 
+    def batches(self) -> bool:
+        """Can the batch dimension be resized? Not for a model converted at batch 1 whose
+        graph holds static shapes (RESHAPE to [1, ...])."""
+        if self._batches is None:
+            try:
+                self._resize(2)
+                self._batches = True
+            except (ValueError, RuntimeError):
+                self._batches = False
+            self._reset()
+        return self._batches
+
+    def _reset(self) -> None:
+        self.batch = 0
+        self._interpreter.resize_tensor_input(self.input["index"], list(self.input["shape"]))
+        self._interpreter.allocate_tensors()
+        self.batch = int(self.input["shape"][0])
+
     def scores(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
         out = np.empty(len(x), dtype=np.float32)
+        if not self.batches():  # one window per invoke
+            q = self.quantize(x[:, None])
+            for i, window in enumerate(q):
+                self.set_input(window)
+                self.invoke()
+                out[i] = mse(self.output(), x[i : i + 1])[0]
+            return out
         for start in range(0, len(x), chunk):
             part = x[start : start + chunk]
             out[start : start + len(part)] = mse(self.run(part), part)

@@ -202,6 +202,7 @@ class Identity(Record):
     measure_key: str | None = metric(doc="hash of `conditions`")
     errors: dict[str, StepError] | None = metric(doc="stage -> why it produced nothing")
     detection_skipped: str | None = metric()
+    recipe_skipped: str | None = metric(doc="why the recipe does not apply to this arch")
 
 
 @dataclass
@@ -278,6 +279,7 @@ class Tflm(Record):
 
     tflm_deployable: bool = metric(label="deployable", gate="true")
     tflm_error: str | None = metric(doc="TFLM's own words when not deployable")
+    tflm_advice: str | None = metric(doc="the refusal in words, with the known rewrite")
     tflm_failing_ops: dict[str, str] | None = metric()
     arena_bytes: int | None = metric(
         "bytes",

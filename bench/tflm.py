@@ -20,13 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 
+from bench.advice import advice
 from bench.latency import summarize
 from bench.runtime import WARMUP, LiteRT, Micro, time_invokes
 from bench.schema import Agreement, Allocation, Tflm, TflmLatency
 
 GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
 ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
-PROBE_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 20.0  # an invoke of any model this harness meets takes well under 1 s
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ def probe(
                 os.write(2, f"\nEXCEPTION {type(err).__name__}: {err}\n".encode())
             finally:
                 os._exit(code)
-        status = _wait(pid)
+        status, killed = _wait(pid)
         out.seek(0)
         log = out.read().decode(errors="replace")
+    if killed:
+        return Probe(False, log, f"{label} timed out after {PROBE_TIMEOUT_S:.0f} s", crashed=True)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         where = f" with a {arena_size:,}-byte arena" if arena_size else ""
@@ -77,14 +80,16 @@ def probe(
     return Probe(True, log)
 
 
-def _wait(pid: int) -> int:
-    deadline = time.monotonic() + PROBE_TIMEOUT_S
+def _wait(pid: int) -> tuple[int, bool]:
+    """The child's exit status, and whether it was killed for taking too long."""
+    deadline, killed = time.monotonic() + PROBE_TIMEOUT_S, False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return status
-        if time.monotonic() > deadline:
+            return status, killed
+        if time.monotonic() > deadline and not killed:
             os.kill(pid, signal.SIGKILL)
+            killed = True
         time.sleep(0.0005)
 
 
@@ -149,6 +154,7 @@ def arena(model: bytes) -> Tflm:
         return Tflm(
             tflm_deployable=False,
             tflm_error=first.error,
+            tflm_advice=advice(first.error),
             tflm_failing_ops=failing_ops(first.log),
             arena_search_seconds=time.perf_counter() - start,
         )

@@ -42,8 +42,8 @@ def test_summary_comes_first_and_names_the_refused(small, tmp_path):
     text = report.render(small)
     assert text.index("## The answer: which variant to ship") < text.index("## Architecture")
     assert (
-        "- `seed/float16`: not deployable on TFLite Micro (float16 weights: TFLM's "
-        "DEQUANTIZE takes int8/int16 only)"
+        "- `seed/float16`: not deployable on TFLite Micro (DEQUANTIZE: float16 weights: "
+        "TFLM's DEQUANTIZE takes int8/int16 only; ship float32, or a full-integer int8 variant)"
     ) in text
     assert "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize" in text  # its words
     assert "## Environment" in text and "## Reproduce" in text

@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
+class NotApplicable(Exception):
+    """A recipe that does not apply to an architecture: its row says why, without error."""
+
+
 @dataclass(frozen=True)
 class F1Target:
     """What a variant promises against float32 on the same data: `f1 >= float32 - max_loss`

@@ -3,6 +3,13 @@
 - `seed`: the case study's autoencoder, Dense(window) -> 4 relu -> window sigmoid.
 - `deep`: a deep dense autoencoder over longer windows (one 48-bar trading session),
   in the spirit of MLPerf Tiny's anomaly-detection model, where compression pays.
+- `conv`: a 1-D convolutional autoencoder in the Conv-AE style (strided Conv1D down,
+  Conv1DTranspose up: no UpSampling1D, whose CONCATENATION TFLM refuses).
+- `lstm`: an LSTM autoencoder (LSTM encoder, Dense + Reshape to a sequence instead of
+  RepeatVector, whose TILE TFLM lacks, LSTM decoder, a Dense per step).
+
+Every model takes flat windows (window x channels, as the data pipeline makes them);
+the sequence families reshape to (window, channels) inside, so TFLM sees RESHAPE.
 """
 
 from dataclasses import asdict, dataclass
@@ -18,6 +25,7 @@ class Arch:
     output: str  # activation of the reconstruction layer
     summary: str
     student: tuple[int, ...] = ()  # encoder widths of the distilled student
+    family: str = "dense"  # dense, conv or lstm
 
 
 ARCHS = {
@@ -32,7 +40,26 @@ ARCHS = {
         "deep dense AE: 48-128-128-64-8-64-128-128-48",
         student=(32, 8),
     ),
+    "conv": Arch(
+        "conv",
+        48,
+        (16, 8),
+        "linear",
+        "Conv1D AE: Conv1D 16, 8 (k7, stride 2) -> Conv1DTranspose 8, 16 -> 1",
+        student=(8, 4),
+        family="conv",
+    ),
+    "lstm": Arch(
+        "lstm",
+        48,
+        (16,),
+        "linear",
+        "LSTM AE: LSTM 16 -> Dense + Reshape -> LSTM 16 -> Dense per step",
+        student=(8,),
+        family="lstm",
+    ),
 }
+DEFAULT_ARCHS = ("seed", "deep", "conv")  # lstm is opt-in: its training is the slowest
 
 
 @dataclass(frozen=True)
@@ -46,27 +73,89 @@ class TrainConfig:
         return asdict(self)
 
 
-def build_model(arch: Arch, window: int, hidden: tuple[int, ...] | None = None):
-    """The untrained Keras (tf_keras) autoencoder for `window` inputs.
-
-    `hidden` replaces the architecture's encoder widths (the distilled student)."""
+def build_model(arch: Arch, width: int, hidden: tuple[int, ...] | None = None, channels: int = 1):
+    """The untrained Keras (tf_keras) autoencoder for flat windows of `width` values
+    (window x channels). `hidden` replaces the encoder widths (the distilled student)."""
     from variants._tf import keras
 
-    layers = keras.layers
     hidden = arch.hidden if hidden is None else hidden
+    build = {"dense": _dense, "conv": _conv, "lstm": _lstm}[arch.family]
+    return build(
+        keras.layers,
+        keras.Sequential(name=f"{arch.name}_autoencoder"),
+        arch,
+        width,
+        hidden,
+        channels,
+    )
+
+
+def _dense(layers, model, arch: Arch, width: int, hidden, channels: int):
     widths = list(hidden) + list(reversed(hidden[:-1]))
-    model = keras.Sequential(name=f"{arch.name}_autoencoder")
-    model.add(layers.Input(shape=(window,), name="window"))
-    for i, width in enumerate(widths):
-        model.add(layers.Dense(width, activation="relu", name=f"dense_{i}"))
-    model.add(layers.Dense(window, activation=arch.output, name="reconstruction"))
+    model.add(layers.Input(shape=(width,), name="window"))
+    for i, units in enumerate(widths):
+        model.add(layers.Dense(units, activation="relu", name=f"dense_{i}"))
+    model.add(layers.Dense(width, activation=arch.output, name="reconstruction"))
     return model
 
 
-def train(arch: Arch, x_train: np.ndarray, cfg: TrainConfig):
+def _sequence(width: int, channels: int) -> int:
+    if width % channels:
+        raise ValueError(f"{width} values are not a whole number of {channels}-channel steps")
+    return width // channels
+
+
+def _conv(layers, model, arch: Arch, width: int, hidden, channels: int):
+    steps = _sequence(width, channels)
+    if steps % 2 ** len(hidden):
+        raise ValueError(
+            f"the conv arch halves the window {len(hidden)} times: use a window "
+            f"divisible by {2 ** len(hidden)}, not {steps}"
+        )
+    model.add(layers.Input(shape=(width,), name="window"))
+    model.add(layers.Reshape((steps, channels)))
+    for i, filters in enumerate(hidden):
+        model.add(
+            layers.Conv1D(
+                filters, 7, strides=2, padding="same", activation="relu", name=f"encode_{i}"
+            )
+        )
+    for i, filters in enumerate(reversed(hidden)):
+        model.add(
+            layers.Conv1DTranspose(
+                filters, 7, strides=2, padding="same", activation="relu", name=f"decode_{i}"
+            )
+        )
+    model.add(
+        layers.Conv1DTranspose(
+            channels, 7, padding="same", activation=arch.output, name="reconstruction"
+        )
+    )
+    model.add(layers.Reshape((width,)))
+    return model
+
+
+def _lstm(layers, model, arch: Arch, width: int, hidden, channels: int):
+    steps, units = _sequence(width, channels), hidden[0]
+    model.add(layers.Input(shape=(width,), name="window"))
+    model.add(layers.Reshape((steps, channels)))
+    model.add(layers.LSTM(units, name="encode"))
+    model.add(layers.Dense(steps * 4, activation="relu", name="expand"))
+    model.add(layers.Reshape((steps, 4)))
+    model.add(layers.LSTM(units, return_sequences=True, name="decode"))
+    model.add(
+        layers.TimeDistributed(
+            layers.Dense(channels, activation=arch.output), name="reconstruction"
+        )
+    )
+    model.add(layers.Reshape((width,)))
+    return model
+
+
+def train(arch: Arch, x_train: np.ndarray, cfg: TrainConfig, channels: int = 1):
     """Train on normal windows to reconstruct themselves; deterministic for `cfg.seed`."""
     seed_everything(cfg.seed)
-    model = build_model(arch, x_train.shape[1])
+    model = build_model(arch, x_train.shape[1], channels=channels)
     return fit(model, x_train, x_train, cfg, cfg.epochs, cfg.learning_rate)
 
 
@@ -92,6 +181,16 @@ def fit(model, x, y, cfg: TrainConfig, epochs: int, learning_rate: float, callba
         callbacks=list(callbacks),
     )
     return model
+
+
+def wrap_supported(model, wrap, supports):
+    """A copy of `model` whose layers that `supports` are wrapped by `wrap` (TFMOT's way
+    for models that mix supported and unsupported layers); the rest are kept as they are."""
+    from variants._tf import keras
+
+    return keras.models.clone_model(
+        copy_model(model), clone_function=lambda layer: wrap(layer) if supports(layer) else layer
+    )
 
 
 def copy_model(model):

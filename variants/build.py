@@ -102,7 +102,9 @@ class BuildContext:
                 self._model = keras.models.load_model(path, compile=False)
             else:
                 start = time.perf_counter()
-                self._model = train(self.arch, self.windows.train.x, self.train_cfg)
+                self._model = train(
+                    self.arch, self.windows.train.x, self.train_cfg, self.windows.channels
+                )
                 self.train_seconds = time.perf_counter() - start
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)

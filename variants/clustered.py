@@ -1,7 +1,7 @@
 """Weight clustering (TFMOT): each layer's weights share `clusters` values, fine-tuned."""
 
 from variants import F1Target, register_float_and_int8
-from variants.baseline import copy_model, fit, seed_everything
+from variants.baseline import fit, seed_everything, wrap_supported
 
 FINE_TUNE_LR = 1e-4
 
@@ -12,11 +12,18 @@ def cluster(ctx, clusters: int):
     clustering = tfmot.clustering.keras
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     seed_everything(cfg.seed)
-    model = clustering.cluster_weights(
-        copy_model(ctx.keras_model()),
-        number_of_clusters=clusters,
-        cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS,
+    from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import (
+        ClusteringRegistry,
     )
+
+    def wrap(layer):
+        return clustering.cluster_weights(
+            layer,
+            number_of_clusters=clusters,
+            cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS,
+        )
+
+    model = wrap_supported(ctx.keras_model(), wrap, ClusteringRegistry.supports)
     fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
     return clustering.strip_clustering(model)
 

@@ -1,4 +1,5 @@
-"""Keras -> .tflite with the real TF converter, its native chatter kept off the console."""
+"""Keras -> .tflite with the real TF converter (batch 1, as MCU firmware runs it), its native
+chatter kept off the console."""
 
 import contextlib
 import os
@@ -23,7 +24,11 @@ def quiet_native_stderr():
 def to_tflite(model, *, optimize=False, float16=False, representative=None, int8_io=False) -> bytes:
     from variants._tf import tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    # Batch 1, as firmware runs it: static shapes everywhere (a dynamic batch leaves -1 in
+    # RESHAPE, which TFLM refuses) and TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM.
+    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
+    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
     if optimize or float16 or representative is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if float16:

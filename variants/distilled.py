@@ -13,7 +13,9 @@ def distill(ctx, alpha: float):
     teacher = ctx.keras_model()
     target = alpha * teacher.predict(x, batch_size=4096, verbose=0) + (1 - alpha) * x
     seed_everything(cfg.seed)
-    student = build_model(ctx.arch, x.shape[1], hidden=ctx.arch.student or None)
+    student = build_model(
+        ctx.arch, x.shape[1], hidden=ctx.arch.student or None, channels=ctx.windows.channels
+    )
     return fit(student, x, target, cfg, cfg.epochs, cfg.learning_rate)
 
 

@@ -78,12 +78,30 @@ def load_keras(path: Path):
             f"{path}: cannot load this Keras model ({type(err).__name__}: {first[:200]})"
         ) from None
     shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if shape is not None and len(shape) == 3 and None not in shape[1:]:
+        return flat(model, shape[1], shape[2])
     if shape is None or len(shape) != 2 or shape[1] is None:
         raise UsageError(
-            f"{path}: input shape {model.input_shape} cannot be filled with "
-            "windows of a series; the model must take (batch, window) input"
+            f"{path}: input shape {model.input_shape} cannot be filled with windows of a "
+            "series; the model must take (batch, window) or (batch, window, channels) input"
         )
     return model
+
+
+def flat(model, steps: int, channels: int):
+    """A (window, channels) model taking and giving flat windows, as the pipeline has them."""
+    from variants._tf import keras
+
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            layers.Input((steps * channels,)),
+            layers.Reshape((steps, channels)),
+            model,
+            layers.Reshape((steps * channels,)),
+        ],
+        name=f"flat_{model.name}",
+    )
 
 
 def file_hash(path: Path) -> str:

@@ -5,7 +5,7 @@ The flatbuffer keeps the zeros, so its raw size does not shrink: `sparsity` and
 """
 
 from variants import F1Target, register_float_and_int8
-from variants.baseline import copy_model, fit, seed_everything
+from variants.baseline import fit, seed_everything, wrap_supported
 
 FINE_TUNE_LR = 5e-4
 
@@ -26,7 +26,15 @@ def prune(ctx, sparsity: float):
         end_step=end,
         frequency=max(1, end // 20),
     )
-    model = sparse.prune_low_magnitude(copy_model(ctx.keras_model()), pruning_schedule=schedule)
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import (
+        PruneRegistry,
+    )
+
+    model = wrap_supported(
+        ctx.keras_model(),
+        lambda layer: sparse.prune_low_magnitude(layer, pruning_schedule=schedule),
+        PruneRegistry.supports,
+    )
     fit(model, x, x, cfg, epochs, FINE_TUNE_LR, callbacks=[sparse.UpdatePruningStep()])
     return sparse.strip_pruning(model)
 

@@ -1,6 +1,6 @@
 """Quantization-aware training (TFMOT), converted to a fully int8 model (int8 input and output)."""
 
-from variants import F1Target, register
+from variants import F1Target, NotApplicable, register
 from variants.baseline import copy_model, fit, seed_everything
 from variants.convert import to_int8
 
@@ -14,6 +14,14 @@ def qat(ctx, calibration_windows: int) -> bytes:
 
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     seed_everything(cfg.seed)
-    model = tfmot.quantization.keras.quantize_model(copy_model(ctx.keras_model()))
+    try:
+        model = tfmot.quantization.keras.quantize_model(copy_model(ctx.keras_model()))
+    except RuntimeError as err:  # TFMOT 0.8 has no QuantizeConfig for Conv1D, LSTM, ...
+        layer = str(err).split(" is not supported")[0]
+        raise NotApplicable(
+            f"TFMOT cannot quantize-aware-train {layer}: it has no "
+            "QuantizeConfig for it (int8 is this family's integer "
+            "variant)"
+        ) from None
     fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
     return to_int8(ctx, model, calibration_windows)

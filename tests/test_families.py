@@ -1,0 +1,126 @@
+"""The model families engineers build: Conv1D and LSTM autoencoders, built in and brought
+in, converted at batch 1 and run on TFLite Micro; what does not run says why."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench import graph, tflm
+from variants import REGISTRY, NotApplicable
+from variants.baseline import ARCHS, TrainConfig
+from variants.build import BuildContext, Cache, build
+
+
+@pytest.fixture(scope="module", params=["conv", "lstm"])
+def family(request, cache_dir):
+    from bench.data.synthetic import StreamConfig, nepse_stream
+    from bench.data.windows import make_windows
+
+    windows = make_windows(nepse_stream(StreamConfig(sessions=30)), 16)
+    return BuildContext(
+        ARCHS[request.param],
+        windows,
+        TrainConfig(epochs=1),
+        {"family": request.param},
+        Cache(cache_dir),
+    )
+
+
+@pytest.mark.parametrize("variant", ["float32", "int8", "distilled_int8"])
+def test_each_family_converts_quantizes_and_runs_on_tflm(family, variant):
+    model = build(REGISTRY[variant], family).model
+    shape = graph.measure(model)
+    found = tflm.arena(model)
+    assert found.tflm_deployable, found.tflm_error
+    assert shape.input_elements == 16  # batch 1, as firmware runs it
+    expected = {"conv": {"CONV_2D", "TRANSPOSE_CONV"}, "lstm": {"UNIDIRECTIONAL_SEQUENCE_LSTM"}}[
+        family.arch.family
+    ]
+    assert expected <= set(shape.ops)
+    agree = tflm.agreement(model, found.arena_bytes, family.windows.test.x[:64], 0.01)
+    assert agree.tflm_score_max_abs_diff < (1e-4 if variant == "float32" else 0.05)
+
+
+def test_qat_says_why_it_does_not_apply(family):
+    with pytest.raises(NotApplicable, match="no QuantizeConfig"):
+        build(REGISTRY["qat"], family)
+
+
+def _edgebench(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def user_models(tmp_path_factory):
+    """Untrained (window 48, 1 channel) models as users write them."""
+    from variants._tf import keras
+
+    layers, folder = keras.layers, tmp_path_factory.mktemp("families")
+    keras.utils.set_random_seed(0)
+    transpose = keras.Sequential(
+        [
+            layers.Input((48, 1)),
+            layers.Conv1D(8, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv1DTranspose(8, 5, strides=2, padding="same", activation="relu"),
+            layers.Conv1D(1, 5, padding="same"),
+        ]
+    )
+    upsample = keras.Sequential(
+        [
+            layers.Input((48, 1)),
+            layers.Conv1D(8, 5, strides=2, padding="same"),
+            layers.UpSampling1D(2),
+            layers.Conv1D(1, 5, padding="same"),
+        ]
+    )
+    transpose.save(folder / "transpose.keras")
+    upsample.save(folder / "upsample.keras")
+    return folder
+
+
+def test_a_users_conv1dtranspose_model_runs_on_tflm(user_models, tmp_path):
+    done = _edgebench(
+        "run",
+        "--quick",
+        "--model",
+        user_models / "transpose.keras",
+        "--variants",
+        "float32,int8",
+        "--out",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [(r["variant"], r["tflm_deployable"]) for r in rows] == [
+        ("float32", True),
+        ("int8", True),
+    ]
+
+
+def test_upsampling1d_is_refused_with_the_rewrite(user_models, tmp_path):
+    done = _edgebench(
+        "run",
+        "--quick",
+        "--model",
+        user_models / "upsample.keras",
+        "--variants",
+        "float32",
+        "--out",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert not row["tflm_deployable"] and row["ops"]["CONCATENATION"] == 1
+    assert row["tflm_advice"].startswith("CONCATENATION: UpSampling1D lowers")
+    assert "use Conv1DTranspose" in row["tflm_advice"]
+    assert "(CONCATENATION: UpSampling1D" in (tmp_path / "REPORT.md").read_text()
