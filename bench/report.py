@@ -607,7 +607,7 @@ def environment(res: dict) -> list[str]:
 def reproducibility(res: dict) -> list[str]:
     cfg = res["config"]
     keys = [
-        [f"{r['arch']}/{r['variant']}", r.get("cache_key", ""), r.get("sha256", "")[:16]]
+        [f"{r['arch']}/{r['variant']}", r.get("cache_key") or "", (r.get("sha256") or "")[:16]]
         for r in res["rows"]
     ]
     return [
