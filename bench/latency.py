@@ -2,8 +2,8 @@
 
 Only `invoke()` is timed (input set before the clock starts, output read after
 it stops), with `time.perf_counter_ns`; the raw samples are kept so that gates
-can test differences statistically. Throughput is the scoring path (quantize, invoke,
-dequantize, MSE) over many windows, batched where the model allows.
+can test differences statistically. Throughput is the inference path (quantize, invoke,
+dequantize) over many windows, batched where the model allows.
 """
 
 import statistics
@@ -36,18 +36,18 @@ def throughput(
     repeats: int = 3,
     clock=time.perf_counter_ns,
 ) -> float:
-    """Windows per second through scoring (quantize, invoke, dequantize, MSE), median of
+    """Windows per second through inference (quantize, invoke, dequantize), median of
     `repeats`; batched where the model's batch can be resized, else one invoke a window
     over at most 2,048 windows."""
     host = LiteRT(model)
     if not host.batches():
         batch = min(batch, 2048)
     x = np.resize(windows, (batch, *windows.shape[1:]))
-    host.scores(x)  # warm-up
+    host.outputs(x)  # warm-up
     runs = []
     for _ in range(repeats):
         start = clock()
-        host.scores(x)
+        host.outputs(x)
         runs.append(clock() - start)
     return batch / (statistics.median(runs) / 1e9)
 

@@ -108,18 +108,24 @@ class LiteRT:
         self._interpreter.allocate_tensors()
         self.batch = int(self.input["shape"][0])
 
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The dequantized outputs of many inputs: batched where the model allows, else
+        one invoke per input."""
+        if self.batches():
+            return self.run(x)
+        q = self.quantize(x[:, None])
+        found = []
+        for window in q:
+            self.set_input(window)
+            self.invoke()
+            found.append(self.output()[0])
+        return np.stack(found)
+
     def scores(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
         out = np.empty(len(x), dtype=np.float32)
-        if not self.batches():  # one window per invoke
-            q = self.quantize(x[:, None])
-            for i, window in enumerate(q):
-                self.set_input(window)
-                self.invoke()
-                out[i] = mse(self.output(), x[i : i + 1])[0]
-            return out
         for start in range(0, len(x), chunk):
             part = x[start : start + chunk]
-            out[start : start + len(part)] = mse(self.run(part), part)
+            out[start : start + len(part)] = mse(self.outputs(part), part)
         return out
 
 
