@@ -9,7 +9,8 @@ Callgrind attributes the instructions to functions; each kernel's eval function
 called by the interpreter graph gives the count per operator type.
 
 Figures come from the `tflite-micro` package's host build (x86-64, reference kernels):
-a relative cost, not an MCU's cycles.
+a relative cost, not an MCU's cycles. libc's memset, memcpy and memmove are left out:
+their counts depend on where the buffers happen to lie, which changes between processes.
 """
 
 import json
@@ -156,11 +157,18 @@ def _record(dumps: list[Path], ops: list[str], used: str) -> Instructions:
     )
 
 
+# libc's memory routines: their instruction counts depend on the buffers' alignment,
+# which differs from one process to the next, so they are left out of every count.
+ALIGNMENT_DEPENDENT = re.compile(r"(^|_)(memset|memcpy|memmove)")
+
+
 def parse(text: str) -> tuple[int, dict[str, int]]:
-    """A callgrind dump: (total instructions, inclusive instructions of each function
-    the interpreter graph calls, i.e. each kernel's eval)."""
+    """A callgrind dump: (instructions, inclusive instructions of each function the
+    interpreter graph calls, i.e. each kernel's eval), both without libc's memset,
+    memcpy and memmove."""
     names: dict[str, str] = {}
-    calls: Counter[str] = Counter()
+    calls: Counter[tuple[str, str]] = Counter()
+    own: Counter[str] = Counter()  # self cost per function
     total, fn, callee, pending = 0, "", "", False
 
     def name(ref: str) -> str:
@@ -180,13 +188,16 @@ def parse(text: str) -> tuple[int, dict[str, int]]:
             pending = True
         elif line.startswith(("summary:", "totals:")):
             total = int(line.split()[1])
-        elif pending and line[:1] in "0123456789+-*":
-            pending = False
-            if fn == GRAPH:
-                calls[callee] += int(line.split()[-1])
-        elif line.startswith(("cfi=", "cfl=", "cob=")):
-            continue
-    return total, dict(calls)
+        elif line[:1] in "0123456789+-*":
+            cost = int(line.split()[-1]) if len(line.split()) > 1 else 0
+            if pending:
+                calls[fn, callee] += cost
+                pending = False
+            else:
+                own[fn] += cost
+    libc = {f for f in own if ALIGNMENT_DEPENDENT.search(f.split("(")[0])}
+    kernels = {c: n - sum(calls[c, m] for m in libc) for (f, c), n in calls.items() if f == GRAPH}
+    return total - sum(own[f] for f in libc), kernels
 
 
 def _kernel_token(function: str) -> str:
