@@ -2,12 +2,12 @@
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import edgebench
 
 from bench import schema
 from variants import REGISTRY
@@ -31,18 +31,6 @@ ROW_KEYS = {f.name for r in ALWAYS for f in dataclasses.fields(r)} - {
     "detection_skipped",
 }
 TFLM_KEYS = {f.name for r in (schema.TflmLatency, schema.Agreement) for f in dataclasses.fields(r)}
-
-
-def edgebench(*args, cwd=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,9 @@
 in, converted at batch 1 and run on TFLite Micro; what does not run says why."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from helpers import edgebench
 
 from bench import graph, tflm
 from variants import REGISTRY, NotApplicable
@@ -49,17 +47,6 @@ def test_qat_says_why_it_does_not_apply(family):
         build(REGISTRY["qat"], family)
 
 
-def _edgebench(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def user_models(tmp_path_factory):
     """Untrained (window 48, 1 channel) models as users write them."""
@@ -89,7 +76,7 @@ def user_models(tmp_path_factory):
 
 
 def test_a_users_conv1dtranspose_model_runs_on_tflm(user_models, tmp_path):
-    done = _edgebench(
+    done = edgebench(
         "run",
         "--quick",
         "--model",
@@ -108,7 +95,7 @@ def test_a_users_conv1dtranspose_model_runs_on_tflm(user_models, tmp_path):
 
 
 def test_upsampling1d_is_refused_with_the_rewrite(user_models, tmp_path):
-    done = _edgebench(
+    done = edgebench(
         "run",
         "--quick",
         "--model",

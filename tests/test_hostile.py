@@ -5,33 +5,19 @@ nothing crashes the harness, nothing written before is lost.
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import edgebench
 
 from bench import InvalidModel, UsageError, export, graph, size, tflm
 from bench.data.loaders import load
 from variants.external import read_tflite
 
 MUTATIONS = 300
-
-
-def edgebench(*args, cwd=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def mutants(model: bytes, count: int, seed: int = 0):

@@ -1,13 +1,12 @@
 """NAB, SKAB and CSV loaders: the shared subsets (skipped when absent) and bad files."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import edgebench
 
 from bench import UsageError
 from bench.data.loaders import CsvColumns, load, load_csv, load_nab
@@ -159,23 +158,7 @@ def test_unknown_dataset_spec():
 
 
 def _run(*args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--quick",
-            "--arch",
-            "seed",
-            "--variants",
-            "float32,int8",
-            *map(str, args),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return edgebench("run", "--quick", "--arch", "seed", "--variants", "float32,int8", *args)
 
 
 @needs_shared

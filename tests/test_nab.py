@@ -4,13 +4,12 @@ run over real files whose clock steps back."""
 import json
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import edgebench
 
 from bench import nab
 
@@ -85,25 +84,17 @@ def test_a_nab_run_over_a_series_whose_clock_steps_back(tmp_path):
     labels = json.loads((root / "labels" / "combined_windows.json").read_text())
     labels["stepback/jumpsup_stepback.csv"] = labels["artificialWithAnomaly/art_daily_jumpsup.csv"]
     (root / "labels" / "combined_windows.json").write_text(json.dumps(labels))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--quick",
-            "--arch",
-            "seed",
-            "--variants",
-            "float32,int8",
-            "--dataset",
-            f"nab:{root}",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    done = edgebench(
+        "run",
+        "--quick",
+        "--arch",
+        "seed",
+        "--variants",
+        "float32,int8",
+        "--dataset",
+        f"nab:{root}",
+        "--out",
+        tmp_path / "out",
     )
     assert done.returncode == 0, done.stderr
     res = json.loads((tmp_path / "out" / "results.json").read_text())
