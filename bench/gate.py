@@ -209,26 +209,12 @@ def timing(metric: str, samples_key: str, base_row: dict, row: dict, tol: Tolera
     ratio, low, high = hodges_lehmann(blocks(base, count), blocks(now, count), tol.alpha)
     change = f"x{ratio:.2f} [{low:.2f}, {high:.2f}]"
     if low > tol.latency_factor:
-        return Finding(
-            metric,
-            name,
-            base_med,
-            now_med,
-            change,
-            FAIL,
-            f"slower by more than x{tol.latency_factor}, interval included",
-        )
-    if ratio > tol.latency_factor:
-        return Finding(
-            metric,
-            name,
-            base_med,
-            now_med,
-            change,
-            NOISE,
-            "beyond the factor, but its interval is not",
-        )
-    return Finding(metric, name, base_med, now_med, change, PASS)
+        verdict, note = FAIL, f"slower by more than x{tol.latency_factor}, interval included"
+    elif ratio > tol.latency_factor:
+        verdict, note = NOISE, "beyond the factor, but its interval is not"
+    else:
+        verdict, note = PASS, ""
+    return Finding(metric, name, base_med, now_med, change, verdict, note)
 
 
 def compare(
