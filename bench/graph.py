@@ -109,6 +109,18 @@ def weight_tensors(model: bytes) -> list[np.ndarray]:
 
 
 @checked
+def stateful(model: bytes) -> bool:
+    """Does the model carry state from one invoke to the next (variable tensors, as in a
+    converted LSTM)? Then every window must start from a reset state."""
+    root = parse(model)
+    return any(
+        root.Subgraphs(g).Tensors(t).IsVariable()
+        for g in range(root.SubgraphsLength())
+        for t in range(root.Subgraphs(g).TensorsLength())
+    )
+
+
+@checked
 def float_compute_ops(model: bytes) -> list[str]:
     """Operators that read or write a float tensor: none in a fully integer model."""
     root, ops = parse(model), []

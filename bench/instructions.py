@@ -44,6 +44,7 @@ for i, (path, arena) in enumerate(json.loads(sys.argv[1])):
         print(f"{i} error {type(err).__name__}: {err}", flush=True)
         continue
     for _ in range({invokes}):
+        it.reset()  # a converted LSTM keeps state between invokes: start each from zero
         it.set_input(zeros, 0)  # the arena may reuse the input's bytes during an invoke
         it.invoke()
     print(f"{i} ok", flush=True)

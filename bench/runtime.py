@@ -3,6 +3,8 @@
 Timing and scoring code use only the `Runtime` protocol: `quantize` float windows into
 the model's input type, `set_input` one quantized window, `invoke`, read the
 dequantized `output`, and `scores` (reconstruction MSE per window) for many windows.
+A model with state (a converted LSTM keeps its hidden state in variable tensors) is
+reset before each window is set, as firmware scoring independent windows must do.
 Both runtimes open the model in this process: only models that LiteRT has opened in
 an isolated probe (or that edgebench built) reach them.
 """
@@ -11,6 +13,8 @@ import time
 from typing import Protocol
 
 import numpy as np
+
+from bench import graph
 
 WARMUP = 200  # untimed invokes before timing, in the run and the pytest suite alike
 
@@ -57,6 +61,7 @@ class LiteRT:
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_content=model, num_threads=1)
+        self._stateful = graph.stateful(model)
         self.input = self._interpreter.get_input_details()[0]
         self.output_detail = self._interpreter.get_output_details()[0]
         self.batch = 0
@@ -74,6 +79,8 @@ class LiteRT:
         return quantize(x, self.input["dtype"], *self.input["quantization"])
 
     def set_input(self, q: np.ndarray) -> None:
+        if self._stateful:
+            self._interpreter.reset_all_variables()
         self._interpreter.set_tensor(self.input["index"], q)
 
     def invoke(self) -> None:
@@ -138,6 +145,7 @@ class Micro:
         from tflite_micro.python.tflite_micro import runtime
 
         self._interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+        self._stateful = graph.stateful(model)
         self.input = self._interpreter.get_input_details(0)
         self.output_detail = self._interpreter.get_output_details(0)
 
@@ -151,6 +159,8 @@ class Micro:
         return quantize(x, self.input["dtype"], *self._params(self.input))
 
     def set_input(self, q: np.ndarray) -> None:
+        if self._stateful:
+            self._interpreter.reset()
         self._interpreter.set_input(q, 0)
 
     def invoke(self) -> None:

@@ -77,3 +77,30 @@ def test_every_recipe_records_its_build_cost_and_parent(tiny_models):
         assert built.build_seconds > 0
         parent = REGISTRY[name].parent
         assert parent is None or parent in REGISTRY
+
+
+def _dense_weight_scales(model: bytes) -> list[int]:
+    """How many scales each FULLY_CONNECTED weight tensor carries."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    found = []
+    for t in Interpreter(model_content=model).get_tensor_details():
+        q = t["quantization_parameters"]
+        if len(t["shape"]) == 2 and t["dtype"] == np.int8 and min(t["shape"]) > 1:
+            found.append(len(q["scales"]))
+    return found
+
+
+def test_int8_per_tensor_has_one_scale_per_dense_weight(tiny_models):
+    per_channel = _dense_weight_scales(tiny_models["int8"].model)
+    per_tensor = _dense_weight_scales(tiny_models["int8_per_tensor"].model)
+    assert per_channel and max(per_channel) > 1  # the check can fail
+    assert per_tensor and set(per_tensor) == {1}
+
+
+def test_int16x8_takes_int16_and_keeps_int8_weights(tiny_models):
+    model = tiny_models["int16x8"].model
+    host = LiteRT(model)
+    assert host.input["dtype"] == np.int16 and host.output_detail["dtype"] == np.int16
+    assert graph.float_compute_ops(model) == []
+    assert {w.dtype for w in graph.weight_tensors(model)} == {np.dtype(np.int8)}

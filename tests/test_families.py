@@ -42,9 +42,34 @@ def test_each_family_converts_quantizes_and_runs_on_tflm(family, variant):
     assert agree.tflm_score_max_abs_diff < (1e-4 if variant == "float32" else 0.05)
 
 
-def test_qat_says_why_it_does_not_apply(family):
-    with pytest.raises(NotApplicable, match="no QuantizeConfig"):
-        build(REGISTRY["qat"], family)
+def test_qat_builds_for_conv1d_and_says_why_not_for_lstm(family):
+    if family.arch.family == "lstm":
+        with pytest.raises(NotApplicable, match="no QuantizeConfig for it"):
+            build(REGISTRY["qat"], family)
+        return
+    model = build(REGISTRY["qat"], family).model  # Conv1D via edgebench's Conv1DConfig
+    assert graph.float_compute_ops(model) == []
+    assert tflm.arena(model).tflm_deployable
+
+
+def test_recipes_that_do_not_apply_say_why(family):
+    with pytest.raises(NotApplicable, match="no Dense layer|no 16x8 quantization for"):
+        build(REGISTRY["int8_per_tensor" if family.arch.family == "conv" else "int16x8"], family)
+
+
+def test_an_lstm_scores_each_window_from_a_reset_state(family):
+    """A converted LSTM keeps its state in variable tensors; without a reset before each
+    window, the same window would score differently on a second invoke."""
+    from bench.runtime import LiteRT, Micro
+
+    model = build(REGISTRY["float32"], family).model
+    assert graph.stateful(model) == (family.arch.family == "lstm")
+    x = family.windows.test.x[[0, 1, 0]]
+    arena = tflm.arena(model).arena_bytes
+    assert arena is not None
+    for runtime in (LiteRT(model), Micro(model, arena)):
+        first, _, again = runtime.scores(x)
+        assert first == again
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,19 @@ def quiet_native_stderr():
             os.close(saved)
 
 
-def to_tflite(model, *, optimize=False, float16=False, representative=None, int8_io=False) -> bytes:
+def to_tflite(
+    model,
+    *,
+    optimize=False,
+    float16=False,
+    representative=None,
+    int8_io=False,
+    per_tensor=False,
+    int16x8=False,
+) -> bytes:
+    """`int8_io`: full-integer with int8 input and output; `per_tensor`: one scale per dense
+    weight tensor (no per-channel buffers in TFLM's arena); `int16x8`: 16-bit activations,
+    8-bit weights, int16 input and output."""
     from variants._tf import tf
 
     # Batch 1, as firmware runs it: static shapes everywhere (a dynamic batch leaves -1 in
@@ -38,15 +50,21 @@ def to_tflite(model, *, optimize=False, float16=False, representative=None, int8
         converter.representative_dataset = lambda: ([s[None]] for s in samples)
     if int8_io:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+    if per_tensor:
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    if int16x8:
+        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        converter.target_spec.supported_ops = [ops]
+        converter.inference_input_type = converter.inference_output_type = tf.int16
     with quiet_native_stderr():
         return converter.convert()
 
 
-def to_int8(ctx, model, calibration_windows: int = 500) -> bytes:
-    """Full-integer quantization with int8 input and output, calibrated on training windows
-    spread evenly over the training part."""
+def to_int8(ctx, model, calibration_windows: int = 500, **options) -> bytes:
+    """Full-integer quantization with int8 input and output (or `int16x8`), calibrated on
+    training windows spread evenly over the training part."""
     x = ctx.windows.train.x
     pick = np.linspace(0, len(x) - 1, min(calibration_windows, len(x))).astype(int)
-    return to_tflite(model, representative=x[pick], int8_io=True)
+    int8_io = not options.get("int16x8", False)
+    return to_tflite(model, representative=x[pick], int8_io=int8_io, **options)

@@ -1,6 +1,8 @@
 """Post-training recipes: the float model converted as is, or quantized after training."""
 
-from variants import F1Target, register
+import re
+
+from variants import F1Target, NotApplicable, register
 from variants.convert import to_int8, to_tflite
 
 
@@ -26,3 +28,37 @@ def dynamic_range(ctx) -> bytes:
 def int8(ctx, calibration_windows: int) -> bytes:
     """Full-integer quantization with int8 input and output, calibrated on training windows."""
     return to_int8(ctx, ctx.keras_model(), calibration_windows)
+
+
+@register(
+    "int8_per_tensor", parent="int8", f1_target=F1Target(max_loss=0.01), calibration_windows=500
+)
+def int8_per_tensor(ctx, calibration_windows: int) -> bytes:
+    """int8 with one scale per dense weight tensor: no per-channel buffers in the arena."""
+    from variants._tf import keras
+
+    model = ctx.keras_model()
+    if not any(isinstance(layer, keras.layers.Dense) for layer in _layers(model)):
+        raise NotApplicable("no Dense layer: the same model as int8 (per-channel is for dense)")
+    return to_int8(ctx, model, calibration_windows, per_tensor=True)
+
+
+@register("int16x8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
+def int16x8(ctx, calibration_windows: int) -> bytes:
+    """16-bit activations, 8-bit weights, int16 input and output, calibrated as int8."""
+    try:
+        return to_int8(ctx, ctx.keras_model(), calibration_windows, int16x8=True)
+    except Exception as err:  # the converter's own refusal names the operator
+        found = re.search(r"16x8-bit not yet supported for op: '(\w+)'", str(err))
+        if found is None:
+            raise
+        raise NotApplicable(f"the TF converter has no 16x8 quantization for {found[1]}") from None
+
+
+def _layers(model):
+    """Every layer, inside wrappers such as TimeDistributed too."""
+    for layer in model.layers:
+        yield layer
+        inner = getattr(layer, "layer", None)
+        if inner is not None:
+            yield inner
