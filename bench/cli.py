@@ -167,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="build everything anew")
     run.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes that train and build variants in parallel, each on one "
+        "TensorFlow thread, so the models are the same for any N (default: the number "
+        "of cores); a worker that dies fails only its own variants",
+    )
+    run.add_argument(
         "--model",
         type=Path,
         help="benchmark your own model instead: a .tflite "
@@ -333,6 +340,7 @@ def _run_config(args):
         "scaling": args.scaling,
         "threshold": args.threshold,
         "latency_samples": args.latency_samples,
+        "workers": args.workers,
     }
     columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(
@@ -354,9 +362,12 @@ def _run_config(args):
 
 def _check_names(args) -> None:
     """Names first, before any heavy import: a typo costs a fraction of a second."""
+    from bench.executor import check_workers
     from variants import check_names
 
     check_names(args.arch or (), args.variants or ())
+    if getattr(args, "workers", None) is not None:
+        check_workers(args.workers)
 
 
 def _cmd_run(args, argv) -> int:

@@ -4,6 +4,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
+from bench.executor import Died, Local, check_workers, cores
 from bench.pipeline import (
     Settings,
     Stopwatch,
@@ -39,14 +41,18 @@ from bench.pipeline import (
 from bench.progress import plain
 from bench.results import write_atomic
 from bench.schema import Identity
-from variants import REGISTRY, NotApplicable, check_names
+from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
     BuildContext,
     Cache,
-    build,
+    Job,
+    Outcome,
+    build_job,
     calibration_model,
     code_version,
+    groups,
+    train_job,
 )
 from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
 
@@ -72,6 +78,7 @@ class RunConfig:
     boards: tuple[str, ...] = ()  # () = every board of the catalog
     inferences_per_second: float | None = None  # None: the catalog's default
     quick: bool = False
+    workers: int = field(default_factory=cores)  # build processes (--workers)
 
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
@@ -94,6 +101,7 @@ class RunConfig:
 def check(cfg: RunConfig) -> None:
     """Reject bad input before anything is trained or written."""
     check_names(cfg.archs, cfg.variants)
+    check_workers(cfg.workers)
     if not cfg.archs or not cfg.variants:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
@@ -259,14 +267,72 @@ def trace(windows) -> dict:
     }
 
 
+def build_all(
+    contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log
+) -> dict[tuple[str, str], Any]:
+    """Every (arch, variant) built on the executor: the archs' float models trained first,
+    then their recipes in groups, in parallel. Value: an `Outcome`, or `Died`. The
+    stopwatch gets the wall time of each phase."""
+    with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
+        root = cfg.cache or Path(scratch)  # workers share the trained model through it
+        with Local(cfg.workers) as pool:
+            trained, t = {}, time.perf_counter()
+            jobs = [Job.of(ctx, root) for ctx in contexts]
+            for i, done in pool.map(train_job, jobs):
+                trained[contexts[i].arch.name] = done
+                if isinstance(done, float):
+                    contexts[i].train_seconds = done
+                    log(f"[{contexts[i].arch.name}] float model ready ({done:.1f} s training)")
+            clock.add("train", t)
+            t = time.perf_counter()
+            jobs = [
+                Job.of(ctx, root, group)
+                for ctx in contexts
+                if isinstance(trained[ctx.arch.name], float)
+                for group in groups(cfg.variants)
+            ]
+            found: dict[tuple[str, str], Any] = {}
+            for ctx in contexts:  # a float model that could not be made fails every variant
+                if not isinstance(trained[ctx.arch.name], float):
+                    found |= {
+                        (ctx.arch.name, name): trained[ctx.arch.name] for name in cfg.variants
+                    }
+            for i, done in pool.map(build_job, jobs):
+                arch = jobs[i].arch.name
+                for name, one in zip(jobs[i].names, _each(done, jobs[i].names), strict=True):
+                    found[(arch, name)] = one
+                    log(f"[{arch}] {name}: {_said(one)}")
+            clock.add("build", t)
+    return found
+
+
+def _each(done, names: tuple[str, ...]) -> list:
+    return [done] * len(names) if isinstance(done, Died) else done
+
+
+def _said(one) -> str:
+    if isinstance(one, Died):
+        return f"build failed: {one.reason}"
+    if one.skipped:
+        return f"not applicable: {one.skipped}"
+    if one.error:
+        return f"build failed: {one.error[0]}: {one.error[1]}"
+    return "from the cache" if one.cached else f"built in {one.build_seconds:.1f} s"
+
+
+def _build_error(one) -> dict:
+    kind, message = ("WorkerDied", one.reason) if isinstance(one, Died) else one.error
+    return {"build": {"stage": "build", "kind": kind, "message": message}}
+
+
 def registry_rows(
-    ctx, cfg: RunConfig, dataset, clock, log, how: Settings, machine: dict
+    ctx, cfg: RunConfig, dataset, outcomes: dict, clock, log, how: Settings, machine: dict
 ) -> list[dict]:
     rows, arch = [], ctx.arch.name
     where = row_conditions(cfg, dataset, ctx.windows.length, machine)
     for name in cfg.variants:
         variant = REGISTRY[name]
-        log(f"[{arch}] {name}: building", start=True)
+        log(f"[{arch}] {name}: measuring", start=True)
         row = (
             Identity(
                 variant=name,
@@ -281,47 +347,33 @@ def registry_rows(
             ).to_dict()
             | where
         )
-        t = time.perf_counter()
-        try:
-            built = build(variant, ctx)
-        except NotApplicable as err:
-            row["recipe_skipped"] = str(err)
-            log(f"[{arch}] {name}: not applicable: {err}")
-            rows.append(row)
-            clock.add("build", t)
+        one = outcomes[(arch, name)]
+        if not isinstance(one, Died) and one.skipped:
+            row["recipe_skipped"] = one.skipped
+        elif isinstance(one, Died) or one.error or one.model is None:
+            row["errors"] = _build_error(one)
+        else:
+            rows.append(measured(row, one, ctx, cfg, clock, log, how))
             continue
-        except Exception as err:  # the variant's failure is a result, not a crash
-            row["errors"] = {
-                "build": {
-                    "stage": "build",
-                    "kind": type(err).__name__,
-                    "message": str(err).strip()[:500],
-                }
-            }
-            log(f"[{arch}] {name}: build failed: {type(err).__name__}: {err}")
-            rows.append(row)
-            clock.add("build", t)
-            continue
-        clock.add("build", t)
-        if built.note:
-            log(f"warning: [{arch}] {name}: {built.note}")
-        row.update(
-            save_model(built.model, cfg, arch, name),
-            cache_key=built.key,
-            cached=built.cached,
-            build_seconds=built.build_seconds,
-        )
-        log(f"[{arch}] {name}: measuring" + (" (model from the cache)" if built.cached else ""))
-        detect = cfg.model is None or cfg.dataset is not None
-        row.update(
-            measure(built.model, ctx.windows.test.x, ctx.windows if detect else None, how, clock)
-        )
-        if not detect:
-            row["detection_skipped"] = SKIPPED
         rows.append(row)
-    clock.seconds["train"] = clock.seconds.get("train", 0.0) + ctx.train_seconds
-    clock.seconds["build"] = clock.seconds.get("build", 0.0) - ctx.train_seconds
     return rows
+
+
+def measured(row: dict, one: Outcome, ctx, cfg: RunConfig, clock, log, how: Settings) -> dict:
+    assert one.model is not None
+    if one.note:
+        log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
+    row.update(
+        save_model(one.model, cfg, ctx.arch.name, one.name),
+        cache_key=one.key,
+        cached=one.cached,
+        build_seconds=one.build_seconds,
+    )
+    detect = cfg.model is None or cfg.dataset is not None
+    row.update(measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, how, clock))
+    if not detect:
+        row["detection_skipped"] = SKIPPED
+    return row
 
 
 def baselines(windows, cfg: RunConfig, dataset: Dataset) -> dict:
@@ -480,8 +532,9 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
             reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset)
             scaling[ctx.arch.name] = scalers(ctx.windows)
+        outcomes = build_all(built, cfg, clock, log)
         for ctx in built:
-            rows += registry_rows(ctx, cfg, dataset, clock, log, how, machine)
+            rows += registry_rows(ctx, cfg, dataset, outcomes, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
     add_instructions(rows, cfg.out, cache, clock)
     add_deltas(rows)

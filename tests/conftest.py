@@ -35,3 +35,14 @@ def tiny_models(tiny_ctx):
     from variants.build import build
 
     return {name: build(variant, tiny_ctx) for name, variant in REGISTRY.items()}
+
+
+SLOW_FIXTURES = {"quick_run", "user_models", "family"}  # each trains or runs the command
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that need a whole run or trained families are `slow`: `pytest -m "not slow"`
+    is the inner loop; the README's `pytest` (and CI) runs everything."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -53,7 +53,7 @@ def test_qat_builds_for_conv1d_and_says_why_not_for_lstm(family):
 
 
 def test_recipes_that_do_not_apply_say_why(family):
-    with pytest.raises(NotApplicable, match="no Dense layer|no 16x8 quantization for"):
+    with pytest.raises(NotApplicable, match=r"no Dense layer|no 16x8 quantization for"):
         build(REGISTRY["int8_per_tensor" if family.arch.family == "conv" else "int16x8"], family)
 
 
@@ -95,6 +95,17 @@ def user_models(tmp_path_factory):
             layers.Conv1D(1, 5, padding="same"),
         ]
     )
+    gru = keras.Sequential(
+        [
+            layers.Input((48, 1)),
+            layers.GRU(8),
+            layers.Dense(48 * 4),
+            layers.Reshape((48, 4)),
+            layers.GRU(8, return_sequences=True),
+            layers.TimeDistributed(layers.Dense(1)),
+        ]
+    )
+    gru.save(folder / "gru.keras")
     transpose.save(folder / "transpose.keras")
     upsample.save(folder / "upsample.keras")
     return folder
@@ -136,3 +147,21 @@ def test_upsampling1d_is_refused_with_the_rewrite(user_models, tmp_path):
     assert row["tflm_advice"].startswith("CONCATENATION: UpSampling1D lowers")
     assert "use Conv1DTranspose" in row["tflm_advice"]
     assert "(CONCATENATION: UpSampling1D" in (tmp_path / "REPORT.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_users_gru_model_gets_the_advisors_reason_and_its_crash_costs_one_row(
+    user_models, tmp_path
+):
+    """A GRU converts to WHILE loops; TFLM does not finish this one's (a sequence-to-
+    sequence GRU decoder) within the probe's time; its int8 conversion crashes the TF
+    converter (SIGSEGV), which costs its worker process and its row only."""
+    done = edgebench(
+        "run", "--quick", "--model", user_models / "gru.keras",
+        "--variants", "float32,int8", "--out", tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    float32, int8 = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert not float32["tflm_deployable"] and "WHILE" in float32["tflm_advice"]
+    assert "use an LSTM" in float32["tflm_advice"]
+    assert int8["errors"]["build"]["kind"] == "WorkerDied"

@@ -163,6 +163,94 @@ def build(variant: Variant, ctx: BuildContext) -> Built:
     return Built(variant, model, key, seconds, cached=False, note=note)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What building one variant came to, as plain data: it crosses process boundaries."""
+
+    name: str
+    model: bytes | None = None
+    key: str = ""
+    build_seconds: float = 0.0
+    cached: bool = False
+    note: str = ""
+    skipped: str | None = None  # why the recipe does not apply (NotApplicable)
+    error: tuple[str, str] | None = None  # (exception type, message) of a failed build
+
+
+def outcome(variant: Variant, ctx: BuildContext) -> Outcome:
+    """`build`, its failure kept as a result, never raised."""
+    try:
+        built = build(variant, ctx)
+    except variants.NotApplicable as err:
+        return Outcome(variant.name, skipped=str(err))
+    except Exception as err:  # the variant's failure is a result, not a crash
+        return Outcome(variant.name, error=(type(err).__name__, str(err).strip()[:500]))
+    return Outcome(
+        variant.name, built.model, built.key, built.build_seconds, built.cached, built.note
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker process needs to rebuild a `BuildContext` and build `names`."""
+
+    arch: Arch
+    windows: Windows
+    train_cfg: TrainConfig
+    data_key: dict
+    cache_root: Path
+    source: Path | None
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, ctx: BuildContext, cache_root: Path, names: tuple[str, ...] = ()) -> "Job":
+        return cls(
+            ctx.arch, ctx.windows, ctx.train_cfg, ctx.data_key, cache_root, ctx.source, names
+        )
+
+    def context(self) -> BuildContext:
+        """A fresh context in a fresh Keras session: layer names, and so the built
+        flatbuffers, do not depend on what the worker built before."""
+        from variants._tf import keras
+
+        keras.backend.clear_session()
+        return BuildContext(
+            self.arch,
+            self.windows,
+            self.train_cfg,
+            self.data_key,
+            Cache(self.cache_root),
+            self.source,
+        )
+
+
+def train_job(job: Job) -> float | Outcome:
+    """Train (or load) the float model into the cache; its training seconds."""
+    ctx = job.context()
+    try:
+        ctx.keras_model()
+    except Exception as err:
+        return Outcome("float32", error=(type(err).__name__, str(err).strip()[:500]))
+    return ctx.train_seconds
+
+
+def build_job(job: Job) -> list[Outcome]:
+    ctx = job.context()
+    return [outcome(variants.REGISTRY[name], ctx) for name in job.names]
+
+
+def groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """`names` in build groups: a variant with the variant it derives from (below
+    float32), so `pruned80_int8` reuses `pruned80`'s fine-tuned model in the same task."""
+    found: dict[str, list[str]] = {}
+    for name in names:
+        root = name
+        while (parent := variants.REGISTRY[root].parent) not in (None, "float32"):
+            root = parent
+        found.setdefault(root, []).append(name)
+    return [tuple(group) for group in found.values()]
+
+
 def calibration_model(spec: dict, cache: Cache) -> bytes:
     """A model that the catalog's published measurements ran, int8, untrained (its work is
     what counts): MLPerf Tiny's ad01 dense autoencoder (`layers`) or its keyword-spotting

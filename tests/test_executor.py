@@ -1,0 +1,49 @@
+"""The executor: worker processes that train and build; a worker's death costs only its
+own task, and the models do not depend on how many workers built them."""
+
+import json
+import os
+import signal
+
+import pytest
+from helpers import edgebench
+
+from bench import UsageError
+from bench.executor import Died, Local, check_workers
+
+
+def square_or_die(n: int) -> int:
+    if n == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return n * n
+
+
+def test_a_dying_task_fails_alone_and_the_rest_finish():
+    with Local(2) as pool:
+        found = dict(pool.map(square_or_die, [1, 2, 3, 4, 5]))
+        again = dict(pool.map(square_or_die, [6]))  # the pool is usable afterwards
+    assert {i: found[i] for i in (0, 1, 3, 4)} == {0: 1, 1: 4, 3: 16, 4: 25}
+    assert isinstance(found[2], Died) and "died" in found[2].reason
+    assert again == {0: 36}
+
+
+def test_zero_workers_is_refused():
+    with pytest.raises(UsageError, match="at least 1"):
+        check_workers(0)
+    done = edgebench("run", "--quick", "--workers", "0")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--workers 0" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_models_are_the_same_bytes_for_one_or_two_workers(tmp_path):
+    found = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        done = edgebench(
+            "run", "--quick", "--arch", "seed,conv", "--variants", "float32,int8,pruned50",
+            "--workers", workers, "--no-cache", "--out", out,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        rows = json.loads((out / "results.json").read_text())["rows"]
+        found[workers] = [(r["arch"], r["variant"], r["sha256"], r["point_f1"]) for r in rows]
+    assert found[1] == found[2] and len(found[1]) == 6
