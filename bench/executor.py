@@ -1,11 +1,10 @@
 """Where a run's heavy tasks (training, building variants) execute: a pool of spawned
 worker processes (`--workers N`), each loading TensorFlow once.
 
-Workers are spawned, not forked, so no TensorFlow thread state is copied. Each runs
-TensorFlow on one thread: float reductions then add up in one order whatever `--workers`
-is (with 2 threads, a Conv1D model trains to other weights than with 1), so the built
-models are the same bytes for any number of workers, and workers never oversubscribe
-the cores. A task
+Workers are spawned, not forked, so no TensorFlow thread state is copied. TensorFlow
+runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS in a worker too, so
+the built models are the same bytes for any number of workers and workers never
+oversubscribe the cores. A task
 that kills its worker (a converter segfault, the OOM killer) costs only that task: the
 tasks that were unfinished when the pool broke are rerun one per fresh worker, and the
 one that breaks its worker again comes back as `Died`.
@@ -42,9 +41,8 @@ def check_workers(workers: int) -> None:
 
 
 def _one_thread() -> None:
-    """In a fresh worker, before TensorFlow is imported."""
-    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-        os.environ[name] = "1"
+    """In a fresh worker, before numpy's BLAS starts its threads."""
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 class Local:
