@@ -49,6 +49,7 @@ from variants.build import (
     Job,
     Outcome,
     build_job,
+    cached_outcome,
     calibration_model,
     code_version,
     groups,
@@ -270,9 +271,27 @@ def trace(windows) -> dict:
 def build_all(
     contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log
 ) -> dict[tuple[str, str], Any]:
-    """Every (arch, variant) built on the executor: the archs' float models trained first,
-    then their recipes in groups, in parallel. Value: an `Outcome`, or `Died`. The
-    stopwatch gets the wall time of each phase."""
+    """Every (arch, variant): from the cache where it is there (no TensorFlow), else built
+    on the executor, the archs' float models trained first, then their recipes in groups,
+    in parallel. Value: an `Outcome`, or `Died`. The stopwatch gets each phase's wall time."""
+    found: dict[tuple[str, str], Any] = {}
+    todo: dict[str, list[str]] = {}
+    for ctx in contexts:
+        for name in cfg.variants:
+            known = cached_outcome(REGISTRY[name], ctx)
+            if known is None:
+                todo.setdefault(ctx.arch.name, []).append(name)
+            else:
+                found[(ctx.arch.name, name)] = known
+    if todo:
+        found |= _build_on_workers(
+            [c for c in contexts if c.arch.name in todo], todo, cfg, clock, log
+        )
+    return found
+
+
+def _build_on_workers(contexts, todo: dict[str, list[str]], cfg: RunConfig, clock, log) -> dict:
+    found: dict[tuple[str, str], Any] = {}
     with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
         root = cfg.cache or Path(scratch)  # workers share the trained model through it
         with Local(cfg.workers) as pool:
@@ -285,18 +304,17 @@ def build_all(
                     log(f"[{contexts[i].arch.name}] float model ready ({done:.1f} s training)")
             clock.add("train", t)
             t = time.perf_counter()
+            for ctx in contexts:  # a float model that could not be made fails its variants
+                if not isinstance(trained[ctx.arch.name], float):
+                    found |= {
+                        (ctx.arch.name, n): trained[ctx.arch.name] for n in todo[ctx.arch.name]
+                    }
             jobs = [
                 Job.of(ctx, root, group)
                 for ctx in contexts
                 if isinstance(trained[ctx.arch.name], float)
-                for group in groups(cfg.variants)
+                for group in groups(tuple(todo[ctx.arch.name]))
             ]
-            found: dict[tuple[str, str], Any] = {}
-            for ctx in contexts:  # a float model that could not be made fails every variant
-                if not isinstance(trained[ctx.arch.name], float):
-                    found |= {
-                        (ctx.arch.name, name): trained[ctx.arch.name] for name in cfg.variants
-                    }
             for i, done in pool.map(build_job, jobs):
                 arch = jobs[i].arch.name
                 for name, one in zip(jobs[i].names, _each(done, jobs[i].names), strict=True):

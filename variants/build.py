@@ -146,13 +146,40 @@ def cached_entry(model: bytes | None, meta: bytes | None) -> tuple[float | None,
     return seconds, ""
 
 
-def build(variant: Variant, ctx: BuildContext) -> Built:
+SKIPPED = "not-applicable.txt"  # a cache entry's reason when its recipe does not apply
+
+
+def _variant_key(variant: Variant, ctx: BuildContext) -> str:
     recipe = f"{variant.recipe.__module__}.{variant.recipe.__qualname__}"
-    key = ctx.key(variant=variant.name, recipe=recipe, params=variant.params, parent=variant.parent)
+    return ctx.key(
+        variant=variant.name, recipe=recipe, params=variant.params, parent=variant.parent
+    )
+
+
+def from_cache(variant: Variant, ctx: BuildContext) -> tuple[Built | None, str]:
+    """The cached build, if sound (no TensorFlow needed); else (None, why it was not)."""
+    key = _variant_key(variant, ctx)
     model, meta = ctx.cache.read(key, "model.tflite"), ctx.cache.read(key, "meta.json")
     seconds, damaged = cached_entry(model, meta)
     if model is not None and seconds is not None:
-        return Built(variant, model, key, seconds, cached=True)
+        return Built(variant, model, key, seconds, cached=True), ""
+    return None, damaged
+
+
+def cached_outcome(variant: Variant, ctx: BuildContext) -> "Outcome | None":
+    """What the cache already knows of this build, without TensorFlow."""
+    built, _ = from_cache(variant, ctx)
+    if built is not None:
+        return Outcome.of(built)
+    skipped = ctx.cache.read(_variant_key(variant, ctx), SKIPPED)
+    return None if skipped is None else Outcome(variant.name, skipped=skipped.decode())
+
+
+def build(variant: Variant, ctx: BuildContext) -> Built:
+    found, damaged = from_cache(variant, ctx)
+    if found is not None:
+        return found
+    key = _variant_key(variant, ctx)
     start, trained = time.perf_counter(), ctx.train_seconds
     model = variant.recipe(ctx, **variant.params)
     seconds = time.perf_counter() - start - (ctx.train_seconds - trained)  # training apart
@@ -176,18 +203,28 @@ class Outcome:
     skipped: str | None = None  # why the recipe does not apply (NotApplicable)
     error: tuple[str, str] | None = None  # (exception type, message) of a failed build
 
+    @classmethod
+    def of(cls, built: Built) -> "Outcome":
+        return cls(
+            built.variant.name,
+            built.model,
+            built.key,
+            built.build_seconds,
+            built.cached,
+            built.note,
+        )
+
 
 def outcome(variant: Variant, ctx: BuildContext) -> Outcome:
-    """`build`, its failure kept as a result, never raised."""
+    """`build`, its failure kept as a result, never raised; a recipe that does not apply
+    is cached as such, so a warm run need not ask again."""
     try:
-        built = build(variant, ctx)
+        return Outcome.of(build(variant, ctx))
     except variants.NotApplicable as err:
+        ctx.cache.write(_variant_key(variant, ctx), SKIPPED, str(err).encode())
         return Outcome(variant.name, skipped=str(err))
     except Exception as err:  # the variant's failure is a result, not a crash
         return Outcome(variant.name, error=(type(err).__name__, str(err).strip()[:500]))
-    return Outcome(
-        variant.name, built.model, built.key, built.build_seconds, built.cached, built.note
-    )
 
 
 @dataclass(frozen=True)
