@@ -14,9 +14,9 @@ import math
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 from tabulate import tabulate
 
 from bench import InvalidResults, schema
@@ -181,7 +181,7 @@ def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float):
     (1 - alpha) interval from the order statistics of the pairwise differences."""
     diffs = np.sort(np.subtract.outer(np.log(now), np.log(base)).ravel())
     n, m = len(now), len(base)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     k = max(0, int(np.floor(n * m / 2 - z * np.sqrt(n * m * (n + m + 1) / 12))))
     low, high = diffs[min(k, len(diffs) - 1)], diffs[max(len(diffs) - 1 - k, 0)]
     return float(np.exp(np.median(diffs))), float(np.exp(low)), float(np.exp(high))

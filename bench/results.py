@@ -154,8 +154,8 @@ def validate(results: dict, where: str) -> None:
     if bad is not None:
         raise InvalidResults(f"{where}: {_place(results, bad)}: not a finite number")
     validator = jsonschema.Draft202012Validator(_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(results))
-    if error is not None:
+    if not validator.is_valid(results):  # the fast path; best_match only to say what is wrong
+        error = jsonschema.exceptions.best_match(validator.iter_errors(results))
         place = _place(results, list(error.absolute_path))
         raise InvalidResults(f"{where}: {place}: {error.message[:200]}")
     seen: dict[tuple, int] = {}
