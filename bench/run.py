@@ -175,7 +175,14 @@ def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
 
 def settings(cfg: RunConfig, timings: bool = True) -> Settings:
     cat = catalog(cfg)
-    return Settings(cfg.threshold, cfg.latency_samples, cat, cat.select(cfg.boards), timings)
+    return Settings(
+        cfg.threshold,
+        cfg.latency_samples,
+        cat,
+        cat.select(cfg.boards),
+        timings,
+        Cache(cfg.cache),
+    )
 
 
 def row_conditions(cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict) -> dict:
