@@ -4,7 +4,9 @@ The rule: among the variants that meet the constraints (run on TFLite Micro, los
 most the allowed point F1 against float32, beat the best non-learned baseline, and
 any limits given) and fit the board (flash: model + runtime; SRAM: arena + I/O +
 runtime), ship the one that spends the least estimated energy per inference; ties go
-to the smaller flatbuffer, then the better point F1. The report's first screen, its
+to the smaller flatbuffer, then the better point F1. With several training seeds
+(`--seeds`), point F1 and its loss are the means over seeds, and a loss whose 95 %
+interval straddles the limit is said to be within noise. The report's first screen, its
 per-architecture tables and the answer `edgebench run` prints all come from `answer`.
 
 Pure functions over result rows; nothing here runs a model.
@@ -80,16 +82,16 @@ class Constraints:
         if self.require_tflm and not row.get("tflm_deployable"):
             why = (row.get("tflm_error") or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
-        loss = -(row.get("point_f1_delta_vs_float32") or 0.0)
-        best = row.get("baseline_best_point_f1")
-        if self.beat_baselines and best is not None and row["point_f1"] <= best:
+        f1, delta = point_f1(row)
+        loss, best = -(delta or 0.0), row.get("baseline_best_point_f1")
+        if self.beat_baselines and best is not None and f1 <= best:
             return (
-                f"point F1 {row['point_f1']:.3f} does not beat the baseline "
+                f"point F1 {f1:.3f} does not beat the baseline "
                 f"{row.get('baseline_best')} ({best:.3f})"
             )
         checks = (
             (self.max_f1_loss, loss, "point F1 loss {:.3f} > {}", "max"),
-            (self.min_f1, row["point_f1"], "point F1 {:.3f} < {}", "min"),
+            (self.min_f1, f1, "point F1 {:.3f} < {}", "min"),
             (self.max_far, row.get("far"), "FAR {:.3f} > {}", "max"),
             (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
             (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
@@ -101,6 +103,22 @@ class Constraints:
             if value is None or (value > limit if sense == "max" else value < limit):
                 return text.format(value if value is not None else float("nan"), limit)
         return None
+
+
+def point_f1(row: dict) -> tuple[float, float | None]:
+    """(point F1, its delta vs float32): the means over seeds when the run had several
+    (`--seeds`), else the one seed's."""
+    if row.get("point_f1_mean") is not None:
+        return row["point_f1_mean"], row.get("point_f1_delta_mean")
+    return row["point_f1"], row.get("point_f1_delta_vs_float32")
+
+
+def within_noise(row: dict, constraints: Constraints) -> bool:
+    """Does the 95 % interval over seeds of the F1 lost against float32 straddle the
+    allowed loss? Then another seed could flip the verdict."""
+    low, high = row.get("point_f1_delta_ci95_low"), row.get("point_f1_delta_ci95_high")
+    limit = constraints.max_f1_loss
+    return None not in (low, high, limit) and low <= -limit <= high  # type: ignore[operator]
 
 
 def answer(rows: list[dict], constraints: Constraints, board: str) -> dict | None:
@@ -115,6 +133,6 @@ def answer(rows: list[dict], constraints: Constraints, board: str) -> dict | Non
             ok.append(row)
     return min(
         ok,
-        key=lambda r: (r["boards"][board]["est_energy_uj"], r["size_bytes"], -r["point_f1"]),
+        key=lambda r: (r["boards"][board]["est_energy_uj"], r["size_bytes"], -point_f1(r)[0]),
         default=None,
     )

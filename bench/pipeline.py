@@ -154,24 +154,9 @@ def measure(
                 "tflm_latency", lambda: tflm.latency(model, arena, inputs, settings.latency_samples)
             )
     if windows is not None:
-        seen = {"windows": windows_digest(windows), "policy": settings.threshold}
-        found = step(
-            "detection",
-            lambda: memo(
-                cache,
-                Detection,
-                model,
-                seen,
-                lambda: detection.measure(
-                    model,
-                    windows,
-                    settings.threshold,
-                    detection.baselines(windows, settings.threshold),
-                ),
-            ),
-        )
+        found = step("detection", lambda: detect(model, windows, settings))
         if found is not None and arena is not None:
-            agreed = {**seen, "arena": arena, "threshold": found.threshold}
+            agreed = {**_seen(windows, settings), "arena": arena, "threshold": found.threshold}
             step(
                 "tflm_agreement",
                 lambda: memo(
@@ -195,6 +180,30 @@ def measure(
     if errors:
         row["errors"] = {stage: dataclasses.asdict(e) for stage, e in errors.items()}
     return row
+
+
+def _seen(windows: Windows, settings: Settings) -> dict:
+    return {"windows": windows_digest(windows), "policy": settings.threshold}
+
+
+def detect(model: bytes, windows: Windows, settings: Settings) -> Detection:
+    """Detection with its baselines, through the cache."""
+    policy = settings.threshold
+    return memo(
+        settings.cache,
+        Detection,
+        model,
+        _seen(windows, settings),
+        lambda: detection.measure(model, windows, policy, detection.baselines(windows, policy)),
+    )
+
+
+def measure_detection(model: bytes, windows: Windows, settings: Settings) -> dict:
+    """Detection alone (another seed's build of a variant), as row fields; {} on failure."""
+    try:
+        return detect(model, windows, settings).to_dict()
+    except Exception:  # the seed's figure is missing; the interval says so by its absence
+        return {}
 
 
 def conditions(**given: Any) -> dict:

@@ -240,6 +240,29 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def seed_spread(rows: list[dict], arch: str, path: Path) -> Path | None:
+    """Point F1 of every training seed per variant, with the mean and its 95 % interval."""
+    have = [r for r in rows if r.get("point_f1_by_seed") and r.get("point_f1_mean") is not None]
+    if not have:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(have) + 1.5))
+    for i, row in enumerate(have):
+        values = [v for v in row["point_f1_by_seed"] if v is not None]
+        ax.scatter(values, [i] * len(values), s=14, color="tab:blue", alpha=0.6)
+        low, high = row.get("point_f1_ci95_low"), row.get("point_f1_ci95_high")
+        if low is not None and high is not None:
+            ax.plot([low, high], [i, i], color="black", lw=1)
+        ax.plot([row["point_f1_mean"]], [i], "|", color="black", ms=10)
+    ax.set_yticks(range(len(have)), [r["variant"] for r in have], fontsize=8)
+    seeds = len(have[0]["point_f1_by_seed"])
+    ax.set(
+        xlabel="point F1", title=f"{arch}: {seeds} training seeds (dots), mean and 95 % interval"
+    )
+    ax.invert_yaxis()
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
 def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written."""
     folder = out / "plots"
@@ -254,6 +277,7 @@ def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[
             score_trace(shown, res.get("traces", {}).get(arch), folder / f"{arch}-scores.png"),
             memory(rows, arch, folder / f"{arch}-memory.png", res.get("boards") or {}),
             energy(rows, arch, folder / f"{arch}-energy.png"),
+            seed_spread(rows, arch, folder / f"{arch}-seeds.png"),
         ]
         written[arch] = [p for p in paths if p is not None]
     return written

@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from bench import schema
 from bench.advice import advice
-from bench.choose import Constraints, answer, pareto
+from bench.choose import Constraints, answer, pareto, within_noise
 from bench.plots import write_all
 from bench.results import write_text_atomic
 
@@ -183,6 +183,16 @@ def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, dict | 
     ]
 
 
+def _f1_cell(row: dict, constraints: Constraints) -> str:
+    """`0.781 (+0.002)`, or over seeds `0.780 ± 0.004 (+0.001, within noise)`."""
+    if row.get("point_f1_mean") is None or row.get("point_f1_ci95_high") is None:
+        return f"{row['point_f1']:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})"
+    half = row["point_f1_ci95_high"] - row["point_f1_mean"]
+    delta = _cell(row, "point_f1_delta_mean", "{:+.3f}", None)
+    noise = ", within noise" if within_noise(row, constraints) else ""
+    return f"{row['point_f1_mean']:.3f} ± {half:.3f} ({delta}{noise})"
+
+
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     """Per board (and arch): the variant to ship, its estimates, memory and quality."""
     constraints = _constraints(res, constraints)
@@ -203,7 +213,7 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
                 f"{est['est_energy_uj']:.3g}",
                 f"{row['arena_bytes']:,}",
                 f"{row['size_bytes']:,}",
-                f"{row['point_f1']:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})",
+                _f1_cell(row, constraints),
                 _cell(row, "far", "{:.3f}", None),
                 _baseline(row),
             ]
@@ -679,6 +689,63 @@ NOTES = [
 ]
 
 
+def _ci(row: dict, key: str, fmt: str = "{:.3f}") -> str:
+    mean, low, high = (
+        row.get(f"{key}_mean"),
+        row.get(f"{key}_ci95_low"),
+        row.get(f"{key}_ci95_high"),
+    )
+    if mean is None:
+        return ""
+    spread = "" if low is None or high is None else f" [{fmt.format(low)}, {fmt.format(high)}]"
+    return fmt.format(mean) + spread
+
+
+def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
+    """Over training seeds: means with their 95 % intervals, and the verdicts they allow."""
+    have = [r for r in rows if r.get("seeds")]
+    if not have:
+        return []
+    body = [
+        [
+            r["arch"],
+            r["variant"],
+            _ci(r, "point_f1"),
+            _ci(r, "far"),
+            _ci(r, "point_f1_delta", "{:+.3f}"),
+            r.get("f1_target_verdict") or "",
+            "within noise" if within_noise(r, constraints) else "",
+        ]
+        for r in have
+    ]
+    table = tabulate(
+        body,
+        headers=[
+            "arch",
+            "variant",
+            "point F1 [95 %]",
+            "FAR [95 %]",
+            "dF1 vs float32 [95 %]",
+            "F1 target",
+            f"loss limit {constraints.max_f1_loss}",
+        ],
+        tablefmt="github",
+        disable_numparse=True,
+    )
+    seeds = ", ".join(map(str, have[0]["seeds"]))
+    return [
+        "",
+        "## Across training seeds",
+        "",
+        f"Seeds {seeds}: each trained and built every variant anew and was scored on the same "
+        "test points. Means with Student-t 95 % intervals; the answer above uses the means, "
+        "and a loss whose interval straddles the limit is within noise: another seed could "
+        "flip it. The tables above hold the first seed's measurements.",
+        "",
+        table,
+    ]
+
+
 def render(
     res: dict, constraints: Constraints | None = None, plots: dict[str, list[Path]] | None = None
 ) -> str:
@@ -694,6 +761,7 @@ def render(
         lines += board_tables(res, rows)
         shown = _shipped(res, arch, rows, constraints)
         lines += layer_table(shown)
+    lines += seeds_section(res["rows"], constraints)
     targets = target_table(res["rows"])
     if targets:
         lines += ["", "## F1 targets against float32 (same arch, same test stream)", "", targets]

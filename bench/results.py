@@ -254,6 +254,12 @@ def update_to_2(res: dict) -> dict:
     return res
 
 
+def update_to_3(res: dict) -> dict:
+    """v2 -> v3: rows may carry figures over training seeds (`schema.Seeds`); nothing
+    else changed, so a v2 file needs no edit."""
+    return res
+
+
 WINDOW_LEVEL = {
     "precision": "window_precision",
     "recall": "window_recall",
@@ -283,4 +289,4 @@ def _step_error(stage: str, text) -> dict:
     return {"stage": stage, "kind": kind if sep else "Error", "message": message or str(text)}
 
 
-MIGRATIONS = {2: update_to_2}
+MIGRATIONS = {2: update_to_2, 3: update_to_3}

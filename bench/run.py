@@ -21,6 +21,7 @@ from bench import (
     instructions,
     report,
     results,
+    seeds,
     targets,
     tflm,
 )
@@ -37,6 +38,7 @@ from bench.pipeline import (
     conditions,
     count_instructions,
     measure,
+    measure_detection,
 )
 from bench.progress import plain
 from bench.results import write_atomic
@@ -80,6 +82,7 @@ class RunConfig:
     inferences_per_second: float | None = None  # None: the catalog's default
     quick: bool = False
     workers: int = field(default_factory=cores)  # build processes (--workers)
+    seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
 
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
@@ -277,58 +280,82 @@ def trace(windows) -> dict:
 
 def build_all(
     contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log
-) -> dict[tuple[str, str], Any]:
-    """Every (arch, variant): from the cache where it is there (no TensorFlow), else built
-    on the executor, the archs' float models trained first, then their recipes in groups,
-    in parallel. Value: an `Outcome`, or `Died`. The stopwatch gets each phase's wall time."""
-    found: dict[tuple[str, str], Any] = {}
-    todo: dict[str, list[str]] = {}
-    for ctx in contexts:
+) -> list[dict[str, Any]]:
+    """Per context, every variant: from the cache where it is there (no TensorFlow), else
+    built on the executor, the float models trained first, then the recipes in groups, in
+    parallel. Value: an `Outcome`, or `Died`. The stopwatch gets each phase's wall time."""
+    found: list[dict[str, Any]] = [{} for _ in contexts]
+    todo: dict[int, list[str]] = {}
+    for i, ctx in enumerate(contexts):
         for name in cfg.variants:
             known = cached_outcome(REGISTRY[name], ctx)
             if known is None:
-                todo.setdefault(ctx.arch.name, []).append(name)
+                todo.setdefault(i, []).append(name)
             else:
-                found[(ctx.arch.name, name)] = known
+                found[i][name] = known
     if todo:
-        found |= _build_on_workers(
-            [c for c in contexts if c.arch.name in todo], todo, cfg, clock, log
-        )
+        _build_on_workers(contexts, todo, found, cfg, clock, log)
     return found
 
 
-def _build_on_workers(contexts, todo: dict[str, list[str]], cfg: RunConfig, clock, log) -> dict:
-    found: dict[tuple[str, str], Any] = {}
+def _label(ctx: BuildContext, cfg: RunConfig) -> str:
+    seed = f" seed {ctx.train_cfg.seed}" if len(cfg.seeds) > 1 else ""
+    return f"[{ctx.arch.name}{seed}]"
+
+
+def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log):
     with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
         root = cfg.cache or Path(scratch)  # workers share the trained model through it
         with Local(cfg.workers) as pool:
-            trained, t = {}, time.perf_counter()
-            jobs = [Job.of(ctx, root) for ctx in contexts]
-            for i, done in pool.map(train_job, jobs):
-                trained[contexts[i].arch.name] = done
+            t, order = time.perf_counter(), list(todo)
+            trained = {}
+            for j, done in pool.map(train_job, [Job.of(contexts[i], root) for i in order]):
+                i = order[j]
+                trained[i] = done
                 if isinstance(done, float):
                     contexts[i].train_seconds = done
-                    log(f"[{contexts[i].arch.name}] float model ready ({done:.1f} s training)")
+                    log(f"{_label(contexts[i], cfg)} float model ready ({done:.1f} s training)")
+                else:  # a float model that could not be made fails its variants
+                    found[i] |= {name: done for name in todo[i]}
             clock.add("train", t)
             t = time.perf_counter()
-            for ctx in contexts:  # a float model that could not be made fails its variants
-                if not isinstance(trained[ctx.arch.name], float):
-                    found |= {
-                        (ctx.arch.name, n): trained[ctx.arch.name] for n in todo[ctx.arch.name]
-                    }
             jobs = [
-                Job.of(ctx, root, group)
-                for ctx in contexts
-                if isinstance(trained[ctx.arch.name], float)
-                for group in groups(tuple(todo[ctx.arch.name]))
+                (i, Job.of(contexts[i], root, group))
+                for i in order
+                if isinstance(trained[i], float)
+                for group in groups(tuple(todo[i]))
             ]
-            for i, done in pool.map(build_job, jobs):
-                arch = jobs[i].arch.name
-                for name, one in zip(jobs[i].names, _each(done, jobs[i].names), strict=True):
-                    found[(arch, name)] = one
-                    log(f"[{arch}] {name}: {_said(one)}")
+            for j, done in pool.map(build_job, [job for _, job in jobs]):
+                i, job = jobs[j]
+                for name, one in zip(job.names, _each(done, job.names), strict=True):
+                    found[i][name] = one
+                    log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
             clock.add("build", t)
-    return found
+
+
+def replace_seed(ctx: BuildContext, seed: int) -> BuildContext:
+    train = replace(ctx.train_cfg, seed=seed)
+    return BuildContext(ctx.arch, ctx.windows, train, ctx.data_key, ctx.cache, ctx.source)
+
+
+def add_seed_figures(rows, contexts, outcomes, cfg: RunConfig, how: Settings, clock) -> None:
+    """Detection of every other seed's build of each variant, then each row's figures
+    over all seeds (`schema.Seeds`)."""
+    t = time.perf_counter()
+    by_seed: dict[tuple[str, str], dict[int, dict]] = {}
+    for row in rows:
+        by_seed[(row["arch"], row["variant"])] = {cfg.seeds[0]: row}
+    for ctx, found in zip(contexts, outcomes, strict=True):
+        for name, one in found.items():
+            scored: dict = {}
+            if not isinstance(one, Died) and one.model is not None:
+                scored = measure_detection(one.model, ctx.windows, how)
+            by_seed.setdefault((ctx.arch.name, name), {})[ctx.train_cfg.seed] = scored
+    for row in rows:
+        mine = by_seed[(row["arch"], row["variant"])]
+        float32 = by_seed.get((row["arch"], "float32"), {})
+        row.update(seeds.figures(row, mine, float32).to_dict())
+    clock.add("seeds", t)
 
 
 def _each(done, names: tuple[str, ...]) -> list:
@@ -351,7 +378,7 @@ def _build_error(one) -> dict:
 
 
 def registry_rows(
-    ctx, cfg: RunConfig, dataset, outcomes: dict, clock, log, how: Settings, machine: dict
+    ctx, cfg: RunConfig, dataset, outcomes: dict[str, Any], clock, log, how: Settings, machine: dict
 ) -> list[dict]:
     rows, arch = [], ctx.arch.name
     where = row_conditions(cfg, dataset, ctx.windows.length, machine)
@@ -372,7 +399,7 @@ def registry_rows(
             ).to_dict()
             | where
         )
-        one = outcomes[(arch, name)]
+        one = outcomes[name]
         if not isinstance(one, Died) and one.skipped:
             row["recipe_skipped"] = one.skipped
         elif isinstance(one, Died) or one.error or one.model is None:
@@ -557,10 +584,15 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
             reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset)
             scaling[ctx.arch.name] = scalers(ctx.windows)
-        outcomes = build_all(built, cfg, clock, log)
-        for ctx in built:
-            rows += registry_rows(ctx, cfg, dataset, outcomes, clock, log, how, machine)
+        others = [
+            replace_seed(ctx, seed) for seed in cfg.seeds[1:] for ctx in built
+        ]  # more training seeds: detection only
+        outcomes = build_all(built + others, cfg, clock, log)
+        for ctx, found in zip(built, outcomes, strict=False):
+            rows += registry_rows(ctx, cfg, dataset, found, clock, log, how, machine)
             traces[ctx.arch.name] = trace(ctx.windows)
+        if others:
+            add_seed_figures(rows, others, outcomes[len(built) :], cfg, how, clock)
     add_instructions(rows, cfg.out, cache, clock)
     add_deltas(rows)
     t = time.perf_counter()

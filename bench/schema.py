@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def metric(
@@ -453,6 +453,36 @@ class VsFloat32(Record):
     f1_target_met: bool | None = metric(doc="the recipe's promise, on point F1")
 
 
+@dataclass
+class Seeds(Record):
+    """Over training seeds (`--seeds`): each seed trains and builds the variant anew and
+    is scored on the same test points; 95 % intervals are Student-t over the seeds."""
+
+    DEPENDS_ON = Detection.DEPENDS_ON
+
+    seeds: list[int] | None = metric(
+        doc="the training seeds; the row's other figures are the first's"
+    )
+    point_f1_by_seed: list[float | None] | None = metric("ratio")
+    point_f1_mean: float | None = metric("ratio", label="point F1 mean", fmt="{:.3f}")
+    point_f1_std: float | None = metric("ratio", doc="sample standard deviation over seeds")
+    point_f1_ci95_low: float | None = metric("ratio")
+    point_f1_ci95_high: float | None = metric("ratio")
+    far_by_seed: list[float | None] | None = metric("ratio")
+    far_mean: float | None = metric("ratio", label="FAR mean", fmt="{:.3f}")
+    far_ci95_low: float | None = metric("ratio")
+    far_ci95_high: float | None = metric("ratio")
+    point_f1_delta_mean: float | None = metric(
+        "ratio", "against float32 of the same seed", "dF1 mean", "{:+.3f}"
+    )
+    point_f1_delta_ci95_low: float | None = metric("ratio")
+    point_f1_delta_ci95_high: float | None = metric("ratio")
+    f1_target_verdict: str | None = metric(
+        doc="met, missed, or within noise (the interval of the target's margin holds 0)",
+        label="F1 target over seeds",
+    )
+
+
 RECORDS: tuple[type[Record], ...] = (
     Identity,
     Size,
@@ -465,6 +495,7 @@ RECORDS: tuple[type[Record], ...] = (
     Agreement,
     Boards,
     VsFloat32,
+    Seeds,
 )
 REQUIRED = ("variant", "arch")
 

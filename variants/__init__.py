@@ -33,10 +33,17 @@ class F1Target:
         )
         return " and ".join(rules)
 
+    def margin(self, f1: float, reference: float) -> float:
+        """How far `f1` is above what the target asks (negative: below)."""
+        found = []
+        if self.max_loss is not None:
+            found.append(f1 - (reference - self.max_loss))
+        if self.min_ratio is not None:
+            found.append(f1 - self.min_ratio * reference)
+        return min(found, default=0.0)
+
     def met(self, f1: float, reference: float) -> bool:
-        return (self.max_loss is None or f1 >= reference - self.max_loss - 1e-12) and (
-            self.min_ratio is None or f1 >= self.min_ratio * reference - 1e-12
-        )
+        return self.margin(f1, reference) >= -1e-12
 
 
 @dataclass(frozen=True)
