@@ -242,7 +242,7 @@ def test_cli_exit_codes(tmp_path):
     ("content", "message"),
     [
         ('{"schema_version": 1, "rows": [', "not a readable results file"),
-        ('{"schema_version": 3, "rows": []}', "schema_version 3 is newer than this edgebench"),
+        ('{"schema_version": 99, "rows": []}', "schema_version 99 is newer than this edgebench"),
         ('{"schema_version": 0, "rows": []}', "schema_version 0 is not a version"),
         ('{"schema_version": -1, "rows": []}', "schema_version -1 is not a version"),
         ('{"schema_version": true, "rows": []}', "schema_version True is not a version"),
