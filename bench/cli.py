@@ -174,6 +174,12 @@ def _parser() -> argparse.ArgumentParser:
         "float32, and whether each F1 target is met, missed or within noise",
     )
     run.add_argument(
+        "--executor",
+        help="where training and builds run: local (default; --workers processes) or "
+        "ray[=HOST:PORT] (a Ray cluster; without an address, a local Ray instance with "
+        '--workers CPUs; pip install -e ".[ray]")',
+    )
+    run.add_argument(
         "--workers",
         type=int,
         help="worker processes that train and build variants in parallel, each on one "
@@ -353,6 +359,7 @@ def _run_config(args):
         "latency_samples": args.latency_samples,
         "workers": args.workers,
         "seeds": seeds or None,
+        "executor": args.executor,
     }
     columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(
@@ -374,7 +381,7 @@ def _run_config(args):
 
 def _check_names(args) -> None:
     """Names first, before any heavy import: a typo costs a fraction of a second."""
-    from bench.executor import check_workers
+    from bench.executor import check_executor, check_workers
     from bench.seeds import parse as parse_seeds
     from variants import check_names
 
@@ -383,6 +390,8 @@ def _check_names(args) -> None:
         check_workers(args.workers)
     if getattr(args, "seeds", None):
         parse_seeds(args.seeds)
+    if getattr(args, "executor", None):
+        check_executor(args.executor)
 
 
 def _cmd_run(args, argv) -> int:

@@ -1,5 +1,6 @@
 """Where a run's heavy tasks (training, building variants) execute: a pool of spawned
-worker processes (`--workers N`), each loading TensorFlow once.
+worker processes (`--workers N`), each loading TensorFlow once, or a Ray cluster
+(`--executor ray[=ADDRESS]`). Both offer `map(task, items)` and the same guarantees.
 
 Workers are spawned, not forked, so no TensorFlow thread state is copied. TensorFlow
 runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS in a worker too, so
@@ -13,6 +14,8 @@ one that breaks its worker again comes back as `Died`.
 import concurrent.futures as cf
 import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -92,3 +95,80 @@ class Local:
                 return pool.submit(task, item).result()
             except BrokenProcessPool:
                 return Died()
+
+
+class Ray:
+    """The same tasks on a Ray cluster (`--executor ray[=ADDRESS]`; without an address, a
+    local Ray instance with `workers` CPUs). A task whose worker dies comes back as `Died`
+    (Ray does not retry it)."""
+
+    def __init__(self, address: str | None, workers: int):
+        import ray
+
+        self._ray = ray
+        ray.init(
+            address=address or None,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+
+    def __enter__(self) -> "Ray":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._ray.shutdown()
+
+    def map(self, task: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        ray = self._ray
+        remote = ray.remote(num_cpus=1, max_retries=0)(task)
+        index = {remote.remote(item): i for i, item in enumerate(items)}
+        pending = list(index)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    yield index[ref], ray.get(ref)
+                except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):
+                    yield index[ref], Died()
+
+
+def reachable(address: str, timeout: float = 8.0) -> None:
+    """A Ray address that does not answer: one UsageError within about `timeout` seconds.
+    A TCP connect is not proof (a proxy may accept anything): a child process joins the
+    cluster and leaves."""
+    probe = "import ray, sys; ray.init(address=sys.argv[1], log_to_driver=False); ray.shutdown()"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=timeout
+        )
+        why = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["failed"])[-1]
+    except subprocess.TimeoutExpired:
+        why = f"no answer within {timeout:g} s"
+    if why:
+        raise UsageError(
+            f"--executor ray={address}: no Ray cluster answers there ({why[:160]}); "
+            "start one (ray start --head) or drop the address for a local instance"
+        )
+
+
+def check_executor(spec: str) -> None:
+    """Before any work: a known executor; for Ray, installed, and its cluster answering."""
+    kind, _, address = spec.partition("=")
+    if kind not in ("local", "ray") or (kind == "local" and address):
+        raise UsageError(f"--executor {spec!r}: use local or ray[=HOST:PORT]")
+    if kind == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError('--executor ray needs Ray: pip install -e ".[ray]"') from None
+        if address:
+            reachable(address)
+
+
+def executor(spec: str, workers: int):
+    """`local` (default) or `ray[=ADDRESS]` -> the executor, a context manager."""
+    check_executor(spec)
+    kind, _, address = spec.partition("=")
+    return Ray(address or None, workers) if kind == "ray" else Local(workers)

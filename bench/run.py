@@ -30,7 +30,7 @@ from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows
-from bench.executor import Died, Local, check_workers, cores
+from bench.executor import Died, check_executor, check_workers, cores, executor
 from bench.pipeline import (
     Settings,
     Stopwatch,
@@ -83,6 +83,7 @@ class RunConfig:
     quick: bool = False
     workers: int = field(default_factory=cores)  # build processes (--workers)
     seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
+    executor: str = "local"  # or ray[=ADDRESS]
 
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
@@ -106,6 +107,7 @@ def check(cfg: RunConfig) -> None:
     """Reject bad input before anything is trained or written."""
     check_names(cfg.archs, cfg.variants)
     check_workers(cfg.workers)
+    check_executor(cfg.executor)
     if not cfg.archs or not cfg.variants:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
@@ -306,7 +308,7 @@ def _label(ctx: BuildContext, cfg: RunConfig) -> str:
 def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log):
     with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
         root = cfg.cache or Path(scratch)  # workers share the trained model through it
-        with Local(cfg.workers) as pool:
+        with executor(cfg.executor, cfg.workers) as pool:
             t, order = time.perf_counter(), list(todo)
             trained = {}
             for j, done in pool.map(train_job, [Job.of(contexts[i], root) for i in order]):

@@ -47,3 +47,29 @@ def test_the_models_are_the_same_bytes_for_one_or_two_workers(tmp_path):
         rows = json.loads((out / "results.json").read_text())["rows"]
         found[workers] = [(r["arch"], r["variant"], r["sha256"], r["point_f1"]) for r in rows]
     assert found[1] == found[2] and len(found[1]) == 6
+
+
+@pytest.mark.slow
+def test_a_ray_address_that_does_not_answer_is_one_line_exit_2_within_10_s():
+    pytest.importorskip("ray")
+    done = edgebench("run", "--quick", "--executor", "ray=127.0.0.1:1", timeout=20)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "ray=127.0.0.1:1: no Ray cluster answers there" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_local_ray_instance_builds_the_same_models(tmp_path):
+    pytest.importorskip("ray")
+    found = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        done = edgebench(
+            "run", "--quick", "--arch", "seed", "--variants", "float32,int8",
+            "--executor", executor, "--workers", "2", "--no-cache", "--out", out,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        rows = json.loads((out / "results.json").read_text())["rows"]
+        found[executor] = [
+            (r["variant"], r["sha256"], r["arena_bytes"], r["point_f1"]) for r in rows
+        ]
+    assert found["ray"] == found["local"]
