@@ -174,6 +174,13 @@ def _parser() -> argparse.ArgumentParser:
         "float32, and whether each F1 target is met, missed or within noise",
     )
     run.add_argument(
+        "--per-series",
+        action="store_true",
+        help="one model per series of a multi-series dataset (NAB's protocol), each "
+        "thresholded on its own validation part, trained in parallel on the executor; "
+        "detection is scored over all test points, the rest is the first series' model",
+    )
+    run.add_argument(
         "--executor",
         help="where training and builds run: local (default; --workers processes) or "
         "ray[=HOST:PORT] (a Ray cluster; without an address, a local Ray instance with "
@@ -360,6 +367,7 @@ def _run_config(args):
         "workers": args.workers,
         "seeds": seeds or None,
         "executor": args.executor,
+        "per_series": args.per_series or None,
     }
     columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(

@@ -185,11 +185,37 @@ def warnings(row: dict, best_baseline: float) -> list[str]:
 
 def measure(model: bytes, windows: Windows, policy: str, reference: dict[str, dict]) -> Detection:
     """Detection figures of `model`; `reference` = `baselines(windows, policy)`."""
+    scores, threshold, policy = _scored(model, windows, policy)
+    return _figures(windows, scores, threshold, policy, reference)
+
+
+def _scored(model: bytes, windows: Windows, policy: str) -> tuple[np.ndarray, float, str]:
+    """Test scores, the threshold set on validation, and the policy it resolved to."""
     host = LiteRT(model)
     val_scores = host.scores(windows.val.x)
     test_scores = host.scores(windows.test.x)
     policy = resolve_policy(policy, windows.val.y_end)
-    threshold = threshold_from_validation(val_scores, windows.val, policy)
+    return test_scores, threshold_from_validation(val_scores, windows.val, policy), policy
+
+
+def measure_per_series(
+    models: list[bytes], parts: list[Windows], whole: Windows, policy: str, reference: dict
+) -> Detection:
+    """One model per series (NAB's protocol), each thresholded on its own validation
+    part, scored together on `whole`'s test points: a point's score is its model's
+    score over that model's threshold, so the alarm threshold is 1 for every series."""
+    scores, policies = np.empty(len(whole.test.y_end), dtype=np.float32), set()
+    for model, part in zip(models, parts, strict=True):
+        mine = whole.test.series == part.test.series[0]
+        found, threshold, resolved = _scored(model, part, policy)
+        scores[mine] = found / threshold if threshold > 0 else found
+        policies.add(resolved)
+    return _figures(whole, scores, 1.0, f"{'/'.join(sorted(policies))} per series", reference)
+
+
+def _figures(
+    windows: Windows, test_scores: np.ndarray, threshold: float, policy: str, reference: dict
+) -> Detection:
     test = windows.test
     alarms = (test_scores > threshold).astype(int)
     per_series = {}

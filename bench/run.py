@@ -29,7 +29,7 @@ from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
-from bench.data.windows import make_windows
+from bench.data.windows import make_windows, series_windows
 from bench.executor import Died, check_executor, check_workers, cores, executor
 from bench.pipeline import (
     Settings,
@@ -42,7 +42,7 @@ from bench.pipeline import (
 )
 from bench.progress import plain
 from bench.results import write_atomic
-from bench.schema import Identity
+from bench.schema import Identity, StepError
 from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
@@ -84,6 +84,7 @@ class RunConfig:
     workers: int = field(default_factory=cores)  # build processes (--workers)
     seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
     executor: str = "local"  # or ray[=ADDRESS]
+    per_series: bool = False  # one model per series (NAB's protocol)
 
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
@@ -108,6 +109,8 @@ def check(cfg: RunConfig) -> None:
     check_names(cfg.archs, cfg.variants)
     check_workers(cfg.workers)
     check_executor(cfg.executor)
+    if cfg.per_series and (cfg.model is not None or len(cfg.seeds) > 1):
+        raise UsageError("--per-series trains the archs per series: drop --model and --seeds")
     if not cfg.archs or not cfg.variants:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
@@ -302,7 +305,8 @@ def build_all(
 
 def _label(ctx: BuildContext, cfg: RunConfig) -> str:
     seed = f" seed {ctx.train_cfg.seed}" if len(cfg.seeds) > 1 else ""
-    return f"[{ctx.arch.name}{seed}]"
+    series = f" {ctx.data_key['series']}" if "series" in ctx.data_key else ""
+    return f"[{ctx.arch.name}{seed}{series}]"
 
 
 def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log):
@@ -333,6 +337,53 @@ def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfi
                     found[i][name] = one
                     log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
             clock.add("build", t)
+
+
+def series_contexts(ctx: BuildContext, cfg: RunConfig, dataset: Dataset) -> list[BuildContext]:
+    """One context per series that has a test part, its windows on their own. A series
+    whose validation part is empty (SKAB's runs) gives the last 20 % of its training
+    part to validation, where its own threshold is set."""
+    found = []
+    for i, series in enumerate(dataset.series):
+        if series.val_end >= len(series.values):
+            continue  # nothing to test (SKAB's anomaly-free run)
+        if series.val_end == series.train_end:
+            series = dataclasses.replace(series, train_end=int(series.train_end * 0.8))
+        windows = series_windows(series, ctx.windows.length, cfg.scaling, index=i)
+        key = {**ctx.data_key, "series": series.name, "train_end": series.train_end}
+        found.append(BuildContext(ctx.arch, windows, ctx.train_cfg, key, ctx.cache))
+    if not found:
+        raise UsageError(f"--per-series: dataset {dataset.name!r} has no series with a test part")
+    return found
+
+
+def per_series_detection(rows, parts, outcomes, wholes, reference, how: Settings, clock) -> None:
+    """Each row's detection from one model per series, scored on all test points."""
+    t, flat = time.perf_counter(), [c for mine in parts.values() for c in mine[1:]]
+    found_by_ctx = {id(c): o for c, o in zip(flat, outcomes[len(parts) :], strict=True)}
+    firsts = {arch: outcomes[i] for i, arch in enumerate(parts)}
+    for row in rows:
+        if not row.get("artifact"):
+            continue
+        mine = parts[row["arch"]]
+        built = [firsts[row["arch"]].get(row["variant"])] + [
+            found_by_ctx[id(c)].get(row["variant"]) for c in mine[1:]
+        ]
+        models = [b.model if isinstance(b, Outcome) else None for b in built]
+        if any(m is None for m in models):
+            why = StepError("detection", "MeasurementError", "a series' build failed")
+            row["errors"] = {**(row.get("errors") or {}), "detection": dataclasses.asdict(why)}
+            continue
+        whole = wholes[row["arch"]]
+        found = detection.measure_per_series(
+            models,  # type: ignore[arg-type]
+            [c.windows for c in mine],
+            whole,
+            how.threshold,
+            {k: v for k, v in reference[row["arch"]].items() if isinstance(v, dict)},
+        )
+        row.update(found.to_dict())
+    clock.add("per_series", t)
 
 
 def replace_seed(ctx: BuildContext, seed: int) -> BuildContext:
@@ -589,11 +640,18 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
         others = [
             replace_seed(ctx, seed) for seed in cfg.seeds[1:] for ctx in built
         ]  # more training seeds: detection only
+        wholes = {c.arch.name: c.windows for c in built}
+        if cfg.per_series:
+            parts = {ctx.arch.name: series_contexts(ctx, cfg, dataset) for ctx in built}
+            built = [mine[0] for mine in parts.values()]  # the rows show the first series'
+            others = [c for mine in parts.values() for c in mine[1:]]
         outcomes = build_all(built + others, cfg, clock, log)
         for ctx, found in zip(built, outcomes, strict=False):
             rows += registry_rows(ctx, cfg, dataset, found, clock, log, how, machine)
-            traces[ctx.arch.name] = trace(ctx.windows)
-        if others:
+            traces[ctx.arch.name] = trace(wholes[ctx.arch.name])
+        if cfg.per_series:
+            per_series_detection(rows, parts, outcomes, wholes, reference, how, clock)
+        elif others:
             add_seed_figures(rows, others, outcomes[len(built) :], cfg, how, clock)
     add_instructions(rows, cfg.out, cache, clock)
     add_deltas(rows)
