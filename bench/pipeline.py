@@ -156,17 +156,8 @@ def measure(
     if windows is not None:
         found = step("detection", lambda: detect(model, windows, settings))
         if found is not None and arena is not None:
-            agreed = {**_seen(windows, settings), "arena": arena, "threshold": found.threshold}
-            step(
-                "tflm_agreement",
-                lambda: memo(
-                    cache,
-                    Agreement,
-                    model,
-                    agreed,
-                    lambda: tflm.agreement(model, arena, windows.test.x, found.threshold),
-                ),
-            )
+            threshold = found.threshold
+            step("tflm_agreement", lambda: agree(model, arena, windows, settings, threshold))
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
             Work.of_layers([dataclasses.asdict(layer) for layer in shape.layers]),
@@ -195,6 +186,32 @@ def detect(model: bytes, windows: Windows, settings: Settings) -> Detection:
         model,
         _seen(windows, settings),
         lambda: detection.measure(model, windows, policy, detection.baselines(windows, policy)),
+    )
+
+
+def prefetch(model: bytes, windows: Windows, policy: str, cache) -> None:
+    """The deterministic steps of `measure` (arena search, detection, agreement) into the
+    cache, where `measure` finds them: a build worker calls it on what it built. A step
+    that fails here is left for `measure` to run and report."""
+    settings = Settings(policy, 0, None, [], timings=False, cache=cache)  # type: ignore[arg-type]
+    try:
+        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
+        found = detect(model, windows, settings)
+        if micro.tflm_deployable and micro.arena_bytes is not None:
+            agree(model, micro.arena_bytes, windows, settings, found.threshold)
+    except Exception:  # measured again, and reported, by `measure`
+        pass
+
+
+def agree(model: bytes, arena: int, windows: Windows, settings: Settings, threshold: float):
+    """TFLM's decisions against LiteRT's, through the cache."""
+    seen = {**_seen(windows, settings), "arena": arena, "threshold": threshold}
+    return memo(
+        settings.cache,
+        Agreement,
+        model,
+        seen,
+        lambda: tflm.agreement(model, arena, windows.test.x, threshold),
     )
 
 
@@ -263,3 +280,13 @@ def add_instructions(rows: list[dict], root: Path, cache, clock: Stopwatch) -> N
             )
             row["errors"] = {**(row.get("errors") or {}), "instructions": dataclasses.asdict(why)}
     clock.add("instructions", start)
+
+
+def arena_and_instructions(model: bytes, cache) -> tuple[Tflm, Instructions | None]:
+    """A calibration model's arena search and instruction count, through the caches (a
+    build worker fills them; `bench.run.calibrate` reads them)."""
+    micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
+    if not micro.arena_bytes:
+        return micro, None
+    ops = list(graph.measure(model).ops)
+    return micro, count_instructions([(model, micro.arena_bytes, ops)], cache)[0]

@@ -23,7 +23,6 @@ from bench import (
     results,
     seeds,
     targets,
-    tflm,
 )
 from bench.choose import Constraints
 from bench.data import Dataset
@@ -35,8 +34,8 @@ from bench.pipeline import (
     Settings,
     Stopwatch,
     add_instructions,
+    arena_and_instructions,
     conditions,
-    count_instructions,
     measure,
     measure_detection,
 )
@@ -50,8 +49,9 @@ from variants.build import (
     Cache,
     Job,
     Outcome,
-    build_job,
+    build_or_calibrate,
     cached_outcome,
+    calibration_key,
     calibration_model,
     code_version,
     groups,
@@ -310,33 +310,48 @@ def _label(ctx: BuildContext, cfg: RunConfig) -> str:
 
 
 def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log):
-    with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
-        root = cfg.cache or Path(scratch)  # workers share the trained model through it
-        with executor(cfg.executor, cfg.workers) as pool:
-            t, order = time.perf_counter(), list(todo)
-            trained = {}
-            for j, done in pool.map(train_job, [Job.of(contexts[i], root) for i in order]):
-                i = order[j]
-                trained[i] = done
-                if isinstance(done, float):
-                    contexts[i].train_seconds = done
-                    log(f"{_label(contexts[i], cfg)} float model ready ({done:.1f} s training)")
-                else:  # a float model that could not be made fails its variants
-                    found[i] |= {name: done for name in todo[i]}
-            clock.add("train", t)
-            t = time.perf_counter()
-            jobs = [
-                (i, Job.of(contexts[i], root, group))
-                for i in order
-                if isinstance(trained[i], float)
-                for group in groups(tuple(todo[i]))
-            ]
-            for j, done in pool.map(build_job, [job for _, job in jobs]):
-                i, job = jobs[j]
-                for name, one in zip(job.names, _each(done, job.names), strict=True):
-                    found[i][name] = one
-                    log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
-            clock.add("build", t)
+    """Training, then the recipes; each worker also runs the deterministic measurements
+    of what it built (arena search, detection, agreement) into the cache, where the
+    measuring pass finds them, and the calibration models are built beside."""
+    assert cfg.cache is not None  # `run` gives a run-only cache under --no-cache
+    with executor(cfg.executor, cfg.workers) as pool:
+        t, order = time.perf_counter(), list(todo)
+        trained = {}
+        for j, done in pool.map(train_job, [Job.of(contexts[i], cfg.cache) for i in order]):
+            i = order[j]
+            trained[i] = done
+            if isinstance(done, float):
+                contexts[i].train_seconds = done
+                log(f"{_label(contexts[i], cfg)} float model ready ({done:.1f} s training)")
+            else:  # a float model that could not be made fails its variants
+                found[i] |= {name: done for name in todo[i]}
+        clock.add("train", t)
+        t = time.perf_counter()
+        jobs: list[tuple[int, Any]] = [(-1, spec) for spec in calibration_specs(cfg)]  # longest
+        jobs += [
+            (i, Job.of(contexts[i], cfg.cache, group, cfg.threshold))
+            for i in order
+            if isinstance(trained[i], float)
+            for group in groups(tuple(todo[i]))
+        ]
+        for j, done in pool.map(build_or_calibrate, [job for _, job in jobs]):
+            i, job = jobs[j]
+            if i < 0:
+                continue  # a calibration model, now in the cache
+            for name, one in zip(job.names, _each(done, job.names), strict=True):
+                found[i][name] = one
+                log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
+        clock.add("build", t)
+
+
+def calibration_specs(cfg: RunConfig) -> list[dict]:
+    """The calibration models not in the cache yet."""
+    cat, cache = catalog(cfg), Cache(cfg.cache)
+    return [
+        {"spec": cat.models[b], "cache": cfg.cache}
+        for b in targets.BENCHMARKS
+        if cache.read(calibration_key(cat.models[b]), "model.tflite") is None
+    ]
 
 
 def series_contexts(ctx: BuildContext, cfg: RunConfig, dataset: Dataset) -> list[BuildContext]:
@@ -553,10 +568,9 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
     models, counted = {}, {}
     built = {bench: calibration_model(cat.models[bench], cache) for bench in targets.BENCHMARKS}
     shapes = {bench: graph.measure(model) for bench, model in built.items()}
-    arenas = {bench: tflm.arena(model) for bench, model in built.items()}
-    runs = [b for b in built if arenas[b].arena_bytes]
-    items = [(built[b], arenas[b].arena_bytes or 0, list(shapes[b].ops)) for b in runs]
-    counts = dict(zip(runs, count_instructions(items, cache), strict=True))
+    measured = {bench: arena_and_instructions(model, cache) for bench, model in built.items()}
+    arenas = {bench: micro for bench, (micro, _) in measured.items()}
+    counts = {bench: count for bench, (_, count) in measured.items()}
     for bench, shape in shapes.items():
         work = targets.Work.of_layers([dataclasses.asdict(la) for la in shape.layers])
         counted[bench] = work
@@ -586,7 +600,10 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
     stage = cfg.out.parent / f".{cfg.out.name}.staging-{os.getpid()}"
     try:
         stage.mkdir(parents=True)
-        res = measure_all(replace(cfg, out=stage), cfg.as_dict(), command, log)
+        with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
+            # --no-cache: a cache for this run only (workers hand their results over in it)
+            working = replace(cfg, out=stage, cache=cfg.cache or Path(scratch))
+            res = measure_all(working, cfg.as_dict(), command, log)
         swap_in(stage, cfg.out)
     except OSError as err:
         raise UsageError(

@@ -238,11 +238,21 @@ class Job:
     cache_root: Path
     source: Path | None
     names: tuple[str, ...] = ()
+    policy: str | None = None  # the threshold policy: measure what was built, too
 
     @classmethod
-    def of(cls, ctx: BuildContext, cache_root: Path, names: tuple[str, ...] = ()) -> "Job":
+    def of(
+        cls, ctx: BuildContext, cache_root: Path, names: tuple[str, ...] = (), policy=None
+    ) -> "Job":
         return cls(
-            ctx.arch, ctx.windows, ctx.train_cfg, ctx.data_key, cache_root, ctx.source, names
+            ctx.arch,
+            ctx.windows,
+            ctx.train_cfg,
+            ctx.data_key,
+            cache_root,
+            ctx.source,
+            names,
+            policy,
         )
 
     def context(self) -> BuildContext:
@@ -272,8 +282,28 @@ def train_job(job: Job) -> float | Outcome:
 
 
 def build_job(job: Job) -> list[Outcome]:
+    """Build `job.names`; with a policy, also put each model's deterministic measurements
+    (`bench.pipeline.prefetch`) into the cache."""
     ctx = job.context()
-    return [outcome(variants.REGISTRY[name], ctx) for name in job.names]
+    found = [outcome(variants.REGISTRY[name], ctx) for name in job.names]
+    if job.policy is not None:
+        from bench.pipeline import prefetch
+
+        for one in found:
+            if one.model is not None:
+                prefetch(one.model, job.windows, job.policy, ctx.cache)
+    return found
+
+
+def build_or_calibrate(job) -> Any:
+    """A build `Job`, or {"spec", "cache"}: a calibration model into the cache."""
+    if isinstance(job, Job):
+        return build_job(job)
+    from bench.pipeline import arena_and_instructions
+
+    cache = Cache(job["cache"])
+    arena_and_instructions(calibration_model(job["spec"], cache), cache)
+    return None
 
 
 def groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -288,11 +318,15 @@ def groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [tuple(group) for group in found.values()]
 
 
+def calibration_key(spec: dict) -> str:
+    return _hash({"calibration_model": spec, "code": code_version()})
+
+
 def calibration_model(spec: dict, cache: Cache) -> bytes:
     """A model that the catalog's published measurements ran, int8, untrained (its work is
     what counts): MLPerf Tiny's ad01 dense autoencoder (`layers`) or its keyword-spotting
     DS-CNN (`ds_cnn`: input, filters, blocks, classes)."""
-    key = _hash({"calibration_model": spec, "code": code_version()})
+    key = calibration_key(spec)
     model = cache.read(key, "model.tflite")
     if model is None:
         import numpy as np
