@@ -5,10 +5,10 @@ worker processes (`--workers N`), each loading TensorFlow once, or a Ray cluster
 Workers are spawned, not forked, so no TensorFlow thread state is copied. TensorFlow
 runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS in a worker too, so
 the built models are the same bytes for any number of workers and workers never
-oversubscribe the cores. A task
-that kills its worker (a converter segfault, the OOM killer) costs only that task: the
-tasks that were unfinished when the pool broke are rerun one per fresh worker, and the
-one that breaks its worker again comes back as `Died`.
+oversubscribe the cores. A task that kills its worker (a converter segfault, the OOM
+killer) costs only that task: the tasks that were unfinished when the pool broke are
+rerun one per fresh worker, and the one that breaks its worker again comes back as
+`Died`.
 """
 
 import concurrent.futures as cf
