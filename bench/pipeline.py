@@ -154,10 +154,11 @@ def measure(
                 "tflm_latency", lambda: tflm.latency(model, arena, inputs, settings.latency_samples)
             )
     if windows is not None:
-        found = step("detection", lambda: detect(model, windows, settings))
+        policy, cache = settings.threshold, settings.cache
+        found = step("detection", lambda: detect(model, windows, policy, cache))
         if found is not None and arena is not None:
             threshold = found.threshold
-            step("tflm_agreement", lambda: agree(model, arena, windows, settings, threshold))
+            step("tflm_agreement", lambda: agree(model, arena, windows, policy, cache, threshold))
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
             Work.of_layers([dataclasses.asdict(layer) for layer in shape.layers]),
@@ -173,41 +174,26 @@ def measure(
     return row
 
 
-def _seen(windows: Windows, settings: Settings) -> dict:
-    return {"windows": windows_digest(windows), "policy": settings.threshold}
+def _seen(windows: Windows, policy: str) -> dict:
+    return {"windows": windows_digest(windows), "policy": policy}
 
 
-def detect(model: bytes, windows: Windows, settings: Settings) -> Detection:
+def detect(model: bytes, windows: Windows, policy: str, cache) -> Detection:
     """Detection with its baselines, through the cache."""
-    policy = settings.threshold
     return memo(
-        settings.cache,
+        cache,
         Detection,
         model,
-        _seen(windows, settings),
+        _seen(windows, policy),
         lambda: detection.measure(model, windows, policy, detection.baselines(windows, policy)),
     )
 
 
-def prefetch(model: bytes, windows: Windows, policy: str, cache) -> None:
-    """The deterministic steps of `measure` (arena search, detection, agreement) into the
-    cache, where `measure` finds them: a build worker calls it on what it built. A step
-    that fails here is left for `measure` to run and report."""
-    settings = Settings(policy, 0, None, [], timings=False, cache=cache)  # type: ignore[arg-type]
-    try:
-        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
-        found = detect(model, windows, settings)
-        if micro.tflm_deployable and micro.arena_bytes is not None:
-            agree(model, micro.arena_bytes, windows, settings, found.threshold)
-    except Exception:  # measured again, and reported, by `measure`
-        pass
-
-
-def agree(model: bytes, arena: int, windows: Windows, settings: Settings, threshold: float):
+def agree(model: bytes, arena: int, windows: Windows, policy: str, cache, threshold: float):
     """TFLM's decisions against LiteRT's, through the cache."""
-    seen = {**_seen(windows, settings), "arena": arena, "threshold": threshold}
+    seen = {**_seen(windows, policy), "arena": arena, "threshold": threshold}
     return memo(
-        settings.cache,
+        cache,
         Agreement,
         model,
         seen,
@@ -215,10 +201,23 @@ def agree(model: bytes, arena: int, windows: Windows, settings: Settings, thresh
     )
 
 
+def prefetch(model: bytes, windows: Windows, policy: str, cache) -> None:
+    """The deterministic steps of `measure` (arena search, detection, agreement) into the
+    cache, where `measure` finds them: a build worker calls it on what it built. A step
+    that fails here is left for `measure` to run and report."""
+    try:
+        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
+        found = detect(model, windows, policy, cache)
+        if micro.tflm_deployable and micro.arena_bytes is not None:
+            agree(model, micro.arena_bytes, windows, policy, cache, found.threshold)
+    except Exception:  # measured again, and reported, by `measure`
+        pass
+
+
 def measure_detection(model: bytes, windows: Windows, settings: Settings) -> dict:
     """Detection alone (another seed's build of a variant), as row fields; {} on failure."""
     try:
-        return detect(model, windows, settings).to_dict()
+        return detect(model, windows, settings.threshold, settings.cache).to_dict()
     except Exception:  # the seed's figure is missing; the interval says so by its absence
         return {}
 

@@ -746,6 +746,12 @@ def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
     ]
 
 
+def _why_list(rows: list[dict], key: str, title: str) -> list[str]:
+    """A section listing each row's `key` (a reason), or nothing."""
+    said = [f"- `{r['arch']}/{r['variant']}`: {r[key]}" for r in rows if r.get(key)]
+    return ["", f"## {title}", "", *said] if said else []
+
+
 def render(
     res: dict, constraints: Constraints | None = None, plots: dict[str, list[Path]] | None = None
 ) -> str:
@@ -782,20 +788,8 @@ def render(
             "</details>",
         ]
     lines += detection_warnings(res["rows"])
-    na = [
-        f"- `{r['arch']}/{r['variant']}`: {r['recipe_skipped']}"
-        for r in res["rows"]
-        if r.get("recipe_skipped")
-    ]
-    if na:
-        lines += ["", "## Recipes that do not apply", "", *na]
-    skipped = [
-        f"- `{r['arch']}/{r['variant']}`: {r['detection_skipped']}"
-        for r in res["rows"]
-        if r.get("detection_skipped")
-    ]
-    if skipped:
-        lines += ["", "## Detection not measured", "", *skipped]
+    lines += _why_list(res["rows"], "recipe_skipped", "Recipes that do not apply")
+    lines += _why_list(res["rows"], "detection_skipped", "Detection not measured")
     problems = failures(res["rows"])
     if problems:
         lines += ["", "## Variants that failed", "", *problems]

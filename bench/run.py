@@ -372,28 +372,23 @@ def series_contexts(ctx: BuildContext, cfg: RunConfig, dataset: Dataset) -> list
     return found
 
 
-def per_series_detection(rows, parts, outcomes, wholes, reference, how: Settings, clock) -> None:
-    """Each row's detection from one model per series, scored on all test points."""
-    t, flat = time.perf_counter(), [c for mine in parts.values() for c in mine[1:]]
-    found_by_ctx = {id(c): o for c, o in zip(flat, outcomes[len(parts) :], strict=True)}
-    firsts = {arch: outcomes[i] for i, arch in enumerate(parts)}
+def per_series_detection(rows, parts, by_arch, wholes, reference, how: Settings, clock) -> None:
+    """Each row's detection from one model per series (`by_arch[arch]`: the outcomes of
+    `parts[arch]`, in order), scored on all test points."""
+    t = time.perf_counter()
     for row in rows:
         if not row.get("artifact"):
             continue
-        mine = parts[row["arch"]]
-        built = [firsts[row["arch"]].get(row["variant"])] + [
-            found_by_ctx[id(c)].get(row["variant"]) for c in mine[1:]
-        ]
-        models = [b.model if isinstance(b, Outcome) else None for b in built]
-        if any(m is None for m in models):
+        built = [found.get(row["variant"]) for found in by_arch[row["arch"]]]
+        models = [b.model for b in built if isinstance(b, Outcome) and b.model is not None]
+        if len(models) < len(built):
             why = StepError("detection", "MeasurementError", "a series' build failed")
             row["errors"] = {**(row.get("errors") or {}), "detection": dataclasses.asdict(why)}
             continue
-        whole = wholes[row["arch"]]
         found = detection.measure_per_series(
-            models,  # type: ignore[arg-type]
-            [c.windows for c in mine],
-            whole,
+            models,
+            [c.windows for c in parts[row["arch"]]],
+            wholes[row["arch"]],
             how.threshold,
             {k: v for k, v in reference[row["arch"]].items() if isinstance(v, dict)},
         )
@@ -667,7 +662,12 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             rows += registry_rows(ctx, cfg, dataset, found, clock, log, how, machine)
             traces[ctx.arch.name] = trace(wholes[ctx.arch.name])
         if cfg.per_series:
-            per_series_detection(rows, parts, outcomes, wholes, reference, how, clock)
+            rest = iter(outcomes[len(built) :])  # `others`: each arch's series after its first
+            by_arch = {
+                arch: [outcomes[i], *(next(rest) for _ in mine[1:])]
+                for i, (arch, mine) in enumerate(parts.items())
+            }
+            per_series_detection(rows, parts, by_arch, wholes, reference, how, clock)
         elif others:
             add_seed_figures(rows, others, outcomes[len(built) :], cfg, how, clock)
     add_instructions(rows, cfg.out, cache, clock)
