@@ -139,6 +139,36 @@ def random_point_f1(y: np.ndarray, alarm_rate: float) -> float:
     return 2 * base * alarm_rate / (base + alarm_rate) if base + alarm_rate else 0.0
 
 
+Scored = list[tuple[Split, np.ndarray]]  # windows and their scores
+
+
+def tested_training(windows: Windows) -> Split:
+    """The training windows of the series that have test points."""
+    train = windows.train
+    keep = np.isin(train.series, np.unique(windows.test.series))
+    return Split(*(getattr(train, f)[keep] for f in ("x", "y", "end", "y_end", "series")))
+
+
+def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) -> dict:
+    """SKAB's leaderboard count: per point over every row of each tested series, its
+    training rows included (scored in-sample, so they flatter FAR); a row no window ends
+    at (a series' first length-1 rows) counts as no alarm, as in SKAB's own code."""
+    ys, alarms = [], []
+    for i in np.unique(scored[-1][0].series):
+        alarm = np.zeros(len(labels[i]), dtype=np.int8)
+        for split, scores in scored:
+            mine = split.series == i
+            alarm[split.end[mine]] = scores[mine] > threshold
+        ys.append(labels[i])
+        alarms.append(alarm)
+    return _as_all_rows(np.concatenate(ys), np.concatenate(alarms))
+
+
+def _as_all_rows(y: np.ndarray, alarms: np.ndarray) -> dict:
+    found = point_metrics(y, alarms)
+    return {f"all_rows_{k}": found[k] for k in ("point_f1", "far", "mar")}
+
+
 def zscores(x: np.ndarray, length: int, channels: int) -> np.ndarray:
     """Per window: the largest |z| over channels of its newest point against the rest of
     the window (a rolling z-score: no learning, causal)."""
@@ -150,18 +180,30 @@ def zscores(x: np.ndarray, length: int, channels: int) -> np.ndarray:
 
 
 def baselines(windows: Windows, policy: str) -> dict[str, dict]:
-    """Point figures of the non-learned detectors on the test points: always alarm, and
-    the rolling z-score with its threshold set on validation by the same policy."""
+    """Point figures of the non-learned detectors on the test points (and over all rows,
+    as `all_rows`): always alarm, and the rolling z-score with its threshold set on
+    validation by the same policy."""
     test = windows.test
     always = np.ones(len(test.y_end), dtype=int)
-    found = {"always_alarm": {**point_metrics(test.y_end, always), "alarm_rate": 1.0}}
-    z_val = zscores(windows.val.x, windows.length, windows.channels)
-    z_test = zscores(test.x, windows.length, windows.channels)
-    cut = threshold_from_validation(z_val, windows.val, resolve_policy(policy, windows.val.y_end))
+    every = np.concatenate([windows.labels[i] for i in np.unique(test.series)])
+    found = {
+        "always_alarm": {
+            **point_metrics(test.y_end, always),
+            **_as_all_rows(every, np.ones(len(every), dtype=int)),
+            "alarm_rate": 1.0,
+        }
+    }
+    parts = (tested_training(windows), windows.val, test)
+    scored = [(p, zscores(p.x, windows.length, windows.channels)) for p in parts]
+    z_test = scored[-1][1]
+    cut = threshold_from_validation(
+        scored[1][1], windows.val, resolve_policy(policy, windows.val.y_end)
+    )
     alarms = (z_test > cut).astype(int)
     found["rolling_zscore"] = {
         **point_metrics(test.y_end, alarms),
         **point_curves(test.y_end, z_test),
+        **all_rows(windows.labels, scored, cut),
         "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
     }
     return found
@@ -185,17 +227,19 @@ def warnings(row: dict, best_baseline: float) -> list[str]:
 
 def measure(model: bytes, windows: Windows, policy: str, reference: dict[str, dict]) -> Detection:
     """Detection figures of `model`; `reference` = `baselines(windows, policy)`."""
-    scores, threshold, policy = _scored(model, windows, policy)
-    return _figures(windows, scores, threshold, policy, reference)
+    scored, threshold, policy = _scored(model, windows, policy)
+    rows = all_rows(windows.labels, scored, threshold)
+    return _figures(windows, scored[-1][1], threshold, policy, reference, rows)
 
 
-def _scored(model: bytes, windows: Windows, policy: str) -> tuple[np.ndarray, float, str]:
-    """Test scores, the threshold set on validation, and the policy it resolved to."""
+def _scored(model: bytes, windows: Windows, policy: str) -> tuple[Scored, float, str]:
+    """Scores of the training windows of each tested series, of validation and of test
+    (in that order), the threshold set on validation, and the policy it resolved to."""
     host = LiteRT(model)
-    val_scores = host.scores(windows.val.x)
-    test_scores = host.scores(windows.test.x)
+    parts = (tested_training(windows), windows.val, windows.test)
+    scored = [(part, host.scores(part.x)) for part in parts]
     policy = resolve_policy(policy, windows.val.y_end)
-    return test_scores, threshold_from_validation(val_scores, windows.val, policy), policy
+    return scored, threshold_from_validation(scored[1][1], windows.val, policy), policy
 
 
 def measure_per_series(
@@ -205,16 +249,25 @@ def measure_per_series(
     part, scored together on `whole`'s test points: a point's score is its model's
     score over that model's threshold, so the alarm threshold is 1 for every series."""
     scores, policies = np.empty(len(whole.test.y_end), dtype=np.float32), set()
+    every: Scored = []
     for model, part in zip(models, parts, strict=True):
         mine = whole.test.series == part.test.series[0]
         found, threshold, resolved = _scored(model, part, policy)
-        scores[mine] = found / threshold if threshold > 0 else found
+        scale = threshold if threshold > 0 else 1.0
+        every += [(split, s / scale) for split, s in found]
+        scores[mine] = found[-1][1] / scale
         policies.add(resolved)
-    return _figures(whole, scores, 1.0, f"{'/'.join(sorted(policies))} per series", reference)
+    how = f"{'/'.join(sorted(policies))} per series"
+    return _figures(whole, scores, 1.0, how, reference, all_rows(whole.labels, every, 1.0))
 
 
 def _figures(
-    windows: Windows, test_scores: np.ndarray, threshold: float, policy: str, reference: dict
+    windows: Windows,
+    test_scores: np.ndarray,
+    threshold: float,
+    policy: str,
+    reference: dict,
+    rows: dict,
 ) -> Detection:
     test = windows.test
     alarms = (test_scores > threshold).astype(int)
@@ -235,6 +288,7 @@ def _figures(
         **events(test.y_end, alarms, test.series),
         **nab.score(test.y_end, alarms, test.series),
         "alarm_rate": rate,
+        **rows,
     }
     random = random_point_f1(test.y_end, rate)
     candidates = {name: b["point_f1"] for name, b in reference.items()} | {

@@ -74,8 +74,23 @@ def _digest(*arrays: np.ndarray) -> str:
 
 def windows_digest(windows: Windows) -> str:
     """What detection and agreement read of the windows."""
-    v, t = windows.val, windows.test
-    return _digest(v.x, v.y, v.y_end, v.series, t.x, t.y, t.y_end, t.series, t.end)
+    r, v, t = windows.train, windows.val, windows.test
+    labels = [windows.labels[i] for i in sorted(windows.labels)]
+    return _digest(
+        r.x,
+        r.end,
+        r.series,
+        v.x,
+        v.y,
+        v.y_end,
+        v.series,
+        t.x,
+        t.y,
+        t.y_end,
+        t.series,
+        t.end,
+        *labels,
+    )
 
 
 def _versions() -> str:

@@ -567,9 +567,27 @@ def dataset_section(res: dict) -> list[str]:
             f"Others' published numbers, not measured here ({board['metric']}; "
             f"{board['source']}): {figures}. Compare with "
             f"`{schema.column(board.get('compare', 'point_f1'))[0]}` below, beside the "
-            "baselines on the same test points.",
+            "baselines on the same points."
+            + (
+                " Those figures count the training rows, which the model has seen: the "
+                "verdicts here use the test rows only (`point F1`, `FAR`)."
+                if board.get("compare") in ALL_ROWS
+                else ""
+            ),
         ]
     return lines
+
+
+ALL_ROWS = ("all_rows_point_f1", "all_rows_far", "all_rows_mar")
+
+
+def _with_all_rows(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The all-rows figures after `mar`, when the dataset's leaderboard counts that way."""
+    board = (res.get("dataset") or {}).get("leaderboard") or {}
+    if board.get("compare") not in ALL_ROWS:
+        return columns
+    at = columns.index("mar") + 1
+    return (*columns[:at], *ALL_ROWS, *columns[at:])
 
 
 def series_table(rows: list[dict]) -> list[str]:
@@ -762,6 +780,7 @@ def render(
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
             lead = baseline_rows(res, arch) if title.startswith("Detection") else []
+            columns = _with_all_rows(res, columns) if lead else columns
             lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
         lines += series_table(rows)
         lines += board_tables(res, rows)

@@ -260,6 +260,12 @@ def update_to_3(res: dict) -> dict:
     return res
 
 
+def update_to_4(res: dict) -> dict:
+    """v3 -> v4: detection rows may carry the all-rows figures (`all_rows_point_f1`,
+    `all_rows_far`, `all_rows_mar`); a v3 file simply lacks them."""
+    return res
+
+
 WINDOW_LEVEL = {
     "precision": "window_precision",
     "recall": "window_recall",
@@ -289,4 +295,4 @@ def _step_error(stage: str, text) -> dict:
     return {"stage": stage, "kind": kind if sep else "Error", "message": message or str(text)}
 
 
-MIGRATIONS = {2: update_to_2, 3: update_to_3}
+MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4}

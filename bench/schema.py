@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def metric(
@@ -367,6 +367,20 @@ class Detection(Record):
     )
     far: float | None = metric("ratio", "false alarms / normal points", "FAR", "{:.3f}", "min")
     mar: float | None = metric("ratio", "missed / anomalous points", "MAR", "{:.3f}", "min")
+    all_rows_point_f1: float | None = metric(
+        "ratio",
+        "point F1 over every row of each tested series, training rows included (scored "
+        "in-sample): SKAB's leaderboard counts this way",
+        "all-rows F1",
+        "{:.3f}",
+        "max",
+    )
+    all_rows_far: float | None = metric(
+        "ratio", "FAR over every row, training rows included", "all-rows FAR", "{:.3f}", "min"
+    )
+    all_rows_mar: float | None = metric(
+        "ratio", "MAR over every row, training rows included", "all-rows MAR", "{:.3f}", "min"
+    )
     point_roc_auc: float | None = metric("ratio", "of point scores", "ROC-AUC", "{:.3f}", "max")
     point_pr_auc: float | None = metric("ratio", "of point scores", "PR-AUC", "{:.3f}", "max")
     alarm_rate: float = metric("ratio", "alarmed test points / test points", "alarm rate", "{:.3f}")

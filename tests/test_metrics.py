@@ -5,6 +5,8 @@ import pytest
 from sklearn import metrics
 
 from bench import UsageError, detection, latency, schema, size
+from bench.data import Series
+from bench.data.windows import make_windows
 from bench.runtime import LiteRT, time_invokes
 
 
@@ -141,3 +143,21 @@ def test_throughput_counts_windows_per_second_of_the_clock(tiny_models, tiny_ctx
         clock=lambda: next(ticks),
     )
     assert wps == 2000.0
+
+
+def test_all_rows_figures_count_the_training_rows_as_skab_does():
+    labels = np.zeros(60, dtype=np.int8)
+    labels[50:55] = 1
+    series = Series("run", np.arange(60.0)[:, None], labels, labels.astype(object), 30, 40)
+    w = make_windows(series, 5)
+    parts = (detection.tested_training(w), w.val, w.test)
+    scored = [(p, p.y_end.astype(np.float32)) for p in parts]  # alarms on the anomalies
+    scored[-1][1][0] = 1.0  # and one false alarm, on the first test row
+    found = detection.all_rows(w.labels, scored, 0.5)
+    test = detection.point_metrics(w.test.y_end, (scored[-1][1] > 0.5).astype(int))
+    assert test["far"] == pytest.approx(1 / 15)  # 15 normal test rows
+    assert found["all_rows_far"] == pytest.approx(1 / 55)  # 55 normal rows in all
+    assert found["all_rows_mar"] == test["mar"] == 0
+    assert found["all_rows_point_f1"] == pytest.approx(test["point_f1"])
+    scored[0][1][:] = 1.0  # every training row alarms: FAR counts them too
+    assert detection.all_rows(w.labels, scored, 0.5)["all_rows_far"] == pytest.approx(27 / 55)

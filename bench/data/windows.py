@@ -63,6 +63,7 @@ class Windows:
     train: Split
     val: Split
     test: Split
+    labels: dict[int, np.ndarray]  # by series index (as in `Split.series`): all its rows
 
     @property
     def scaler(self) -> Scaler:
@@ -102,7 +103,10 @@ def series_windows(series: Series, length: int, scaling: str = "minmax", index: 
         raise UsageError(f"series {series.name!r}: no normal training window of {length}")
     val = _split(scaled, series.labels, series.train_end, series.val_end, length, index)
     test = _split(scaled, series.labels, series.val_end, len(series.values), length, index)
-    return Windows((series.name,), length, len(series.channels), (scaler,), train, val, test)
+    labels = {index: series.labels.astype(np.int8)}
+    return Windows(
+        (series.name,), length, len(series.channels), (scaler,), train, val, test, labels
+    )
 
 
 def _concat(splits: list[Split]) -> Split:
@@ -123,5 +127,8 @@ def make_windows(series: Series | list[Series], length: int, scaling: str = "min
         length,
         parts[0].channels,
         tuple(p.scaler for p in parts),
-        *(_concat([getattr(p, name) for p in parts]) for name in ("train", "val", "test")),
+        _concat([p.train for p in parts]),
+        _concat([p.val for p in parts]),
+        _concat([p.test for p in parts]),
+        {i: y for p in parts for i, y in p.labels.items()},
     )
