@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from bench.runtime import WARMUP, LiteRT, time_invokes
+from bench.runtime import BUDGET_NS, WARMUP, LiteRT, time_invokes
 from bench.schema import HostLatency
 
 
@@ -35,15 +35,20 @@ def throughput(
     batch: int = 16_384,
     repeats: int = 3,
     clock=time.perf_counter_ns,
+    budget_ns: int = BUDGET_NS,
 ) -> float:
     """Windows per second through inference (quantize, invoke, dequantize), median of
     `repeats`; batched where the model's batch can be resized, else one invoke a window
-    over at most 2,048 windows."""
+    over at most 2,048 windows. The batch shrinks (to 64 at least) so that a repeat
+    takes about `budget_ns` / `repeats`, judged from a warm-up on 64 windows."""
     host = LiteRT(model)
     if not host.batches():
         batch = min(batch, 2048)
+    start = clock()
+    host.outputs(np.resize(windows, (64, *windows.shape[1:])))  # warm-up, and a first rate
+    per_window = max(clock() - start, 1) / 64
+    batch = int(min(batch, max(64, budget_ns / repeats / per_window)))
     x = np.resize(windows, (batch, *windows.shape[1:]))
-    host.outputs(x)  # warm-up
     runs = []
     for _ in range(repeats):
         start = clock()

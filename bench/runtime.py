@@ -17,6 +17,8 @@ import numpy as np
 from bench import graph
 
 WARMUP = 200  # untimed invokes before timing, in the run and the pytest suite alike
+BUDGET_NS = 50_000_000  # of timed invokes per model and runtime, once MIN_SAMPLES are in
+MIN_SAMPLES = 200  # the wall-clock gate's block medians need 100 per side
 
 
 def quantize(x: np.ndarray, dtype, scale: float, zero: int) -> np.ndarray:
@@ -180,17 +182,31 @@ class Micro:
 
 
 def time_invokes(
-    rt: Runtime, windows: np.ndarray, samples: int, warmup: int = WARMUP, clock=time.perf_counter_ns
+    rt: Runtime,
+    windows: np.ndarray,
+    samples: int,
+    warmup: int = WARMUP,
+    clock=time.perf_counter_ns,
+    budget_ns: int | None = BUDGET_NS,
 ) -> list[int]:
     """Nanoseconds of each `invoke()` after `warmup` untimed ones; one window per invoke,
-    cycling through `windows`, each set before the clock starts."""
+    cycling through `windows`, each set before the clock starts. Timing stops at
+    `samples`, or earlier once `budget_ns` of timed invokes and MIN_SAMPLES are in (a
+    slow model gets fewer samples, and the row says how many); warm-up stops at a fifth
+    of the budget."""
     inputs = rt.quantize(windows[:, None])
-    times = []
-    for i in range(warmup + samples):
+    budget = budget_ns if budget_ns is not None else float("inf")
+    times: list[int] = []
+    i = warm = timed = 0
+    while len(times) < samples and not (len(times) >= MIN_SAMPLES and timed > budget):
         rt.set_input(inputs[i % len(inputs)])
+        i += 1
         start = clock()
         rt.invoke()
-        stop = clock()
-        if i >= warmup:
-            times.append(stop - start)
+        took = clock() - start
+        if i <= warmup and warm <= budget / 5:
+            warm += took
+        else:
+            times.append(took)
+            timed += took
     return times

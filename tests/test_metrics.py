@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from bench import UsageError, detection, latency, schema, size
+from bench import UsageError, detection, latency, runtime, schema, size
 from bench.data import Series
 from bench.data.windows import make_windows
 from bench.runtime import LiteRT, time_invokes
@@ -127,6 +127,14 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
         clock=lambda: next(ticks),
     )
     assert times == [500] * 30
+    slow = iter(range(0, 10**12, 10**6))  # 1 ms an invoke: the budget stops it early
+    times = time_invokes(
+        LiteRT(tiny_models["float32"].model),
+        tiny_ctx.windows.test.x,
+        2000,
+        clock=lambda: next(slow),
+    )
+    assert len(times) == runtime.MIN_SAMPLES  # 200 ms > the 50 ms budget, at the minimum
     stats = latency.summarize([1000, 2000, 3000, 4000])
     assert stats["latency_us_p50"] == 2.5 and stats["latency_us_min"] == 1.0
     assert stats["latency_us_stdev"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
@@ -134,15 +142,13 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
 
 
 def test_throughput_counts_windows_per_second_of_the_clock(tiny_models, tiny_ctx):
-    ticks = iter(range(0, 10**12, 10**9 // 2))  # each scoring pass lasts 0.5 s
-    wps = latency.throughput(
-        tiny_models["float32"].model,
-        tiny_ctx.windows.test.x,
-        batch=1000,
-        repeats=3,
-        clock=lambda: next(ticks),
-    )
-    assert wps == 2000.0
+    def rate(budget_ns: int) -> float:
+        ticks = iter(range(0, 10**12, 10**9 // 2))  # each scoring pass lasts 0.5 s
+        model, x = tiny_models["float32"].model, tiny_ctx.windows.test.x
+        return latency.throughput(model, x, 1000, 3, lambda: next(ticks), budget_ns)
+
+    assert rate(10**12) == 2000.0  # 1,000 windows a pass
+    assert rate(latency.BUDGET_NS) == 128.0  # the budget shrinks the batch to 64
 
 
 def test_all_rows_figures_count_the_training_rows_as_skab_does():
