@@ -165,7 +165,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="cache folder (default $EDGEBENCH_CACHE or ~/.cache/edgebench)",
     )
-    run.add_argument("--no-cache", action="store_true", help="build everything anew")
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build and measure every model anew; the catalog's reference models "
+        "(board calibration, the same for every run) still come from --cache",
+    )
     run.add_argument(
         "--seeds",
         help="training seeds, comma-separated (e.g. 0,1,2,3,4): each trains and builds every "
@@ -383,6 +388,7 @@ def _run_config(args):
         boards=args.boards or (),
         inferences_per_second=args.rate,
         cache=None if args.no_cache else (args.cache or default_cache_dir()),
+        calibration_cache=args.cache or default_cache_dir(),
         **{k: v for k, v in overrides.items() if v is not None},
     )
 

@@ -75,6 +75,8 @@ class RunConfig:
     latency_samples: int = 2000
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
+    calibration_cache: Path | None = None  # the catalog's reference models, kept even
+    # under --no-cache (they do not depend on the run); None: `cache`
     model: Path | None = None  # a user's .tflite or Keras model instead of the archs
     constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
     targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
@@ -99,7 +101,7 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for key in ("out", "cache", "model", "targets"):
+        for key in ("out", "cache", "calibration_cache", "model", "targets"):
             d[key] = None if d[key] is None else str(d[key])
         return d
 
@@ -346,9 +348,10 @@ def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfi
 
 def calibration_specs(cfg: RunConfig) -> list[dict]:
     """The calibration models not in the cache yet."""
-    cat, cache = catalog(cfg), Cache(cfg.cache)
+    where = cfg.calibration_cache or cfg.cache
+    cat, cache = catalog(cfg), Cache(where)
     return [
-        {"spec": cat.models[b], "cache": cfg.cache}
+        {"spec": cat.models[b], "cache": where}
         for b in targets.BENCHMARKS
         if cache.read(calibration_key(cat.models[b]), "model.tflite") is None
     ]
@@ -673,7 +676,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
     add_instructions(rows, cfg.out, cache, clock)
     add_deltas(rows)
     t = time.perf_counter()
-    calibration = calibrate(how.catalog, cache)
+    calibration = calibrate(how.catalog, Cache(cfg.calibration_cache or cfg.cache))
     clock.add("calibration", t)
     out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,

@@ -1,31 +1,56 @@
-"""How fast `edgebench run` is on this machine: a cold and a warm default run, and the
-build stage of a cold quick run with 1 and with N workers. Writes benchmarks/speed.md,
-which the README quotes. Timings belong here, never in the tests.
+"""How fast `edgebench run` is on this machine: a cold and a warm default run, the
+build stage of a cold quick run with 1 and with N workers, and a cold 5-seed quick run;
+with the peak memory of each run summed over all its processes. Writes
+benchmarks/speed.md, which the README quotes. Timings belong here, never in the tests.
 
     python benchmarks/speed.py [--workers N]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 OUT = Path(__file__).with_name("speed.md")
 
 
-def run(*args: str, cache: Path, out: Path) -> tuple[float, dict]:
-    """Wall seconds and the results of one `edgebench run`."""
+def run(*args: str, cache: Path, out: Path) -> tuple[float, float, dict]:
+    """Wall seconds, the peak resident memory summed over the run's process tree (GB,
+    sampled every 0.1 s) and the results of one `edgebench run`."""
     command = [sys.executable, "-m", "bench.cli", "run", "--quiet", "--cache", str(cache)]
     start = time.perf_counter()
-    subprocess.run([*command, "--out", str(out), *args], check=True, capture_output=True)
+    child = subprocess.Popen(
+        [*command, "--out", str(out), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(child.pid))
+        time.sleep(0.1)
     seconds = time.perf_counter() - start
-    return seconds, json.loads((out / "results.json").read_text())
+    if child.returncode != 0:
+        raise SystemExit(f"edgebench run {' '.join(args)} failed: {child.stderr.read()[-500:]!r}")
+    return seconds, peak / 1e9, json.loads((out / "results.json").read_text())
+
+
+def _tree_rss(pid: int) -> int:
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return total
 
 
 def main() -> None:
@@ -39,8 +64,9 @@ def main() -> None:
         f"{len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
-        "| run | wall s | train s | build s | the rest s (measuring, calibration) | rows |",
-        "|---|---|---|---|---|---|",
+        "| run | wall s | train s | build s | the rest s (measuring, calibration) | rows "
+        "| peak RSS, all processes, GB |",
+        "|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -53,18 +79,25 @@ def main() -> None:
                 ("--quick", "--workers", str(args.workers)),
                 f"quick{args.workers}",
             ),
+            (
+                f"quick, cold, --workers {args.workers}, --seeds 0,1,2,3,4",
+                ("--quick", "--workers", str(args.workers), "--seeds", "0,1,2,3,4"),
+                "seeds",
+            ),
         ]
+        wall = {}
         for label, extra, cache in cases:
-            seconds, res = run(*extra, cache=root / cache, out=root / f"out-{cache}")
+            seconds, peak, res = run(*extra, cache=root / cache, out=root / f"out-{cache}")
+            wall[cache] = seconds
             stages = res["stages_s"]
             rest = seconds - stages.get("train", 0) - stages.get("build", 0)
             lines.append(
                 f"| {label} | {seconds:.1f} | {stages.get('train', 0):.1f} | "
-                f"{stages.get('build', 0):.1f} | {rest:.1f} | {len(res['rows'])} |"
+                f"{stages.get('build', 0):.1f} | {rest:.1f} | {len(res['rows'])} | {peak:.2f} |"
             )
             print(lines[-1], flush=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
-    lines += ["", f"Largest process of all runs: {peak:.2f} GB resident at its peak."]
+    ratio = wall["seeds"] / wall[f"quick{args.workers}"]
+    lines += ["", f"5 seeds take {ratio:.2f}x the wall time of 1 seed (both quick, cold)."]
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT}")
 

@@ -5,9 +5,9 @@ import os
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory):
-    """A cache private to this test session, so tests never read a user's cache."""
+    """A cache private to this test session (every test), never a user's cache."""
     path = tmp_path_factory.mktemp("cache")
     os.environ["EDGEBENCH_CACHE"] = str(path)
     return path
