@@ -179,9 +179,12 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
         } <= set(row)
         assert len(row["per_series"]) >= 6
         assert row["threshold_policy"] == "percentile:99"  # validation holds no anomaly
+        if kind == "skab":  # counted over every row too, as SKAB's leaderboard counts
+            assert row["all_rows_far"] < row["far"] and row["all_rows_mar"] == row["mar"]
     text = (tmp_path / "REPORT.md").read_text()
     assert "Others' published numbers, not measured here" in text
     assert "### Per series (point F1)" in text
+    assert ("all-rows FAR" in text) == (kind == "skab")
 
 
 def test_a_bad_csv_stops_the_run_with_one_line(tmp_path):
