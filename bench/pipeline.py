@@ -216,13 +216,17 @@ def agree(model: bytes, arena: int, windows: Windows, policy: str, cache, thresh
     )
 
 
-def prefetch(model: bytes, windows: Windows, policy: str, cache) -> None:
-    """The deterministic steps of `measure` (arena search, detection, agreement) into the
-    cache, where `measure` finds them: a build worker calls it on what it built. A step
-    that fails here is left for `measure` to run and report."""
+def prefetch(
+    model: bytes, windows: Windows, policy: str, cache, detection_only: bool = False
+) -> None:
+    """The deterministic steps of `measure` (arena search, detection, agreement; or
+    detection alone) into the cache, where `measure` finds them: a build worker calls it
+    on what it built. A step that fails here is left for `measure` to run and report."""
     try:
-        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
         found = detect(model, windows, policy, cache)
+        if detection_only:
+            return
+        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
         if micro.tflm_deployable and micro.arena_bytes is not None:
             agree(model, micro.arena_bytes, windows, policy, cache, found.threshold)
     except Exception:  # measured again, and reported, by `measure`

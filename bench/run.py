@@ -286,11 +286,13 @@ def trace(windows) -> dict:
 
 
 def build_all(
-    contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log
+    contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log, rows: int | None = None
 ) -> list[dict[str, Any]]:
     """Per context, every variant: from the cache where it is there (no TensorFlow), else
     built on the executor, the float models trained first, then the recipes in groups, in
-    parallel. Value: an `Outcome`, or `Died`. The stopwatch gets each phase's wall time."""
+    parallel. Value: an `Outcome`, or `Died`. The stopwatch gets each phase's wall time.
+    The first `rows` contexts (default all) make rows; the rest (other seeds, other
+    series) are scored for detection alone."""
     found: list[dict[str, Any]] = [{} for _ in contexts]
     todo: dict[int, list[str]] = {}
     for i, ctx in enumerate(contexts):
@@ -301,7 +303,7 @@ def build_all(
             else:
                 found[i][name] = known
     if todo:
-        _build_on_workers(contexts, todo, found, cfg, clock, log)
+        _build_on_workers(contexts, todo, found, cfg, clock, log, rows)
     return found
 
 
@@ -311,7 +313,9 @@ def _label(ctx: BuildContext, cfg: RunConfig) -> str:
     return f"[{ctx.arch.name}{seed}{series}]"
 
 
-def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log):
+def _build_on_workers(
+    contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log, rows: int | None
+):
     """Training, then the recipes; each worker also runs the deterministic measurements
     of what it built (arena search, detection, agreement) into the cache, where the
     measuring pass finds them, and the calibration models are built beside."""
@@ -331,7 +335,12 @@ def _build_on_workers(contexts, todo: dict[int, list[str]], found, cfg: RunConfi
         t = time.perf_counter()
         jobs: list[tuple[int, Any]] = [(-1, spec) for spec in calibration_specs(cfg)]  # longest
         jobs += [
-            (i, Job.of(contexts[i], cfg.cache, group, cfg.threshold))
+            (
+                i,
+                Job.of(
+                    contexts[i], cfg.cache, group, cfg.threshold, rows is not None and i >= rows
+                ),
+            )
             for i in order
             if isinstance(trained[i], float)
             for group in groups(tuple(todo[i]))
@@ -660,7 +669,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             parts = {ctx.arch.name: series_contexts(ctx, cfg, dataset) for ctx in built}
             built = [mine[0] for mine in parts.values()]  # the rows show the first series'
             others = [c for mine in parts.values() for c in mine[1:]]
-        outcomes = build_all(built + others, cfg, clock, log)
+        outcomes = build_all(built + others, cfg, clock, log, rows=len(built))
         for ctx, found in zip(built, outcomes, strict=False):
             rows += registry_rows(ctx, cfg, dataset, found, clock, log, how, machine)
             traces[ctx.arch.name] = trace(wholes[ctx.arch.name])

@@ -239,10 +239,16 @@ class Job:
     source: Path | None
     names: tuple[str, ...] = ()
     policy: str | None = None  # the threshold policy: measure what was built, too
+    detection_only: bool = False  # of what was built, measure detection alone
 
     @classmethod
     def of(
-        cls, ctx: BuildContext, cache_root: Path, names: tuple[str, ...] = (), policy=None
+        cls,
+        ctx: BuildContext,
+        cache_root: Path,
+        names: tuple[str, ...] = (),
+        policy=None,
+        detection_only=False,
     ) -> "Job":
         return cls(
             ctx.arch,
@@ -253,6 +259,7 @@ class Job:
             ctx.source,
             names,
             policy,
+            detection_only,
         )
 
     def context(self) -> BuildContext:
@@ -283,7 +290,7 @@ def train_job(job: Job) -> float | Outcome:
 
 def build_job(job: Job) -> list[Outcome]:
     """Build `job.names`; with a policy, also put each model's deterministic measurements
-    (`bench.pipeline.prefetch`) into the cache."""
+    (`bench.pipeline.prefetch`), or its detection alone, into the cache."""
     ctx = job.context()
     found = [outcome(variants.REGISTRY[name], ctx) for name in job.names]
     if job.policy is not None:
@@ -291,7 +298,7 @@ def build_job(job: Job) -> list[Outcome]:
 
         for one in found:
             if one.model is not None:
-                prefetch(one.model, job.windows, job.policy, ctx.cache)
+                prefetch(one.model, job.windows, job.policy, ctx.cache, job.detection_only)
     return found
 
 
