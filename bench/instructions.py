@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -72,18 +73,37 @@ def tool() -> str:
     return f"{version} callgrind; tflite-micro {micro} host build (x86-64, reference kernels)"
 
 
-def count(models: list[tuple[bytes, int, list[str]]]) -> list[Instructions]:
-    """Instructions per invoke of each (model, arena bytes, op names), in one valgrind run.
+Model = tuple[bytes, int, list[str]]  # flatbuffer, arena bytes, op names
+
+
+def count(models: list[Model], processes: int = 1) -> list[Instructions]:
+    """Instructions per invoke of each (model, arena bytes, op names), in `processes`
+    valgrind runs side by side, each over every `processes`-th model (counts do not
+    depend on what runs beside: valgrind counts instructions, not time).
 
     A model that cannot be counted gets a record with `tflm_instructions_error`."""
     if not models:
         return []
-    used = tool()
     if valgrind_version() is None:
         return [
-            Instructions(tflm_instructions_tool=used, tflm_instructions_error=UNAVAILABLE)
+            Instructions(tflm_instructions_tool=tool(), tflm_instructions_error=UNAVAILABLE)
             for _ in models
         ]
+    shares = [list(range(k, len(models), max(1, processes))) for k in range(max(1, processes))]
+    shares = [share for share in shares if share]
+    with ThreadPoolExecutor(len(shares)) as pool:
+        done = list(pool.map(lambda share: _count([models[i] for i in share]), shares))
+    found = {
+        i: record
+        for share, records in zip(shares, done, strict=True)
+        for i, record in zip(share, records, strict=True)
+    }
+    return [found[i] for i in range(len(models))]
+
+
+def _count(models: list[Model]) -> list[Instructions]:
+    """`count` in one valgrind run."""
+    used = tool()
     with tempfile.TemporaryDirectory(prefix="edgebench-callgrind-") as tmp:
         folder = Path(tmp)
         listing = []

@@ -247,9 +247,11 @@ def conditions(**given: Any) -> dict:
     return {"conditions": dataclasses.asdict(measured), "measure_key": measured.key()}
 
 
-def count_instructions(models: list[tuple[bytes, int, list[str]]], cache) -> list[Instructions]:
-    """`instructions.count`, through a cache keyed by each model's sha256, the tools and
-    the counting code: a warm run starts no valgrind."""
+def count_instructions(
+    models: list[tuple[bytes, int, list[str]]], cache, processes: int = 1
+) -> list[Instructions]:
+    """`instructions.count` in `processes` valgrind runs, through a cache keyed by each
+    model's sha256, the tools and the counting code: a warm run starts no valgrind."""
     used = instructions.tool()
     keys = [
         hashlib.sha256(
@@ -263,16 +265,19 @@ def count_instructions(models: list[tuple[bytes, int, list[str]]], cache) -> lis
         if hit is not None:
             found[i] = Instructions(**json.loads(hit))
     todo = [i for i in range(len(models)) if i not in found]
-    for i, record in zip(todo, instructions.count([models[i] for i in todo]), strict=True):
+    counted = instructions.count([models[i] for i in todo], processes)
+    for i, record in zip(todo, counted, strict=True):
         found[i] = record
         if record.tflm_instructions is not None:
             cache.write(keys[i], "instructions.json", json.dumps(record.to_dict()).encode())
     return [found[i] for i in range(len(models))]
 
 
-def add_instructions(rows: list[dict], root: Path, cache, clock: Stopwatch) -> None:
-    """Instructions per inference of every row's model that TFLM runs, counted in one
-    valgrind process (`bench/instructions.py`)."""
+def add_instructions(
+    rows: list[dict], root: Path, cache, clock: Stopwatch, processes: int = 1
+) -> None:
+    """Instructions per inference of every row's model that TFLM runs, counted in
+    `processes` valgrind processes (`bench/instructions.py`)."""
     start = time.perf_counter()
     runs = [row for row in rows if row.get("artifact") and row.get("tflm_deployable")]
     for row in rows:
@@ -288,7 +293,7 @@ def add_instructions(rows: list[dict], root: Path, cache, clock: Stopwatch) -> N
         ((root / row["artifact"]).read_bytes(), row["arena_bytes"], list(row["ops"] or {}))
         for row in runs
     ]
-    for row, record in zip(runs, count_instructions(models, cache), strict=True):
+    for row, record in zip(runs, count_instructions(models, cache, processes), strict=True):
         row.update(record.to_dict())
         if record.tflm_instructions is None and record.tflm_instructions_error != (
             instructions.UNAVAILABLE

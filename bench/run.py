@@ -682,7 +682,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             per_series_detection(rows, parts, by_arch, wholes, reference, how, clock)
         elif others:
             add_seed_figures(rows, others, outcomes[len(built) :], cfg, how, clock)
-    add_instructions(rows, cfg.out, cache, clock)
+    add_instructions(rows, cfg.out, cache, clock, min(cfg.workers, cores()))
     add_deltas(rows)
     t = time.perf_counter()
     calibration = calibrate(how.catalog, Cache(cfg.calibration_cache or cfg.cache))
