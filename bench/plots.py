@@ -1,8 +1,6 @@
 """The report's figures, drawn with matplotlib from results alone (PNG beside REPORT.md)."""
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -265,47 +263,21 @@ def seed_spread(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-FIGURES = ("size-vs-f1", "latency", "scores", "memory", "energy", "seeds")
-
-
 def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[Path]]:
-    """Every figure the results can feed, per arch; returns arch -> paths written. With
-    several figures and cores, they draw in as many processes (the timings are taken by
-    then; drawing is most of a warm run's report)."""
+    """Every figure the results can feed, per arch; returns arch -> paths written."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
-    tasks = []
+    written = {}
     for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
         rows = [r for r in res["rows"] if r["arch"] == arch]
         shown = shipped.get(arch) or rows[0]
-        trace, boards = res.get("traces", {}).get(arch), res.get("boards") or {}
-        tasks += [(figure, arch, rows, shown, trace, boards, folder) for figure in FIGURES]
-    processes = min(len(res["rows"]) // 10, len(os.sched_getaffinity(0)))
-    if processes < 2:
-        drawn = list(map(_figure, tasks))
-    else:
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
-            drawn = list(pool.map(_figure, tasks))
-    written: dict[str, list[Path]] = {}
-    for task, path in zip(tasks, drawn, strict=True):
-        written.setdefault(task[1], [])
-        if path is not None:
-            written[task[1]].append(path)
+        paths = [
+            size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
+            latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
+            score_trace(shown, res.get("traces", {}).get(arch), folder / f"{arch}-scores.png"),
+            memory(rows, arch, folder / f"{arch}-memory.png", res.get("boards") or {}),
+            energy(rows, arch, folder / f"{arch}-energy.png"),
+            seed_spread(rows, arch, folder / f"{arch}-seeds.png"),
+        ]
+        written[arch] = [p for p in paths if p is not None]
     return written
-
-
-def _figure(task: tuple) -> Path | None:
-    figure, arch, rows, shown, trace, boards, folder = task
-    path = folder / f"{arch}-{figure}.png"
-    if figure == "size-vs-f1":
-        return size_vs_f1(rows, arch, path)
-    if figure == "latency":
-        return latency_boxes(rows, arch, path)
-    if figure == "scores":
-        return score_trace(shown, trace, path)
-    if figure == "memory":
-        return memory(rows, arch, path, boards)
-    if figure == "energy":
-        return energy(rows, arch, path)
-    return seed_spread(rows, arch, path)
