@@ -62,8 +62,9 @@ def run(quick: bool = False, log=None, **fields) -> dict:
     from bench.run import run as run_harness
 
     base = RunConfig.quick_config() if quick else RunConfig()
-    if "out" in fields:
-        fields["out"] = Path(fields["out"])
+    for key in ("out", "cache", "calibration_cache", "model", "targets"):
+        if fields.get(key) is not None:
+            fields[key] = Path(fields[key])
     return run_harness(replace(base, **fields), command="bench.api.run", log=log or plain)
 
 
