@@ -144,9 +144,7 @@ Scored = list[tuple[Split, np.ndarray]]  # windows and their scores
 
 def tested_training(windows: Windows) -> Split:
     """The training windows of the series that have test points."""
-    train = windows.train
-    keep = np.isin(train.series, np.unique(windows.test.series))
-    return Split(*(getattr(train, f)[keep] for f in ("x", "y", "end", "y_end", "series")))
+    return windows.train.take(np.isin(windows.train.series, np.unique(windows.test.series)))
 
 
 def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) -> dict:

@@ -160,7 +160,7 @@ def measure(
     sized = step("size", lambda: size.measure(model))
     shape = step("graph", lambda: graph.measure(model))
     cache = settings.cache
-    micro = step("tflm", lambda: memo(cache, Tflm, model, {}, lambda: tflm.arena(model)))
+    micro = step("tflm", lambda: search_arena(model, cache))
     arena = micro.arena_bytes if micro is not None and micro.tflm_deployable else None
     if settings.timings:
         step("latency", lambda: latency.measure(model, inputs, settings.latency_samples))
@@ -191,6 +191,11 @@ def measure(
 
 def _seen(windows: Windows, policy: str) -> dict:
     return {"windows": windows_digest(windows), "policy": policy}
+
+
+def search_arena(model: bytes, cache) -> Tflm:
+    """TFLM's arena search and deployability, through the cache."""
+    return memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
 
 
 def detect(model: bytes, windows: Windows, policy: str, cache) -> Detection:
@@ -226,7 +231,7 @@ def prefetch(
         found = detect(model, windows, policy, cache)
         if detection_only:
             return
-        micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
+        micro = search_arena(model, cache)
         if micro.tflm_deployable and micro.arena_bytes is not None:
             agree(model, micro.arena_bytes, windows, policy, cache, found.threshold)
     except Exception:  # measured again, and reported, by `measure`
@@ -308,7 +313,7 @@ def add_instructions(
 def arena_and_instructions(model: bytes, cache) -> tuple[Tflm, Instructions | None]:
     """A calibration model's arena search and instruction count, through the caches (a
     build worker fills them; `bench.run.calibrate` reads them)."""
-    micro = memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
+    micro = search_arena(model, cache)
     if not micro.arena_bytes:
         return micro, None
     ops = list(graph.measure(model).ops)

@@ -76,7 +76,7 @@ class RunConfig:
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
     calibration_cache: Path | None = None  # the catalog's reference models, kept even
-    # under --no-cache (they do not depend on the run); None: `cache`
+    # under --no-cache (they do not depend on the run); None: the run's cache
     model: Path | None = None  # a user's .tflite or Keras model instead of the archs
     constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
     targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
@@ -338,7 +338,11 @@ def _build_on_workers(
             (
                 i,
                 Job.of(
-                    contexts[i], cfg.cache, group, cfg.threshold, rows is not None and i >= rows
+                    contexts[i],
+                    cfg.cache,
+                    group,
+                    cfg.threshold,
+                    detection_only=rows is not None and i >= rows,
                 ),
             )
             for i in order
@@ -357,10 +361,9 @@ def _build_on_workers(
 
 def calibration_specs(cfg: RunConfig) -> list[dict]:
     """The calibration models not in the cache yet."""
-    where = cfg.calibration_cache or cfg.cache
-    cat, cache = catalog(cfg), Cache(where)
+    cat, cache = catalog(cfg), Cache(cfg.calibration_cache)
     return [
-        {"spec": cat.models[b], "cache": where}
+        {"spec": cat.models[b], "cache": cfg.calibration_cache}
         for b in targets.BENCHMARKS
         if cache.read(calibration_key(cat.models[b]), "model.tflite") is None
     ]
@@ -609,7 +612,10 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
         stage.mkdir(parents=True)
         with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
             # --no-cache: a cache for this run only (workers hand their results over in it)
-            working = replace(cfg, out=stage, cache=cfg.cache or Path(scratch))
+            cache = cfg.cache or Path(scratch)
+            working = replace(
+                cfg, out=stage, cache=cache, calibration_cache=cfg.calibration_cache or cache
+            )
             res = measure_all(working, cfg.as_dict(), command, log)
         swap_in(stage, cfg.out)
     except OSError as err:
@@ -685,7 +691,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
     add_instructions(rows, cfg.out, cache, clock, min(cfg.workers, cores()))
     add_deltas(rows)
     t = time.perf_counter()
-    calibration = calibrate(how.catalog, Cache(cfg.calibration_cache or cfg.cache))
+    calibration = calibrate(how.catalog, Cache(cfg.calibration_cache))
     clock.add("calibration", t)
     out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,

@@ -9,7 +9,7 @@ is the label of its last point, the per-point label. A window of a multichannel
 series is (length, channels), flattened row by row.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -52,6 +52,10 @@ class Split:
     end: np.ndarray  # (windows,) row of each window's last point in its series
     y_end: np.ndarray  # (windows,) int8: label of that last point
     series: np.ndarray  # (windows,) index of the series in `Windows.series_names`
+
+    def take(self, keep: np.ndarray) -> "Split":
+        """The windows where `keep` holds."""
+        return Split(*(getattr(self, f.name)[keep] for f in fields(self)))
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,7 @@ def series_windows(series: Series, length: int, scaling: str = "minmax", index: 
 
 
 def _concat(splits: list[Split]) -> Split:
-    return Split(
-        *(
-            np.concatenate([getattr(s, f) for s in splits])
-            for f in ("x", "y", "end", "y_end", "series")
-        )
-    )
+    return Split(*(np.concatenate([getattr(s, f.name) for s in splits]) for f in fields(Split)))
 
 
 def make_windows(series: Series | list[Series], length: int, scaling: str = "minmax") -> Windows:
