@@ -7,6 +7,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+MAX_TEST_PROCESSES = 4  # each test process may run a whole `edgebench run` (~3 GB)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`pytest -n auto` (the README's test command): one process per core, at most 4."""
+    return min(MAX_TEST_PROCESSES, len(os.sched_getaffinity(0)))
+
 
 def _names(text):
     return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None

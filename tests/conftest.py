@@ -7,8 +7,11 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory):
-    """A cache private to this test session (every test), never a user's cache."""
-    path = tmp_path_factory.mktemp("cache")
+    """A cache private to this test session (every test), never a user's cache; shared
+    by the session's xdist processes, which write it atomically."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cache"
+    path.mkdir(exist_ok=True)
     os.environ["EDGEBENCH_CACHE"] = str(path)
     return path
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -306,146 +307,6 @@ def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
     assert "#define DEEP_INT8_THRESHOLD " in header and "deep_int8_scaling_shift" in header
 
 
-@pytest.fixture(scope="module")
-def user_models(tmp_path_factory):
-    """Models made outside the registry: a Keras window AE, a Lambda model, a conv net."""
-    from variants._tf import keras
-    from variants.convert import to_tflite
-
-    folder = tmp_path_factory.mktemp("user")
-    keras.utils.set_random_seed(1)
-    dense = lambda n, **kw: keras.layers.Dense(n, bias_initializer="random_normal", **kw)  # noqa: E731
-    ae = keras.Sequential([keras.layers.Input((24,)), dense(6, activation="tanh"), dense(24)])
-    ae.save(folder / "ae.keras")
-    ae.save(folder / "ae.h5")
-    lam = keras.Sequential([keras.layers.Input((24,)), keras.layers.Lambda(lambda x: x * 2)])
-    lam.save(folder / "lambda.keras")
-    lam.save(folder / "lambda.h5")
-    conv = keras.Sequential(
-        [
-            keras.layers.Input((8, 8, 1)),
-            keras.layers.Conv2D(2, 3),
-            keras.layers.Flatten(),
-            keras.layers.Dense(3),
-        ]
-    )
-    (folder / "conv.tflite").write_bytes(to_tflite(conv))
-    (folder / "ae.tflite").write_bytes(to_tflite(ae))
-    return folder
-
-
-@pytest.mark.parametrize("name", ["ae.keras", "ae.h5"])
-def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_path, name):
-    done = edgebench(
-        "run",
-        "--quick",
-        "--model",
-        user_models / name,
-        "--out",
-        tmp_path,
-        "--variants",
-        "float32,int8",
-    )
-    assert done.returncode == 0, done.stderr
-    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert [(r["arch"], r["variant"], r["window"]) for r in rows] == [
-        ("user", "float32", 24),
-        ("user", "int8", 24),
-    ]
-    assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
-    assert rows[1]["tflm_deployable"] and "point_f1" not in rows[1]
-    assert "pass --dataset" in rows[1]["detection_skipped"]
-
-
-def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
-    done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert "point_f1" not in row and "pass --dataset" in row["detection_skipped"]
-    assert row["tflm_instructions"] > 0 and row["arena_bytes"] > 0
-    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
-
-
-def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
-    done = edgebench(
-        "run",
-        "--quick",
-        "--model",
-        user_models / "ae.tflite",
-        "--out",
-        tmp_path,
-        "--dataset",
-        "nepse",
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
-    assert row["point_f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
-
-
-def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
-    done = edgebench(
-        "run",
-        "--quick",
-        "--model",
-        user_models / "conv.tflite",
-        "--out",
-        tmp_path,
-        "--dataset",
-        "nepse",
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
-    assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "point_f1" not in row
-    assert "not a window autoencoder" in row["detection_skipped"]
-    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
-
-
-def _bad_models(folder, user_models):
-    good = (user_models / "ae.tflite").read_bytes()
-    files = {
-        "empty.tflite": b"",
-        "truncated.tflite": good[: len(good) // 2],
-        "text.tflite": b"this is not a flatbuffer at all" * 4,
-        "broken.keras": b"PK\x03\x04 not really a zip",
-    }
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    return {
-        "missing.tflite": "no such model file",
-        "empty.tflite": "the model file is empty",
-        "truncated.tflite": "not a valid .tflite model",
-        "text.tflite": "not a valid .tflite model",
-        "broken.keras": "cannot load this Keras model",
-        "model.onnx": "unknown model type '.onnx'",
-    }
-
-
-def test_bad_model_files_are_one_line_exit_2(user_models, quick_run, tmp_path):
-    out = quick_run[0]
-    before = (out / "results.json").read_bytes()
-    for name, message in _bad_models(tmp_path, user_models).items():
-        done = edgebench("run", "--quick", "--model", tmp_path / name, "--out", out)
-        lines = done.stderr.strip().splitlines()
-        assert done.returncode == 2 and len(lines) == 1 and message in lines[0], (name, lines)
-    assert (out / "results.json").read_bytes() == before
-
-
-@pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
-def test_keras_models_load_in_safe_mode(user_models, tmp_path, name):
-    done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path)
-    assert done.returncode == 2 and "Lambda layer" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-
-
-def test_window_option_must_match_the_models_input(user_models, tmp_path):
-    done = edgebench(
-        "run", "--quick", "--model", user_models / "ae.keras", "--window", "10", "--out", tmp_path
-    )
-    assert done.returncode == 2 and "takes windows of 24, but --window is 10" in done.stderr
-
-
 def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_path):
     """`pytest bench/ --quick` over the registry, reusing the quick run's build cache."""
     out = tmp_path / "bench.json"
@@ -463,6 +324,8 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
             f"--benchmark-json={out}",
         ],
         cwd=root,
+        # pytest-benchmark turns itself off in an xdist worker's environment
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
         capture_output=True,
         text=True,
         timeout=900,
