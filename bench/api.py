@@ -10,7 +10,7 @@
 
 `run` takes `RunConfig` fields (`bench.run.RunConfig`) as keywords; `quick=True` starts
 from the quick configuration. Errors are `bench.UsageError` (the input) as in the CLI.
-Builds run in spawned worker processes, which import the calling script again: call
+Builds run in worker processes, which import the calling script again: call
 `run` under `if __name__ == "__main__":` in a script file.
 """
 

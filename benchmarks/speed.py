@@ -1,6 +1,8 @@
 """How fast `edgebench run` is on this machine: a cold and a warm default run, the
 build stage of a cold quick run with 1 and with N workers, and a cold 5-seed quick run;
-with the peak memory of each run summed over all its processes. Writes
+with the peak memory of each run summed over all its processes: resident (RSS,
+counting the pages the workers share with their fork server once per process) and
+proportional (PSS, each shared page split among its sharers: what the run takes). Writes
 benchmarks/speed.md, which the README quotes. Timings belong here, never in the tests.
 
     python benchmarks/speed.py [--workers N]
@@ -22,35 +24,39 @@ import psutil
 OUT = Path(__file__).with_name("speed.md")
 
 
-def run(*args: str, cache: Path, out: Path) -> tuple[float, float, dict]:
-    """Wall seconds, the peak resident memory summed over the run's process tree (GB,
-    sampled every 0.1 s) and the results of one `edgebench run`."""
+def run(*args: str, cache: Path, out: Path) -> tuple[float, tuple[float, float], dict]:
+    """Wall seconds, the peak RSS and PSS summed over the run's process tree (GB, sampled
+    every 0.1 s) and the results of one `edgebench run`."""
     command = [sys.executable, "-m", "bench.cli", "run", "--quiet", "--cache", str(cache)]
     start = time.perf_counter()
     child = subprocess.Popen(
         [*command, "--out", str(out), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak = 0
+    peak_rss = peak_pss = 0
     while child.poll() is None:
-        peak = max(peak, _tree_rss(child.pid))
+        rss, pss = _tree_memory(child.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.1)
     seconds = time.perf_counter() - start
     if child.returncode != 0:
         raise SystemExit(f"edgebench run {' '.join(args)} failed: {child.stderr.read()[-500:]!r}")
-    return seconds, peak / 1e9, json.loads((out / "results.json").read_text())
+    peaks = (peak_rss / 1e9, peak_pss / 1e9)
+    return seconds, peaks, json.loads((out / "results.json").read_text())
 
 
-def _tree_rss(pid: int) -> int:
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS summed over `pid` and its descendants (the fork server, the workers)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
-    total = 0
+        return 0, 0
+    rss = pss = 0
     for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += proc.memory_info().rss
-    return total
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            info = proc.memory_full_info()
+            rss, pss = rss + info.rss, pss + info.pss
+    return rss, pss
 
 
 def main() -> None:
@@ -65,8 +71,8 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d')}.",
         "",
         "| run | wall s | train s | build s | the rest s (measuring, calibration) | rows "
-        "| peak RSS, all processes, GB |",
-        "|---|---|---|---|---|---|---|",
+        "| peak RSS, all processes, GB | peak PSS, all processes, GB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -87,13 +93,14 @@ def main() -> None:
         ]
         wall = {}
         for label, extra, cache in cases:
-            seconds, peak, res = run(*extra, cache=root / cache, out=root / f"out-{cache}")
+            seconds, (rss, pss), res = run(*extra, cache=root / cache, out=root / f"out-{cache}")
             wall[cache] = seconds
             stages = res["stages_s"]
             rest = seconds - stages.get("train", 0) - stages.get("build", 0)
             lines.append(
                 f"| {label} | {seconds:.1f} | {stages.get('train', 0):.1f} | "
-                f"{stages.get('build', 0):.1f} | {rest:.1f} | {len(res['rows'])} | {peak:.2f} |"
+                f"{stages.get('build', 0):.1f} | {rest:.1f} | {len(res['rows'])} | "
+                f"{rss:.2f} | {pss:.2f} |"
             )
             print(lines[-1], flush=True)
     ratio = wall["seeds"] / wall[f"quick{args.workers}"]
