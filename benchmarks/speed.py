@@ -10,6 +10,7 @@ benchmarks/speed.md, which the README quotes. Timings belong here, never in the 
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -25,16 +26,19 @@ OUT = Path(__file__).with_name("speed.md")
 
 
 def run(*args: str, cache: Path, out: Path) -> tuple[float, tuple[float, float], dict]:
-    """Wall seconds, the peak RSS and PSS summed over the run's process tree (GB, sampled
-    every 0.1 s) and the results of one `edgebench run`."""
+    """Wall seconds, the peak RSS and PSS summed over the run's process tree (GB; RSS
+    sampled every 0.1 s, PSS every 1 s: reading it costs the kernel time the run would
+    otherwise have) and the results of one `edgebench run`."""
     command = [sys.executable, "-m", "bench.cli", "run", "--quiet", "--cache", str(cache)]
     start = time.perf_counter()
     child = subprocess.Popen(
         [*command, "--out", str(out), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     peak_rss = peak_pss = 0
-    while child.poll() is None:
-        rss, pss = _tree_memory(child.pid)
+    for tick in itertools.count():
+        if child.poll() is not None:
+            break
+        rss, pss = _tree_memory(child.pid, pss=tick % 10 == 0)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.1)
     seconds = time.perf_counter() - start
@@ -44,19 +48,23 @@ def run(*args: str, cache: Path, out: Path) -> tuple[float, tuple[float, float],
     return seconds, peaks, json.loads((out / "results.json").read_text())
 
 
-def _tree_memory(pid: int) -> tuple[int, int]:
-    """RSS and PSS summed over `pid` and its descendants (the fork server, the workers)."""
+def _tree_memory(pid: int, pss: bool) -> tuple[int, int]:
+    """RSS and (when `pss`, else 0) PSS summed over `pid` and its descendants (the fork
+    server, the workers)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0, 0
-    rss = pss = 0
+    rss = proportional = 0
     for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            info = proc.memory_full_info()
-            rss, pss = rss + info.rss, pss + info.pss
-    return rss, pss
+            if pss:
+                info = proc.memory_full_info()
+                rss, proportional = rss + info.rss, proportional + info.pss
+            else:
+                rss += proc.memory_info().rss
+    return rss, proportional
 
 
 def main() -> None:
