@@ -45,7 +45,7 @@ SLOW_FIXTURES = {"quick_run", "user_models", "family"}  # each trains or runs th
 
 def pytest_collection_modifyitems(items):
     """Tests that need a whole run or trained families are `slow`: `pytest -m "not slow"`
-    is the inner loop; the README's `pytest` (and CI) runs everything."""
+    is the inner loop; the README's test command (and CI) runs everything."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
