@@ -58,45 +58,29 @@ def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_p
     assert "pass --dataset" in rows[1]["detection_skipped"]
 
 
-def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
-    done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
+def _one_row(model, out, *options) -> dict:
+    """`edgebench run --quick --model MODEL`, which must succeed: the row it writes."""
+    done = edgebench("run", "--quick", "--model", model, "--out", out, *options)
     assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    (row,) = json.loads((out / "results.json").read_text())["rows"]
+    return row
+
+
+def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
+    row = _one_row(user_models / "ae.tflite", tmp_path)
     assert "point_f1" not in row and "pass --dataset" in row["detection_skipped"]
     assert row["tflm_instructions"] > 0 and row["arena_bytes"] > 0
     assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
 
 
 def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
-    done = edgebench(
-        "run",
-        "--quick",
-        "--model",
-        user_models / "ae.tflite",
-        "--out",
-        tmp_path,
-        "--dataset",
-        "nepse",
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    row = _one_row(user_models / "ae.tflite", tmp_path, "--dataset", "nepse")
     assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
     assert row["point_f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
 
 
 def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
-    done = edgebench(
-        "run",
-        "--quick",
-        "--model",
-        user_models / "conv.tflite",
-        "--out",
-        tmp_path,
-        "--dataset",
-        "nepse",
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
+    row = _one_row(user_models / "conv.tflite", tmp_path, "--dataset", "nepse")
     assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
     assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "point_f1" not in row
     assert "not a window autoencoder" in row["detection_skipped"]
