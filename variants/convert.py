@@ -40,7 +40,7 @@ def to_tflite(
     # RESHAPE, which TFLM refuses) and TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM.
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
     function = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], _holder(model))
     if optimize or float16 or representative is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if float16:
@@ -59,6 +59,17 @@ def to_tflite(
         converter.inference_input_type = converter.inference_output_type = tf.int16
     with quiet_native_stderr():
         return converter.convert()
+
+
+def _holder(model):
+    """What the converter saves beside the function: the model's variables alone. Handing it
+    the Keras model makes it serialize every layer first (3-6x the conversion's time), and
+    for some models (QAT Conv1D) that fails and the converter silently takes its other path."""
+    from variants._tf import tf
+
+    holder = tf.Module()
+    holder.weights = list(model.variables)
+    return holder
 
 
 def to_int8(ctx, model, calibration_windows: int = 500, **options) -> bytes:
