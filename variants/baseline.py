@@ -176,9 +176,10 @@ def fit(model, x, y, cfg: TrainConfig, epochs: int, learning_rate: float, callba
     # An epoch's steps run in one graph call: the same updates in the same order (the same
     # weights, bit for bit) without Python's per-step overhead, which dominates for models
     # this small. TFMOT's pruning wrapper counts its steps inside the graph, so it agrees.
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate), loss="mse", steps_per_execution=STEPS
-    )
+    optimizer = keras.optimizers.Adam(learning_rate)
+    model.compile(optimizer=optimizer, loss="mse", steps_per_execution=STEPS)
+    # The optimizer's slots made now: a first trace that creates variables is traced twice.
+    optimizer.build(model.trainable_variables)
     model.fit(
         x,
         y,
