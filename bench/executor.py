@@ -2,10 +2,10 @@
 worker processes (`--workers N`) or a Ray cluster (`--executor ray[=ADDRESS]`). Both
 offer `map(task, items)` and the same guarantees.
 
-Local workers fork from a server process that imported TensorFlow once, with one BLAS
-thread, so that it holds no thread for a fork to lose: a worker starts in a fraction of
-a second instead of spending ~5 s of CPU on the import, and the workers share those
-pages. TensorFlow runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS
+Local workers fork from a server process that imported TensorFlow (and TFMOT) once, with
+one BLAS thread, so that it holds no thread for a fork to lose: a worker starts in a
+fraction of a second instead of spending ~6 s of CPU on the imports, and the workers
+share those pages. TensorFlow runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS
 in a worker too, so the built models are the same bytes for any number of workers (and
 as with spawned workers) and workers never oversubscribe the cores.
 
@@ -57,7 +57,7 @@ def _forkserver() -> multiprocessing.context.BaseContext:
     """The start method of local workers: forked from a server that has TensorFlow loaded
     and, started with OMP_NUM_THREADS=1, no BLAS thread (TensorFlow's import starts none)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["variants._tf"])
+    ctx.set_forkserver_preload(["variants._tf", "tensorflow_model_optimization"])
     before = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
@@ -68,6 +68,17 @@ def _forkserver() -> multiprocessing.context.BaseContext:
         else:
             os.environ["OMP_NUM_THREADS"] = before
     return ctx
+
+
+Then = Callable[[int, Any], Sequence[Any]] | None  # a result's follow-up items
+Results = Iterator[tuple[int, Any]]
+
+
+def _more(then: Then, i: int, result: Any, items: list[Any]) -> Iterator[Any]:
+    """The follow-ups of item `i`'s result, each appended to `items` as it is yielded."""
+    for item in then(i, result) if then is not None else ():
+        items.append(item)
+        yield item
 
 
 class Local:
@@ -93,22 +104,35 @@ class Local:
             initializer=_one_thread,
         )
 
-    def map(self, task: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    def map(self, task: Callable[[Any], Any], items: list[Any], then: Then = None) -> Results:
         """(index, result or Died) for every item, as they finish. `task` must be a
-        module-level function and must return its failures, not raise them."""
+        module-level function and must return its failures, not raise them. `then(index,
+        result)`, called once the result is taken, may return more items: they are
+        appended to `items` and run too (so indices stay those of `items`)."""
         if self._pool is None:
             self._pool = self._new_pool(self.workers)
-        futures = {self._pool.submit(task, item): i for i, item in enumerate(items)}
+        pending = {self._pool.submit(task, item): i for i, item in enumerate(items)}
         finished: set[int] = set()
         try:
-            for future in cf.as_completed(futures):
-                yield futures[future], future.result()
-                finished.add(futures[future])
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    i = pending.pop(future)
+                    result = future.result()
+                    finished.add(i)
+                    yield i, result
+                    for item in _more(then, i, result, items):
+                        pending[self._pool.submit(task, item)] = len(items) - 1
         except BrokenProcessPool:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-            for i in (i for i in range(len(items)) if i not in finished):
-                yield i, self._alone(task, items[i])
+            i = 0
+            while i < len(items):  # grows as the reruns' follow-ups come in
+                if i not in finished:
+                    result = self._alone(task, items[i])
+                    yield i, result
+                    list(_more(then, i, result, items))
+                i += 1
 
     def _alone(self, task, item) -> Any:
         """One task in a worker of its own: a second death is the task's doing."""
@@ -142,7 +166,7 @@ class Ray:
     def __exit__(self, *exc) -> None:
         self._ray.shutdown()
 
-    def map(self, task: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+    def map(self, task: Callable[[Any], Any], items: list[Any], then: Then = None) -> Results:
         ray = self._ray
         remote = ray.remote(num_cpus=1, max_retries=0)(task)
         index = {remote.remote(item): i for i, item in enumerate(items)}
@@ -151,9 +175,14 @@ class Ray:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
                 try:
-                    yield index[ref], ray.get(ref)
+                    result = ray.get(ref)
                 except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):
-                    yield index[ref], Died()
+                    result = Died()
+                yield index[ref], result
+                for item in _more(then, index[ref], result, items):
+                    ref = remote.remote(item)
+                    index[ref] = len(items) - 1
+                    pending.append(ref)
 
 
 def reachable(address: str, timeout: float = 8.0) -> None:

@@ -49,13 +49,13 @@ from variants.build import (
     Cache,
     Job,
     Outcome,
-    build_or_calibrate,
     cached_outcome,
     calibration_key,
     calibration_model,
     code_version,
     groups,
-    train_job,
+    trains,
+    work,
 )
 from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
 
@@ -316,47 +316,48 @@ def _label(ctx: BuildContext, cfg: RunConfig) -> str:
 def _build_on_workers(
     contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log, rows: int | None
 ):
-    """Training, then the recipes; each worker also runs the deterministic measurements
-    of what it built (arena search, detection, agreement) into the cache, where the
-    measuring pass finds them, and the calibration models are built beside."""
-    assert cfg.cache is not None  # `run` gives a run-only cache under --no-cache
+    """The float models first, then the calibration models; each float model, once
+    trained, releases its recipes (the groups that train first, the cheap conversions
+    after), so no worker waits for the slowest training. Each worker also runs the
+    deterministic measurements of what it built (arena search, detection, agreement) into
+    the cache, where the measuring pass finds them."""
+    cache = cfg.cache
+    assert cache is not None  # `run` gives a run-only cache under --no-cache
+    start, order = time.perf_counter(), list(todo)
+    jobs: list[Any] = [Job.of(contexts[i], cache) for i in order]
+    jobs += calibration_specs(cfg)
+    owner = dict(enumerate(order))  # job index -> its context, for trainings and builds
+    untrained, trained_at = set(order), start
+
+    def recipes(j: int, done) -> list[Job]:
+        if j >= len(order) or not isinstance(done, float):
+            return []
+        i = order[j]
+        ranked = sorted(groups(tuple(todo[i])), key=lambda group: not trains(group))
+        detection_only = rows is not None and i >= rows
+        new = [Job.of(contexts[i], cache, g, cfg.threshold, detection_only) for g in ranked]
+        owner.update({len(jobs) + k: i for k in range(len(new))})
+        return new
+
     with executor(cfg.executor, cfg.workers) as pool:
-        t, order = time.perf_counter(), list(todo)
-        trained = {}
-        for j, done in pool.map(train_job, [Job.of(contexts[i], cfg.cache) for i in order]):
-            i = order[j]
-            trained[i] = done
+        for j, done in pool.map(work, jobs, then=recipes):
+            if j not in owner:
+                continue  # a calibration model, now in the cache
+            i, job = owner[j], jobs[j]
+            if job.names:
+                for name, one in zip(job.names, _each(done, job.names), strict=True):
+                    found[i][name] = one
+                    log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
+                continue
+            untrained.discard(i)
+            if not untrained:  # the stages: until the last float model, and after
+                trained_at = clock.add("train", start)
             if isinstance(done, float):
                 contexts[i].train_seconds = done
                 log(f"{_label(contexts[i], cfg)} float model ready ({done:.1f} s training)")
             else:  # a float model that could not be made fails its variants
                 found[i] |= {name: done for name in todo[i]}
-        clock.add("train", t)
-        t = time.perf_counter()
-        jobs: list[tuple[int, Any]] = [(-1, spec) for spec in calibration_specs(cfg)]  # longest
-        jobs += [
-            (
-                i,
-                Job.of(
-                    contexts[i],
-                    cfg.cache,
-                    group,
-                    cfg.threshold,
-                    detection_only=rows is not None and i >= rows,
-                ),
-            )
-            for i in order
-            if isinstance(trained[i], float)
-            for group in groups(tuple(todo[i]))
-        ]
-        for j, done in pool.map(build_or_calibrate, [job for _, job in jobs]):
-            i, job = jobs[j]
-            if i < 0:
-                continue  # a calibration model, now in the cache
-            for name, one in zip(job.names, _each(done, job.names), strict=True):
-                found[i][name] = one
-                log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
-        clock.add("build", t)
+    clock.add("build", trained_at)
 
 
 def calibration_specs(cfg: RunConfig) -> list[dict]:

@@ -27,6 +27,19 @@ def test_a_dying_task_fails_alone_and_the_rest_finish():
     assert again == {0: 36}
 
 
+def test_follow_ups_run_too_and_a_dying_one_fails_alone():
+    items = [1, 2]
+
+    def then(i: int, result) -> list[int]:  # the square of 2 releases 3 (which dies) and 5
+        return [3, 5] if result == 4 else []
+
+    with Local(2) as pool:
+        found = dict(pool.map(square_or_die, items, then=then))
+    assert items == [1, 2, 3, 5]
+    assert {i: found[i] for i in (0, 1, 3)} == {0: 1, 1: 4, 3: 25}
+    assert isinstance(found[2], Died)
+
+
 def test_zero_workers_is_refused():
     with pytest.raises(UsageError, match="at least 1"):
         check_workers(0)

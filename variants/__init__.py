@@ -54,19 +54,27 @@ class Variant:
     parent: str | None = None
     summary: str = ""
     f1_target: F1Target | None = None
+    trains: bool = False  # the recipe trains or fine-tunes a model (seconds, not less)
 
 
 REGISTRY: dict[str, Variant] = {}
 
 
-def register(name: str, *, parent: str | None = None, f1_target: F1Target | None = None, **params):
+def register(
+    name: str,
+    *,
+    parent: str | None = None,
+    f1_target: F1Target | None = None,
+    trains: bool = False,
+    **params,
+):
     """Decorator: add `recipe` to the registry under `name` with fixed `params`."""
 
     def add(recipe):
         if name in REGISTRY:
             raise ValueError(f"variant {name!r} is registered twice")
         summary = (recipe.__doc__ or "").strip().splitlines()[0] if recipe.__doc__ else ""
-        REGISTRY[name] = Variant(name, recipe, dict(params), parent, summary, f1_target)
+        REGISTRY[name] = Variant(name, recipe, dict(params), parent, summary, f1_target, trains)
         return recipe
 
     return add
@@ -90,7 +98,7 @@ def register_float_and_int8(
     as_float32.__qualname__ = f"{transform.__qualname__}.float32"
     as_int8.__qualname__ = f"{transform.__qualname__}.int8"
     as_float32.__module__ = as_int8.__module__ = transform.__module__
-    register(name, parent="float32", f1_target=f1_target, **params)(as_float32)
+    register(name, parent="float32", f1_target=f1_target, trains=True, **params)(as_float32)
     register(f"{name}_int8", parent=name, f1_target=f1_target, **params)(as_int8)
 
 

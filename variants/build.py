@@ -302,10 +302,11 @@ def build_job(job: Job) -> list[Outcome]:
     return found
 
 
-def build_or_calibrate(job) -> Any:
-    """A build `Job`, or {"spec", "cache"}: a calibration model into the cache."""
+def work(job) -> Any:
+    """What an executor runs: a `Job` without names trains (`train_job`), one with names
+    builds (`build_job`); {"spec", "cache"} puts a calibration model into the cache."""
     if isinstance(job, Job):
-        return build_job(job)
+        return build_job(job) if job.names else train_job(job)
     from bench.pipeline import arena_and_instructions
 
     cache = Cache(job["cache"])
@@ -323,6 +324,12 @@ def groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
             root = parent
         found.setdefault(root, []).append(name)
     return [tuple(group) for group in found.values()]
+
+
+def trains(group: tuple[str, ...]) -> bool:
+    """Whether building `group` trains a model: such a group takes seconds, a conversion
+    a fraction of one, so an executor is handed the training groups first."""
+    return any(variants.REGISTRY[name].trains for name in group)
 
 
 def calibration_key(spec: dict) -> str:

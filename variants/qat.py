@@ -67,7 +67,9 @@ def quantize_aware(model):
         return q.quantize_apply(annotated)
 
 
-@register("qat", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
+@register(
+    "qat", parent="float32", f1_target=F1Target(max_loss=0.01), trains=True, calibration_windows=500
+)
 def qat(ctx, calibration_windows: int) -> bytes:
     """Fine-tuned with fake quantization, then full-integer int8."""
     cfg, x = ctx.train_cfg, ctx.windows.train.x
