@@ -1,13 +1,13 @@
 """Where a run's heavy tasks (training, building variants) execute: a pool of local
 worker processes (`--workers N`) or a Ray cluster (`--executor ray[=ADDRESS]`). Both
-offer `map(task, items)` and the same guarantees.
+offer `map(task, items, then)` (a result may release more tasks) and the same guarantees.
 
 Local workers fork from a server process that imported TensorFlow (and TFMOT) once, with
 one BLAS thread, so that it holds no thread for a fork to lose: a worker starts in a
 fraction of a second instead of spending ~6 s of CPU on the imports, and the workers
-share those pages. TensorFlow runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS
-in a worker too, so the built models are the same bytes for any number of workers (and
-as with spawned workers) and workers never oversubscribe the cores.
+share those pages. TensorFlow runs on one thread everywhere (`variants/_tf.py`), and
+numpy's BLAS in a worker too, so the built models are the same bytes for any number of
+workers (and as with spawned workers) and workers never oversubscribe the cores.
 
 A task that kills its worker (a converter segfault, the OOM killer) costs only that
 task: the tasks that were unfinished when the pool broke are rerun one per fresh worker,
@@ -180,9 +180,9 @@ class Ray:
                     result = Died()
                 yield index[ref], result
                 for item in _more(then, index[ref], result, items):
-                    ref = remote.remote(item)
-                    index[ref] = len(items) - 1
-                    pending.append(ref)
+                    follow_up = remote.remote(item)
+                    index[follow_up] = len(items) - 1
+                    pending.append(follow_up)
 
 
 def reachable(address: str, timeout: float = 8.0) -> None:
