@@ -110,12 +110,22 @@ def failing_ops(log: str) -> dict[str, str]:
     return found
 
 
-def smallest_arena(fits, hi: int, step: int = ARENA_STEP) -> int:
+def smallest_arena(fits, hi: int, step: int = ARENA_STEP, guess: int | None = None) -> int:
     """The smallest multiple of `step` in (0, hi] for which `fits` holds, by bisection.
+    A `guess` (TFLM's recorded total: the answer for the conv models) is tried first with
+    the size one step below it: two probes when it is right, one more than bisection
+    when it is not.
 
     Assumes `fits(hi)` and that fitting is monotonic in the arena size.
     """
     lo, hi = 0, hi // step  # in steps: lo never fits, hi always does
+    if guess is not None and 0 < (g := -(-guess // step)) < hi:
+        if not fits(g * step):
+            lo = g
+        elif g > 1 and fits((g - 1) * step):
+            hi = g - 1
+        else:
+            lo, hi = g - 1, g
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if fits(mid * step):
@@ -169,9 +179,10 @@ def arena(model: bytes) -> Tflm:
 
     # Bisect below twice the recorded total when that fits: half the probes of the full range.
     allocations = parse_allocations(first.log)
-    recorded = allocations["arena_recorded_bytes"] or GENEROUS_ARENA
-    hi = min(GENEROUS_ARENA, -(-(2 * recorded + 1024) // ARENA_STEP) * ARENA_STEP)
-    smallest = smallest_arena(fits, hi if fits(hi) else GENEROUS_ARENA)
+    recorded = allocations["arena_recorded_bytes"]
+    twice = 2 * (recorded or GENEROUS_ARENA) + 1024
+    hi = min(GENEROUS_ARENA, -(-twice // ARENA_STEP) * ARENA_STEP)
+    smallest = smallest_arena(fits, hi if fits(hi) else GENEROUS_ARENA, guess=recorded)
     return Tflm(
         tflm_deployable=True,
         tflm_error=None,

@@ -45,6 +45,21 @@ def test_bisection_finds_the_smallest_fitting_multiple_of_16(need):
     assert len(asked) <= 20  # log2 of the range in 16-byte steps
 
 
+@pytest.mark.parametrize("guess", [None, 16, 1000, 1008, 1024, 12_345, 8 << 20])
+@pytest.mark.parametrize("need", [1, 16, 1000, 1008, 12_345])
+def test_a_guess_never_changes_the_answer_and_a_right_one_takes_two_probes(need, guess):
+    asked = []
+
+    def fits(size):
+        asked.append(size)
+        return size >= need
+
+    found = tflm.smallest_arena(fits, hi=1 << 20, guess=guess)
+    assert found == -(-need // 16) * 16
+    if guess is not None and -(-guess // 16) * 16 == found:
+        assert len(asked) <= 2
+
+
 def test_a_probe_that_crashes_takes_only_its_own_process():
     def segfault(model, arena_size, allocations):
         os.kill(os.getpid(), signal.SIGSEGV)
