@@ -14,7 +14,6 @@ newest point against the rest of its window, thresholded on validation like the 
 """
 
 import numpy as np
-from sklearn import metrics
 
 from bench import MeasurementError, UsageError, nab
 from bench.data.windows import Split, Windows
@@ -27,6 +26,14 @@ THRESHOLD_POLICIES = (
     "windows that hold no anomaly, 0<P<100)"
 )
 CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
+
+
+def _metrics():
+    """scikit-learn's metrics, imported when first used: 1.3 s that a run whose detection
+    figures all come from the cache does not pay."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def resolve_policy(policy: str, labels: np.ndarray) -> str:
@@ -46,7 +53,7 @@ def threshold_from_validation(scores: np.ndarray, split: Split, policy: str) -> 
                 "threshold policy f1 needs anomalies in the validation "
                 "part; use --threshold percentile:P or auto"
             )
-        precision, recall, cuts = metrics.precision_recall_curve(split.y_end, scores)
+        precision, recall, cuts = _metrics().precision_recall_curve(split.y_end, scores)
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
         return float(cuts[int(np.argmax(f1[:-1]))])
     if policy.startswith("percentile:"):
@@ -82,21 +89,23 @@ def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> 
     y_pred = (scores > threshold).astype(int)
     both = len(np.unique(y_true)) == 2
     return {
-        "window_precision": float(metrics.precision_score(y_true, y_pred, zero_division=0)),
-        "window_recall": float(metrics.recall_score(y_true, y_pred, zero_division=0)),
-        "window_f1": float(metrics.f1_score(y_true, y_pred, zero_division=0)),
-        "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
-        "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
+        "window_precision": float(_metrics().precision_score(y_true, y_pred, zero_division=0)),
+        "window_recall": float(_metrics().recall_score(y_true, y_pred, zero_division=0)),
+        "window_f1": float(_metrics().f1_score(y_true, y_pred, zero_division=0)),
+        "window_roc_auc": float(_metrics().roc_auc_score(y_true, scores)) if both else None,
+        "window_pr_auc": float(_metrics().average_precision_score(y_true, scores))
+        if both
+        else None,
     }
 
 
 def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
     """Per-point precision, recall, F1, and SKAB's false and missed alarm rates."""
-    tn, fp, fn, tp = metrics.confusion_matrix(y, alarms, labels=[0, 1]).ravel()
+    tn, fp, fn, tp = _metrics().confusion_matrix(y, alarms, labels=[0, 1]).ravel()
     return {
-        "point_precision": float(metrics.precision_score(y, alarms, zero_division=0)),
-        "point_recall": float(metrics.recall_score(y, alarms, zero_division=0)),
-        "point_f1": float(metrics.f1_score(y, alarms, zero_division=0)),
+        "point_precision": float(_metrics().precision_score(y, alarms, zero_division=0)),
+        "point_recall": float(_metrics().recall_score(y, alarms, zero_division=0)),
+        "point_f1": float(_metrics().f1_score(y, alarms, zero_division=0)),
         "far": float(fp / (fp + tn)) if fp + tn else None,
         "mar": float(fn / (fn + tp)) if fn + tp else None,
     }
@@ -106,8 +115,8 @@ def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
     """ROC-AUC and PR-AUC of the point scores; None when the test part holds one class."""
     both = len(np.unique(y)) == 2
     return {
-        "point_roc_auc": float(metrics.roc_auc_score(y, scores)) if both else None,
-        "point_pr_auc": float(metrics.average_precision_score(y, scores)) if both else None,
+        "point_roc_auc": float(_metrics().roc_auc_score(y, scores)) if both else None,
+        "point_pr_auc": float(_metrics().average_precision_score(y, scores)) if both else None,
     }
 
 

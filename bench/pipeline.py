@@ -105,20 +105,32 @@ def memo(cache, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R])
     code and the interpreters' versions. A warm run re-measures only the timings."""
     if cache is None:
         return run()
-    parts = {
-        "step": kind.__name__,
-        "model": hashlib.sha256(model).hexdigest(),
-        "code": code_hashes(),
-        "versions": _versions(),
-        **inputs,
-    }
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    key = _key({"step": kind.__name__, "model": hashlib.sha256(model).hexdigest(), **inputs})
     hit = cache.read(key, "record.json")
     if hit is not None:
         return kind.from_dict(json.loads(hit))
     record = run()
     cache.write(key, "record.json", json.dumps(record.to_dict()).encode())
     return record
+
+
+def _key(parts: dict) -> str:
+    """A cache key over `parts`, the measuring code and the interpreters' versions."""
+    parts = {**parts, "code": code_hashes(), "versions": _versions()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def baseline_figures(windows: Windows, policy: str, cache) -> dict[str, dict]:
+    """The baseline detectors' figures (`detection.baselines`), through the cache: a warm
+    run need not import scikit-learn."""
+    key = _key({"step": "baselines", **_seen(windows, policy)})
+    hit = cache.read(key, "record.json") if cache is not None else None
+    if hit is not None:
+        return json.loads(hit)
+    found = detection.baselines(windows, policy)
+    if cache is not None:
+        cache.write(key, "record.json", json.dumps(found).encode())
+    return found
 
 
 class Stopwatch:
@@ -205,7 +217,7 @@ def detect(model: bytes, windows: Windows, policy: str, cache) -> Detection:
         Detection,
         model,
         _seen(windows, policy),
-        lambda: detection.measure(model, windows, policy, detection.baselines(windows, policy)),
+        lambda: detection.measure(model, windows, policy, baseline_figures(windows, policy, cache)),
     )
 
 

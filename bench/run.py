@@ -35,6 +35,7 @@ from bench.pipeline import (
     Stopwatch,
     add_instructions,
     arena_and_instructions,
+    baseline_figures,
     conditions,
     measure,
     measure_detection,
@@ -507,11 +508,11 @@ def measured(row: dict, one: Outcome, ctx, cfg: RunConfig, clock, log, how: Sett
     return row
 
 
-def baselines(windows, cfg: RunConfig, dataset: Dataset) -> dict:
+def baselines(windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
     """The non-learned detectors on these test points; what cannot be computed is the
     user's input (data too short for its window), said before any training."""
     try:
-        found = detection.baselines(windows, cfg.threshold)
+        found = baseline_figures(windows, cfg.threshold, cache)
     except MeasurementError as err:
         raise UsageError(
             f"dataset {dataset.name!r}: the baselines cannot be computed "
@@ -659,14 +660,14 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
-            reference["user"] = baselines(windows, cfg, dataset)
+            reference["user"] = baselines(windows, cfg, dataset, cache)
             scaling["user"] = scalers(windows)
     else:
         rows = []
         built = contexts(cfg, dataset, cache)
         for ctx in built:  # before any training: what the data cannot serve
             detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
-            reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset)
+            reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset, cache)
             scaling[ctx.arch.name] = scalers(ctx.windows)
         others = [
             replace_seed(ctx, seed) for seed in cfg.seeds[1:] for ctx in built
