@@ -27,7 +27,7 @@ from bench.schema import Agreement, Allocation, Tflm, TflmLatency
 
 GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
 ARENA_STEP = 16  # TFLM aligns arena allocations to 16 bytes
-PROBE_TIMEOUT_S = 20.0  # an invoke of any model this harness meets takes well under 1 s
+PROBE_TIMEOUT_S = 10.0  # one allocation and invoke: well under 1 s for any model seen here
 
 
 @dataclass(frozen=True)
