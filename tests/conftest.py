@@ -1,6 +1,7 @@
 """Unit-test fixtures: a private cache and small built models."""
 
 import os
+from collections.abc import Mapping
 
 import pytest
 
@@ -33,11 +34,32 @@ def tiny_ctx(cache_dir):
 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_ctx):
-    """Variant name -> Built, for every registered variant on the tiny context."""
-    from variants import REGISTRY
-    from variants.build import build
+    """Variant name -> Built, for every registered variant on the tiny context, each
+    built when first asked for: a test file that needs int8 does not wait for QAT."""
+    return _Built(tiny_ctx)
 
-    return {name: build(variant, tiny_ctx) for name, variant in REGISTRY.items()}
+
+class _Built(Mapping):
+    def __init__(self, ctx):
+        self._ctx, self._found = ctx, {}
+
+    def __getitem__(self, name: str):
+        from variants import REGISTRY
+        from variants.build import build
+
+        if name not in self._found:
+            self._found[name] = build(REGISTRY[name], self._ctx)
+        return self._found[name]
+
+    def __iter__(self):
+        from variants import REGISTRY
+
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        from variants import REGISTRY
+
+        return len(REGISTRY)
 
 
 SLOW_FIXTURES = {"quick_run", "user_models", "family"}  # each trains or runs the command
