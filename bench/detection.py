@@ -86,26 +86,26 @@ def check_policy(policy: str, validation_labels: np.ndarray | None = None) -> No
 
 def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
     """Window level, for reference: precision, recall, F1 at `threshold`; ROC, PR AUC."""
+    metrics = _metrics()
     y_pred = (scores > threshold).astype(int)
     both = len(np.unique(y_true)) == 2
     return {
-        "window_precision": float(_metrics().precision_score(y_true, y_pred, zero_division=0)),
-        "window_recall": float(_metrics().recall_score(y_true, y_pred, zero_division=0)),
-        "window_f1": float(_metrics().f1_score(y_true, y_pred, zero_division=0)),
-        "window_roc_auc": float(_metrics().roc_auc_score(y_true, scores)) if both else None,
-        "window_pr_auc": float(_metrics().average_precision_score(y_true, scores))
-        if both
-        else None,
+        "window_precision": float(metrics.precision_score(y_true, y_pred, zero_division=0)),
+        "window_recall": float(metrics.recall_score(y_true, y_pred, zero_division=0)),
+        "window_f1": float(metrics.f1_score(y_true, y_pred, zero_division=0)),
+        "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
+        "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
     }
 
 
 def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
     """Per-point precision, recall, F1, and SKAB's false and missed alarm rates."""
-    tn, fp, fn, tp = _metrics().confusion_matrix(y, alarms, labels=[0, 1]).ravel()
+    metrics = _metrics()
+    tn, fp, fn, tp = metrics.confusion_matrix(y, alarms, labels=[0, 1]).ravel()
     return {
-        "point_precision": float(_metrics().precision_score(y, alarms, zero_division=0)),
-        "point_recall": float(_metrics().recall_score(y, alarms, zero_division=0)),
-        "point_f1": float(_metrics().f1_score(y, alarms, zero_division=0)),
+        "point_precision": float(metrics.precision_score(y, alarms, zero_division=0)),
+        "point_recall": float(metrics.recall_score(y, alarms, zero_division=0)),
+        "point_f1": float(metrics.f1_score(y, alarms, zero_division=0)),
         "far": float(fp / (fp + tn)) if fp + tn else None,
         "mar": float(fn / (fn + tp)) if fn + tp else None,
     }
@@ -113,10 +113,11 @@ def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
 
 def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
     """ROC-AUC and PR-AUC of the point scores; None when the test part holds one class."""
+    metrics = _metrics()
     both = len(np.unique(y)) == 2
     return {
-        "point_roc_auc": float(_metrics().roc_auc_score(y, scores)) if both else None,
-        "point_pr_auc": float(_metrics().average_precision_score(y, scores)) if both else None,
+        "point_roc_auc": float(metrics.roc_auc_score(y, scores)) if both else None,
+        "point_pr_auc": float(metrics.average_precision_score(y, scores)) if both else None,
     }
 
 
