@@ -5,9 +5,10 @@ offer `map(task, items, then)` (a result may release more tasks) and the same gu
 Local workers fork from a server process that imported TensorFlow (and TFMOT) once, with
 one BLAS thread, so that it holds no thread for a fork to lose: a worker starts in a
 fraction of a second instead of spending ~6 s of CPU on the imports, and the workers
-share those pages. TensorFlow runs on one thread everywhere (`variants/_tf.py`), and
-numpy's BLAS in a worker too, so the built models are the same bytes for any number of
-workers (and as with spawned workers) and workers never oversubscribe the cores.
+share those pages (`bench/_forkserver.py` keeps the garbage collector off them).
+TensorFlow runs on one thread everywhere (`variants/_tf.py`), and numpy's BLAS in a
+worker too, so the built models are the same bytes for any number of workers (and as
+with spawned workers) and workers never oversubscribe the cores.
 
 A task that kills its worker (a converter segfault, the OOM killer) costs only that
 task: the tasks that were unfinished when the pool broke are rerun one per fresh worker,
@@ -57,7 +58,7 @@ def _forkserver() -> multiprocessing.context.BaseContext:
     """The start method of local workers: forked from a server that has TensorFlow loaded
     and, started with OMP_NUM_THREADS=1, no BLAS thread (TensorFlow's import starts none)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["variants._tf", "tensorflow_model_optimization"])
+    ctx.set_forkserver_preload(["bench._forkserver"])
     before = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
