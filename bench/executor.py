@@ -75,11 +75,11 @@ Then = Callable[[int, Any], Sequence[Any]] | None  # a result's follow-up items
 Results = Iterator[tuple[int, Any]]
 
 
-def _more(then: Then, i: int, result: Any, items: list[Any]) -> Iterator[Any]:
-    """The follow-ups of item `i`'s result, each appended to `items` as it is yielded."""
-    for item in then(i, result) if then is not None else ():
-        items.append(item)
-        yield item
+def _more(then: Then, i: int, result: Any, items: list[Any]) -> list[Any]:
+    """The follow-ups of item `i`'s result, appended to `items`."""
+    found = list(then(i, result)) if then is not None else []
+    items.extend(found)
+    return found
 
 
 class Local:
@@ -122,8 +122,9 @@ class Local:
                     result = future.result()
                     finished.add(i)
                     yield i, result
-                    for item in _more(then, i, result, items):
-                        pending[self._pool.submit(task, item)] = len(items) - 1
+                    first = len(items)
+                    for k, item in enumerate(_more(then, i, result, items)):
+                        pending[self._pool.submit(task, item)] = first + k
         except BrokenProcessPool:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -132,7 +133,7 @@ class Local:
                 if i not in finished:
                     result = self._alone(task, items[i])
                     yield i, result
-                    list(_more(then, i, result, items))
+                    _more(then, i, result, items)
                 i += 1
 
     def _alone(self, task, item) -> Any:
@@ -180,9 +181,10 @@ class Ray:
                 except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):
                     result = Died()
                 yield index[ref], result
-                for item in _more(then, index[ref], result, items):
+                first = len(items)
+                for k, item in enumerate(_more(then, index[ref], result, items)):
                     follow_up = remote.remote(item)
-                    index[follow_up] = len(items) - 1
+                    index[follow_up] = first + k
                     pending.append(follow_up)
 
 

@@ -103,33 +103,29 @@ def memo(cache, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R])
     """`run()`, or its record from the cache: deterministic steps (the arena search,
     detection, agreement) keyed by the model's sha256, what else they read, the measuring
     code and the interpreters' versions. A warm run re-measures only the timings."""
-    if cache is None:
-        return run()
-    key = _key({"step": kind.__name__, "model": hashlib.sha256(model).hexdigest(), **inputs})
-    hit = cache.read(key, "record.json")
-    if hit is not None:
-        return kind.from_dict(json.loads(hit))
-    record = run()
-    cache.write(key, "record.json", json.dumps(record.to_dict()).encode())
-    return record
-
-
-def _key(parts: dict) -> str:
-    """A cache key over `parts`, the measuring code and the interpreters' versions."""
-    parts = {**parts, "code": code_hashes(), "versions": _versions()}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    parts = {"step": kind.__name__, "model": hashlib.sha256(model).hexdigest(), **inputs}
+    return _cached(cache, parts, run, lambda record: record.to_dict(), kind.from_dict)
 
 
 def baseline_figures(windows: Windows, policy: str, cache) -> dict[str, dict]:
     """The baseline detectors' figures (`detection.baselines`), through the cache: a warm
     run need not import scikit-learn."""
-    key = _key({"step": "baselines", **_seen(windows, policy)})
-    hit = cache.read(key, "record.json") if cache is not None else None
+    parts = {"step": "baselines", **_seen(windows, policy)}
+    return _cached(cache, parts, lambda: detection.baselines(windows, policy))
+
+
+def _cached(cache, parts: dict, run: Callable[[], Any], dump=lambda x: x, load=lambda x: x):
+    """`run()`, or what the cache holds under a key over `parts`, the measuring code and
+    the interpreters' versions (`dump`/`load`: to and from JSON data)."""
+    if cache is None:
+        return run()
+    parts = {**parts, "code": code_hashes(), "versions": _versions()}
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    hit = cache.read(key, "record.json")
     if hit is not None:
-        return json.loads(hit)
-    found = detection.baselines(windows, policy)
-    if cache is not None:
-        cache.write(key, "record.json", json.dumps(found).encode())
+        return load(json.loads(hit))
+    found = run()
+    cache.write(key, "record.json", json.dumps(dump(found)).encode())
     return found
 
 

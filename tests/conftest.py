@@ -41,25 +41,22 @@ def tiny_models(tiny_ctx):
 
 class _Built(Mapping):
     def __init__(self, ctx):
-        self._ctx, self._found = ctx, {}
+        from variants import REGISTRY
+
+        self._ctx, self._registry, self._found = ctx, REGISTRY, {}
 
     def __getitem__(self, name: str):
-        from variants import REGISTRY
         from variants.build import build
 
         if name not in self._found:
-            self._found[name] = build(REGISTRY[name], self._ctx)
+            self._found[name] = build(self._registry[name], self._ctx)
         return self._found[name]
 
     def __iter__(self):
-        from variants import REGISTRY
-
-        return iter(REGISTRY)
+        return iter(self._registry)
 
     def __len__(self) -> int:
-        from variants import REGISTRY
-
-        return len(REGISTRY)
+        return len(self._registry)
 
 
 SLOW_FIXTURES = {"quick_run", "user_models", "family"}  # each trains or runs the command
