@@ -1,5 +1,12 @@
-"""The report's figures, drawn with matplotlib from results alone (PNG beside REPORT.md)."""
+"""The report's figures, drawn with matplotlib from results alone (PNG beside REPORT.md).
 
+With a cache, a figure that shows no timing is drawn once per content: a warm run, whose
+only new numbers are the host timings, copies the rest from the cache.
+"""
+
+import dataclasses
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -10,9 +17,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+import bench
 from bench.choose import pareto
+from bench.results import write_atomic
+from bench.schema import HostLatency, TflmLatency
 
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
+TIMED = {f.name for record in (HostLatency, TflmLatency) for f in dataclasses.fields(record)}
 
 
 def _save(fig, path: Path) -> Path:
@@ -157,7 +168,7 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def memory(rows: list[dict], arch: str, path: Path, boards: dict) -> Path | None:
+def memory(rows: list[dict], arch: str, boards: dict, path: Path) -> Path | None:
     """Flash (flatbuffer) and RAM (arena) per variant on linear axes, with their values,
     against the tightest board's flash and SRAM (the roomiest named in the title)."""
     rows = [r for r in rows if r.get("size_bytes")]
@@ -263,21 +274,60 @@ def seed_spread(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def write_all(res: dict, out: Path, shipped: dict[str, dict]) -> dict[str, list[Path]]:
-    """Every figure the results can feed, per arch; returns arch -> paths written."""
+def write_all(res: dict, out: Path, shipped: dict[str, dict], cache=None) -> dict[str, list[Path]]:
+    """Every figure the results can feed, per arch; returns arch -> paths written.
+    `cache`: a `variants.build.Cache` for the figures that show no timing, or None."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
         rows = [r for r in res["rows"] if r["arch"] == arch]
         shown = shipped.get(arch) or rows[0]
+        figures = [
+            ("size-vs-f1", size_vs_f1, (rows, arch)),
+            ("latency", latency_boxes, (rows, arch)),
+            ("scores", score_trace, (shown, res.get("traces", {}).get(arch))),
+            ("memory", memory, (rows, arch, res.get("boards") or {})),
+            ("energy", energy, (rows, arch)),
+            ("seeds", seed_spread, (rows, arch)),
+        ]
         paths = [
-            size_vs_f1(rows, arch, folder / f"{arch}-size-vs-f1.png"),
-            latency_boxes(rows, arch, folder / f"{arch}-latency.png"),
-            score_trace(shown, res.get("traces", {}).get(arch), folder / f"{arch}-scores.png"),
-            memory(rows, arch, folder / f"{arch}-memory.png", res.get("boards") or {}),
-            energy(rows, arch, folder / f"{arch}-energy.png"),
-            seed_spread(rows, arch, folder / f"{arch}-seeds.png"),
+            _drawn(draw, args, folder / f"{arch}-{name}.png", cache) for name, draw, args in figures
         ]
         written[arch] = [p for p in paths if p is not None]
     return written
+
+
+def _drawn(draw, args: tuple, path: Path, cache) -> Path | None:
+    """`draw(*args, path)`; a figure that shows no timing comes from `cache` when it holds
+    one drawn from the same data by the same code and matplotlib."""
+    if cache is None or draw is latency_boxes:
+        return draw(*args, path)
+    key = _figure_key(draw.__name__, args)
+    png = cache.read(key, "figure.png")
+    if png is not None:
+        write_atomic(path, png)
+        return path
+    drawn = draw(*args, path)
+    if drawn is not None:
+        cache.write(key, "figure.png", drawn.read_bytes())
+    return drawn
+
+
+def _figure_key(name: str, args: tuple) -> str:
+    """Over the figure's data without the timings (which the figure does not show), this
+    module, the code it calls and matplotlib's version."""
+    code = hashlib.sha256()
+    root = Path(bench.__file__).parent
+    for file in ("plots.py", "choose.py"):
+        code.update((root / file).read_bytes())
+
+    def untimed(value):
+        if isinstance(value, dict):
+            return {k: untimed(v) for k, v in value.items() if k not in TIMED}
+        if isinstance(value, list | tuple):
+            return [untimed(v) for v in value]
+        return value
+
+    parts = [name, untimed(args), code.hexdigest(), matplotlib.__version__]
+    return "figure-" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]

@@ -832,11 +832,12 @@ def render(
     return "\n".join(lines)
 
 
-def write(res: dict, out: Path, constraints: Constraints | None = None) -> Path:
-    """Figures first, then REPORT.md that links them; both from `res` alone."""
+def write(res: dict, out: Path, constraints: Constraints | None = None, cache=None) -> Path:
+    """Figures first, then REPORT.md that links them; both from `res` alone (`cache`: where
+    figures that show no timing may come from, `plots.write_all`)."""
     constraints = _constraints(res, constraints)
     shipped = {arch: _shipped(res, arch, rows, constraints) for arch, rows in _arches(res).items()}
-    plots = write_all(res, Path(out), shipped)
+    plots = write_all(res, Path(out), shipped, cache)
     path = Path(out) / "REPORT.md"
     write_text_atomic(path, render(res, constraints, plots))
     return path

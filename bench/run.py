@@ -717,5 +717,5 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
     path = cfg.out / "results.json"
     results.write(out, path)
     out = results.read(path)  # the report renders what the file holds, nothing else
-    report.write(out, cfg.out)
+    report.write(out, cfg.out, cache=cache)
     return out

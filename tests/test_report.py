@@ -116,6 +116,31 @@ def test_rerendering_keeps_a_report_whole(small, tmp_path):
     shutil.rmtree(tmp_path / "plots")
 
 
+def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redrawn(small, tmp_path):
+    from variants.build import Cache
+
+    cache = Cache(tmp_path / "cache")
+    report.write(small, tmp_path / "a", cache=cache)
+    drawn = {p.name: p.read_bytes() for p in (tmp_path / "a" / "plots").iterdir()}
+    assert len(list((tmp_path / "cache").glob("figure-*/figure.png"))) == 4  # all but latency
+    for row in small["rows"]:  # new timings, same everything else: the warm run's case
+        row["latency_samples_us"] = [2 * t for t in row["latency_samples_us"]]
+        row["latency_us_p50"] *= 2
+    for png in (tmp_path / "cache").glob("figure-*/figure.png"):
+        png.write_bytes(png.read_bytes() + b"cached")  # so that a copy shows
+    report.write(small, tmp_path / "b", cache=cache)
+    again = {p.name: p.read_bytes() for p in (tmp_path / "b" / "plots").iterdir()}
+    assert again.keys() == drawn.keys()
+    for name in drawn:
+        if name == "seed-latency.png":
+            assert again[name] != drawn[name] and not again[name].endswith(b"cached")
+        else:
+            assert again[name] == drawn[name] + b"cached"
+    small["rows"][0]["size_bytes"] += 1  # what the figures show changed: drawn anew
+    report.write(small, tmp_path / "c", cache=cache)
+    assert not (tmp_path / "c" / "plots" / "seed-memory.png").read_bytes().endswith(b"cached")
+
+
 def test_the_python_api_reads_typed_records(small):
     from bench import api
 
