@@ -1,17 +1,41 @@
 """The `edgebench` command as a user runs it, for the end-to-end tests."""
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 
-def edgebench(*args, cwd=None, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+def edgebench(*args, cwd=None, process: bool = False, timeout: float = 900):
+    """`edgebench ARGS`: its exit code, stdout and stderr (a `CompletedProcess`).
+
+    By default through the console script's own `bench.cli.main`, in this process: every
+    run's workers then fork from this process's one fork server, which imports TensorFlow
+    once per test process instead of once per run. `process=True` starts a fresh
+    interpreter, for what only a process shows: a crash of the main process, what it
+    imports, a time limit (`timeout`)."""
+    argv = [str(a) for a in args]
+    if process:
+        return subprocess.run(
+            [sys.executable, "-m", "bench.cli", *argv],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            timeout=timeout,
+        )
+    from bench.cli import main
+
+    out, err, before = io.StringIO(), io.StringIO(), Path.cwd()
+    try:
+        os.chdir(cwd or before)
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as stop:  # argparse's usage errors
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["edgebench", *argv], code, out.getvalue(), err.getvalue())
