@@ -3,11 +3,10 @@
 import copy
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import edgebench
 
 from bench import InvalidResults, gate, results, schema
 
@@ -109,9 +108,7 @@ def test_a_file_that_fails_the_schema_is_refused_with_one_line(small, tmp_path, 
         ["gate", path, "--baseline", path],
         ["export", "int8", "--results", path],
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.cli", *map(str, command)], capture_output=True, text=True
-        )
+        done = edgebench(*command)
         assert done.returncode == 2 and done.stderr.strip().splitlines() == [
             f"edgebench: error: {err.value}"
         ], (command, done.stderr)
