@@ -9,7 +9,6 @@ from tabulate import tabulate
 from bench import schema
 from bench.advice import advice
 from bench.choose import Constraints, answer, pareto, within_noise
-from bench.plots import write_all
 from bench.results import write_text_atomic
 
 # Per table: the row fields shown; headers, formats and which value is best come from
@@ -835,6 +834,8 @@ def render(
 def write(res: dict, out: Path, constraints: Constraints | None = None, cache=None) -> Path:
     """Figures first, then REPORT.md that links them; both from `res` alone (`cache`: where
     figures that show no timing may come from, `plots.write_all`)."""
+    from bench.plots import write_all  # matplotlib: only once there is a report to draw
+
     constraints = _constraints(res, constraints)
     shipped = {arch: _shipped(res, arch, rows, constraints) for arch, rows in _arches(res).items()}
     plots = write_all(res, Path(out), shipped, cache)

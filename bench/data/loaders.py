@@ -9,13 +9,16 @@ from is a warning with counts, kept in the dataset.
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from bench import UsageError
 from bench.data import Dataset, Series
 from bench.data.synthetic import StreamConfig, nepse_dataset
+
+if TYPE_CHECKING:  # pandas is imported where a file is read: the built-in stream needs none
+    import pandas as pd
 
 MAX_VALUE = 1e15  # beyond this a float32 model computes inf: refused, not trained on
 MIN_CSV_ROWS = 10
@@ -81,8 +84,10 @@ def read_table(
     values: list[str] | None,
     label: str | None,
     warnings: list[str],
-) -> tuple[pd.Series, np.ndarray, np.ndarray | None, list]:
+) -> "tuple[pd.Series, np.ndarray, np.ndarray | None, list]":
     """Read and check one file: (timestamps, values (n, c), labels or None, value names)."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, sep=sep)
     except FileNotFoundError:
@@ -273,8 +278,10 @@ def load_nab(root: Path) -> Dataset:
     return Dataset("nab", series, "nab", warnings, LEADERBOARDS["nab"])
 
 
-def _windows(given, labels_file: Path, name: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _windows(given, labels_file: Path, name: str) -> "list[tuple[pd.Timestamp, pd.Timestamp]]":
     """A file's label windows as [start, end] timestamps, checked."""
+    import pandas as pd
+
     bad = UsageError(
         f"{labels_file}: the windows of {name!r} must be a list of [start, end] timestamps"
     )
