@@ -58,5 +58,10 @@ def throughput(
 
 
 def measure(model: bytes, windows: np.ndarray, samples: int, warmup: int = WARMUP) -> HostLatency:
-    times = time_invokes(LiteRT(model), windows, samples, warmup)
-    return HostLatency(**summarize(times), throughput_windows_per_s=throughput(model, windows))
+    host = LiteRT(model)
+    times = time_invokes(host, windows, samples, warmup)
+    return HostLatency(
+        **summarize(times),
+        throughput_windows_per_s=throughput(model, windows),
+        litert_xnnpack_refused=host.xnnpack_refused,
+    )

@@ -808,6 +808,11 @@ def render(
     lines += detection_warnings(res["rows"])
     lines += _why_list(res["rows"], "recipe_skipped", "Recipes that do not apply")
     lines += _why_list(res["rows"], "detection_skipped", "Detection not measured")
+    lines += _why_list(
+        res["rows"],
+        "litert_xnnpack_refused",
+        "Run on LiteRT's built-in kernels: XNNPACK refused them (host latency and detection)",
+    )
     problems = failures(res["rows"])
     if problems:
         lines += ["", "## Variants that failed", "", *problems]

@@ -283,6 +283,12 @@ def update_to_4(res: dict) -> dict:
     return res
 
 
+def update_to_5(res: dict) -> dict:
+    """v4 -> v5: a row may say that XNNPACK refused its model (`litert_xnnpack_refused`);
+    a v4 row whose model XNNPACK refused has no LiteRT figures at all, only errors."""
+    return res
+
+
 WINDOW_LEVEL = {
     "precision": "window_precision",
     "recall": "window_recall",
@@ -312,4 +318,4 @@ def _step_error(stage: str, text) -> dict:
     return {"stage": stage, "kind": kind if sep else "Error", "message": message or str(text)}
 
 
-MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4}
+MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4, 5: update_to_5}

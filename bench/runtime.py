@@ -55,14 +55,16 @@ def mse(recon: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class LiteRT:
-    """A .tflite model on LiteRT, one thread; batch 1 unless `scores` resizes it."""
+    """A .tflite model on LiteRT, one thread; batch 1 unless `scores` resizes it. LiteRT
+    hands what it can to its default delegate, XNNPACK; a model XNNPACK refuses to prepare
+    runs on LiteRT's built-in kernels instead, and `xnnpack_refused` says why."""
 
     name = "litert"
 
     def __init__(self, model: bytes, batch: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_content=model, num_threads=1)
+        self._model = model
+        self.xnnpack_refused: str | None = None
+        self._interpreter = self._open()
         self._stateful = graph.stateful(model)
         self.input = self._interpreter.get_input_details()[0]
         self.output_detail = self._interpreter.get_output_details()[0]
@@ -70,12 +72,31 @@ class LiteRT:
         self._batches: bool | None = None
         self._resize(batch)
 
+    def _open(self):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        if self.xnnpack_refused is None:
+            return Interpreter(model_content=self._model, num_threads=1)
+        builtin = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        return Interpreter(
+            model_content=self._model, num_threads=1, experimental_op_resolver_type=builtin
+        )
+
     def _resize(self, batch: int) -> None:
-        if batch != self.batch:
-            shape = [batch, *self.input["shape"][1:]]
-            self._interpreter.resize_tensor_input(self.input["index"], shape)
+        if batch == self.batch:
+            return
+        try:
+            self._interpreter.resize_tensor_input(
+                self.input["index"], [batch, *self.input["shape"][1:]]
+            )
             self._interpreter.allocate_tensors()
-            self.batch = batch
+        except RuntimeError as err:
+            if self.xnnpack_refused is not None or "XNNPACK" not in str(err):
+                raise
+            self.xnnpack_refused = str(err).strip()
+            self._interpreter = self._open()
+            return self._resize(batch)
+        self.batch = batch
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         return quantize(x, self.input["dtype"], *self.input["quantization"])

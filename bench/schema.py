@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def metric(
@@ -268,6 +268,10 @@ class HostLatency(Record):
     latency_samples_us: list[float] = metric("us", "every timed invoke")
     throughput_windows_per_s: float = metric(
         "windows/s", "batched: quantize, invoke, dequantize", "windows/s", "{:,.0f}", "max"
+    )
+    litert_xnnpack_refused: str | None = metric(
+        doc="XNNPACK's words when it refused to prepare the model: LiteRT's built-in kernels "
+        "then ran it (latency, detection); null: LiteRT's default XNNPACK delegate ran it"
     )
 
 

@@ -7,7 +7,7 @@ from sklearn import metrics
 from bench import UsageError, detection, latency, runtime, schema, size
 from bench.data import Series
 from bench.data.windows import make_windows
-from bench.runtime import LiteRT, time_invokes
+from bench.runtime import MIN_SAMPLES, LiteRT, time_invokes
 
 
 def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models, tmp_path):
@@ -105,6 +105,34 @@ def test_int8_model_takes_and_returns_int8_but_scores_in_float(tiny_models, tiny
     x = tiny_ctx.windows.test.x[:8]
     f32 = LiteRT(tiny_models["float32"].model).scores(x)
     np.testing.assert_allclose(host.scores(x), f32, rtol=0.3, atol=1e-3)
+
+
+def test_a_model_xnnpack_refuses_runs_on_builtin_kernels_and_says_so(tiny_ctx, tiny_models):
+    """A hidden layer that never fires quantizes to a scale XNNPACK will not prepare (the
+    seed int8 model of SKAB at window 48 is one): LiteRT's built-in kernels run it."""
+    from variants._tf import keras
+    from variants.convert import to_int8
+
+    shape = tiny_ctx.windows.train.x.shape[1:]
+    never = keras.initializers.Constant(-100.0)
+    dead = keras.Sequential(
+        [
+            keras.Input(shape),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4, activation="relu", bias_initializer=never),
+            keras.layers.Dense(int(np.prod(shape)), activation="sigmoid"),
+            keras.layers.Reshape(shape),
+        ]
+    )
+    model, x = to_int8(tiny_ctx, dead), tiny_ctx.windows.test.x[:8]
+    host = LiteRT(model)
+    assert "XNNPACK" in host.xnnpack_refused and "failed to prepare" in host.xnnpack_refused
+    assert host.scores(x).shape == (8,)
+    found = latency.measure(model, x, samples=MIN_SAMPLES)
+    assert found.litert_xnnpack_refused == host.xnnpack_refused
+    assert found.latency_samples == MIN_SAMPLES and found.throughput_windows_per_s > 0
+    fine = latency.measure(tiny_models["int8"].model, x, samples=MIN_SAMPLES)
+    assert fine.litert_xnnpack_refused is None
 
 
 def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
