@@ -1,9 +1,11 @@
 """How fast `edgebench run` is on this machine: a cold and a warm default run, the
 build stage of a cold quick run with 1 and with N workers, and a cold 5-seed quick run;
 with the peak memory of each run summed over all its processes: resident (RSS,
-counting the pages the workers share with their fork server once per process) and
-proportional (PSS, each shared page split among its sharers: what the run takes). Writes
-benchmarks/speed.md, which the README quotes. Timings belong here, never in the tests.
+counting the pages the workers share with their fork server once per process),
+proportional (PSS, each shared page split among its sharers: what the run takes) and
+PSS's anonymous part (without the clean pages of mapped files, such as TensorFlow's
+libraries, which the kernel can drop and read again). Writes benchmarks/speed.md,
+which the README quotes. Timings belong here, never in the tests.
 
     python benchmarks/speed.py [--workers N]
 """
@@ -25,46 +27,58 @@ import psutil
 OUT = Path(__file__).with_name("speed.md")
 
 
-def run(*args: str, cache: Path, out: Path) -> tuple[float, tuple[float, float], dict]:
-    """Wall seconds, the peak RSS and PSS summed over the run's process tree (GB; RSS
-    sampled every 0.1 s, PSS every 1 s: reading it costs the kernel time the run would
-    otherwise have) and the results of one `edgebench run`."""
+def run(*args: str, cache: Path, out: Path) -> tuple[float, tuple[float, ...], dict]:
+    """Wall seconds, the peak RSS, PSS and anonymous PSS summed over the run's process
+    tree (GB; RSS sampled every 0.1 s, PSS every 1 s: reading it costs the kernel time
+    the run would otherwise have) and the results of one `edgebench run`."""
     command = [sys.executable, "-m", "bench.cli", "run", "--quiet", "--cache", str(cache)]
     start = time.perf_counter()
     child = subprocess.Popen(
         [*command, "--out", str(out), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak_rss = peak_pss = 0
+    peaks = [0, 0, 0]
     for tick in itertools.count():
         if child.poll() is not None:
             break
-        rss, pss = _tree_memory(child.pid, pss=tick % 10 == 0)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        now = _tree_memory(child.pid, pss=tick % 10 == 0)
+        peaks = [max(peak, kb) for peak, kb in zip(peaks, now, strict=True)]
         time.sleep(0.1)
     seconds = time.perf_counter() - start
     if child.returncode != 0:
-        raise SystemExit(f"edgebench run {' '.join(args)} failed: {child.stderr.read()[-500:]!r}")
-    peaks = (peak_rss / 1e9, peak_pss / 1e9)
-    return seconds, peaks, json.loads((out / "results.json").read_text())
+        said = child.stderr.read()[-500:] if child.stderr else b""
+        raise SystemExit(f"edgebench run {' '.join(args)} failed: {said!r}")
+    return (
+        seconds,
+        tuple(kb * 1024 / 1e9 for kb in peaks),
+        json.loads((out / "results.json").read_text()),
+    )
 
 
-def _tree_memory(pid: int, pss: bool) -> tuple[int, int]:
-    """RSS and (when `pss`, else 0) PSS summed over `pid` and its descendants (the fork
-    server, the workers)."""
+def _tree_memory(pid: int, pss: bool) -> tuple[int, int, int]:
+    """RSS and (when `pss`, else 0) PSS and its anonymous part, in kB, summed over `pid`
+    and its descendants (the fork server, the workers)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0, 0
-    rss = proportional = 0
+        return 0, 0, 0
+    total = [0, 0, 0]
     for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+        with contextlib.suppress(OSError, psutil.Error):
             if pss:
-                info = proc.memory_full_info()
-                rss, proportional = rss + info.rss, proportional + info.pss
+                found = _rollup(proc.pid)
+                total = [
+                    t + found[k] for t, k in zip(total, ("Rss", "Pss", "Pss_Anon"), strict=True)
+                ]
             else:
-                rss += proc.memory_info().rss
-    return rss, proportional
+                total[0] += proc.memory_info().rss // 1024
+    return total[0], total[1], total[2]
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    """The kernel's memory totals of one process, in kB (Linux's smaps_rollup)."""
+    lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {line.split(":")[0]: int(line.split()[1]) for line in lines}
 
 
 def main() -> None:
@@ -83,8 +97,8 @@ def main() -> None:
         "built; *the rest*, start-up, measuring and the report.",
         "",
         "| run | wall s | train s | build s | the rest s | rows "
-        "| peak RSS, all processes, GB | peak PSS, all processes, GB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| peak RSS, all processes, GB | peak PSS, all processes, GB | of which anonymous |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -105,7 +119,9 @@ def main() -> None:
         ]
         wall, executor = {}, {}
         for label, extra, cache in cases:
-            seconds, (rss, pss), res = run(*extra, cache=root / cache, out=root / f"out-{cache}")
+            seconds, (rss, pss, anon), res = run(
+                *extra, cache=root / cache, out=root / f"out-{cache}"
+            )
             wall[cache] = seconds
             stages = res["stages_s"]
             executor[cache] = stages.get("train", 0) + stages.get("build", 0)
@@ -113,7 +129,7 @@ def main() -> None:
             lines.append(
                 f"| {label} | {seconds:.1f} | {stages.get('train', 0):.1f} | "
                 f"{stages.get('build', 0):.1f} | {rest:.1f} | {len(res['rows'])} | "
-                f"{rss:.2f} | {pss:.2f} |"
+                f"{rss:.2f} | {pss:.2f} | {anon:.2f} |"
             )
             print(lines[-1], flush=True)
     ratio = wall["seeds"] / wall[f"quick{args.workers}"]
