@@ -1,4 +1,4 @@
-"""End to end through the installed `edgebench` command, as a user runs it."""
+"""End to end through the `edgebench` command (its `main`, or a fresh process)."""
 
 import dataclasses
 import json
