@@ -23,7 +23,11 @@ from bench.results import write_atomic
 from bench.schema import HostLatency, TflmLatency
 
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
-TIMED = {f.name for record in (HostLatency, TflmLatency) for f in dataclasses.fields(record)}
+# What a figure's data holds but no figure shows: the timings, and whether a row was cached.
+UNSHOWN = {
+    "cached",
+    *(f.name for record in (HostLatency, TflmLatency) for f in dataclasses.fields(record)),
+}
 
 
 def _save(fig, path: Path) -> Path:
@@ -315,19 +319,19 @@ def _drawn(draw, args: tuple, path: Path, cache) -> Path | None:
 
 
 def _figure_key(name: str, args: tuple) -> str:
-    """Over the figure's data without the timings (which the figure does not show), this
-    module, the code it calls and matplotlib's version."""
+    """Over the figure's data without what it does not show (`UNSHOWN`), this module, the
+    code it calls and matplotlib's version."""
     code = hashlib.sha256()
     root = Path(bench.__file__).parent
     for file in ("plots.py", "choose.py"):
         code.update((root / file).read_bytes())
 
-    def untimed(value):
+    def shown(value):
         if isinstance(value, dict):
-            return {k: untimed(v) for k, v in value.items() if k not in TIMED}
+            return {k: shown(v) for k, v in value.items() if k not in UNSHOWN}
         if isinstance(value, list | tuple):
-            return [untimed(v) for v in value]
+            return [shown(v) for v in value]
         return value
 
-    parts = [name, untimed(args), code.hexdigest(), matplotlib.__version__]
+    parts = [name, shown(args), code.hexdigest(), matplotlib.__version__]
     return "figure-" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
