@@ -26,6 +26,7 @@ from bench.schema import (
     Detection,
     Instructions,
     Record,
+    Size,
     StepError,
     Tflm,
 )
@@ -100,9 +101,10 @@ def _versions() -> str:
 
 
 def memo(cache, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R]) -> R:
-    """`run()`, or its record from the cache: deterministic steps (the arena search,
-    detection, agreement) keyed by the model's sha256, what else they read, the measuring
-    code and the interpreters' versions. A warm run re-measures only the timings."""
+    """`run()`, or its record from the cache: deterministic steps (size, whose gzip takes
+    a while, the arena search, detection, agreement) keyed by the model's sha256, what
+    else they read, the measuring code and the interpreters' versions. A warm run
+    re-measures only the timings."""
     parts = {"step": kind.__name__, "model": hashlib.sha256(model).hexdigest(), **inputs}
     return _cached(cache, parts, run, lambda record: record.to_dict(), kind.from_dict)
 
@@ -165,9 +167,9 @@ def measure(
         clock.add(stage, start)
         return record
 
-    sized = step("size", lambda: size.measure(model))
-    shape = step("graph", lambda: graph.measure(model))
     cache = settings.cache
+    sized = step("size", lambda: memo(cache, Size, model, {}, lambda: size.measure(model)))
+    shape = step("graph", lambda: graph.measure(model))
     micro = step("tflm", lambda: search_arena(model, cache))
     arena = micro.arena_bytes if micro is not None and micro.tflm_deployable else None
     if settings.timings:

@@ -326,12 +326,12 @@ def _figure_key(name: str, args: tuple) -> str:
     for file in ("plots.py", "choose.py"):
         code.update((root / file).read_bytes())
 
-    def shown(value):
-        if isinstance(value, dict):
-            return {k: shown(v) for k, v in value.items() if k not in UNSHOWN}
-        if isinstance(value, list | tuple):
-            return [shown(v) for v in value]
-        return value
+    def shown(arg):  # rows, a row or other data: rows hold the unshown keys at the top
+        if isinstance(arg, dict):
+            return {k: v for k, v in arg.items() if k not in UNSHOWN}
+        if isinstance(arg, list):
+            return [shown(a) if isinstance(a, dict) else a for a in arg]
+        return arg
 
-    parts = [name, shown(args), code.hexdigest(), matplotlib.__version__]
+    parts = [name, [shown(a) for a in args], code.hexdigest(), matplotlib.__version__]
     return "figure-" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
