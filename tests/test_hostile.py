@@ -176,6 +176,7 @@ def test_a_damaged_cache_entry_is_rebuilt_with_a_warning(tiny_ctx):
     assert not third.cached and "meta.json is unreadable" in third.note
 
 
+@pytest.mark.slow
 def test_a_failed_run_leaves_the_previous_output_as_it_was(tmp_path, cache_dir, monkeypatch):
     from bench import report
     from bench.run import RunConfig, run
@@ -198,6 +199,7 @@ def test_a_failed_run_leaves_the_previous_output_as_it_was(tmp_path, cache_dir, 
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]
 
 
+@pytest.mark.slow
 def test_a_series_without_labels_runs_and_reports(tmp_path):
     rng = np.random.default_rng(0)
     rows = "".join(

@@ -161,6 +161,7 @@ def _run(*args):
     return edgebench("run", "--quick", "--arch", "seed", "--variants", "float32,int8", *args)
 
 
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("kind", ["skab", "nab"])
 def test_benchmarks_run_end_to_end(tmp_path, kind):

@@ -67,6 +67,7 @@ def test_series_add_up_before_normalising():
     assert nab.score(y, alarms, series)["nab_score_standard"] == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_a_nab_run_over_a_series_whose_clock_steps_back(tmp_path):
     """The repo's NAB subset plus a copy of one series with its clock set back an hour
