@@ -459,13 +459,16 @@ def answer_text(res: dict) -> str:
 def _cmd_report(args) -> int:
     from bench import report, results
     from bench.choose import Constraints
+    from variants.build import Cache, default_cache_dir
 
     res = results.read(args.results)
     out = args.out or args.results.parent
     saved = Constraints(**res["config"].get("constraints", {}))
+    cache = default_cache_dir()  # where a run left the figures it drew from the same data
+    figures = Cache(cache if os.access(cache, os.W_OK) else None)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        path = report.write(res, out, _constraints(args, saved))
+        path = report.write(res, out, _constraints(args, saved), cache=figures)
     except OSError as err:
         raise UsageError(f"cannot write the report to {out}: {err.strerror or err}") from None
     print(f"wrote {path}")
