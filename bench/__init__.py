@@ -5,6 +5,19 @@ found before any work and shown as one line with exit 2; `MeasurementError` is a
 measurement that could not be made, recorded in its row.
 """
 
+from pathlib import Path
+
+
+def source_digest(*files: str) -> str:
+    """A short hash over these files of the `bench` package (names and contents): what
+    cached results were computed by."""
+    import hashlib
+
+    root, digest = Path(__file__).parent, hashlib.sha256()
+    for file in files:
+        digest.update(file.encode() + (root / file).read_bytes())
+    return digest.hexdigest()[:12]
+
 
 class UsageError(Exception):
     """Bad input from the user: the CLI prints it as one line and exits 2."""

@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-import bench
-from bench import detection, energy, graph, instructions, latency, size, tflm
+from bench import detection, energy, graph, instructions, latency, size, source_digest, tflm
 from bench.data.windows import Windows
 from bench.schema import (
     Agreement,
@@ -44,14 +43,7 @@ R = TypeVar("R", bound=Record)
 
 
 def code_hashes() -> dict[str, str]:
-    root = Path(bench.__file__).parent
-    out = {}
-    for name, files in MEASURING_CODE.items():
-        digest = hashlib.sha256()
-        for file in files:
-            digest.update(file.encode() + (root / file).read_bytes())
-        out[name] = digest.hexdigest()[:12]
-    return out
+    return {name: source_digest(*files) for name, files in MEASURING_CODE.items()}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-import bench
+from bench import source_digest
 from bench.choose import pareto
 from bench.results import write_atomic
 from bench.schema import HostLatency, TflmLatency
@@ -321,10 +321,6 @@ def _drawn(draw, args: tuple, path: Path, cache) -> Path | None:
 def _figure_key(name: str, args: tuple) -> str:
     """Over the figure's data without what it does not show (`UNSHOWN`), this module, the
     code it calls and matplotlib's version."""
-    code = hashlib.sha256()
-    root = Path(bench.__file__).parent
-    for file in ("plots.py", "choose.py"):
-        code.update((root / file).read_bytes())
 
     def shown(arg):  # rows, a row or other data: rows hold the unshown keys at the top
         if isinstance(arg, dict):
@@ -333,5 +329,6 @@ def _figure_key(name: str, args: tuple) -> str:
             return [shown(a) if isinstance(a, dict) else a for a in arg]
         return arg
 
-    parts = [name, [shown(a) for a in args], code.hexdigest(), matplotlib.__version__]
+    code = source_digest("plots.py", "choose.py")
+    parts = [name, [shown(a) for a in args], code, matplotlib.__version__]
     return "figure-" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
