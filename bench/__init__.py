@@ -35,6 +35,10 @@ class InvalidData(UsageError):
     """A dataset that cannot be used as given."""
 
 
+class RunFailed(Exception):
+    """A run that measured nothing: one line and exit 1, the earlier output kept."""
+
+
 class MeasurementError(Exception):
     """A metric that could not be measured on a model: a row error, not a user error."""
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
-from bench import UsageError
+from bench import RunFailed, UsageError
 
 RUNS, LATEST = Path("reports/runs"), Path("reports/latest")  # a run's default home
 
@@ -77,6 +77,7 @@ def _constraints(args, base=None):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from bench.isolate import MAX_TENSOR_BYTES
     from variants import REGISTRY
     from variants.baseline import ARCHS, DEFAULT_ARCHS
 
@@ -162,6 +163,18 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default: a new reports/runs/<time>/, linked as reports/latest)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the answer")
+    run.add_argument(
+        "--measure-timeout",
+        type=float,
+        help="seconds each measurement of a --model .tflite may take, in its isolated "
+        "child (default: 60 plus 10 per MB of model)",
+    )
+    run.add_argument(
+        "--max-tensor-bytes",
+        type=int,
+        help="a --model .tflite declaring a larger tensor is refused unopened "
+        f"(default {MAX_TENSOR_BYTES:,})",
+    )
     run.add_argument(
         "--cache",
         type=Path,
@@ -376,6 +389,8 @@ def _run_config(args):
         "seeds": seeds or None,
         "executor": args.executor,
         "per_series": args.per_series or None,
+        "measure_timeout": args.measure_timeout,
+        "max_tensor_bytes": args.max_tensor_bytes,
     }
     columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
     return replace(
@@ -459,10 +474,12 @@ def answer_text(res: dict) -> str:
 def _cmd_report(args) -> int:
     from bench import report, results
     from bench.choose import Constraints
+    from bench.output import check_out
     from variants.build import Cache, default_cache_dir
 
     res = results.read(args.results)
     out = args.out or args.results.parent
+    check_out(out)
     saved = Constraints(**res["config"].get("constraints", {}))
     cache = default_cache_dir()  # where a run left the figures it drew from the same data
     figures = Cache(cache if os.access(cache, os.W_OK) else None)
@@ -482,9 +499,10 @@ def _cmd_export(args) -> int:
         raise UsageError("--arena-margin must be >= 0")
     if args.model is not None:
         from bench import tflm
+        from bench.schema import safe_name
         from variants.external import read_tflite
 
-        model, name = read_tflite(args.model), args.model.stem
+        model, name = read_tflite(args.model), safe_name(args.model.stem)
         measured = tflm.arena(model)
         if not measured.tflm_deployable or measured.arena_bytes is None:
             raise UsageError(
@@ -538,6 +556,10 @@ def _cmd_gate(args) -> int:
 def _cmd_diff(args) -> int:
     from bench import diff, results
 
+    if args.out is not None:
+        from bench.output import check_not_input
+
+        check_not_input(args.out, (args.a, args.b))
     changes = diff.compare(results.read(args.a), results.read(args.b))
     print(diff.render(changes, colour=sys.stdout.isatty(), all_rows=args.all))
     if args.out is not None:
@@ -659,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)
         return 2
+    except RunFailed as err:
+        print(f"edgebench: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("edgebench: interrupted; files already written are complete", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import UsageError, graph
-from bench.results import write_text_atomic
+from bench.results import artifact_path, write_text_atomic
 
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
 
@@ -270,6 +270,12 @@ def write(out: Path, fw: Firmware) -> list[Path]:
         "model_ops.h": ops_header(fw),
         "main.cc": example(fw),
     }
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in files) if out.is_dir() else []
+    if foreign:
+        raise UsageError(
+            f"{out} holds files that the export does not write ({', '.join(foreign[:3])}); "
+            "give an empty or new folder with --out"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
@@ -304,12 +310,15 @@ def from_results(
             f"{row['arch']}/{variant} is not deployable on TFLite Micro: "
             f"{row.get('tflm_error') or 'not measured'}"
         )
-    path = results_path.parent / row["artifact"]
+    path = artifact_path(results_path, row.get("artifact") or "")
     model = path.read_bytes() if path.is_file() else None
     if model is None or hashlib.sha256(model).hexdigest() != row.get("sha256"):
         raise UsageError(
             f"{path}: missing or not the model {results_path} measured; rerun `edgebench run`"
         )
+    from variants.external import opened
+
+    opened(model, path)  # as `--model` is: a crash costs an isolated child
     scaling = ((res.get("scaling") or {}).get(row["arch"]) or [None])[0]
     return Firmware(
         f"{row['arch']}-{variant}",

@@ -199,6 +199,30 @@ def layers(model: bytes) -> list[Layer]:
 
 
 @checked
+def declared_tensors(model: bytes) -> list[tuple[str, list[int], int]]:
+    """(name, shape, bytes per element) of every tensor of every subgraph, as declared."""
+    root, found = parse(model), []
+    for g in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(g)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            itemsize = np.dtype(_DTYPES.get(tensor.Type(), np.float64)).itemsize
+            name = (tensor.Name() or b"").decode(errors="replace")
+            found.append((name, _shape(tensor), itemsize))
+    return found
+
+
+@checked
+def io_shapes(model: bytes) -> tuple[list[int], list[int]]:
+    """The first input's and output's shapes as declared (a dynamic batch counts as 1)."""
+    graph = parse(model).Subgraphs(0)
+    return (
+        _shape(graph.Tensors(int(graph.Inputs(0)))),
+        _shape(graph.Tensors(int(graph.Outputs(0)))),
+    )
+
+
+@checked
 def io_quantization(model: bytes) -> dict[str, dict]:
     """The first input's and output's type, scale and zero point (0 and 0 for float)."""
     graph = parse(model).Subgraphs(0)

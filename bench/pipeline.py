@@ -17,8 +17,19 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bench import detection, energy, graph, instructions, latency, size, source_digest, tflm
+from bench import (
+    detection,
+    energy,
+    graph,
+    instructions,
+    isolate,
+    latency,
+    size,
+    source_digest,
+    tflm,
+)
 from bench.data.windows import Windows
+from bench.isolate import Limits
 from bench.schema import (
     Agreement,
     Conditions,
@@ -56,6 +67,7 @@ class Settings:
     boards: list[Board]
     timings: bool = True  # False: the pytest-benchmark suite times the invokes itself
     cache: Any = None  # a `variants.build.Cache` for the deterministic steps; None: none
+    isolate: Limits | None = None  # a foreign model: every step in a bounded child
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -152,7 +164,8 @@ def measure(
         start = time.perf_counter()
         record: R | None = None
         try:
-            record = run()
+            limits = settings.isolate
+            record = run() if limits is None else isolate.run(run, limits, stage)
             row.update(record.to_dict())
         except Exception as err:  # a metric that cannot run is reported, not fatal
             errors[stage] = StepError(stage, type(err).__name__, str(err).strip()[:500])

@@ -1,5 +1,6 @@
 """REPORT.md from a results dict alone: no model is loaded or run here."""
 
+import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,9 +135,16 @@ def target_table(rows: list[dict]) -> str:
     )
 
 
+def text(value: object) -> str:
+    """Free text from a results file as markdown that shows it and runs nothing: no raw
+    HTML, no table cell break, no code span, one line."""
+    escaped = html.escape(str(value), quote=False).replace("|", "\\|").replace("`", "'")
+    return " ".join(escaped.split())
+
+
 def failures(rows: list[dict]) -> list[str]:
     return [
-        f"- `{r['arch']}/{r['variant']}` {stage}: {why['kind']}: {why['message']}"
+        f"- `{r['arch']}/{r['variant']}` {stage}: {text(why['kind'])}: {text(why['message'])}"
         for r in rows
         for stage, why in (r.get("errors") or {}).items()
     ]
@@ -282,12 +290,12 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
 
 def _in_words(row: dict, why: str) -> str:
     words = row.get("tflm_advice") or advice(row.get("tflm_error"))
-    return f"not deployable on TFLite Micro ({words})" if words else why
+    return f"not deployable on TFLite Micro ({text(words)})" if words else text(why)
 
 
 def detection_warnings(rows: list[dict]) -> list[str]:
     said = [
-        f"- `{r['arch']}/{r['variant']}`: {w}"
+        f"- `{r['arch']}/{r['variant']}`: {text(w)}"
         for r in rows
         for w in r.get("detection_warnings") or []
     ]
@@ -550,14 +558,14 @@ def dataset_section(res: dict) -> list[str]:
     series = data.get("series", [])
     policies = sorted({r["threshold_policy"] for r in res["rows"] if r.get("threshold_policy")})
     lines = [
-        f"Dataset `{data.get('name')}` ({len(series)} series, "
+        f"Dataset `{text(data.get('name'))}` ({len(series)} series, "
         f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
         f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
         f"{PROTOCOLS.get(data.get('protocol'), 'n/a')}. Threshold policy "
         f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
         "only. Streaming: a point's score is that of the window ending at it."
     ]
-    lines += [f"- warning: {w}" for w in data.get("warnings", [])]
+    lines += [f"- warning: {text(w)}" for w in data.get("warnings", [])]
     board = data.get("leaderboard") or {}
     if board:
         figures = ", ".join(f"{k} {v}" for k, v in board["figures"].items())
@@ -765,7 +773,7 @@ def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
 
 def _why_list(rows: list[dict], key: str, title: str) -> list[str]:
     """A section listing each row's `key` (a reason), or nothing."""
-    said = [f"- `{r['arch']}/{r['variant']}`: {r[key]}" for r in rows if r.get(key)]
+    said = [f"- `{r['arch']}/{r['variant']}`: {text(r[key])}" for r in rows if r.get(key)]
     return ["", f"## {title}", "", *said] if said else []
 
 
@@ -801,7 +809,7 @@ def render(
             "",
             "<details><summary>TFLite Micro's own words</summary>",
             "",
-            *(f"- `{r['arch']}/{r['variant']}`: {r['tflm_error']}" for r in refused),
+            *(f"- `{r['arch']}/{r['variant']}`: {text(r['tflm_error'])}" for r in refused),
             "",
             "</details>",
         ]

@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 
 from bench import InvalidResults
-from bench.schema import SCHEMA_VERSION, Conditions, json_schema
+from bench.schema import CONTROL, NAME, SCHEMA_VERSION, Conditions, json_schema
 
 PACKAGES = (
     "edgebench",
@@ -126,6 +126,8 @@ def read(path: Path) -> dict:
         raise InvalidResults(f"{path}: no such results file; run `edgebench run` first") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidResults(f"{path}: not a readable results file ({err})") from None
+    except RecursionError:
+        raise InvalidResults(f"{path}: nested too deep to be a results file") from None
     if not isinstance(results, dict) or not isinstance(results.get("rows"), list):
         raise InvalidResults(f"{path}: not an edgebench results file (no 'rows' list)")
     version = results.get("schema_version")
@@ -139,10 +141,13 @@ def read(path: Path) -> dict:
             f"{path}: schema_version {version} is newer than this edgebench "
             f"reads ({SCHEMA_VERSION}); upgrade edgebench"
         )
-    for step in range(version + 1, SCHEMA_VERSION + 1):
-        results = MIGRATIONS[step](results)
-        results["schema_version"] = step
-    validate(results, str(path))
+    try:
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            results = MIGRATIONS[step](results)
+            results["schema_version"] = step
+        validate(results, str(path))
+    except RecursionError:
+        raise InvalidResults(f"{path}: nested too deep to be a results file") from None
     return results
 
 
@@ -152,7 +157,7 @@ def validate(results: dict, where: str) -> None:
 
     bad = _non_finite(results)
     if bad is not None:
-        raise InvalidResults(f"{where}: {_place(results, bad)}: not a finite number")
+        raise InvalidResults(f"{where}: {_place(results, bad)}: not a finite number in range")
     validator = _validator(jsonschema)(_schema())
     if not validator.is_valid(results):  # the fast path; best_match only to say what is wrong
         error = jsonschema.exceptions.best_match(validator.iter_errors(results))
@@ -167,6 +172,39 @@ def validate(results: dict, where: str) -> None:
                 f"on {row.get('dataset')}; one row per model and dataset"
             )
         seen[key] = i
+        _check_names(row, f"{where}: row {i}")
+
+
+def _check_names(row: dict, where: str) -> None:
+    """Names that become file names and markdown, and an artifact inside the run folder:
+    a results file from elsewhere must not steer where edgebench reads or writes."""
+    for key in ("arch", "variant"):
+        if not NAME.fullmatch(row[key]):
+            raise InvalidResults(
+                f"{where}: {key} {row[key][:60]!r} is not a name (letters, digits, _ + -)"
+            )
+    dataset = row.get("dataset")
+    if dataset is not None and (CONTROL.search(dataset) or len(dataset) > 200):
+        raise InvalidResults(f"{where}: dataset {dataset[:60]!r} holds control characters")
+    artifact = row.get("artifact")
+    if artifact is not None and not inside(artifact):
+        raise InvalidResults(f"{where}: artifact {artifact[:60]!r} lies outside the run folder")
+
+
+def inside(relative: str) -> bool:
+    """A relative path that stays below the folder it is relative to."""
+    parts = Path(relative).parts
+    return bool(parts) and not Path(relative).is_absolute() and ".." not in parts
+
+
+def artifact_path(results_path: Path, artifact: str) -> Path:
+    """Where a row's model is: inside the results file's folder, symbolic links resolved,
+    or InvalidResults."""
+    root = Path(results_path).resolve().parent
+    path = (root / artifact).resolve()
+    if not inside(artifact) or not path.is_relative_to(root):
+        raise InvalidResults(f"{results_path}: artifact {artifact[:60]!r} lies outside its folder")
+    return path
 
 
 _SCHEMA: dict = {}
@@ -207,6 +245,8 @@ def _place(results: dict, path: list) -> str:
 
 def _non_finite(value, path=()) -> list | None:
     if isinstance(value, float) and not math.isfinite(value):
+        return list(path)
+    if isinstance(value, int) and abs(value) > 2**63:  # no figure is this large
         return list(path)
     items = (
         value.items()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -14,6 +15,7 @@ import numpy as np
 
 from bench import (
     MeasurementError,
+    RunFailed,
     UsageError,
     detection,
     energy,
@@ -30,6 +32,8 @@ from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows, series_windows
 from bench.executor import Died, check_executor, check_workers, cores, executor
+from bench.isolate import MAX_TENSOR_BYTES, Limits, check_tensors, default_timeout
+from bench.output import check_out, swap_in
 from bench.pipeline import (
     Settings,
     Stopwatch,
@@ -42,7 +46,7 @@ from bench.pipeline import (
 )
 from bench.progress import plain
 from bench.results import write_atomic
-from bench.schema import Identity, StepError
+from bench.schema import Identity, StepError, safe_name
 from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
@@ -88,6 +92,10 @@ class RunConfig:
     seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
     executor: str = "local"  # or ray[=ADDRESS]
     per_series: bool = False  # one model per series (NAB's protocol)
+    measure_timeout: float | None = None  # s per measurement of a brought .tflite; None:
+    # scaled to its size (`isolate.default_timeout`)
+    measure_memory_bytes: int = 4 << 30  # address space each such measurement may add
+    max_tensor_bytes: int = MAX_TENSOR_BYTES  # a brought model's larger tensor: refused
 
     @classmethod
     def quick_config(cls, **overrides) -> "RunConfig":
@@ -118,13 +126,27 @@ def check(cfg: RunConfig) -> None:
         raise UsageError("nothing to run: give at least one architecture and one variant")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
         raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
+    limits = (cfg.measure_timeout or 1.0, cfg.measure_memory_bytes, cfg.max_tensor_bytes)
+    if not all(math.isfinite(v) and v > 0 for v in limits):
+        raise UsageError("--measure-timeout and --max-tensor-bytes must be positive numbers")
+    if cfg.inferences_per_second is not None and not 0 < cfg.inferences_per_second < math.inf:
+        raise UsageError("--rate must be a positive number of inferences per second")
     if cfg.model is not None:
         check_path(cfg.model)
-    if cfg.inferences_per_second is not None and cfg.inferences_per_second <= 0:
-        raise UsageError("--rate must be a positive number of inferences per second")
+        if cfg.model.suffix not in KERAS:  # refused before anything opens it
+            check_tensors(cfg.model.read_bytes(), cfg.max_tensor_bytes, str(cfg.model))
     detection.check_policy(cfg.threshold)
     catalog(cfg).select(cfg.boards)
-    check_writable(cfg.out)
+    for seed in (cfg.train.seed, cfg.stream.seed, *cfg.seeds):
+        if not 0 <= seed < 2**32:
+            raise UsageError(f"seed {seed} is out of range: give 0 to {2**32 - 1}")
+    check_out(cfg.out, inputs(cfg))
+
+
+def inputs(cfg: RunConfig) -> list[Path | None]:
+    """The files and folders the run reads: none may lie inside its output."""
+    data = (cfg.dataset or "").partition(":")[2]
+    return [cfg.model, cfg.targets, Path(data).expanduser() if data else None]
 
 
 def catalog(cfg: RunConfig) -> targets.Catalog:
@@ -133,18 +155,6 @@ def catalog(cfg: RunConfig) -> targets.Catalog:
     if cfg.inferences_per_second is not None:
         loaded.defaults["inferences_per_second"] = cfg.inferences_per_second
     return loaded
-
-
-def check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".edgebench-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise UsageError(
-            f"cannot write to output folder {out}: {err.strerror or err}; pick another with --out"
-        ) from None
 
 
 def lineage(name: str) -> str:
@@ -537,20 +547,24 @@ SKIPPED = (
 
 def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, machine: dict):
     """A user's .tflite, measured as it is; detection when its input is a window."""
-    from bench.runtime import LiteRT
-
     model = read_tflite(path)
-    host = LiteRT(model)
-    shape = [int(d) for d in host.input["shape"]]
-    out_shape = [int(d) for d in host.output_detail["shape"]]
+    shape, out_shape = graph.io_shapes(model)
+    limits = Limits(
+        cfg.measure_timeout or default_timeout(len(model)),
+        cfg.measure_memory_bytes,
+        cfg.max_tensor_bytes,
+    )
+    how = replace(how, isolate=limits)  # every step in a child bounded in time and memory
     windows = None
     if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
         windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
         inputs = windows.test.x
     else:
         rng = np.random.default_rng(cfg.train.seed)
-        inputs = rng.random((256, *shape[1:]), dtype=np.float32)
-    name = path.stem
+        per_window = 4 * math.prod(shape)
+        count = min(256, max(2, cfg.max_tensor_bytes // per_window))
+        inputs = rng.random((count, *shape[1:]), dtype=np.float32)
+    name = safe_name(path.stem)
     log(f"[user] {name}: measuring", start=True)
     window = windows.length if windows else None
     row = Identity(
@@ -619,6 +633,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
                 cfg, out=stage, cache=cache, calibration_cache=cfg.calibration_cache or cache
             )
             res = measure_all(working, cfg.as_dict(), command, log)
+        refuse_if_all_failed(res["rows"], cfg.out)
         swap_in(stage, cfg.out)
     except OSError as err:
         raise UsageError(
@@ -629,20 +644,14 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
     return res
 
 
-def swap_in(stage: Path, out: Path) -> None:
-    """Each file and folder of `stage` replaces its namesake in `out`; folders whole, so
-    models and plots of an earlier run never mix with this one's; results.json last."""
-    out.mkdir(parents=True, exist_ok=True)
-    for item in sorted(stage.iterdir(), key=lambda p: p.name == "results.json"):
-        target = out / item.name
-        if item.is_dir():
-            old = out / f".{item.name}.old-{os.getpid()}"
-            if target.exists():
-                os.replace(target, old)
-            os.replace(item, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(item, target)
+def refuse_if_all_failed(rows: list[dict], out: Path) -> None:
+    """A run with no numbers at all (one cause failed every row) does not replace good
+    output."""
+    failed = [r for r in rows if r.get("size_bytes") is None and not r.get("recipe_skipped")]
+    if rows and len(failed) == len(rows):
+        first: dict = next(iter((failed[0].get("errors") or {}).values()), {})
+        why = f"{first.get('kind', 'Error')}: {first.get('message', 'no figures')}"[:300]
+        raise RunFailed(f"every row failed ({why}); {out} is left as it was")
 
 
 def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:

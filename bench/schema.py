@@ -15,12 +15,25 @@ when those conditions agree, and otherwise says "not comparable".
 import dataclasses
 import hashlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 SCHEMA_VERSION = 5
+
+# What an `arch` or `variant` may be: it becomes part of file names (plots, models, the
+# export's folder) and of markdown, so no separators, dots, spaces or markup.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,99}")
+# Free text read from a file (a dataset's name, messages): no control characters.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_name(text: str) -> str:
+    """A file's stem as a row name: every character `NAME` refuses becomes `_`."""
+    name = re.sub(r"[^A-Za-z0-9_+-]", "_", text)[:100]
+    return name if NAME.fullmatch(name) else f"m{name}"[:100]
 
 
 def metric(

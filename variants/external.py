@@ -45,10 +45,14 @@ def _open_on_litert(model: bytes, _arena: int, _allocations: bool) -> int:
 def read_tflite(path: Path) -> bytes:
     """The flatbuffer, once LiteRT has opened, allocated and invoked it in an isolated
     child: a model that crashes the interpreter costs the child, never the harness."""
+    check_path(path)
+    return opened(path.read_bytes(), path)
+
+
+def opened(model: bytes, path: Path) -> bytes:
+    """`model` (read from `path`) once LiteRT has opened it in an isolated child."""
     from bench.tflm import probe
 
-    check_path(path)
-    model = path.read_bytes()
     found = probe(model, 0, run=_open_on_litert, label="LiteRT")
     if found.crashed:
         raise InvalidModel(f"{path}: {found.error} opening this model; it is not a usable .tflite")

@@ -16,6 +16,7 @@ import numpy as np
 from bench import UsageError
 from bench.data import Dataset, Series
 from bench.data.synthetic import StreamConfig, nepse_dataset
+from bench.schema import CONTROL
 
 if TYPE_CHECKING:  # pandas is imported where a file is read: the built-in stream needs none
     import pandas as pd
@@ -318,9 +319,10 @@ def load_csv(path: Path, columns: CsvColumns) -> Dataset:
             f"{path.name}: no label column {columns.label!r}: detection quality "
             "cannot be measured, only scores"
         )
+    stem = CONTROL.sub("_", path.stem)
     return Dataset(
-        path.stem,
-        [_series(path.stem, values, labels, int(n * 0.6), int(n * 0.8), names)],
+        stem,
+        [_series(stem, values, labels, int(n * 0.6), int(n * 0.8), names)],
         "csv",
         warnings,
     )

@@ -1,0 +1,275 @@
+"""Untrusted input, second pass: results files that name paths, foreign models that hang
+or exhaust memory, output folders that hold the user's files.
+
+Each test reproduces one case of the hostile-input issue (A: results files, B: foreign
+models, C: what a run may delete) and checks the one-line refusal or the row verdict.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import edgebench
+
+from bench import InvalidModel, InvalidResults, MeasurementError, RunFailed, isolate, output
+from bench.results import artifact_path, read
+
+GOLDEN = Path(__file__).parent / "golden" / "results-small.json"
+
+
+def _results(tmp_path: Path, edit) -> Path:
+    """The golden results file with `edit(res)` applied, written into `tmp_path/run/`."""
+    res = json.loads(GOLDEN.read_text())
+    edit(res)
+    folder = tmp_path / "run"
+    folder.mkdir(exist_ok=True)
+    path = folder / "results.json"
+    path.write_text(json.dumps(res))
+    return path
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def _one_line_exit_2(done) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+# ---- A: names and artifacts from a results file never become paths ------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("arch", "/some/dir/pwn"),
+        ("arch", "../../.."),
+        ("variant", "../../../x"),
+        ("arch", "seed\x00"),
+        ("variant", "<script>alert(1)</script>"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_name_that_is_a_path_or_markup_is_refused(tmp_path, key, value, command):
+    def edit(res):
+        for row in res["rows"]:
+            row[key] = value
+
+    path = _results(tmp_path, edit)
+    before = _files(tmp_path)
+    args = ["float32", "--results", path] if command == "export" else [path]
+    done = edgebench(command, *args, "--out", tmp_path / "elsewhere", cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert f"{key} " in done.stderr and "is not a name" in done.stderr
+    assert _files(tmp_path) == before
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("artifact", ["/etc/passwd", "/nonexistent/model.tflite", "../m.tflite"])
+def test_an_artifact_outside_the_run_folder_is_refused_without_reading_it(tmp_path, artifact):
+    """The same words whether the file exists or not: no oracle on a file's hash."""
+
+    def edit(res):
+        for row in res["rows"]:
+            row["artifact"] = artifact
+
+    path = _results(tmp_path, edit)
+    done = edgebench("export", "float32", "--results", path, "--out", tmp_path / "fw")
+    _one_line_exit_2(done)
+    assert done.stderr.strip().endswith(f"artifact {artifact!r} lies outside the run folder")
+
+
+def test_an_artifact_linked_out_of_the_folder_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "secret.tflite").write_bytes(b"x")
+    (tmp_path / "run" / "m.tflite").symlink_to(tmp_path / "secret.tflite")
+    with pytest.raises(InvalidResults, match="lies outside its folder"):
+        artifact_path(tmp_path / "run" / "results.json", "m.tflite")
+    assert artifact_path(tmp_path / "run" / "results.json", "models/a.tflite") == (
+        tmp_path / "run" / "models" / "a.tflite"
+    )
+
+
+def test_free_text_from_a_results_file_is_escaped_in_the_report(tmp_path):
+    def edit(res):
+        row = res["rows"][0]
+        row["errors"] = {"latency": {"stage": "latency", "kind": "X", "message": "<script>|`"}}
+
+    path = _results(tmp_path, edit)
+    done = edgebench("report", path)
+    assert done.returncode == 0, done.stderr
+    text = (path.parent / "REPORT.md").read_text()
+    assert "<script>" not in text
+    assert "&lt;script&gt;\\|'" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"schema_version": 5, "rows": [], "x": 1' + "0" * 400 + "}", "finite number in range"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    ],
+)
+def test_huge_numbers_and_deep_nesting_are_one_line(tmp_path, content, message):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    with pytest.raises(InvalidResults, match=message):
+        read(path)
+
+
+# ---- B: a foreign model is measured in bounded children ------------------------------------
+
+
+def test_a_child_that_runs_too_long_is_killed_and_named():
+    limits = isolate.Limits(timeout_s=0.5, memory_bytes=1 << 30, max_tensor_bytes=1 << 20)
+    with pytest.raises(MeasurementError, match=r"^timed out after 0.5 s measuring latency$"):
+        isolate.run(lambda: __import__("time").sleep(60), limits, "latency")
+
+
+def test_a_child_that_allocates_past_its_limit_fails_alone():
+    limits = isolate.Limits(timeout_s=30, memory_bytes=256 << 20, max_tensor_bytes=1 << 20)
+    with pytest.raises(MeasurementError, match="ran out of memory"):
+        isolate.run(lambda: np.ones(1 << 30), limits, "detection")
+    assert isolate.run(lambda: 6 * 7, limits, "size") == 42
+
+
+def _convert(function) -> bytes:
+    from variants._tf import tf
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [function.get_concrete_function()], function
+    )
+    return bytes(converter.convert())
+
+
+@pytest.fixture(scope="module")
+def input_bound_loop(tmp_path_factory) -> Path:
+    """A WHILE loop whose trip count is the input times 10^9: instant on the zero input
+    of the opening probe, endless on the windows that latency times."""
+    from variants._tf import tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def loop(x):
+        n = tf.cast(x[0, 0] * 1e9, tf.int32)
+        _, acc = tf.while_loop(
+            lambda i, acc: i < n, lambda i, acc: (i + 1, acc + x), [tf.constant(0), x * 0]
+        )
+        return acc
+
+    path = tmp_path_factory.mktemp("loop") / "loop.tflite"
+    path.write_bytes(_convert(loop))
+    return path
+
+
+def test_a_model_that_hangs_on_real_input_gets_a_row_verdict(input_bound_loop, tmp_path):
+    out = tmp_path / "out"
+    done = edgebench(
+        "run", "--quick", "--model", input_bound_loop, "--measure-timeout", "3", "--out", out
+    )
+    assert done.returncode == 0, done.stderr
+    row = json.loads((out / "results.json").read_text())["rows"][0]
+    assert row["errors"]["latency"]["message"] == "timed out after 3 s measuring latency"
+    assert row["size_bytes"] == input_bound_loop.stat().st_size
+
+
+def test_a_declared_tensor_over_the_bound_is_refused_unopened(tmp_path):
+    from variants._tf import tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 300_000], tf.float32)])
+    def wide(x):
+        return x * 2.0
+
+    path = tmp_path / "wide.tflite"
+    path.write_bytes(_convert(wide))
+    with pytest.raises(InvalidModel, match=r"declares 1,200,000 bytes, over the limit of 100,000"):
+        isolate.check_tensors(path.read_bytes(), 100_000, str(path))
+    done = edgebench(
+        "run", "--model", path, "--max-tensor-bytes", "100000", "--out", tmp_path / "out"
+    )
+    _one_line_exit_2(done)
+    assert not (tmp_path / "out").exists()
+
+
+# ---- C: a run owns only what it made ------------------------------------------------------
+
+
+def test_an_input_inside_the_output_folder_is_refused(tiny_models, tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "models").mkdir(parents=True)
+    model = folder / "models" / "mine.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    (folder / "models" / "notes.txt").write_text("mine")
+    (folder / "results.json").write_text('{"schema_version": 5, "rows": []}')
+    before = {p: p.read_bytes() for p in _files(folder)}
+    done = edgebench("run", "--model", model, "--out", folder)
+    _one_line_exit_2(done)
+    assert "lies inside --out" in done.stderr
+    assert {p: p.read_bytes() for p in _files(folder)} == before
+
+
+@pytest.mark.parametrize("out", ["/", "notes"])
+def test_an_output_folder_that_is_not_a_run_is_refused(tmp_path, out):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    done = edgebench("run", "--quick", "--out", out, cwd=tmp_path)
+    _one_line_exit_2(done)
+    assert (tmp_path / "notes" / "notes.txt").read_text() == "mine"
+    assert not Path("/results.json").exists()
+
+
+@pytest.mark.parametrize("seed", ["18446744073709551616", "-1", "4294967296"])
+def test_a_seed_out_of_range_is_refused_before_any_work(tmp_path, seed):
+    done = edgebench("run", "--quick", "--seed", seed, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert f"seed {seed} is out of range" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_diff_never_writes_over_an_input(tmp_path):
+    a = tmp_path / "a.json"
+    a.write_bytes(GOLDEN.read_bytes())
+    done = edgebench("diff", a, GOLDEN, "--out", a)
+    _one_line_exit_2(done)
+    assert a.read_bytes() == GOLDEN.read_bytes()
+
+
+def test_swap_in_replaces_only_its_own_files(tmp_path):
+    """The earlier run's files that this run did not write go (they are in its
+    manifest); a user's file in the same folders stays."""
+    out, first, second = tmp_path / "out", tmp_path / "s1", tmp_path / "s2"
+    for stage, names in ((first, ["results.json", "models/a.tflite", "plots/a.png"]),
+                         (second, ["results.json", "models/b.tflite"])):  # fmt: skip
+        for name in names:
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
+            (stage / name).write_text(f"{stage.name} {name}")
+    output.swap_in(first, out)
+    (out / "models" / "notes.txt").write_text("mine")
+    (out / "plots" / "figure.png").write_text("mine")
+    output.swap_in(second, out)
+    found = {str(p.relative_to(out)): p.read_text() for p in _files(out)}
+    assert (
+        found.pop(output.MANIFEST)
+        == json.dumps(["models/b.tflite", "results.json"], indent=0) + "\n"
+    )
+    assert found == {
+        "results.json": "s2 results.json",
+        "models/b.tflite": "s2 models/b.tflite",
+        "models/notes.txt": "mine",
+        "plots/figure.png": "mine",
+    }
+    assert not first.exists() and not second.exists()
+
+
+def test_a_run_whose_every_row_failed_keeps_the_earlier_output():
+    from bench.run import refuse_if_all_failed
+
+    why = {"build": {"stage": "build", "kind": "ValueError", "message": "bad seed"}}
+    rows = [{"variant": "float32", "errors": why}, {"variant": "int8", "errors": copy.copy(why)}]
+    with pytest.raises(RunFailed, match=r"every row failed \(ValueError: bad seed\)"):
+        refuse_if_all_failed(rows, Path("out"))
+    refuse_if_all_failed([*rows, {"variant": "int8_x", "size_bytes": 10}], Path("out"))
+    refuse_if_all_failed([{"variant": "qat", "recipe_skipped": "no"}], Path("out"))
