@@ -40,8 +40,8 @@ def suite_config(pytestconfig):
     """The run configuration the suite benchmarks; it shares the CLI's build cache."""
     from dataclasses import replace
 
+    from bench.cache import default_cache_dir
     from bench.run import RunConfig, check
-    from variants.build import default_cache_dir
 
     opts = pytestconfig.option
     cfg = RunConfig.quick_config() if opts.quick else RunConfig()

@@ -361,10 +361,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_config(args):
+    from bench.cache import default_cache_dir
     from bench.data.loaders import CsvColumns
     from bench.run import RunConfig
     from bench.seeds import parse as parse_seeds
-    from variants.build import default_cache_dir
 
     cfg = RunConfig.quick_config() if args.quick else RunConfig()
     train = cfg.train
@@ -473,9 +473,9 @@ def answer_text(res: dict) -> str:
 
 def _cmd_report(args) -> int:
     from bench import report, results
+    from bench.cache import Cache, default_cache_dir
     from bench.choose import Constraints
     from bench.output import check_out
-    from variants.build import Cache, default_cache_dir
 
     res = results.read(args.results)
     out = args.out or args.results.parent
@@ -557,6 +557,7 @@ def _cmd_diff(args) -> int:
     from bench import diff, results
 
     if args.out is not None:
+        from bench.cache import write_text_atomic
         from bench.output import check_not_input
 
         check_not_input(args.out, (args.a, args.b))
@@ -565,9 +566,7 @@ def _cmd_diff(args) -> int:
     if args.out is not None:
         text = f"# edgebench diff\n\nA: `{args.a}`\nB: `{args.b}`\n\n"
         try:
-            results.write_text_atomic(
-                args.out, text + diff.render(changes, all_rows=args.all) + "\n"
-            )
+            write_text_atomic(args.out, text + diff.render(changes, all_rows=args.all) + "\n")
         except OSError as err:
             raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from None
     return 0

@@ -19,10 +19,11 @@ class Case:
 @pytest.fixture(scope="session")
 def suite_measured(suite_config):
     from bench import pipeline, schema
+    from bench.cache import Cache
     from bench.data.loaders import load
     from bench.run import contexts, settings
     from variants import REGISTRY, NotApplicable
-    from variants.build import Cache, build
+    from variants.build import build
 
     dataset = load(suite_config.dataset, suite_config.stream, suite_config.csv_columns)
     ctxs = {

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import UsageError, graph
-from bench.results import artifact_path, write_text_atomic
+from bench.cache import write_text_atomic
+from bench.results import artifact_path
+from bench.schema import label
 
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
 
@@ -293,7 +295,7 @@ def from_results(
     """The model `variant` as the results file measured it, with its run's constants."""
     rows = [r for r in res["rows"] if r["variant"] == variant and arch in (None, r["arch"])]
     if not rows:
-        have = ", ".join(sorted({f"{r['arch']}/{r['variant']}" for r in res["rows"]}))
+        have = ", ".join(sorted({f"{label(r)}" for r in res["rows"]}))
         raise UsageError(
             f"{results_path}: no variant {variant!r}"
             + (f" for arch {arch!r}" if arch else "")

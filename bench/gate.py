@@ -20,6 +20,7 @@ import numpy as np
 from tabulate import tabulate
 
 from bench import InvalidResults, schema
+from bench.schema import label, row_key
 
 PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
 
@@ -56,12 +57,8 @@ class Finding:
     note: str = ""
 
 
-def row_id(row: dict) -> str:
-    return f"{row['arch']}/{row['variant']}"
-
-
 def _rows(res: dict) -> dict[tuple, dict]:
-    return {(r.get("dataset"), r["arch"], r["variant"]): r for r in res["rows"]}
+    return {row_key(r): r for r in res["rows"]}
 
 
 def _change(base, now) -> str:
@@ -112,7 +109,7 @@ def _unmeasured_in_baseline(metric: str, base_row: dict) -> bool:
 def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | None:
     """One gated metric of one row against its baseline row; None when the baseline did
     not measure it (absent, or null with its reason in the row)."""
-    meta, name = schema.info(metric), row_id(row)
+    meta, name = schema.info(metric), label(row)
     rule = meta["gate"]
     key = meta["samples"] if rule == "timing" else metric
     if key not in base_row or _unmeasured_in_baseline(metric, base_row):
@@ -190,7 +187,7 @@ def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float):
 def timing(metric: str, samples_key: str, base_row: dict, row: dict, tol: Tolerances) -> Finding:
     """Wall clock: a regression needs the whole interval of the shift beyond the factor."""
     base, now = base_row[samples_key], row.get(samples_key)
-    name = row_id(row)
+    name = label(row)
     if not now:
         return _missing(metric, name, base_row.get(metric))
     base_med, now_med = float(np.median(base)), float(np.median(now))
@@ -230,7 +227,7 @@ def compare(
             found.append(
                 Finding(
                     "row",
-                    row_id(base_row),
+                    label(base_row),
                     "present",
                     None,
                     "",
@@ -251,7 +248,7 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
     found = []
     for pattern, limits in table.items():
-        matched = [r for r in res["rows"] if fnmatch.fnmatchcase(row_id(r), pattern)]
+        matched = [r for r in res["rows"] if fnmatch.fnmatchcase(label(r), pattern)]
         if not matched:
             found.append(
                 Finding(
@@ -271,7 +268,7 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
 
 
 def _budget(row: dict, key: str, limit) -> Finding:
-    name = row_id(row)
+    name = label(row)
     if key == "max_est_latency_ms":
         board, limit = limit["board"], limit["ms"]
         now, metric = _board_estimate(row, board), f"est_latency_ms@{board}"

@@ -114,8 +114,8 @@ def check_tensors(model: bytes, limit: int, where: str) -> None:
 
     try:
         declared = graph.declared_tensors(model)
-    except InvalidModel as err:
-        raise InvalidModel(f"{where}: {err}") from None
+    except InvalidModel:
+        return  # damaged: the isolated opening says how, in its own words
     for name, shape, itemsize in declared:
         size = int(np.prod(np.array(shape, dtype=np.float64))) * itemsize
         if size > limit:

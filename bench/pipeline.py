@@ -168,7 +168,7 @@ def measure(
             record = run() if limits is None else isolate.run(run, limits, stage)
             row.update(record.to_dict())
         except Exception as err:  # a metric that cannot run is reported, not fatal
-            errors[stage] = StepError(stage, type(err).__name__, str(err).strip()[:500])
+            errors[stage] = StepError.of(stage, err)
         clock.add(stage, start)
         return record
 
@@ -318,10 +318,7 @@ def add_instructions(
         if record.tflm_instructions is None and record.tflm_instructions_error != (
             instructions.UNAVAILABLE
         ):
-            why = StepError(
-                "instructions", "MeasurementError", record.tflm_instructions_error or "no count"
-            )
-            row["errors"] = {**(row.get("errors") or {}), "instructions": dataclasses.asdict(why)}
+            StepError.of("instructions", record.tflm_instructions_error or "no count").add_to(row)
     clock.add("instructions", start)
 
 

@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench import source_digest
+from bench.cache import write_atomic
 from bench.choose import pareto
-from bench.results import write_atomic
-from bench.schema import HostLatency, TflmLatency
+from bench.schema import HostLatency, TflmLatency, label
 
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
 # What a figure's data holds but no figure shows: the timings, and whether a row was cached.
@@ -97,14 +97,14 @@ def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
-    for ax, (key, label) in zip(axes[0], panels, strict=True):
+    for ax, (key, runtime) in zip(axes[0], panels, strict=True):
         have = [r for r in rows if r.get(key)]
         ax.boxplot([r[key] for r in have], vert=False, showfliers=False)
         ax.set_yticks(range(1, len(have) + 1), [r["variant"] for r in have], fontsize=8)
         ax.set(
             xscale="log",
             xlabel="per-window invoke (us, log; whiskers 1.5 IQR)",
-            title=f"{arch}: {label} latency on the host",
+            title=f"{arch}: {runtime} latency on the host",
         )
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -146,7 +146,7 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
         lw=1,
         label=f"threshold {row['threshold']:.3g} (from validation)",
     )
-    for mask, color, marker, label in (
+    for mask, color, marker, kind in (
         (alarm & (y == 1), "tab:red", "o", "true alarm"),
         (alarm & (y == 0), "tab:orange", "x", "false alarm"),
         (~alarm & (y == 1), "tab:gray", "|", "missed"),
@@ -155,7 +155,7 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
             end[mask],
             s[mask],
             s=10,
-            label=f"{label} ({int(mask.sum())})",
+            label=f"{kind} ({int(mask.sum())})",
             zorder=3,
             color=color,
             marker=marker,
@@ -166,7 +166,7 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
         if several
         else "index of the window's last point in the stream",
         ylabel="score (log)",
-        title=f"{row['arch']}/{row['variant']}: scores on the test stream",
+        title=f"{label(row)}: scores on the test stream",
     )
     ax.legend(fontsize=7, loc="upper left", ncol=3)
     return _save(fig, path)

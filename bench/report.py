@@ -9,8 +9,9 @@ from tabulate import tabulate
 
 from bench import schema
 from bench.advice import advice
+from bench.cache import write_text_atomic
 from bench.choose import Constraints, answer, pareto, within_noise
-from bench.results import write_text_atomic
+from bench.schema import label
 
 # Per table: the row fields shown; headers, formats and which value is best come from
 # the schema.
@@ -115,7 +116,7 @@ def target_table(rows: list[dict]) -> str:
     """Each promised point-F1 target with its verdict; a missed one is said plainly."""
     body = [
         [
-            f"{r['arch']}/{r['variant']}",
+            f"{label(r)}",
             r["f1_target"],
             _cell(r, "point_f1", "{:.3f}", None),
             _cell(r, "point_f1_delta_vs_float32", "{:+.3f}", None),
@@ -137,14 +138,14 @@ def target_table(rows: list[dict]) -> str:
 
 def text(value: object) -> str:
     """Free text from a results file as markdown that shows it and runs nothing: no raw
-    HTML, no table cell break, no code span, one line."""
-    escaped = html.escape(str(value), quote=False).replace("|", "\\|").replace("`", "'")
+    HTML, no code span, one line."""
+    escaped = html.escape(str(value), quote=False).replace("`", "'")
     return " ".join(escaped.split())
 
 
 def failures(rows: list[dict]) -> list[str]:
     return [
-        f"- `{r['arch']}/{r['variant']}` {stage}: {text(why['kind'])}: {text(why['message'])}"
+        f"- `{label(r)}` {stage}: {text(why['kind'])}: {text(why['message'])}"
         for r in rows
         for stage, why in (r.get("errors") or {}).items()
     ]
@@ -277,7 +278,7 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     for r in res["rows"]:
         why = constraints.rejects(r)
         if why and why.startswith(("failed", "not deployable")):
-            refused.setdefault(_in_words(r, why), []).append(f"`{r['arch']}/{r['variant']}`")
+            refused.setdefault(_in_words(r, why), []).append(f"`{label(r)}`")
     if refused:
         lines += [
             "",
@@ -294,11 +295,7 @@ def _in_words(row: dict, why: str) -> str:
 
 
 def detection_warnings(rows: list[dict]) -> list[str]:
-    said = [
-        f"- `{r['arch']}/{r['variant']}`: {text(w)}"
-        for r in rows
-        for w in r.get("detection_warnings") or []
-    ]
+    said = [f"- `{label(r)}`: {text(w)}" for r in rows for w in r.get("detection_warnings") or []]
     return ["", "## Detection warnings", "", *said] if said else []
 
 
@@ -642,8 +639,7 @@ def environment(res: dict) -> list[str]:
 def reproducibility(res: dict) -> list[str]:
     cfg = res["config"]
     keys = [
-        [f"{r['arch']}/{r['variant']}", r.get("cache_key") or "", (r.get("sha256") or "")[:16]]
-        for r in res["rows"]
+        [f"{label(r)}", r.get("cache_key") or "", (r.get("sha256") or "")[:16]] for r in res["rows"]
     ]
     return [
         "## Reproduce",
@@ -773,7 +769,7 @@ def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
 
 def _why_list(rows: list[dict], key: str, title: str) -> list[str]:
     """A section listing each row's `key` (a reason), or nothing."""
-    said = [f"- `{r['arch']}/{r['variant']}`: {text(r[key])}" for r in rows if r.get(key)]
+    said = [f"- `{label(r)}`: {text(r[key])}" for r in rows if r.get(key)]
     return ["", f"## {title}", "", *said] if said else []
 
 
@@ -805,11 +801,11 @@ def render(
             "",
             "Every other metric is still measured.",
             "",
-            *(f"- `{r['arch']}/{r['variant']}`: {_in_words(r, r['tflm_error'])}" for r in refused),
+            *(f"- `{label(r)}`: {_in_words(r, r['tflm_error'])}" for r in refused),
             "",
             "<details><summary>TFLite Micro's own words</summary>",
             "",
-            *(f"- `{r['arch']}/{r['variant']}`: {text(r['tflm_error'])}" for r in refused),
+            *(f"- `{label(r)}`: {text(r['tflm_error'])}" for r in refused),
             "",
             "</details>",
         ]

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import platform
 import subprocess
 from importlib import metadata
@@ -21,7 +20,18 @@ from typing import Any
 import psutil
 
 from bench import InvalidResults
-from bench.schema import CONTROL, NAME, SCHEMA_VERSION, Conditions, json_schema
+from bench.cache import write_text_atomic
+from bench.schema import (
+    CONTROL,
+    NAME,
+    SCHEMA_VERSION,
+    Conditions,
+    StepError,
+    json_schema,
+    label,
+    row_key,
+    vs_float32,
+)
 
 PACKAGES = (
     "edgebench",
@@ -102,18 +112,6 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file beside `path`, then rename: an interrupted write leaves the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, text.encode())
-
-
 def write(results: dict, path: Path) -> None:
     write_text_atomic(path, json.dumps(results, indent=1, allow_nan=False) + "\n")
 
@@ -165,10 +163,10 @@ def validate(results: dict, where: str) -> None:
         raise InvalidResults(f"{where}: {place}: {error.message[:200]}")
     seen: dict[tuple, int] = {}
     for i, row in enumerate(results["rows"]):
-        key = (row.get("dataset"), row["arch"], row["variant"])
+        key = row_key(row)
         if key in seen:
             raise InvalidResults(
-                f"{where}: rows {seen[key]} and {i} are both {row['arch']}/{row['variant']} "
+                f"{where}: rows {seen[key]} and {i} are both {label(row)} "
                 f"on {row.get('dataset')}; one row per model and dataset"
             )
         seen[key] = i
@@ -339,23 +337,24 @@ WINDOW_LEVEL = {
 
 
 def _point_deltas(rows: list) -> None:
-    refs = {
-        (r.get("arch"), r.get("dataset")): r
-        for r in rows
-        if isinstance(r, dict) and r.get("variant") == "float32"
-    }
-    for row in rows:
-        if not isinstance(row, dict) or row.get("point_f1") is None:
+    """v2's point-F1 comparisons with float32, by the one rule the run uses."""
+    dicts = [r for r in rows if isinstance(r, dict)]
+    refs = {(r.get("arch"), r.get("dataset")): r for r in dicts if r.get("variant") == "float32"}
+    for row in dicts:
+        ref = refs.get((row.get("arch"), row.get("dataset"))) or {}
+        numbers = [
+            v for v in (row.get("point_f1"), ref.get("point_f1")) if isinstance(v, float | int)
+        ]
+        if row.get("point_f1") is None or len(numbers) < 2:
             continue
-        ref = (refs.get((row.get("arch"), row.get("dataset"))) or {}).get("point_f1")
-        if isinstance(ref, int | float) and isinstance(row["point_f1"], int | float):
-            row["point_f1_delta_vs_float32"] = row["point_f1"] - ref
-            row["point_f1_ratio_vs_float32"] = row["point_f1"] / ref if ref else None
+        found = vs_float32(row, ref)
+        row["point_f1_delta_vs_float32"] = found.point_f1_delta_vs_float32
+        row["point_f1_ratio_vs_float32"] = found.point_f1_ratio_vs_float32
 
 
-def _step_error(stage: str, text) -> dict:
+def _step_error(stage: str, text: object) -> dict:
     kind, sep, message = str(text).partition(": ")
-    return {"stage": stage, "kind": kind if sep else "Error", "message": message or str(text)}
+    return dataclasses.asdict(StepError(stage, kind if sep else "Error", message or str(text)))
 
 
 MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4, 5: update_to_5}

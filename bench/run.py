@@ -26,6 +26,7 @@ from bench import (
     seeds,
     targets,
 )
+from bench.cache import Cache, code_version, write_atomic
 from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
@@ -45,19 +46,16 @@ from bench.pipeline import (
     measure_detection,
 )
 from bench.progress import plain
-from bench.results import write_atomic
-from bench.schema import Identity, StepError, safe_name
+from bench.schema import Identity, StepError, safe_name, vs_float32
 from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
     BuildContext,
-    Cache,
     Job,
     Outcome,
     cached_outcome,
     calibration_key,
     calibration_model,
-    code_version,
     groups,
     trains,
     work,
@@ -165,24 +163,14 @@ def lineage(name: str) -> str:
     return " > ".join(chain)
 
 
-def _ratio(a, b):
-    return None if a is None or not b else a / b
-
-
 def add_deltas(rows: list[dict]) -> None:
     """Comparisons with float32 of the same arch and dataset, and each F1 target's verdict."""
     refs = {(r["arch"], r["dataset"]): r for r in rows if r["variant"] == "float32"}
     for row in rows:
-        ref = refs.get((row["arch"], row["dataset"]), {})
-        f1, ref_f1 = row.get("point_f1"), ref.get("point_f1")
-        row["point_f1_delta_vs_float32"] = None if f1 is None or ref_f1 is None else f1 - ref_f1
-        row["point_f1_ratio_vs_float32"] = _ratio(f1, ref_f1)
-        row["size_ratio_vs_float32"] = _ratio(row.get("size_bytes"), ref.get("size_bytes"))
-        row["params_ratio_vs_float32"] = _ratio(row.get("params"), ref.get("params"))
         registered = row.get("recipe_params") is not None  # not a user's .tflite
         target = REGISTRY[row["variant"]].f1_target if registered else None
-        met = None if target is None or f1 is None or ref_f1 is None else target.met(f1, ref_f1)
-        row["f1_target_met"] = met
+        ref = refs.get((row["arch"], row["dataset"]), {})
+        row.update(vs_float32(row, ref, target).to_dict())
 
 
 def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
@@ -409,8 +397,7 @@ def per_series_detection(rows, parts, by_arch, wholes, reference, how: Settings,
         built = [found.get(row["variant"]) for found in by_arch[row["arch"]]]
         models = [b.model for b in built if isinstance(b, Outcome) and b.model is not None]
         if len(models) < len(built):
-            why = StepError("detection", "MeasurementError", "a series' build failed")
-            row["errors"] = {**(row.get("errors") or {}), "detection": dataclasses.asdict(why)}
+            StepError.of("detection", "a series' build failed").add_to(row)
             continue
         found = detection.measure_per_series(
             models,
@@ -462,9 +449,11 @@ def _said(one) -> str:
     return "from the cache" if one.cached else f"built in {one.build_seconds:.1f} s"
 
 
-def _build_error(one) -> dict:
-    kind, message = ("WorkerDied", one.reason) if isinstance(one, Died) else one.error
-    return {"build": {"stage": "build", "kind": kind, "message": message}}
+def _build_error(one: Outcome | Died) -> StepError:
+    if isinstance(one, Died):
+        return StepError.of("build", one.reason, "WorkerDied")
+    kind, message = one.error or ("BuildError", "the recipe built no model")
+    return StepError.of("build", message, kind)
 
 
 def registry_rows(
@@ -493,7 +482,7 @@ def registry_rows(
         if not isinstance(one, Died) and one.skipped:
             row["recipe_skipped"] = one.skipped
         elif isinstance(one, Died) or one.error or one.model is None:
-            row["errors"] = _build_error(one)
+            _build_error(one).add_to(row)
         else:
             rows.append(measured(row, one, ctx, cfg, clock, log, how))
             continue

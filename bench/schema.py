@@ -104,6 +104,17 @@ class StepError:
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
 
+    @classmethod
+    def of(cls, stage: str, err: BaseException | str, kind: str = "MeasurementError") -> Self:
+        """The error of `stage`: an exception (its type is the kind) or words."""
+        if isinstance(err, BaseException):
+            kind, err = type(err).__name__, str(err)
+        return cls(stage, kind, err.strip()[:500])
+
+    def add_to(self, row: dict) -> None:
+        """Record this error in `row`'s `errors`, beside the others."""
+        row["errors"] = {**(row.get("errors") or {}), self.stage: dataclasses.asdict(self)}
+
 
 @dataclass
 class Layer:
@@ -484,6 +495,24 @@ class VsFloat32(Record):
     f1_target_met: bool | None = metric(doc="the recipe's promise, on point F1")
 
 
+def vs_float32(row: dict, ref: dict, target: Any = None) -> VsFloat32:
+    """`row` against `ref`, float32 of its arch and dataset ({} if none); `target`, the
+    recipe's `F1Target` or None, gives `f1_target_met`."""
+    f1, ref_f1 = row.get("point_f1"), ref.get("point_f1")
+    both = f1 is not None and ref_f1 is not None
+    return VsFloat32(
+        point_f1_delta_vs_float32=f1 - ref_f1 if f1 is not None and ref_f1 is not None else None,
+        point_f1_ratio_vs_float32=_ratio(f1, ref_f1),
+        size_ratio_vs_float32=_ratio(row.get("size_bytes"), ref.get("size_bytes")),
+        params_ratio_vs_float32=_ratio(row.get("params"), ref.get("params")),
+        f1_target_met=target.met(f1, ref_f1) if target is not None and both else None,
+    )
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
 @dataclass
 class Seeds(Record):
     """Over training seeds (`--seeds`): each seed trains and builds the variant anew and
@@ -529,6 +558,16 @@ RECORDS: tuple[type[Record], ...] = (
     Seeds,
 )
 REQUIRED = ("variant", "arch")
+
+
+def row_key(row: dict) -> tuple[str | None, str, str]:
+    """What identifies a row in a results file: (dataset, arch, variant)."""
+    return row.get("dataset"), row["arch"], row["variant"]
+
+
+def label(row: dict) -> str:
+    """`arch/variant`: how a row is named in tables, messages and findings."""
+    return f"{row['arch']}/{row['variant']}"
 
 
 def _fields() -> dict[str, tuple[type[Record], dataclasses.Field]]:

@@ -20,10 +20,11 @@ def cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_ctx(cache_dir):
     """A build context on a short stream with the seed architecture and one epoch."""
+    from bench.cache import Cache
     from bench.data.synthetic import StreamConfig, nepse_stream
     from bench.data.windows import make_windows
     from variants.baseline import ARCHS, TrainConfig
-    from variants.build import BuildContext, Cache
+    from variants.build import BuildContext
 
     stream = StreamConfig(sessions=40)
     windows = make_windows(nepse_stream(stream), ARCHS["seed"].window)

@@ -4,9 +4,9 @@ the timings."""
 import pytest
 
 from bench import detection, tflm
+from bench.cache import Cache
 from bench.pipeline import memo, windows_digest
 from bench.schema import Detection, Tflm
-from variants.build import Cache
 
 
 def _never():

@@ -88,15 +88,15 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         assert row["baseline_best_point_f1"] == max(best, row["baseline_random_point_f1"])
     for row in res["rows"]:
         if row["variant"] in ("float32", "int8"):
-            assert row["tflm_deployable"] and set(row) >= TFLM_KEYS, TFLM_KEYS - set(row)
+            assert row["tflm_deployable"], TFLM_KEYS - set(row)
+            assert set(row) >= TFLM_KEYS, TFLM_KEYS - set(row)
         if row["variant"] == "float32":  # the same float kernels: the same alarms
             assert row["tflm_decisions_differ"] == 0
-        assert (
-            row["conditions"]["epochs"] == 3
-            and row["conditions"]["machine"] == res["machine"]["fingerprint"]
-        )
+        assert row["conditions"]["epochs"] == 3
+        assert row["conditions"]["machine"] == res["machine"]["fingerprint"]
         if row["variant"] == "float16":
-            assert not row["tflm_deployable"] and "DEQUANTIZE" in row["tflm_error"]
+            assert not row["tflm_deployable"]
+            assert "DEQUANTIZE" in row["tflm_error"]
         if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
             assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
     assert "[deep] int8: measuring" in done.stdout
@@ -107,7 +107,8 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
     deep_f32 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "float32"))
     assert deep_f32["params"] == 63_160  # the deep AE's weights and biases, as stored
     deep_int8 = next(r for r in res["rows"] if (r["arch"], r["variant"]) == ("deep", "int8"))
-    assert set(deep_int8["boards"]) == set(res["boards"]) and len(res["boards"]) >= 6
+    assert set(deep_int8["boards"]) == set(res["boards"])
+    assert len(res["boards"]) >= 6
     assert (
         deep_int8["macs"]
         == 48 * 128 + 128 * 128 + 128 * 64 + 64 * 8 + 8 * 64 + 64 * 128 + 128 * 128 + 128 * 48
@@ -120,7 +121,8 @@ def test_report_shows_a_table_per_architecture(quick_run):
         assert f"## Architecture `{arch}`" in text
     for name in REGISTRY:
         assert f"| {name} " in text
-    assert "dF1 vs float32" in text and "**" in text
+    assert "dF1 vs float32" in text
+    assert "**" in text
     assert "## Not deployable on TFLite Micro" in text
     assert "- `deep/float16`: tensorflow/lite/micro/kernels/dequantize" in text
     assert "64-bit host build" in text
@@ -179,7 +181,8 @@ def test_bad_input_is_one_line_exit_2_and_earlier_results_untouched(quick_run, a
     done = edgebench("run", "--quick", "--out", out, *args)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert ((out / "results.json").read_bytes(), (out / "REPORT.md").read_bytes()) == before
 
@@ -188,7 +191,8 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     done = edgebench("run", "--quick", "--out", blocker / "sub")
-    assert done.returncode == 2 and "cannot write to output folder" in done.stderr
+    assert done.returncode == 2
+    assert "cannot write to output folder" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -199,7 +203,8 @@ def test_report_refuses_a_bad_results_file(tmp_path, content):
     bad = tmp_path / "results.json"
     bad.write_text(content)
     done = edgebench("report", bad)
-    assert done.returncode == 2 and done.stderr.startswith(f"edgebench: error: {bad}")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"edgebench: error: {bad}")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -213,10 +218,12 @@ def test_variants_lists_the_registry():
 def test_help_everywhere():
     commands = ["run", "report", "export", "gate", "schema", "targets", "variants"]
     top = edgebench("--help")
-    assert top.returncode == 0 and all(c in top.stdout for c in commands)
+    assert top.returncode == 0
+    assert all(c in top.stdout for c in commands)
     for command in commands:
         done = edgebench(command, "--help")
-        assert done.returncode == 0 and f"usage: edgebench {command}" in done.stdout
+        assert done.returncode == 0
+        assert f"usage: edgebench {command}" in done.stdout
 
 
 def test_results_validate_against_the_printed_json_schema(quick_run):
@@ -259,7 +266,8 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
     assert gated.returncode == 0, gated.stdout
     lines = [ln for ln in gated.stdout.splitlines() if "| seed/" in ln]
     f1 = [ln for ln in lines if ln.startswith("| point_f1 ")]
-    assert len(f1) == 2 and all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
+    assert len(f1) == 2
+    assert all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
     assert any(ln.startswith("| size_bytes ") and "| ok " in ln for ln in lines)
     diff = edgebench(
         "diff",
@@ -269,7 +277,8 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
         tmp_path / "diff.md",
     )
     assert diff.returncode == 0, diff.stderr
-    assert "| seed/int8 " in diff.stdout and "not comparable (epochs 2 -> 3)" in diff.stdout
+    assert "| seed/int8 " in diff.stdout
+    assert "not comparable (epochs 2 -> 3)" in diff.stdout
     assert "only in B" in diff.stdout  # the deep rows
     assert (tmp_path / "diff.md").read_text().startswith("# edgebench diff")
 
@@ -290,10 +299,13 @@ def test_a_default_run_lands_in_reports_runs_and_latest_follows(tmp_path, cache_
     assert done.returncode == 0, done.stderr
     (run,) = (tmp_path / "reports" / "runs").iterdir()
     latest = tmp_path / "reports" / "latest"
-    assert latest.is_symlink() and latest.resolve() == run.resolve()
-    assert "| seed " in done.stdout and str(run.relative_to(tmp_path)) in done.stdout
+    assert latest.is_symlink()
+    assert latest.resolve() == run.resolve()
+    assert "| seed " in done.stdout
+    assert str(run.relative_to(tmp_path)) in done.stdout
     again = edgebench("report", cwd=tmp_path)  # the latest run's results by default
-    assert again.returncode == 0 and "reports/latest/REPORT.md" in again.stdout
+    assert again.returncode == 0
+    assert "reports/latest/REPORT.md" in again.stdout
 
 
 def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
@@ -368,4 +380,5 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
         capture_output=True,
         text=True,
     )
-    assert compare.returncode == 0 and "test_litert_invoke[int8-deep]" in compare.stdout
+    assert compare.returncode == 0
+    assert "test_litert_invoke[int8-deep]" in compare.stdout

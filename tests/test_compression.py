@@ -27,7 +27,8 @@ def test_qat_is_int8_from_input_to_output(tiny_models):
     model = tiny_models["qat"].model
     assert graph.float_compute_ops(model) == []
     host = LiteRT(model)
-    assert host.input["dtype"] == np.int8 and host.output_detail["dtype"] == np.int8
+    assert host.input["dtype"] == np.int8
+    assert host.output_detail["dtype"] == np.int8
     assert graph.float_compute_ops(tiny_models["float32"].model)  # the check can fail
 
 
@@ -95,12 +96,14 @@ def test_int8_per_tensor_has_one_scale_per_dense_weight(tiny_models):
     per_channel = _dense_weight_scales(tiny_models["int8"].model)
     per_tensor = _dense_weight_scales(tiny_models["int8_per_tensor"].model)
     assert per_channel and max(per_channel) > 1  # the check can fail
-    assert per_tensor and set(per_tensor) == {1}
+    assert per_tensor
+    assert set(per_tensor) == {1}
 
 
 def test_int16x8_takes_int16_and_keeps_int8_weights(tiny_models):
     model = tiny_models["int16x8"].model
     host = LiteRT(model)
-    assert host.input["dtype"] == np.int16 and host.output_detail["dtype"] == np.int16
+    assert host.input["dtype"] == np.int16
+    assert host.output_detail["dtype"] == np.int16
     assert graph.float_compute_ops(model) == []
     assert {w.dtype for w in graph.weight_tensors(model)} == {np.dtype(np.int8)}

@@ -10,7 +10,8 @@ SMALL = StreamConfig(sessions=60)
 
 def test_stream_is_deterministic_per_seed():
     a, b = nepse_stream(SMALL), nepse_stream(SMALL)
-    assert np.array_equal(a.values, b.values) and np.array_equal(a.labels, b.labels)
+    assert np.array_equal(a.values, b.values)
+    assert np.array_equal(a.labels, b.labels)
     c = nepse_stream(StreamConfig(sessions=60, seed=8))
     assert not np.array_equal(a.values, c.values)
 
@@ -59,8 +60,10 @@ def test_multichannel_windows_flatten_time_by_channel():
     labels[45] = 1
     s = Series("two", values, labels, np.full(n, "", object), 30, 40, ("a", "b"))
     w = make_windows([s, s], 4, "minmax")
-    assert w.channels == 2 and w.train.x.shape[1] == 8
-    assert w.series_names == ("two", "two") and set(w.test.series) == {0, 1}
+    assert w.channels == 2
+    assert w.train.x.shape[1] == 8
+    assert w.series_names == ("two", "two")
+    assert set(w.test.series) == {0, 1}
     raw = w.scalers[0].transform(values[36:40]).ravel()
     np.testing.assert_allclose(w.val.x[w.val.end.tolist().index(39)], raw)
 

@@ -23,7 +23,8 @@ def test_a_dying_task_fails_alone_and_the_rest_finish():
         found = dict(pool.map(square_or_die, [1, 2, 3, 4, 5]))
         again = dict(pool.map(square_or_die, [6]))  # the pool is usable afterwards
     assert {i: found[i] for i in (0, 1, 3, 4)} == {0: 1, 1: 4, 3: 16, 4: 25}
-    assert isinstance(found[2], Died) and "died" in found[2].reason
+    assert isinstance(found[2], Died)
+    assert "died" in found[2].reason
     assert again == {0: 36}
 
 
@@ -44,7 +45,9 @@ def test_zero_workers_is_refused():
     with pytest.raises(UsageError, match="at least 1"):
         check_workers(0)
     done = edgebench("run", "--quick", "--workers", "0")
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--workers 0" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "--workers 0" in done.stderr
 
 
 @pytest.mark.slow
@@ -66,7 +69,8 @@ def test_the_models_are_the_same_bytes_for_one_or_two_workers(tmp_path):
 def test_a_ray_address_that_does_not_answer_is_one_line_exit_2_within_10_s():
     pytest.importorskip("ray")
     done = edgebench("run", "--quick", "--executor", "ray=127.0.0.1:1", process=True, timeout=20)
-    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
     assert "ray=127.0.0.1:1: no Ray cluster answers there" in done.stderr
 
 

@@ -94,7 +94,8 @@ def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
     now["rows"][0]["latency_samples_us"] = [1.3, 6.0, 2.3, 9.5, 3.7]  # median x1.23
     findings = gate.compare(now, base, wall_clock=True)
     (noisy,) = [f for f in findings if f.verdict == gate.NOISE]
-    assert noisy.variant == "deep/float32" and "x1.23" in noisy.change
+    assert noisy.variant == "deep/float32"
+    assert "x1.23" in noisy.change
     assert gate.verdict(findings) == 0
 
 
@@ -104,7 +105,8 @@ def test_a_significant_change_within_the_factor_passes():
     finding = next(
         f for f in gate.compare(now, base, wall_clock=True) if f.metric == "latency_us_p50"
     )
-    assert finding.verdict == gate.PASS and "x1.05" in finding.change
+    assert finding.verdict == gate.PASS
+    assert "x1.05" in finding.change
 
 
 def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
@@ -157,7 +159,8 @@ def test_lost_deployability_fails():
         for f in gate.compare(now, results())
         if (f.metric, f.variant) == ("tflm_deployable", "deep/int8")
     ]
-    assert f.verdict == gate.FAIL and f.note == "DEQUANTIZE refused"
+    assert f.verdict == gate.FAIL
+    assert f.note == "DEQUANTIZE refused"
 
 
 def test_budgets_match_patterns_and_fail_what_they_cannot_see():
@@ -192,7 +195,8 @@ def test_gate_files_load_and_unknown_keys_are_refused(tmp_path):
         '[tolerances]\nf1_tolerance = 0.02\n\n[budgets."deep/int8"]\nmax_size_bytes = 90000\n'
     )
     tol, table = gate.load_gates(good)
-    assert tol.f1_tolerance == 0.02 and table == {"deep/int8": {"max_size_bytes": 90000}}
+    assert tol.f1_tolerance == 0.02
+    assert table == {"deep/int8": {"max_size_bytes": 90000}}
     for text, message in [
         ('[budgets."x"]\nmax_sise_bytes = 1\n', "unknown key(s) max_sise"),
         ("[tolerances]\nfactor = 2\n", "unknown tolerance(s) factor"),
@@ -209,7 +213,8 @@ def test_gates_in_pyproject(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.edgebench.gates.tolerances]\nlatency_factor = 1.5\n")
     tol, table = gate.load_gates(None, pyproject)
-    assert tol.latency_factor == 1.5 and table == {}
+    assert tol.latency_factor == 1.5
+    assert table == {}
 
 
 def test_the_printed_table_matches_the_golden_file():
@@ -234,7 +239,8 @@ def test_cli_exit_codes(tmp_path):
     base.write_text(json.dumps(worse))
     assert _cli(now, "--baseline", now).returncode == 0
     failed = _cli(now, "--baseline", base)
-    assert failed.returncode == 1 and "FAIL" in failed.stdout
+    assert failed.returncode == 1
+    assert "FAIL" in failed.stdout
     assert "1 failed" in failed.stdout
 
 
@@ -256,7 +262,8 @@ def test_cli_refuses_unusable_results(tmp_path, content, message):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(results()))
     done = _cli(bad, "--baseline", good)
-    assert done.returncode == 2 and message in done.stderr
+    assert done.returncode == 2
+    assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -266,4 +273,5 @@ def test_cli_refuses_a_budgets_file_with_unknown_keys(tmp_path):
     budgets = tmp_path / "b.toml"
     budgets.write_text('[budgets."*"]\nmax_weight = 3\n')
     done = _cli(now, "--budgets", budgets)
-    assert done.returncode == 2 and "unknown key(s) max_weight" in done.stderr
+    assert done.returncode == 2
+    assert "unknown key(s) max_weight" in done.stderr

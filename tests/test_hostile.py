@@ -54,13 +54,15 @@ def test_fuzzed_flatbuffers_give_numbers_or_one_documented_error(tiny_models, tm
                 read_tflite(path)
                 counts["opened"] += 1
             except InvalidModel as err:
-                assert str(err).startswith(str(path)) and "\n" not in str(err)
+                assert str(err).startswith(str(path))
+                assert "\n" not in str(err)
         if i % 10 == 0:  # a whole arena search each: isolated probes
             found = tflm.arena(data)
             assert found.tflm_deployable in (True, False)
             counts["arena"] += 1
     assert counts["inputs"] == MUTATIONS
-    assert counts["measured"] > 0 and counts["refused"] > 0, counts
+    assert counts["measured"] > 0, counts
+    assert counts["refused"] > 0, counts
 
 
 @pytest.mark.parametrize("command", ["run", "export"])
@@ -77,7 +79,8 @@ def test_the_byte_that_crashed_litert_is_refused_in_one_line(tiny_models, tmp_pa
     assert done.returncode in (0, 2), done.stderr
     assert "Traceback" not in done.stderr
     if done.returncode == 2:
-        assert len(done.stderr.strip().splitlines()) == 1 and str(path) in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert str(path) in done.stderr
 
 
 def _nab(tmp_path: Path, labels, rows: int = 60) -> Path:
@@ -158,7 +161,8 @@ def test_exported_names_cannot_inject_code_and_stay_apart(tiny_models):
         assert "#define X" not in text
         assert not any(line.rstrip().endswith("\\") for line in text.splitlines())
     first, second = export.c_identifier("модель"), export.c_identifier("模型")
-    assert first != second and first == export.c_identifier("модель")
+    assert first != second
+    assert first == export.c_identifier("модель")
 
 
 def test_a_damaged_cache_entry_is_rebuilt_with_a_warning(tiny_ctx):
@@ -169,11 +173,13 @@ def test_a_damaged_cache_entry_is_rebuilt_with_a_warning(tiny_ctx):
     path = tiny_ctx.cache.path(built.key, "model.tflite")
     path.write_bytes(built.model[: len(built.model) // 2])  # truncated on disk
     again = build(REGISTRY["float32"], tiny_ctx)
-    assert not again.cached and "does not match its sha256" in again.note
+    assert not again.cached
+    assert "does not match its sha256" in again.note
     assert again.model == built.model  # deterministic rebuild
     (tiny_ctx.cache.path(built.key, "meta.json")).write_text("{not json")
     third = build(REGISTRY["float32"], tiny_ctx)
-    assert not third.cached and "meta.json is unreadable" in third.note
+    assert not third.cached
+    assert "meta.json is unreadable" in third.note
 
 
 @pytest.mark.slow

@@ -39,7 +39,8 @@ totals: 1015
 
 def test_a_callgrind_dump_is_parsed_into_kernels_and_the_interpreter():
     total, by_function = instructions.parse(DUMP)
-    assert total == 1015 and sum(by_function.values()) == 960
+    assert total == 1015
+    assert sum(by_function.values()) == 960
     ops = instructions.by_op(by_function, ["FULLY_CONNECTED", "LOGISTIC"], total)
     assert ops == {"FULLY_CONNECTED": 900, "LOGISTIC": 50, "(interpreter)": 65}
 
@@ -70,7 +71,8 @@ def counted():
 @needs_valgrind
 def test_counts_are_exact_and_repeatable(counted):
     small, bigger, again = counted
-    assert small.tflm_instructions_error is None and small.tflm_instructions > 1_000
+    assert small.tflm_instructions_error is None
+    assert small.tflm_instructions > 1_000
     assert again.tflm_instructions == small.tflm_instructions
     assert again.tflm_instructions_by_op == small.tflm_instructions_by_op
     assert sum(small.tflm_instructions_by_op.values()) == small.tflm_instructions
@@ -105,7 +107,8 @@ def test_a_rerun_under_machine_drift_passes_and_one_more_layer_fails(counted):
     assert gate.verdict(gate.compare(drifted, base, wall_clock=True)) == 1
     grown = {"machine": {}, "rows": [_row(bigger, samples)]}
     (failed,) = [f for f in gate.compare(grown, base) if f.verdict == gate.FAIL]
-    assert failed.metric == "tflm_instructions" and "FULLY_CONNECTED +" in failed.note
+    assert failed.metric == "tflm_instructions"
+    assert "FULLY_CONNECTED +" in failed.note
 
 
 def test_an_allowance_is_a_share_of_the_baseline_count():
@@ -134,4 +137,5 @@ def test_wall_clock_needs_enough_independent_samples():
     now = copy.deepcopy(base)
     now["rows"][0]["latency_samples_us"] = [2.0] * 50
     (finding,) = gate.compare(now, base, wall_clock=True)
-    assert finding.verdict == gate.NOISE and "too few samples" in finding.note
+    assert finding.verdict == gate.NOISE
+    assert "too few samples" in finding.note

@@ -19,11 +19,12 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is
 @needs_shared
 def test_skab_follows_its_protocol_and_labels():
     data = load(f"skab:{SHARED / 'skab'}")
-    assert len(data.channels) == 8 and data.protocol == "skab"
+    assert len(data.channels) == 8
+    assert data.protocol == "skab"
     free, runs = data.series[0], data.series[1:]
-    assert (
-        free.name == "anomaly-free" and free.labels.sum() == 0 and free.val_end == len(free.values)
-    )
+    assert free.name == "anomaly-free"
+    assert free.labels.sum() == 0
+    assert free.val_end == len(free.values)
     assert len(runs) == len(list((SHARED / "skab" / "data").glob("*/*.csv"))) - 1
     for run in runs:
         frame = pd.read_csv(SHARED / "skab" / "data" / f"{run.name}.csv", sep=";")
@@ -66,7 +67,9 @@ def csv_rows(n=60, label_at=(50,), value=lambda i: float(i % 7)):
 def test_a_good_csv_loads_with_its_labels(tmp_path):
     data = load_csv(write(tmp_path / "s.csv", csv_rows()), CsvColumns())
     (s,) = data.series
-    assert s.values.shape == (60, 1) and s.labels.sum() == 1 and data.warnings == []
+    assert s.values.shape == (60, 1)
+    assert s.labels.sum() == 1
+    assert data.warnings == []
     assert (s.train_end, s.val_end) == (36, 48)
 
 
@@ -89,7 +92,8 @@ def test_a_good_csv_loads_with_its_labels(tmp_path):
 def test_bad_csvs_are_one_clear_error(tmp_path, text, message):
     with pytest.raises(UsageError) as err:
         load_csv(write(tmp_path / "bad.csv", text), CsvColumns())
-    assert message in str(err.value) and "bad.csv" in str(err.value)
+    assert message in str(err.value)
+    assert "bad.csv" in str(err.value)
 
 
 def test_what_can_be_repaired_is_a_warning_with_counts(tmp_path):
@@ -126,7 +130,8 @@ def test_configurable_columns_and_several_channels(tmp_path):
     for i in range(40):
         text += f"2024-01-01 00:{i:02d}:00,{i},{2 * i},{int(i == 35)}\n"
     data = load_csv(write(tmp_path / "m.csv", text), CsvColumns("when", ("a", "b"), "flag"))
-    assert data.channels == ("a", "b") and data.series[0].labels.sum() == 1
+    assert data.channels == ("a", "b")
+    assert data.series[0].labels.sum() == 1
 
 
 def test_nab_label_windows_naming_absent_files(tmp_path):
@@ -142,7 +147,8 @@ def test_nab_label_windows_naming_absent_files(tmp_path):
     }
     write(tmp_path / "labels" / "combined_windows.json", json.dumps(labels))
     data = load_nab(tmp_path)
-    assert [s.name for s in data.series] == ["cat/a"] and data.series[0].labels.sum() == 13
+    assert [s.name for s in data.series] == ["cat/a"]
+    assert data.series[0].labels.sum() == 13
     assert (
         "1 labelled file(s) absent under data/ and skipped (first: cat/gone.csv)"
         in data.warnings[0]
@@ -168,7 +174,8 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
     done = _run("--dataset", f"{kind}:{SHARED / kind}", "--out", tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     res = json.loads((tmp_path / "results.json").read_text())
-    assert res["dataset"]["protocol"] == kind and len(res["dataset"]["series"]) == 7
+    assert res["dataset"]["protocol"] == kind
+    assert len(res["dataset"]["series"]) == 7
     for row in res["rows"]:
         assert {
             "point_f1",
@@ -181,7 +188,8 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
         assert len(row["per_series"]) >= 6
         assert row["threshold_policy"] == "percentile:99"  # validation holds no anomaly
         if kind == "skab":  # counted over every row too, as SKAB's leaderboard counts
-            assert row["all_rows_far"] < row["far"] and row["all_rows_mar"] == row["mar"]
+            assert row["all_rows_far"] < row["far"]
+            assert row["all_rows_mar"] == row["mar"]
     text = (tmp_path / "REPORT.md").read_text()
     assert "Others' published numbers, not measured here" in text
     assert "### Per series (point F1)" in text
@@ -191,5 +199,6 @@ def test_benchmarks_run_end_to_end(tmp_path, kind):
 def test_a_bad_csv_stops_the_run_with_one_line(tmp_path):
     bad = write(tmp_path / "bad.csv", "timestamp,value\n2024-01-02,1\n2024-01-01,inf\n")
     done = _run("--dataset", f"csv:{bad}", "--out", tmp_path / "out")
-    assert done.returncode == 2 and "infinite or overflowing value(s)" in done.stderr
+    assert done.returncode == 2
+    assert "infinite or overflowing value(s)" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -41,7 +41,9 @@ def test_detection_metrics_equal_hand_computed_and_sklearn_values():
 
 def test_auc_is_undefined_when_test_holds_one_class():
     m = detection.window_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
-    assert m["window_roc_auc"] is None and m["window_pr_auc"] is None and m["window_f1"] == 0.0
+    assert m["window_roc_auc"] is None
+    assert m["window_pr_auc"] is None
+    assert m["window_f1"] == 0.0
     assert detection.point_curves(np.zeros(4, int), np.arange(4.0))["point_roc_auc"] is None
 
 
@@ -79,7 +81,8 @@ def test_a_detector_no_better_than_a_baseline_is_warned_about():
     row = {"events": 3, "point_roc_auc": 0.52, "alarm_rate": 0.0, "point_f1": 0.2}
     said = detection.warnings(row, best_baseline=0.3)
     assert len(said) == 3
-    assert "within 0.05 of chance" in said[0] and "no alarm" in said[1]
+    assert "within 0.05 of chance" in said[0]
+    assert "no alarm" in said[1]
     assert "does not beat the best baseline (0.300)" in said[2]
     assert "single class" in detection.warnings({**row, "point_roc_auc": None}, 0.1)[0]
 
@@ -101,7 +104,8 @@ def test_batched_scores_equal_window_at_a_time_scores(tiny_ctx, tiny_models):
 
 def test_int8_model_takes_and_returns_int8_but_scores_in_float(tiny_models, tiny_ctx):
     host = LiteRT(tiny_models["int8"].model)
-    assert host.input["dtype"] == np.int8 and host.output_detail["dtype"] == np.int8
+    assert host.input["dtype"] == np.int8
+    assert host.output_detail["dtype"] == np.int8
     x = tiny_ctx.windows.test.x[:8]
     f32 = LiteRT(tiny_models["float32"].model).scores(x)
     np.testing.assert_allclose(host.scores(x), f32, rtol=0.3, atol=1e-3)
@@ -126,11 +130,13 @@ def test_a_model_xnnpack_refuses_runs_on_builtin_kernels_and_says_so(tiny_ctx, t
     )
     model, x = to_int8(tiny_ctx, dead), tiny_ctx.windows.test.x[:8]
     host = LiteRT(model)
-    assert "XNNPACK" in host.xnnpack_refused and "failed to prepare" in host.xnnpack_refused
+    assert "XNNPACK" in host.xnnpack_refused
+    assert "failed to prepare" in host.xnnpack_refused
     assert host.scores(x).shape == (8,)
     found = latency.measure(model, x, samples=MIN_SAMPLES)
     assert found.litert_xnnpack_refused == host.xnnpack_refused
-    assert found.latency_samples == MIN_SAMPLES and found.throughput_windows_per_s > 0
+    assert found.latency_samples == MIN_SAMPLES
+    assert found.throughput_windows_per_s > 0
     fine = latency.measure(tiny_models["int8"].model, x, samples=MIN_SAMPLES)
     assert fine.litert_xnnpack_refused is None
 
@@ -164,7 +170,8 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
     )
     assert len(times) == runtime.MIN_SAMPLES  # 200 ms > the 50 ms budget, at the minimum
     stats = latency.summarize([1000, 2000, 3000, 4000])
-    assert stats["latency_us_p50"] == 2.5 and stats["latency_us_min"] == 1.0
+    assert stats["latency_us_p50"] == 2.5
+    assert stats["latency_us_min"] == 1.0
     assert stats["latency_us_stdev"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
     assert stats["latency_samples"] == 4
 

@@ -54,7 +54,8 @@ def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_p
         ("user", "int8", 24),
     ]
     assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
-    assert rows[1]["tflm_deployable"] and "point_f1" not in rows[1]
+    assert rows[1]["tflm_deployable"]
+    assert "point_f1" not in rows[1]
     assert "pass --dataset" in rows[1]["detection_skipped"]
 
 
@@ -68,21 +69,27 @@ def _one_row(model, out, *options) -> dict:
 
 def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
     row = _one_row(user_models / "ae.tflite", tmp_path)
-    assert "point_f1" not in row and "pass --dataset" in row["detection_skipped"]
-    assert row["tflm_instructions"] > 0 and row["arena_bytes"] > 0
+    assert "point_f1" not in row
+    assert "pass --dataset" in row["detection_skipped"]
+    assert row["tflm_instructions"] > 0
+    assert row["arena_bytes"] > 0
     assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
 
 
 def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
     row = _one_row(user_models / "ae.tflite", tmp_path, "--dataset", "nepse")
     assert (row["arch"], row["variant"], row["window"]) == ("user", "ae", 24)
-    assert row["point_f1"] is not None and row["arena_bytes"] > 0 and not row["errors"]
+    assert row["point_f1"] is not None
+    assert row["arena_bytes"] > 0
+    assert not row["errors"]
 
 
 def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_path):
     row = _one_row(user_models / "conv.tflite", tmp_path, "--dataset", "nepse")
     assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
-    assert row["tflm_deployable"] and row["latency_us_p50"] > 0 and "point_f1" not in row
+    assert row["tflm_deployable"]
+    assert row["latency_us_p50"] > 0
+    assert "point_f1" not in row
     assert "not a window autoencoder" in row["detection_skipped"]
     assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
 
@@ -115,14 +122,17 @@ def test_bad_model_files_are_one_line_exit_2(user_models, tmp_path):
     for name, message in _bad_models(tmp_path, user_models).items():
         done = edgebench("run", "--quick", "--model", tmp_path / name, "--out", out)
         lines = done.stderr.strip().splitlines()
-        assert done.returncode == 2 and len(lines) == 1 and message in lines[0], (name, lines)
+        assert done.returncode == 2, (name, lines)
+        assert len(lines) == 1, (name, lines)
+        assert message in lines[0], (name, lines)
     assert (out / "results.json").read_bytes() == before
 
 
 @pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
 def test_keras_models_load_in_safe_mode(user_models, tmp_path, name):
     done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path)
-    assert done.returncode == 2 and "Lambda layer" in done.stderr
+    assert done.returncode == 2
+    assert "Lambda layer" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -130,4 +140,5 @@ def test_window_option_must_match_the_models_input(user_models, tmp_path):
     done = edgebench(
         "run", "--quick", "--model", user_models / "ae.keras", "--window", "10", "--out", tmp_path
     )
-    assert done.returncode == 2 and "takes windows of 24, but --window is 10" in done.stderr
+    assert done.returncode == 2
+    assert "takes windows of 24, but --window is 10" in done.stderr

@@ -104,7 +104,8 @@ def test_a_nab_run_over_a_series_whose_clock_steps_back(tmp_path):
         for w in res["dataset"]["warnings"]
     )
     for row in res["rows"]:
-        assert isinstance(row["nab_score_standard"], float) and row["nab_score_standard"] <= 100
+        assert isinstance(row["nab_score_standard"], float)
+        assert row["nab_score_standard"] <= 100
         assert "stepback/jumpsup_stepback" in row["per_series"]
     text = (tmp_path / "out" / "REPORT.md").read_text()
     assert "Compare with `NAB std` below" in text

@@ -42,8 +42,10 @@ def test_one_model_per_series_is_scored_on_every_test_point(small_nab, tmp_path)
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["config"]["per_series"] is True
     for row in res["rows"]:
-        assert row["threshold_policy"].endswith("per series") and row["threshold"] == 1.0
-        assert len(row["per_series"]) == 3 and not row.get("errors")
+        assert row["threshold_policy"].endswith("per series")
+        assert row["threshold"] == 1.0
+        assert len(row["per_series"]) == 3
+        assert not row.get("errors")
         assert row["test_windows"] == res["baselines"]["seed"]["test_points"]
 
 
@@ -51,4 +53,5 @@ def test_per_series_with_a_users_model_is_refused(tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"x")
     done = edgebench("run", "--quick", "--per-series", "--model", model)
-    assert done.returncode == 2 and "--per-series trains the archs per series" in done.stderr
+    assert done.returncode == 2
+    assert "--per-series trains the archs per series" in done.stderr

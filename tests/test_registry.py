@@ -32,7 +32,8 @@ def test_cache_serves_a_rebuild_without_training(tiny_ctx, tiny_models):
         tiny_ctx.arch, tiny_ctx.windows, tiny_ctx.train_cfg, tiny_ctx.data_key, tiny_ctx.cache
     )
     again = build(REGISTRY["int8"], fresh)
-    assert again.cached and again.model == tiny_models["int8"].model
+    assert again.cached
+    assert again.model == tiny_models["int8"].model
     assert fresh._model is None  # neither trained nor loaded
 
 

@@ -34,7 +34,8 @@ def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
     ]
     for png in pngs:
         data = png.read_bytes()
-        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert len(data) > 5_000
         assert f"(plots/{png.name})" in text
 
 
@@ -53,7 +54,8 @@ def test_summary_comes_first_and_names_the_refused(small, tmp_path):
 def test_constraints_change_the_answer(small):
     rows, board = small["rows"], next(iter(small["boards"]))
     shipped = answer(rows, Constraints(), board)
-    assert shipped is not None and shipped["tflm_deployable"]
+    assert shipped is not None
+    assert shipped["tflm_deployable"]
     energies = [
         r["boards"][board]["est_energy_uj"]
         for r in rows
@@ -117,7 +119,7 @@ def test_rerendering_keeps_a_report_whole(small, tmp_path):
 
 
 def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redrawn(small, tmp_path):
-    from variants.build import Cache
+    from bench.cache import Cache
 
     cache = Cache(tmp_path / "cache")
     report.write(small, tmp_path / "a", cache=cache)
@@ -134,7 +136,8 @@ def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redraw
     assert again.keys() == drawn.keys()
     for name in drawn:
         if name == "seed-latency.png":
-            assert again[name] != drawn[name] and not again[name].endswith(b"cached")
+            assert again[name] != drawn[name]
+            assert not again[name].endswith(b"cached")
         else:
             assert again[name] == drawn[name] + b"cached"
     small["rows"][0]["size_bytes"] += 1  # what the figures show changed: drawn anew
@@ -149,5 +152,6 @@ def test_the_python_api_reads_typed_records(small):
     res = api.load(path)
     row = res["rows"][0]
     size, found = api.record(row, api.Size), api.record(row, api.Detection)
-    assert size.size_bytes == row["size_bytes"] and found.point_f1 == row["point_f1"]
+    assert size.size_bytes == row["size_bytes"]
+    assert found.point_f1 == row["point_f1"]
     assert api.answer(res) == report.answer_table(res)

@@ -20,7 +20,8 @@ def small() -> dict:
 
 def test_a_version_1_file_is_read_through_the_migration():
     old = json.loads((GOLDEN / "results-v1.json").read_text())
-    assert old["schema_version"] == 1 and "conditions" not in old["rows"][0]
+    assert old["schema_version"] == 1
+    assert "conditions" not in old["rows"][0]
     res = results.read(GOLDEN / "results-v1.json")
     assert res["schema_version"] == schema.SCHEMA_VERSION
     row = res["rows"][0]
@@ -35,7 +36,8 @@ def test_migrated_rows_are_not_comparable_with_rows_of_todays_code(small):
     for row in now["rows"]:
         row["conditions"]["code_size"] = "abc"
     findings = [f for f in gate.compare(now, small) if f.metric == "size_bytes"]
-    assert findings and {f.verdict for f in findings} == {gate.NOT_COMPARABLE}
+    assert findings
+    assert {f.verdict for f in findings} == {gate.NOT_COMPARABLE}
     assert findings[0].note == "code_size v1 -> abc (same model)"
 
 
@@ -102,13 +104,16 @@ def test_a_file_that_fails_the_schema_is_refused_with_one_line(small, tmp_path, 
     path.write_text(json.dumps(_broken(small, change)))  # NaN and inf as JSON's extensions
     with pytest.raises(InvalidResults) as err:
         results.read(path)
-    assert message in str(err.value) and "\n" not in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
     for command in (
         ["report", path],
         ["gate", path, "--baseline", path],
         ["export", "int8", "--results", path],
     ):
         done = edgebench(*command)
-        assert done.returncode == 2 and done.stderr.strip().splitlines() == [
-            f"edgebench: error: {err.value}"
-        ], (command, done.stderr)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.strip().splitlines() == [f"edgebench: error: {err.value}"], (
+            command,
+            done.stderr,
+        )

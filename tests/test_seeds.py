@@ -43,7 +43,8 @@ def test_a_loss_whose_interval_straddles_the_limit_is_within_noise():
 
 def test_bad_seeds_on_the_command_line_are_one_line_exit_2():
     done = edgebench("run", "--quick", "--seeds", "1,1")
-    assert done.returncode == 2 and done.stderr.strip().endswith("give each once")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("give each once")
 
 
 @pytest.mark.slow
@@ -54,13 +55,16 @@ def test_a_three_seed_run_reports_intervals(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     res = json.loads((tmp_path / "results.json").read_text())
-    assert res["config"]["seeds"] == [0, 1, 2] and res["config"]["train"]["seed"] == 0
+    assert res["config"]["seeds"] == [0, 1, 2]
+    assert res["config"]["train"]["seed"] == 0
     for row in res["rows"]:
-        assert row["seeds"] == [0, 1, 2] and len(row["point_f1_by_seed"]) == 3
+        assert row["seeds"] == [0, 1, 2]
+        assert len(row["point_f1_by_seed"]) == 3
         assert row["point_f1_by_seed"][0] == row["point_f1"]  # the row is the first seed's
         assert row["point_f1_ci95_low"] <= row["point_f1_mean"] <= row["point_f1_ci95_high"]
     float32, int8 = res["rows"]
-    assert float32["point_f1_delta_mean"] == 0 and int8["f1_target_verdict"] in (
+    assert float32["point_f1_delta_mean"] == 0
+    assert int8["f1_target_verdict"] in (
         "met",
         "missed",
         "within noise",

@@ -40,7 +40,8 @@ def test_convolution_macs_are_exact():
 def test_the_calibration_models_do_the_published_work(tmp_path, bench):
     """ad01 and the DS-CNN rebuilt here: MLPerf's MAC counts, and the work the catalog
     states for the fit, counted from the flatbuffers."""
-    from variants.build import Cache, calibration_model
+    from bench.cache import Cache
+    from variants.build import calibration_model
 
     catalog = targets.load()
     model = calibration_model(catalog.models[bench], Cache(tmp_path))
@@ -62,7 +63,8 @@ def test_the_estimator_reproduces_the_published_rows():
     for row in rows:
         assert abs(row["error_ms"]) <= CALIBRATION_TARGET, row
     loo = sorted(abs(r["loo_error_ms"]) for r in rows if r["loo_error_ms"] is not None)
-    assert len(loo) >= 16 and loo[len(loo) // 2] <= 0.25
+    assert len(loo) >= 16
+    assert loo[len(loo) // 2] <= 0.25
 
 
 def board(**kw):
@@ -151,7 +153,8 @@ def test_fit_says_why_not():
         io_elements=20,
     )
     fits, why = energy.fit_on(model, b, DEFAULTS)
-    assert not fits and why == "flash 15,000 > 12,000 B; SRAM 3,080 > 3,000 B"
+    assert not fits
+    assert why == "flash 15,000 > 12,000 B; SRAM 3,080 > 3,000 B"
     refused = dataclasses.replace(model, tflm_deployable=False, arena_bytes=None)
     assert energy.fit_on(refused, b, DEFAULTS) == (False, "TFLite Micro cannot run it")
 
@@ -188,7 +191,8 @@ def test_catalog_problems_name_the_file_and_the_field(tmp_path, old, new, messag
         return
     with pytest.raises(UsageError) as err:
         targets.load(path)
-    assert str(path) in str(err.value) and message in str(err.value)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
 
 
 def test_a_figure_without_a_source_is_refused(tmp_path):
@@ -219,7 +223,9 @@ def test_cli_targets_and_unknown_board(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench.cli", "targets"], capture_output=True, text=True
     )
-    assert done.returncode == 0 and "rp2040" in done.stdout and "uncalibrated" in done.stdout
+    assert done.returncode == 0
+    assert "rp2040" in done.stdout
+    assert "uncalibrated" in done.stdout
     done = subprocess.run(
         [
             sys.executable,
@@ -235,7 +241,8 @@ def test_cli_targets_and_unknown_board(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2 and "unknown board 'stm32'" in done.stderr
+    assert done.returncode == 2
+    assert "unknown board 'stm32'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     bad = tmp_path / "t.toml"
     bad.write_text("[defaults]\n")
@@ -244,4 +251,5 @@ def test_cli_targets_and_unknown_board(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2 and "section [estimator] is missing" in done.stderr
+    assert done.returncode == 2
+    assert "section [estimator] is missing" in done.stderr

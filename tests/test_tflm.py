@@ -65,7 +65,8 @@ def test_a_probe_that_crashes_takes_only_its_own_process():
         os.kill(os.getpid(), signal.SIGSEGV)
 
     result = tflm.probe(b"", 4096, run=segfault)
-    assert not result.ok and "crashed (SIGSEGV) with a 4,096-byte arena" in result.error
+    assert not result.ok
+    assert "crashed (SIGSEGV) with a 4,096-byte arena" in result.error
     assert tflm.probe(b"", 1, run=lambda *a: 0).ok  # and the harness goes on
 
 
@@ -82,9 +83,11 @@ def test_a_probe_that_raises_reports_the_exception():
 def test_real_arena_is_the_smallest_that_works(tiny_models):
     model = tiny_models["int8"].model
     measured = tflm.arena(model)
-    assert measured.tflm_deployable and measured.tflm_error is None
+    assert measured.tflm_deployable
+    assert measured.tflm_error is None
     size = measured.arena_bytes
-    assert size % 16 == 0 and size >= measured.arena_recorded_bytes > 0
+    assert size % 16 == 0
+    assert size >= measured.arena_recorded_bytes > 0
     assert tflm.probe(model, size).ok
     assert not tflm.probe(model, size - 16).ok
     assert "TfLiteEvalTensor data" in measured.arena_breakdown
@@ -114,7 +117,8 @@ def test_tflm_scores_agree_with_litert(tiny_ctx, tiny_models):
     x = tiny_ctx.windows.test.x[:64]
     f32, i8 = tiny_models["float32"].model, tiny_models["int8"].model
     same = tflm.agreement(f32, tflm.arena(f32).arena_bytes, x, threshold=0.01)
-    assert same.tflm_score_max_abs_diff < 1e-5 and same.tflm_decisions_differ == 0
+    assert same.tflm_score_max_abs_diff < 1e-5
+    assert same.tflm_decisions_differ == 0
     quantized = tflm.agreement(i8, tflm.arena(i8).arena_bytes, x, threshold=0.01)
     assert quantized.tflm_score_max_abs_diff < 0.05
 
@@ -186,9 +190,11 @@ int main(void) {
     out = subprocess.run([tmp_path / "check"], capture_output=True, text=True, check=True)
     assert out.stdout == f"{len(fw.model)} TFL3 2352 10 1 1 0"
     example = subprocess.run([tmp_path / "example"], capture_output=True, text=True)
-    assert example.returncode == 0 and "threshold 0.0818" in example.stdout
+    assert example.returncode == 0
+    assert "threshold 0.0818" in example.stdout
     ops = (tmp_path / "model_ops.h").read_text()
-    assert "resolver.AddFullyConnected()" in ops and "resolver.AddLogistic()" in ops
+    assert "resolver.AddFullyConnected()" in ops
+    assert "resolver.AddLogistic()" in ops
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
@@ -249,6 +255,7 @@ def test_inputs_of_any_shape_run_on_tflm():
     flat = to_tflite(model)
     inputs = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
     measured = tflm.arena(flat)
-    assert measured.tflm_deployable and measured.arena_bytes
+    assert measured.tflm_deployable
+    assert measured.arena_bytes
     timed = tflm.latency(flat, measured.arena_bytes, inputs, samples=5, warmup=1)
     assert timed.tflm_latency_samples == len(timed.tflm_latency_samples_us) == 5

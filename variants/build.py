@@ -13,50 +13,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bench.data
 import variants
+from bench.cache import Cache, code_version, digest
 from bench.data.windows import Windows
-from bench.results import write_atomic
 from variants import Variant
 from variants.baseline import Arch, TrainConfig, build_model, train
 from variants.external import file_hash
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("EDGEBENCH_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "edgebench"
-
-
-def code_version() -> str:
-    """Hash of the sources that shape a built model: the recipes and the data pipeline."""
-    digest = hashlib.sha256()
-    for folder in (Path(variants.__file__).parent, Path(bench.data.__file__).parent):
-        for source in sorted(folder.glob("*.py")):
-            digest.update(source.name.encode() + source.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-@dataclass
-class Cache:
-    """Files under `root/<key>/`; `root=None` disables caching."""
-
-    root: Path | None
-
-    def path(self, key: str, name: str) -> Path | None:
-        return None if self.root is None else self.root / key / name
-
-    def read(self, key: str, name: str) -> bytes | None:
-        path = self.path(key, name)
-        return path.read_bytes() if path is not None and path.is_file() else None
-
-    def write(self, key: str, name: str, data: bytes) -> None:
-        path = self.path(key, name)
-        if path is not None:
-            write_atomic(path, data)
+def _hash(obj: Any) -> str:
+    return digest(obj)
 
 
 @dataclass
