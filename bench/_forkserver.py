@@ -6,6 +6,8 @@ import gc
 import importlib
 
 import variants._tf  # noqa: F401  (first: it sets TF_USE_LEGACY_KERAS before TF loads)
+from bench.lifetime import die_with_parent
 
 importlib.import_module("tensorflow_model_optimization")
 gc.freeze()
+die_with_parent()  # the server goes when the run goes, however it goes

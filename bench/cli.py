@@ -5,7 +5,9 @@ import argparse
 import datetime as dt
 import os
 import shlex
+import signal
 import sys
+import threading
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
@@ -658,34 +660,53 @@ def _cmd_variants() -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI runners, `timeout`, systemd and `docker stop` send), handled as
+    SIGINT is: workers stopped, staging removed, earlier output intact."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        if args.command == "run":
-            return _cmd_run(args, argv)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "export":
-            return _cmd_export(args)
-        if args.command == "gate":
-            return _cmd_gate(args)
-        if args.command == "targets":
-            return _cmd_targets(args)
-        if args.command == "schema":
-            return _cmd_schema()
-        if args.command == "diff":
-            return _cmd_diff(args)
-        return _cmd_variants()
+        return _dispatch(args, argv)
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)
         return 2
     except RunFailed as err:
         print(f"edgebench: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("edgebench: interrupted; files already written are complete", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        why = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"edgebench: {why}; files already written are complete", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "run":
+        return _cmd_run(args, argv)
+    if args.command == "report":
+        return _cmd_report(args)
+    if args.command == "export":
+        return _cmd_export(args)
+    if args.command == "gate":
+        return _cmd_gate(args)
+    if args.command == "targets":
+        return _cmd_targets(args)
+    if args.command == "schema":
+        return _cmd_schema()
+    if args.command == "diff":
+        return _cmd_diff(args)
+    return _cmd_variants()
 
 
 if __name__ == "__main__":

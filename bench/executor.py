@@ -28,6 +28,7 @@ from multiprocessing import forkserver
 from typing import Any
 
 from bench import UsageError
+from bench.lifetime import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ def check_workers(workers: int) -> None:
 
 
 def _one_thread() -> None:
-    """In a fresh worker, before numpy's BLAS starts its threads."""
+    """In a fresh worker, before numpy's BLAS starts its threads; and the worker dies
+    with the fork server, which dies with the run (`bench._forkserver`)."""
     os.environ["OMP_NUM_THREADS"] = "1"
+    die_with_parent()
 
 
 def _forkserver() -> multiprocessing.context.BaseContext:
@@ -93,10 +96,14 @@ class Local:
     def __enter__(self) -> "Local":
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if self._pool is None:
+            return
+        if kind is not None and issubclass(kind, KeyboardInterrupt):  # SIGINT or SIGTERM:
+            for process in list(self._pool._processes.values()):  # no task is waited for
+                process.kill()
+        self._pool.shutdown(wait=kind is None, cancel_futures=True)
+        self._pool = None
 
     def _new_pool(self, workers: int) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bench import InvalidModel, MeasurementError
+from bench.lifetime import die_with_parent
 
 T = TypeVar("T")
 MAX_TENSOR_BYTES = 64 << 20  # default: no microcontroller model comes near one such tensor
@@ -69,6 +70,7 @@ def run(work: Callable[[], T], limits: Limits, stage: str) -> T:
 def _child(work: Callable[[], object], limits: Limits, write_end: int) -> None:
     code = 0
     try:
+        die_with_parent()  # a run killed meanwhile leaves no measuring child behind
         cap = _address_space() + limits.memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         answer: tuple[str, object] = ("ok", work())

@@ -6,13 +6,15 @@ it replaces the files it wrote, deletes only the files that the earlier run list
 its manifest, and leaves everything else in the folder alone.
 """
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bench import UsageError
+from bench import UsageError, lifetime
 
 MANIFEST = ".edgebench-files.json"  # the files a run wrote, relative to its folder
 RESULTS = "results.json"
@@ -92,6 +94,23 @@ def _manifest(out: Path) -> list[str]:
     return [p for p in listed if isinstance(p, str) and ".." not in Path(p).parts]
 
 
+@contextlib.contextmanager
+def staging(out: Path) -> Iterator[tuple[Path, Path]]:
+    """(stage, scratch): a folder beside `out` that the run writes, and one for its
+    run-only cache; both removed at the end, and by a watchdog child if the run is
+    killed (SIGKILL included)."""
+    stage = out.parent / f".{out.name}.staging-{os.getpid()}"
+    stage.mkdir(parents=True)
+    scratch = Path(tempfile.mkdtemp(prefix="edgebench-cache-"))
+    watchdog = lifetime.watch(stage, scratch)
+    try:
+        yield stage, scratch
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        lifetime.stop(watchdog)
+
+
 def swap_in(stage: Path, out: Path) -> None:
     """Each file of `stage` replaces its namesake in `out` (results.json last); the files
     the earlier run listed and this one did not write are deleted; nothing else is."""
@@ -110,4 +129,3 @@ def swap_in(stage: Path, out: Path) -> None:
     manifest = out / f".{MANIFEST}.{os.getpid()}.tmp"
     manifest.write_text(json.dumps(written, indent=0) + "\n")
     os.replace(manifest, out / MANIFEST)
-    shutil.rmtree(stage, ignore_errors=True)

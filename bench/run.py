@@ -3,9 +3,6 @@
 import dataclasses
 import hashlib
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -34,7 +31,7 @@ from bench.data.synthetic import StreamConfig
 from bench.data.windows import make_windows, series_windows
 from bench.executor import Died, check_executor, check_workers, cores, executor
 from bench.isolate import MAX_TENSOR_BYTES, Limits, check_tensors, default_timeout
-from bench.output import check_out, swap_in
+from bench.output import check_out, staging, swap_in
 from bench.pipeline import (
     Settings,
     Stopwatch,
@@ -612,24 +609,20 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
     """Everything is written into a staging folder beside `--out` and swapped in at the
     end: a failed or killed run leaves the previous output as it was."""
     check(cfg)
-    stage = cfg.out.parent / f".{cfg.out.name}.staging-{os.getpid()}"
     try:
-        stage.mkdir(parents=True)
-        with tempfile.TemporaryDirectory(prefix="edgebench-cache-") as scratch:
+        with staging(cfg.out) as (stage, scratch):
             # --no-cache: a cache for this run only (workers hand their results over in it)
-            cache = cfg.cache or Path(scratch)
+            cache = cfg.cache or scratch
             working = replace(
                 cfg, out=stage, cache=cache, calibration_cache=cfg.calibration_cache or cache
             )
             res = measure_all(working, cfg.as_dict(), command, log)
-        refuse_if_all_failed(res["rows"], cfg.out)
-        swap_in(stage, cfg.out)
+            refuse_if_all_failed(res["rows"], cfg.out)
+            swap_in(stage, cfg.out)
     except OSError as err:
         raise UsageError(
             f"cannot write the output beside {cfg.out}: {err.strerror or err}; pick another --out"
         ) from None
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     return res
 
 

@@ -22,6 +22,7 @@ from tflite_micro.python.tflite_micro import runtime
 
 from bench.advice import advice
 from bench.latency import summarize
+from bench.lifetime import die_with_parent
 from bench.runtime import WARMUP, LiteRT, Micro, time_invokes
 from bench.schema import Agreement, Allocation, Tflm, TflmLatency
 
@@ -58,6 +59,7 @@ def probe(
         if pid == 0:  # the child: never returns into the harness
             code = 1
             try:
+                die_with_parent()
                 faulthandler.disable()  # a crash here is an expected result, not news
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)

@@ -2,6 +2,7 @@
 outside the registry, and the bad ones refused in one line."""
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import edgebench
@@ -117,7 +118,8 @@ def _bad_models(folder, user_models):
 def test_bad_model_files_are_one_line_exit_2(user_models, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "results.json").write_text("an earlier run's results")
+    earlier = Path(__file__).parent / "golden" / "results-small.json"
+    (out / "results.json").write_bytes(earlier.read_bytes())  # an earlier run's results
     before = (out / "results.json").read_bytes()
     for name, message in _bad_models(tmp_path, user_models).items():
         done = edgebench("run", "--quick", "--model", tmp_path / name, "--out", out)
