@@ -3,6 +3,7 @@ variants."""
 
 import argparse
 import datetime as dt
+import math
 import os
 import shlex
 import signal
@@ -67,6 +68,9 @@ def _constraints(args, base=None):
         )
     }
     given = {k: v for k, v in given.items() if v is not None}
+    for key, value in given.items():
+        if not -math.inf < value < math.inf:  # NaN fails this too
+            raise UsageError(f"--{key.replace('_', '-')} {value}: give a finite number")
     if given.get("max_f1_loss", 0) < 0:
         given["max_f1_loss"] = None
     if not 0 <= given.get("max_far", 0) <= 1:
@@ -497,8 +501,8 @@ def _cmd_report(args) -> int:
 def _cmd_export(args) -> int:
     from bench import export, results
 
-    if args.arena_margin < 0:
-        raise UsageError("--arena-margin must be >= 0")
+    if not 0 <= args.arena_margin <= 10:  # NaN fails this too
+        raise UsageError("--arena-margin must be a number from 0 to 10 (0.25 = 25 %)")
     if args.model is not None:
         from bench import tflm
         from bench.schema import safe_name

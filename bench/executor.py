@@ -48,6 +48,11 @@ def cores() -> int:
 def check_workers(workers: int) -> None:
     if workers < 1:
         raise UsageError(f"--workers {workers}: give at least 1 worker process")
+    if workers > 4 * cores():
+        raise UsageError(
+            f"--workers {workers}: at most {4 * cores()} on this machine's {cores()} cores "
+            "(each worker holds a TensorFlow of its own)"
+        )
 
 
 def _one_thread() -> None:

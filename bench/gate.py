@@ -19,8 +19,8 @@ from statistics import NormalDist
 import numpy as np
 from tabulate import tabulate
 
-from bench import InvalidResults, schema
-from bench.schema import label, row_key
+from bench import InvalidResults, files, schema
+from bench.schema import CONTROL, label, row_key
 
 PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
 
@@ -246,21 +246,18 @@ def _board_estimate(row: dict, board: str):
 
 def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
+    if not res["rows"]:
+        raise InvalidResults("the results hold no rows: nothing to gate")
     found = []
     for pattern, limits in table.items():
         matched = [r for r in res["rows"] if fnmatch.fnmatchcase(label(r), pattern)]
         if not matched:
-            found.append(
-                Finding(
-                    "budget",
-                    pattern,
-                    None,
-                    None,
-                    "",
-                    FAIL,
-                    "no variant in the results matches this budget",
-                )
-            )
+            have = ", ".join(sorted({label(r) for r in res["rows"]})[:6])
+            raise InvalidResults(f"budget {pattern!r} matches no row (the results hold {have})")
+        board = (limits.get("max_est_latency_ms") or {}).get("board")
+        if board is not None and board not in (res.get("boards") or {}):
+            known = ", ".join(sorted(res.get("boards") or {}))
+            raise InvalidResults(f"budget {pattern!r}: no board {board!r} (known: {known})")
         for row in matched:
             for key, limit in limits.items():
                 found.append(_budget(row, key, limit))
@@ -292,17 +289,25 @@ def _budget(row: dict, key: str, limit) -> Finding:
 def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
     """Tolerances and budgets from a budgets file, else [tool.edgebench.gates]."""
     if path is not None:
-        try:
-            table = tomllib.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise InvalidResults(f"{path}: not a readable budgets file ({err})") from None
-        where = str(path)
+        table, where = _toml(path, "budgets file"), str(path)
     elif pyproject.is_file():
-        table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("edgebench", {})
-        table, where = table.get("gates", {}), f"{pyproject} [tool.edgebench.gates]"
+        where = f"{pyproject} [tool.edgebench.gates]"
+        table = _toml(pyproject, "pyproject.toml")
+        for key in ("tool", "edgebench", "gates"):
+            table = table.get(key, {})
+            if not isinstance(table, dict):
+                raise InvalidResults(f"{where}: [{key}] must be a table")
     else:
         return Tolerances(), {}
     return _check_gates(table, where)
+
+
+def _toml(path: Path, what: str) -> dict:
+    text = files.read_text(path, what, InvalidResults)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidResults(f"{path}: not a readable {what} ({err})") from None
 
 
 def _check_gates(table: dict, where: str):
@@ -344,14 +349,21 @@ def _check_gates(table: dict, where: str):
                 f"{where}: budget {pattern!r} has unknown key(s) "
                 f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}"
             )
+        if not isinstance(pattern, str) or pattern.count("/") > 1 or CONTROL.search(pattern):
+            raise InvalidResults(f'{where}: budget {pattern!r} is not "ARCH/VARIANT" (* allowed)')
         for key, value in limits.items():
-            if key != "max_est_latency_ms" and not _finite(value):
+            if key != "max_est_latency_ms" and not _in_range(key, value):
+                top = " and <= 1" if key in RATIOS else ""
                 raise InvalidResults(
-                    f"{where}: budget {pattern!r}: {key} = {value!r} must be a finite number"
+                    f"{where}: budget {pattern!r}: {key} = {value!r} must be a finite "
+                    f"number >= 0{top}"
                 )
         est = limits.get("max_est_latency_ms")
         if est is not None and (
-            not isinstance(est, dict) or set(est) != {"board", "ms"} or not _finite(est["ms"])
+            not isinstance(est, dict)
+            or set(est) != {"board", "ms"}
+            or not isinstance(est["board"], str)
+            or not _in_range("ms", est["ms"])
         ):
             raise InvalidResults(
                 f"{where}: budget {pattern!r}: max_est_latency_ms takes "
@@ -360,8 +372,16 @@ def _check_gates(table: dict, where: str):
     return Tolerances(**tols), budget_table
 
 
-def _finite(value) -> bool:
+def _finite(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+RATIOS = {"min_point_f1", "max_far"}  # budgets on figures between 0 and 1
+
+
+def _in_range(key: str, value: object) -> bool:
+    top = 1 if key in RATIOS else math.inf
+    return _finite(value) and 0 <= value <= top  # type: ignore[operator]
 
 
 SEVERITY = {FAIL: 0, NOT_COMPARABLE: 1, NOISE: 2, SKIP: 3, PASS: 4}

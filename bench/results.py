@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from bench import InvalidResults
+from bench import InvalidResults, files
 from bench.cache import write_text_atomic
 from bench.schema import (
     CONTROL,
@@ -118,11 +118,11 @@ def write(results: dict, path: Path) -> None:
 
 def read(path: Path) -> dict:
     """Load, migrate and validate a results file; any problem is one InvalidResults line."""
+    if not Path(path).exists():
+        raise InvalidResults(f"{path}: no such results file; run `edgebench run` first")
     try:
-        results = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InvalidResults(f"{path}: no such results file; run `edgebench run` first") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        results = json.loads(files.read_text(Path(path), "results file", InvalidResults))
+    except json.JSONDecodeError as err:
         raise InvalidResults(f"{path}: not a readable results file ({err})") from None
     except RecursionError:
         raise InvalidResults(f"{path}: nested too deep to be a results file") from None
@@ -161,6 +161,10 @@ def validate(results: dict, where: str) -> None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(results))
         place = _place(results, list(error.absolute_path))
         raise InvalidResults(f"{where}: {place}: {error.message[:200]}")
+    for arch, trace in (results.get("traces") or {}).items():
+        lengths = {len(trace[k]) for k in ("end", "y", "series")}
+        if len(lengths) > 1 or any(i >= len(trace["names"]) for i in trace["series"]):
+            raise InvalidResults(f"{where}: the trace of {arch!r} has parts that do not agree")
     seen: dict[tuple, int] = {}
     for i, row in enumerate(results["rows"]):
         key = row_key(row)
@@ -206,7 +210,6 @@ def artifact_path(results_path: Path, artifact: str) -> Path:
 
 
 _SCHEMA: dict = {}
-NUMBERS = ({"type": "number"}, {"type": "integer"})
 
 
 def _validator(jsonschema):
@@ -216,9 +219,10 @@ def _validator(jsonschema):
     items = base.VALIDATORS["items"]
 
     def fast_items(validator, schema, instance, parent):
-        if schema in NUMBERS and isinstance(instance, list):
-            kinds = (int,) if schema == NUMBERS[1] else (int, float)
-            if all(type(x) in kinds for x in instance):
+        if schema.get("type") in ("number", "integer") and isinstance(instance, list):
+            kinds = (int,) if schema["type"] == "integer" else (int, float)
+            low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+            if all(type(x) in kinds and low <= x <= high for x in instance):
                 return
         yield from items(validator, schema, instance, parent)
 

@@ -119,6 +119,8 @@ def check(cfg: RunConfig) -> None:
         raise UsageError("--per-series trains the archs per series: drop --model and --seeds")
     if not cfg.archs or not cfg.variants:
         raise UsageError("nothing to run: give at least one architecture and one variant")
+    if cfg.window is not None and cfg.window < 2:
+        raise UsageError(f"--window {cfg.window}: a window holds at least 2 points")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
         raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
     limits = (cfg.measure_timeout or 1.0, cfg.measure_memory_bytes, cfg.max_tensor_bytes)

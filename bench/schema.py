@@ -648,11 +648,37 @@ def _json_type(tp) -> dict:
     raise TypeError(f"no JSON Schema for {tp!r}")
 
 
+# Units whose figures cannot be negative, and the ratios that are shares (0 to 1): a
+# results file holding `arena_bytes: -16` or `point_f1: 7.5` is refused on reading.
+NONNEGATIVE = {"bytes", "count", "instructions", "points", "s", "us", "windows/s"}
+NOT_SHARES = ("ratio_vs", "delta", "ci95", "_std")
+
+
+def bounds(name: str, unit: str) -> dict:
+    """The JSON Schema bounds of a numeric field."""
+    if unit == "ratio" and not any(part in name for part in NOT_SHARES):
+        return {"minimum": 0, "maximum": 1}
+    if unit in NONNEGATIVE or unit.startswith("per "):
+        return {"minimum": 0}
+    return {}
+
+
+def _bounded(prop: dict, limits: dict) -> dict:
+    """`prop` with `limits` on each of its numbers (through unions, lists and maps)."""
+    if prop.get("type") in ("number", "integer"):
+        return {**prop, **limits}
+    if "anyOf" in prop:
+        prop = {**prop, "anyOf": [_bounded(p, limits) for p in prop["anyOf"]]}
+    if isinstance(prop.get("items"), dict):  # not into maps: "(interpreter)" can be < 0
+        prop = {**prop, "items": _bounded(prop["items"], limits)}
+    return prop
+
+
 def _object(cls, required: tuple[str, ...] | None = None) -> dict:
     hints = _hints(cls)
     props = {}
     for f in dataclasses.fields(cls):
-        prop = _json_type(hints[f.name])
+        prop = _bounded(_json_type(hints[f.name]), bounds(f.name, f.metadata.get("unit", "")))
         meta = f.metadata
         text = "; ".join(
             t for t in (meta.get("doc"), meta.get("unit") and f"unit: {meta['unit']}") if t
@@ -686,6 +712,20 @@ def row_schema() -> dict:
     }
 
 
+MAX_ROWS = 5_000  # a default run has 45; more is not a results file edgebench wrote
+_INTS = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+TRACE = {  # per arch: the test points' end index, label, series, and the series' names
+    "type": "object",
+    "required": ["end", "y", "series", "names"],
+    "properties": {
+        "end": _INTS,
+        "y": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 1}},
+        "series": _INTS,
+        "names": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a results file of this schema version."""
     obj, text = {"type": "object"}, {"type": "string"}
@@ -709,8 +749,8 @@ def json_schema() -> dict:
             "dataset": obj,
             "project": obj,
             "stages_s": {"type": "object", "additionalProperties": {"type": "number"}},
-            "rows": {"type": "array", "items": row_schema()},
-            "traces": obj,
+            "rows": {"type": "array", "items": row_schema(), "maxItems": MAX_ROWS},
+            "traces": {"type": "object", "additionalProperties": TRACE},
             "baselines": obj,
             "scaling": obj,
             "boards": obj,

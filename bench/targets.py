@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import UsageError, unknown
+from bench import UsageError, files, unknown
 
 CATALOG = Path(__file__).with_name("targets.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
@@ -237,11 +237,10 @@ def _board(
 def load(path: Path | None = None) -> Catalog:
     """Read and check a catalog; every problem is one UsageError naming file and field."""
     path = Path(path) if path is not None else CATALOG
+    text = files.read_text(path, "target catalog")
     try:
-        table = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such target catalog") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: not a readable TOML catalog ({err})") from None
     where = str(path)
     for section in ("defaults", "estimator", "boards", "calibration_models"):

@@ -2,9 +2,10 @@
 that the registry's recipes start from instead of the trained baseline."""
 
 import hashlib
+import zipfile
 from pathlib import Path
 
-from bench import InvalidModel, UsageError
+from bench import InvalidModel, UsageError, files
 from variants.baseline import Arch
 
 TFLITE, KERAS = (".tflite",), (".keras", ".h5")
@@ -15,10 +16,16 @@ def check_path(path: Path) -> None:
         raise UsageError(
             f"{path}: unknown model type {path.suffix!r}; give a {', '.join(TFLITE + KERAS)} file"
         )
-    if not path.is_file():
-        raise UsageError(f"{path}: no such model file")
-    if path.stat().st_size == 0:
+    if files.check(path, "model file") == 0:
         raise UsageError(f"{path}: the model file is empty")
+    if path.suffix == ".keras" and zipfile.is_zipfile(path):  # a zip: what it unpacks to
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+        if unpacked > files.max_bytes():
+            raise UsageError(
+                f"{path}: unpacks to {unpacked:,} bytes, over the limit of "
+                f"{files.max_bytes():,}; raise EDGEBENCH_MAX_INPUT_BYTES if it is genuine"
+            )
 
 
 def _open_on_litert(model: bytes, _arena: int, _allocations: bool) -> int:
@@ -46,7 +53,7 @@ def read_tflite(path: Path) -> bytes:
     """The flatbuffer, once LiteRT has opened, allocated and invoked it in an isolated
     child: a model that crashes the interpreter costs the child, never the harness."""
     check_path(path)
-    return opened(path.read_bytes(), path)
+    return opened(files.read_bytes(path, "model file"), path)
 
 
 def opened(model: bytes, path: Path) -> bytes:

@@ -6,6 +6,7 @@ the same checks; what stops the run is a UsageError (one line), what it can go o
 from is a warning with counts, kept in the dataset.
 """
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench import UsageError
+from bench import UsageError, files
 from bench.data import Dataset, Series
 from bench.data.synthetic import StreamConfig, nepse_dataset
 from bench.schema import CONTROL
@@ -89,10 +90,9 @@ def read_table(
     """Read and check one file: (timestamps, values (n, c), labels or None, value names)."""
     import pandas as pd
 
+    data = io.BytesIO(files.read_bytes(path, "CSV file"))
     try:
-        frame = pd.read_csv(path, sep=sep)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        frame = pd.read_csv(data, sep=sep)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{path}: not a readable {sep!r}-separated file ({err})") from None
     if time not in frame.columns:
@@ -109,7 +109,7 @@ def read_table(
         )
     if frame.empty:
         raise UsageError(f"{path}: a header and no data row; give the series' rows")
-    stamps = pd.to_datetime(frame[time], errors="coerce")
+    stamps = timestamps(frame[time], path)
     unread = stamps.isna().to_numpy()
     if unread.all():
         raise UsageError(
@@ -177,6 +177,23 @@ def read_table(
     return stamps.reset_index(drop=True), numeric.to_numpy(np.float64), labels, values
 
 
+def timestamps(given: "pd.Series", where: Path) -> "pd.Series":
+    """Dates as naive UTC: an aware timestamp is converted to UTC, a naive one is taken
+    as UTC already, so that mixed offsets and mixed naive/aware rows order alike; what
+    cannot be read is NaT."""
+    import pandas as pd
+
+    try:
+        found = pd.to_datetime(given, errors="coerce", utc=True)
+        missed = found.isna() & given.notna()
+        if missed.any():  # another format than the first row's: each read on its own
+            again = pd.to_datetime(given[missed], errors="coerce", utc=True, format="mixed")
+            found = found.where(~missed, again)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise UsageError(f"{where}: timestamps that cannot be read ({err})") from None
+    return found.dt.tz_convert(None)
+
+
 def _series(name, values, labels, train_end, val_end, channels) -> Series:
     kinds = np.where(labels == 1, "anomaly", "").astype(object)
     try:
@@ -225,18 +242,20 @@ def load_nab(root: Path) -> Dataset:
     (first 15 %, at most 750 rows) trains the model, its last 20 % set aside (normal) for
     the threshold; the rest is the test part."""
     labels_file = root / "labels" / "combined_windows.json"
+    if not labels_file.exists():
+        raise UsageError(f"{root}: not a NAB checkout (no labels/combined_windows.json)")
     try:
-        windows = json.loads(labels_file.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{root}: not a NAB checkout (no labels/combined_windows.json)") from None
-    except (OSError, json.JSONDecodeError) as err:
+        windows = json.loads(files.read_text(labels_file, "NAB labels file"))
+    except json.JSONDecodeError as err:
         raise UsageError(f"{labels_file}: not readable JSON ({err})") from None
     if not isinstance(windows, dict):
         raise UsageError(f"{labels_file}: not NAB's labels (an object of file -> windows)")
     warnings: list[str] = []
     series: list[Series] = []
     data = (root / "data").resolve()
-    outside = [n for n in windows if not (data / n).resolve().is_relative_to(data)]
+    outside = [
+        n for n in windows if CONTROL.search(n) or not (data / n).resolve().is_relative_to(data)
+    ]
     if outside:
         warnings.append(
             f"{labels_file.name}: {len(outside)} label(s) name files outside data/ "
@@ -292,7 +311,7 @@ def _windows(given, labels_file: Path, name: str) -> "list[tuple[pd.Timestamp, p
     for window in given:
         if not isinstance(window, list) or len(window) != 2:
             raise bad
-        start, end = pd.to_datetime(window, errors="coerce")
+        start, end = timestamps(pd.Series(window), labels_file)
         if pd.isna(start) or pd.isna(end):
             raise UsageError(
                 f"{labels_file}: {name!r} has a window with an unreadable date: {window!r}"
