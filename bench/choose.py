@@ -12,7 +12,10 @@ per-architecture tables and the answer `edgebench run` prints all come from `ans
 Pure functions over result rows; nothing here runs a model.
 """
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
+
+from bench import InvalidResults
 
 # (row key, "min" or "max"): smaller flash, faster, better detection
 OBJECTIVES = (("size_bytes", "min"), ("latency_us_p50", "min"), ("point_f1", "max"))
@@ -36,6 +39,10 @@ def pareto(rows: list[dict], objectives=OBJECTIVES) -> list[dict]:
     ]
 
 
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Constraints:
     """What a variant must satisfy to be recommended. `None` leaves a limit out."""
@@ -52,6 +59,21 @@ class Constraints:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def saved(cls, res: dict) -> "Constraints":
+        """The constraints a results file's run chose by, checked: a file from elsewhere
+        may hold anything there."""
+        given = (res.get("config") or {}).get("constraints") or {}
+        types = {f.name: f.type for f in fields(cls)}
+        if not isinstance(given, dict) or set(given) - set(types):
+            raise InvalidResults("config.constraints: not the constraints of a run")
+        for key, value in given.items():
+            flag = "bool" in str(types[key])
+            ok = isinstance(value, bool) if flag else value is None or _number(value)
+            if not ok:
+                raise InvalidResults(f"config.constraints.{key}: {value!r} is not a limit")
+        return cls(**given)
 
     def __str__(self) -> str:
         parts = ["runs on TFLite Micro"] if self.require_tflm else []

@@ -486,7 +486,7 @@ def _cmd_report(args) -> int:
     res = results.read(args.results)
     out = args.out or args.results.parent
     check_out(out)
-    saved = Constraints(**res["config"].get("constraints", {}))
+    saved = Constraints.saved(res)
     cache = default_cache_dir()  # where a run left the figures it drew from the same data
     figures = Cache(cache if os.access(cache, os.W_OK) else None)
     try:

@@ -255,8 +255,11 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
             have = ", ".join(sorted({label(r) for r in res["rows"]})[:6])
             raise InvalidResults(f"budget {pattern!r} matches no row (the results hold {have})")
         board = (limits.get("max_est_latency_ms") or {}).get("board")
-        if board is not None and board not in (res.get("boards") or {}):
-            known = ", ".join(sorted(res.get("boards") or {}))
+        boards = {b for r in res["rows"] for b in r.get("boards") or {}} | set(
+            res.get("boards") or {}
+        )
+        if board is not None and board not in boards:
+            known = ", ".join(sorted(boards))
             raise InvalidResults(f"budget {pattern!r}: no board {board!r} (known: {known})")
         for row in matched:
             for key, limit in limits.items():

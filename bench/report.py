@@ -159,7 +159,7 @@ def _arches(res: dict) -> dict[str, list[dict]]:
 
 
 def _constraints(res: dict, override: Constraints | None) -> Constraints:
-    return override or Constraints(**res["config"].get("constraints", {}))
+    return override or Constraints.saved(res)
 
 
 def baseline_rows(res: dict, arch: str) -> list[dict]:

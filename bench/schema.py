@@ -726,6 +726,23 @@ TRACE = {  # per arch: the test points' end index, label, series, and the series
 }
 
 
+_NUMBER = {"type": "number", "minimum": 0}
+BOARD = {  # a board of the catalog as the run saw it: what the report reads of it
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "core": {"type": "string"},
+        "clock_mhz": _NUMBER,
+        "flash_bytes": {"type": "integer", "minimum": 0},
+        "sram_bytes": {"type": "integer", "minimum": 0},
+        "active_mw": _NUMBER,
+        "sleep_uw": _NUMBER,
+        "library": {"type": "string"},
+    },
+}
+
+
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a results file of this schema version."""
     obj, text = {"type": "object"}, {"type": "string"}
@@ -753,7 +770,7 @@ def json_schema() -> dict:
             "traces": {"type": "object", "additionalProperties": TRACE},
             "baselines": obj,
             "scaling": obj,
-            "boards": obj,
+            "boards": {"type": "object", "additionalProperties": BOARD},
             "estimate_defaults": obj,
             "calibration": obj,
         },

@@ -170,7 +170,7 @@ def test_warm_rerun_is_served_from_the_cache(quick_run, cache_dir, tmp_path):
             "unknown variant 'int9'; did you mean 'int8'? (choose from float32",
         ),
         (["--arch", "huge"], "unknown architecture 'huge' (choose from seed, deep, conv, lstm)"),
-        (["--window", "1"], "window length 1 does not fit"),
+        (["--window", "1"], "--window 1: a window holds at least 2 points"),
         (["--window", "100000"], "window length 100000 does not fit"),
         (["--threshold", "best"], "unknown threshold policy 'best'"),
     ],

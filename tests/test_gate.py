@@ -167,17 +167,24 @@ def test_budgets_match_patterns_and_fail_what_they_cannot_see():
     table = {
         "*/int8": {"max_size_bytes": 90_000, "min_point_f1": 0.88},
         "deep/*": {"max_arena_bytes": 4_000},
-        "seed/*": {"max_size_bytes": 1},
         "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}},
     }
-    findings = gate.budgets(results(), table)
+    res = results()
+    res["rows"][1]["boards"] = {"stm32l4r5": {"est_latency_ms": 1.0}}
+    findings = gate.budgets(res, table)
     assert verdicts(findings, gate.FAIL) == {
         ("point_f1", "deep/int8"),
         ("arena_bytes", "deep/int8"),
-        ("budget", "seed/*"),
         ("est_latency_ms@stm32l4r5", "deep/float32"),
     }
     assert ("size_bytes", "deep/int8") in verdicts(findings, gate.PASS)
+
+
+def test_a_budget_that_matches_no_row_or_board_is_bad_input():
+    with pytest.raises(UsageError, match=r"budget 'seed/\*' matches no row"):
+        gate.budgets(results(), {"seed/*": {"max_size_bytes": 1}})
+    with pytest.raises(UsageError, match="no board 'nope'"):
+        gate.budgets(results(), {"*": {"max_est_latency_ms": {"board": "nope", "ms": 1.0}}})
 
 
 def test_board_estimates_are_budgeted_when_present():

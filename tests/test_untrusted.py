@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 from helpers import edgebench
 
-from bench import InvalidModel, InvalidResults, MeasurementError, RunFailed, isolate, output
+from bench import (
+    InvalidModel,
+    InvalidResults,
+    MeasurementError,
+    RunFailed,
+    UsageError,
+    isolate,
+    output,
+)
 from bench.results import artifact_path, read
 
 GOLDEN = Path(__file__).parent / "golden" / "results-small.json"
@@ -322,3 +330,202 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, signal_name, code):
     assert alive == []
     assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
     assert not out.exists() or not (out / "results.json").exists()
+
+
+# ---- 1: dates ----------------------------------------------------------------------------
+
+
+def _csv(tmp_path: Path, stamps: list[str], name: str = "d.csv") -> Path:
+    rows = [f"{s},{np.sin(i / 4):.3f},{int(i % 40 == 0)}" for i, s in enumerate(stamps)]
+    path = tmp_path / name
+    path.write_text("timestamp,value,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        lambda i: "+00:00" if i % 2 else "+05:00",  # mixed offsets
+        lambda i: "+01:00" if i % 3 == 0 else "",  # aware beside naive
+        lambda i: "+09:00",  # all in one zone
+    ],
+)
+def test_dates_in_any_zone_are_read_as_utc(tmp_path, zone):
+    from bench.data.loaders import CsvColumns, load_csv
+
+    base = np.datetime64("2024-01-01T00:00")
+    stamps = [
+        f"{base + np.timedelta64(10 * i, 'h')}".replace("T", " ") + zone(i) for i in range(300)
+    ]
+    found = load_csv(_csv(tmp_path, stamps), CsvColumns())
+    assert len(found.series[0].values) == 300
+
+
+def _nab(tmp_path: Path, labels: bytes) -> Path:
+    root = tmp_path / "nab"
+    (root / "data" / "k").mkdir(parents=True)
+    (root / "labels").mkdir()
+    stamps = [f"2024-01-{1 + i // 24:02d} {i % 24:02d}:00:00" for i in range(400)]
+    (root / "data" / "k" / "a.csv").write_text(
+        "timestamp,value\n" + "\n".join(f"{s},{i % 7}" for i, s in enumerate(stamps)) + "\n"
+    )
+    (root / "labels" / "combined_windows.json").write_bytes(labels)
+    return root
+
+
+def test_nab_windows_with_a_zone_are_read_as_utc(tmp_path):
+    from bench.data.loaders import load_nab
+
+    window = ["2024-01-10 00:00:00+00:00", "2024-01-10 05:00:00+00:00"]
+    found = load_nab(_nab(tmp_path, json.dumps({"k/a.csv": [window]}).encode()))
+    assert int(found.series[0].labels.sum()) == 6
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (b'{"k/a.csv": []}\xff\xfe', "not UTF-8 text"),
+        (b'{"k/a\\u0000.csv": [], "k/a.csv": []}', None),  # a NUL in a name: ignored
+    ],
+)
+def test_nab_labels_that_are_not_text_or_hold_nul_are_one_line(tmp_path, labels, message):
+    from bench.data.loaders import load_nab
+
+    root = _nab(tmp_path, labels)
+    if message is None:
+        found = load_nab(root)
+        assert "outside data/" in found.warnings[0]
+        return
+    with pytest.raises(UsageError, match=message):
+        load_nab(root)
+
+
+# ---- 2, 4, 6, 8, 9, 10: results, numbers, endless inputs, the gate, bounds ---------------
+
+
+def test_a_trace_of_the_wrong_shape_is_refused(tmp_path):
+    path = _results(tmp_path, lambda res: res["traces"].update(seed={"end": [1], "names": []}))
+    with pytest.raises(InvalidResults, match="'y' is a required property"):
+        read(path)
+    path = _results(
+        tmp_path,
+        lambda res: res["traces"].update(
+            seed={"end": [1, 2], "y": [0], "series": [0], "names": []}
+        ),
+    )
+    with pytest.raises(InvalidResults, match="the trace of 'seed' has parts that do not agree"):
+        read(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("arena_bytes", -16, "-16 is less than the minimum of 0"),
+        ("point_f1", 7.5, "7.5 is greater than the maximum of 1"),
+        ("far", -2, "-2 is less than the minimum of 0"),
+    ],
+)
+def test_impossible_figures_in_a_results_file_are_refused(tmp_path, key, value, message):
+    path = _results(tmp_path, lambda res: res["rows"][2].update({key: value}))
+    with pytest.raises(InvalidResults, match=message):
+        read(path)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--quick", "--rate", "nan"],
+        ["run", "--quick", "--rate", "inf"],
+        ["run", "--quick", "--max-f1-loss", "nan"],
+        ["run", "--quick", "--min-f1", "inf"],
+        ["run", "--quick", "--max-latency-us", "nan"],
+        ["run", "--quick", "--window", "0"],
+        ["run", "--quick", "--workers", "1000"],
+        ["run", "--quick", "--measure-timeout", "nan"],
+        ["export", "--model", GOLDEN, "--arena-margin", "nan"],
+        ["export", "--model", GOLDEN, "--arena-margin", "inf"],
+        ["export", "--model", GOLDEN, "--arena-margin", "1e300"],
+    ],
+)
+def test_numbers_on_the_command_line_are_checked_before_any_work(tmp_path, args):
+    done = edgebench(*args, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "gate", "diff", "csv"])
+def test_devices_fifos_and_folders_are_not_read(tmp_path, command):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    given = {"report": "/dev/zero", "gate": fifo, "diff": tmp_path, "csv": "/dev/zero"}[command]
+    if command == "csv":
+        args = ["run", "--quick", "--dataset", f"csv:{given}", "--out", tmp_path / "o"]
+    elif command == "diff":
+        args = ["diff", given, GOLDEN]
+    else:
+        args = [command, given]
+    done = edgebench(*args, timeout=60)
+    _one_line_exit_2(done)
+    assert "regular file" in done.stderr or "a folder" in done.stderr
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEBENCH_MAX_INPUT_BYTES", "1000000")
+    padded = tmp_path / "padded.tflite"
+    padded.write_bytes(b"\0" * 2_000_000)
+    done = edgebench("export", "--model", padded, "--out", tmp_path / "fw")
+    _one_line_exit_2(done)
+    assert "2,000,000 bytes, over the limit of 1,000,000" in done.stderr
+
+
+def test_a_keras_file_that_inflates_past_the_limit_is_refused(tmp_path, monkeypatch):
+    import zipfile
+
+    monkeypatch.setenv("EDGEBENCH_MAX_INPUT_BYTES", "1000000")
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b" " * 5_000_000)
+    assert bomb.stat().st_size < 100_000
+    done = edgebench("run", "--model", bomb, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert "unpacks to 5,000" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("budgets", "message"),
+    [
+        ('[budgets."*"]\nmax_size_bytes = -1\n', "must be a finite number >= 0"),
+        ('[budgets."*"]\nmin_point_f1 = 5\n', "must be a finite number >= 0 and <= 1"),
+        ('[budgets."*/int9"]\nmax_size_bytes = 9\n', "matches no row"),
+        ('[budgets."a/b/c"]\nmax_size_bytes = 9\n', 'is not "ARCH/VARIANT"'),
+        ('[budgets."*"]\nmax_est_latency_ms = { board = "nope", ms = 1 }\n', "no board 'nope'"),
+    ],
+)
+def test_the_gate_calls_bad_budgets_bad_input(tmp_path, budgets, message):
+    path = tmp_path / "budgets.toml"
+    path.write_text(budgets)
+    done = edgebench("gate", GOLDEN, "--budgets", path)
+    _one_line_exit_2(done)
+    assert message in done.stderr
+
+
+def test_the_gate_refuses_results_without_rows(tmp_path):
+    path = _results(tmp_path, lambda res: res.update(rows=[]))
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('[budgets."*"]\nmax_size_bytes = 9\n')
+    done = edgebench("gate", path, "--budgets", budgets)
+    _one_line_exit_2(done)
+    assert "no rows" in done.stderr
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    from bench.cache import write_atomic
+
+    def full(self, data):
+        Path.write_text(self, "partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(tmp_path / "model.tflite", b"x" * 100)
+    assert list(tmp_path.iterdir()) == []
