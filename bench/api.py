@@ -3,9 +3,8 @@
     from bench import api
 
     res = api.run(archs=("seed",), variants=("float32", "int8"), quick=True, out="runs/a")
-    for row in res["rows"]:
-        size, detection = api.record(row, api.Size), api.record(row, api.Detection)
-        print(row["variant"], size.size_bytes, detection.point_f1, detection.far)
+    for row in res["rows"]:  # each an `api.Row` of typed records
+        print(row.label, row.size.size_bytes, row.detection.point_f1, row.detection.far)
     print(api.answer(res))  # per board, the variant to ship
 
 `run` takes `RunConfig` fields (`bench.run.RunConfig`) as keywords; `quick=True` starts
@@ -16,9 +15,10 @@ Builds run in worker processes, which import the calling script again: call
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from bench import results
+from bench.progress import Log
 from bench.schema import (
     Agreement,
     Boards,
@@ -27,14 +27,14 @@ from bench.schema import (
     HostLatency,
     Identity,
     Instructions,
-    Record,
+    Row,
+    Seeds,
     Size,
     Tflm,
     TflmLatency,
+    Timing,
     VsFloat32,
 )
-
-R = TypeVar("R", bound=Record)
 
 __all__ = [
     "Agreement",
@@ -44,18 +44,20 @@ __all__ = [
     "HostLatency",
     "Identity",
     "Instructions",
+    "Row",
+    "Seeds",
     "Size",
     "Tflm",
     "TflmLatency",
+    "Timing",
     "VsFloat32",
     "answer",
     "load",
-    "record",
     "run",
 ]
 
 
-def run(quick: bool = False, log=None, **fields) -> dict:
+def run(quick: bool = False, log: Log | None = None, **fields: Any) -> dict:
     """Train, build, measure and write results and report into `out`; the results."""
     from bench.progress import plain
     from bench.run import RunConfig
@@ -68,14 +70,9 @@ def run(quick: bool = False, log=None, **fields) -> dict:
     return run_harness(replace(base, **fields), command="bench.api.run", log=log or plain)
 
 
-def load(path) -> dict:
-    """A results file, migrated to the current schema and validated."""
+def load(path: str | Path) -> dict:
+    """A results file, migrated to the current schema and validated; rows as `Row`s."""
     return results.read(Path(path))
-
-
-def record(row: dict, kind: type[R]) -> R:
-    """One metric family of a row as its typed record (nested values stay plain)."""
-    return kind.from_dict(row)
 
 
 def answer(res: dict) -> str:

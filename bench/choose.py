@@ -16,23 +16,29 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from bench import InvalidResults
+from bench.schema import Row
 
-# (row key, "min" or "max"): smaller flash, faster, better detection
-OBJECTIVES = (("size_bytes", "min"), ("latency_us_p50", "min"), ("point_f1", "max"))
-
-
-def _better_or_equal(a: dict, b: dict, objectives) -> bool:
-    return all(a[k] <= b[k] if sense == "min" else a[k] >= b[k] for k, sense in objectives)
+Objectives = tuple[tuple[str, str], ...]
+# (row field, "min" or "max"): smaller flash, faster, better detection
+OBJECTIVES: Objectives = (("size_bytes", "min"), ("latency_us_p50", "min"), ("point_f1", "max"))
 
 
-def pareto(rows: list[dict], objectives=OBJECTIVES) -> list[dict]:
+def _better_or_equal(a: Row, b: Row, objectives: Objectives) -> bool:
+    return all(
+        a.value(k) <= b.value(k) if sense == "min" else a.value(k) >= b.value(k)
+        for k, sense in objectives
+    )
+
+
+def pareto(rows: list[Row], objectives: Objectives = OBJECTIVES) -> list[Row]:
     """Rows that no other row beats on every objective (and strictly on one)."""
-    scored = [r for r in rows if all(r.get(k) is not None for k, _ in objectives)]
+    scored = [r for r in rows if all(r.value(k) is not None for k, _ in objectives)]
     return [
         r
         for r in scored
         if not any(
-            _better_or_equal(o, r, objectives) and any(o[k] != r[k] for k, _ in objectives)
+            _better_or_equal(o, r, objectives)
+            and any(o.value(k) != r.value(k) for k, _ in objectives)
             for o in scored
             if o is not r
         )
@@ -93,31 +99,31 @@ class Constraints:
             parts.append("beats the best baseline's point F1")
         return ", ".join(parts) or "none"
 
-    def rejects(self, row: dict) -> str | None:
+    def rejects(self, row: Row) -> str | None:
         """Why `row` is out, or None when it qualifies."""
-        if row.get("errors"):
-            return "failed: " + "; ".join(row["errors"])
-        if row.get("recipe_skipped"):
-            return f"not applicable: {row['recipe_skipped']}"
-        if row.get("point_f1") is None:
+        if row.id.errors:
+            return "failed: " + "; ".join(row.id.errors)
+        if row.id.recipe_skipped:
+            return f"not applicable: {row.id.recipe_skipped}"
+        if row.detection.point_f1 is None:
             return "no detection result"
-        if self.require_tflm and not row.get("tflm_deployable"):
-            why = (row.get("tflm_error") or "not measured").split("; ")
+        if self.require_tflm and not row.tflm.tflm_deployable:
+            why = (row.tflm.tflm_error or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
         f1, delta = point_f1(row)
-        loss, best = -(delta or 0.0), row.get("baseline_best_point_f1")
+        loss, best = -(delta or 0.0), row.detection.baseline_best_point_f1
         if self.beat_baselines and best is not None and f1 <= best:
             return (
                 f"point F1 {f1:.3f} does not beat the baseline "
-                f"{row.get('baseline_best')} ({best:.3f})"
+                f"{row.detection.baseline_best} ({best:.3f})"
             )
         checks = (
             (self.max_f1_loss, loss, "point F1 loss {:.3f} > {}", "max"),
             (self.min_f1, f1, "point F1 {:.3f} < {}", "min"),
-            (self.max_far, row.get("far"), "FAR {:.3f} > {}", "max"),
-            (self.max_size_bytes, row.get("size_bytes"), "size {:,} > {:,}", "max"),
-            (self.max_arena_bytes, row.get("arena_bytes"), "arena {:,} > {:,}", "max"),
-            (self.max_latency_us, row.get("latency_us_p50"), "p50 {:.2f} us > {}", "max"),
+            (self.max_far, row.detection.far, "FAR {:.3f} > {}", "max"),
+            (self.max_size_bytes, row.size.size_bytes, "size {:,} > {:,}", "max"),
+            (self.max_arena_bytes, row.tflm.arena_bytes, "arena {:,} > {:,}", "max"),
+            (self.max_latency_us, row.litert.latency_us_p50, "p50 {:.2f} us > {}", "max"),
         )
         for limit, value, text, sense in checks:
             if limit is None:
@@ -127,34 +133,37 @@ class Constraints:
         return None
 
 
-def point_f1(row: dict) -> tuple[float, float | None]:
+def point_f1(row: Row) -> tuple[float, float | None]:
     """(point F1, its delta vs float32): the means over seeds when the run had several
     (`--seeds`), else the one seed's."""
-    if row.get("point_f1_mean") is not None:
-        return row["point_f1_mean"], row.get("point_f1_delta_mean")
-    return row["point_f1"], row.get("point_f1_delta_vs_float32")
+    if row.seeds.point_f1_mean is not None:
+        return row.seeds.point_f1_mean, row.seeds.point_f1_delta_mean
+    return row.detection.point_f1, row.vs_float32.point_f1_delta_vs_float32
 
 
-def within_noise(row: dict, constraints: Constraints) -> bool:
+def within_noise(row: Row, constraints: Constraints) -> bool:
     """Does the 95 % interval over seeds of the F1 lost against float32 straddle the
     allowed loss? Then another seed could flip the verdict."""
-    low, high = row.get("point_f1_delta_ci95_low"), row.get("point_f1_delta_ci95_high")
+    low, high = row.seeds.point_f1_delta_ci95_low, row.seeds.point_f1_delta_ci95_high
     limit = constraints.max_f1_loss
     return None not in (low, high, limit) and low <= -limit <= high  # type: ignore[operator]
 
 
-def answer(rows: list[dict], constraints: Constraints, board: str) -> dict | None:
+def answer(rows: list[Row], constraints: Constraints, board: str) -> Row | None:
     """The variant of `rows` to ship to `board` by the rule above, or None."""
     ok = []
     for row in rows:
-        est = (row.get("boards") or {}).get(board)
-        if est is None or not est["fits"] or constraints.rejects(row) is not None:
+        est = row.boards.get(board)
+        if est is None or not est.fits or constraints.rejects(row) is not None:
             continue
         limit = constraints.max_est_latency_ms
-        if limit is None or est["est_latency_ms"] <= limit:
+        if limit is None or est.est_latency_ms <= limit:
             ok.append(row)
-    return min(
-        ok,
-        key=lambda r: (r["boards"][board]["est_energy_uj"], r["size_bytes"], -point_f1(r)[0]),
-        default=None,
-    )
+    return min(ok, key=lambda r: _cost(r, board), default=None)
+
+
+def _cost(row: Row, board: str) -> tuple[float, int, float]:
+    """Least energy on `board`, then the smaller flatbuffer, then the better F1."""
+    est = row.boards.get(board)
+    assert est is not None  # `answer` kept only rows with an estimate
+    return est.est_energy_uj, row.size.size_bytes, -point_f1(row)[0]

@@ -451,7 +451,7 @@ def _cmd_run(args, argv) -> int:
         res = run(cfg, command=shlex.join(["edgebench", *argv]), log=progress)
     if default_out:
         _point_latest_at(args.out)
-    failed = sum(1 for r in res["rows"] if r.get("errors"))
+    failed = sum(1 for r in res["rows"] if r.id.errors)
     print(answer_text(res))
     print(
         f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res['rows'])} rows, "

@@ -47,14 +47,12 @@ def suite_measured(suite_config):
                 "arch": arch,
                 "variant": variant,
                 "dataset": dataset.name,
-                **{k: row.get(k) for k in extra_keys},
-                "est_energy_uj": {
-                    b: e["est_energy_uj"] for b, e in (row.get("boards") or {}).items()
-                },
-                "errors": row.get("errors"),
+                **{k: row.value(k) for k in extra_keys},
+                "est_energy_uj": {b: e.est_energy_uj for b, e in (row.boards.boards or {}).items()},
+                "errors": {k: str(e) for k, e in (row.id.errors or {}).items()} or None,
             }
             done[arch, variant] = Case(
-                model, ctx.windows.test.x[0], extra, suite_config, row.get("arena_bytes")
+                model, ctx.windows.test.x[0], extra, suite_config, row.tflm.arena_bytes
             )
         return done[arch, variant]
 

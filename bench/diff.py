@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from bench import schema
 from bench.gate import incomparable
+from bench.schema import Row, label_of
 
 METRICS = (
     "size_bytes",
@@ -43,18 +44,19 @@ def _sense(metric: str, a, b) -> str:
     return "better" if (b < a) == (best == "min") else "worse"
 
 
-def _board(row: dict, board: str):
-    return ((row.get("boards") or {}).get(board) or {}).get("est_latency_ms")
+def _board(row: Row, board: str) -> float | None:
+    est = row.boards.get(board)
+    return None if est is None else est.est_latency_ms
 
 
 def compare(a: dict, b: dict) -> list[Change]:
     """Every variant of either run, every metric (and the estimate on each common board)."""
-    rows_a = {(r.get("dataset"), r["arch"], r["variant"]): r for r in a["rows"]}
-    rows_b = {(r.get("dataset"), r["arch"], r["variant"]): r for r in b["rows"]}
+    rows_a: dict[tuple, Row] = {r.key: r for r in a["rows"]}
+    rows_b: dict[tuple, Row] = {r.key: r for r in b["rows"]}
     boards = [k for k in a.get("boards") or {} if k in (b.get("boards") or {})]
     found = []
     for key in dict.fromkeys([*rows_a, *rows_b]):
-        name = f"{key[1]}/{key[2]}"
+        name = label_of(key[1], key[2])
         ra, rb = rows_a.get(key), rows_b.get(key)
         if ra is None or rb is None:
             found.append(
@@ -69,17 +71,21 @@ def compare(a: dict, b: dict) -> list[Change]:
             continue
         for metric in METRICS:
             why = incomparable(metric, ra, rb)
-            sense = "not comparable" if why else _sense(metric, ra.get(metric), rb.get(metric))
-            found.append(Change(name, metric, ra.get(metric), rb.get(metric), sense, why or ""))
+            va, vb = ra.value(metric), rb.value(metric)
+            sense = "not comparable" if why else _sense(metric, va, vb)
+            found.append(Change(name, metric, va, vb, sense, why or ""))
         for board in boards:
             va, vb = _board(ra, board), _board(rb, board)
-            sense = (
-                "same"
-                if va == vb
-                else ("changed" if None in (va, vb) else "better" if vb < va else "worse")
-            )
-            found.append(Change(name, f"est ms @ {board}", va, vb, sense))
+            found.append(Change(name, f"est ms @ {board}", va, vb, _faster(va, vb)))
     return found
+
+
+def _faster(a: float | None, b: float | None) -> str:
+    if a == b:
+        return "same"
+    if a is None or b is None:
+        return "changed"
+    return "better" if b < a else "worse"
 
 
 COLOURS = {"better": "\033[32m", "worse": "\033[31m", "not comparable": "\033[33m"}

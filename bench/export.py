@@ -13,7 +13,6 @@ import numpy as np
 from bench import UsageError, graph
 from bench.cache import write_text_atomic
 from bench.results import artifact_path
-from bench.schema import label
 
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
 
@@ -302,42 +301,42 @@ def from_results(
     res: dict, results_path: Path, variant: str, arch: str | None, margin: float = 0.25
 ) -> Firmware:
     """The model `variant` as the results file measured it, with its run's constants."""
-    rows = [r for r in res["rows"] if r["variant"] == variant and arch in (None, r["arch"])]
+    rows = [r for r in res["rows"] if r.variant == variant and arch in (None, r.arch)]
     if not rows:
-        have = ", ".join(sorted({f"{label(r)}" for r in res["rows"]}))
+        have = ", ".join(sorted({r.label for r in res["rows"]}))
         raise UsageError(
             f"{results_path}: no variant {variant!r}"
             + (f" for arch {arch!r}" if arch else "")
             + f"; it holds {have}"
         )
     if len(rows) > 1:
-        archs = ", ".join(r["arch"] for r in rows)
+        archs = ", ".join(r.arch for r in rows)
         raise UsageError(
             f"variant {variant!r} is in {results_path} for {archs}; choose one with --arch"
         )
     row = rows[0]
-    if not row.get("tflm_deployable"):
+    if not row.tflm.tflm_deployable:
         raise UsageError(
-            f"{row['arch']}/{variant} is not deployable on TFLite Micro: "
-            f"{row.get('tflm_error') or 'not measured'}"
+            f"{row.label} is not deployable on TFLite Micro: "
+            f"{row.tflm.tflm_error or 'not measured'}"
         )
-    path = artifact_path(results_path, row.get("artifact") or "")
+    path = artifact_path(results_path, row.id.artifact or "")
     model = path.read_bytes() if path.is_file() else None
-    if model is None or hashlib.sha256(model).hexdigest() != row.get("sha256"):
+    if model is None or hashlib.sha256(model).hexdigest() != row.id.sha256:
         raise UsageError(
             f"{path}: missing or not the model {results_path} measured; rerun `edgebench run`"
         )
     from variants.external import opened
 
     opened(model, path)  # as `--model` is: a crash costs an isolated child
-    scaling = ((res.get("scaling") or {}).get(row["arch"]) or [None])[0]
+    scaling = ((res.get("scaling") or {}).get(row.arch) or [None])[0]
     return Firmware(
-        f"{row['arch']}-{variant}",
+        f"{row.arch}-{variant}",
         model,
-        row["arena_bytes"],
+        row.tflm.arena_bytes,
         margin,
-        window=row.get("window"),
+        window=row.id.window,
         channels=len(scaling["shift"]) if scaling else None,
         scaling=scaling,
-        threshold=row.get("threshold"),
+        threshold=row.detection.threshold,
     )

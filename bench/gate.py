@@ -15,12 +15,13 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
 from bench import InvalidResults, files, schema
-from bench.schema import CONTROL, label, row_key
+from bench.schema import CONTROL, Row
 
 PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
 
@@ -57,8 +58,8 @@ class Finding:
     note: str = ""
 
 
-def _rows(res: dict) -> dict[tuple, dict]:
-    return {row_key(r): r for r in res["rows"]}
+def _rows(res: dict) -> dict[tuple, Row]:
+    return {r.key: r for r in res["rows"]}
 
 
 def _change(base, now) -> str:
@@ -87,59 +88,58 @@ def _missing(metric, name, base) -> Finding:
     return Finding(metric, name, base, None, "", FAIL, "in the baseline, missing now")
 
 
-def incomparable(metric: str, base_row: dict, row: dict) -> str | None:
+def incomparable(metric: str, base_row: Row, row: Row) -> str | None:
     """The first condition `metric` depends on that differs between the rows, if any."""
-    a, b = base_row.get("conditions") or {}, row.get("conditions") or {}
+    a, b = base_row.id.conditions, row.id.conditions
     for key in schema.record_of(metric).DEPENDS_ON:
-        if a.get(key) != b.get(key):
-            return f"{key} {a.get(key)} -> {b.get(key)}"
+        was, now = getattr(a, key, None), getattr(b, key, None)
+        if was != now:
+            return f"{key} {was} -> {now}"
     return None
 
 
-def _unmeasured_in_baseline(metric: str, base_row: dict) -> bool:
+def _unmeasured_in_baseline(metric: str, base_row: Row) -> bool:
     """The baseline says why it has no value: TFLM could not run its model, or no count."""
     record = schema.record_of(metric)
     if record is schema.Tflm and metric != "tflm_deployable":
-        return not base_row.get("tflm_deployable")
+        return not base_row.tflm.tflm_deployable
     if record is schema.Instructions:
-        return bool(base_row.get("tflm_instructions_error"))
+        return bool(base_row.instructions.tflm_instructions_error)
     return False
 
 
-def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | None:
+def judge(metric: str, base_row: Row, row: Row, tol: Tolerances) -> Finding | None:
     """One gated metric of one row against its baseline row; None when the baseline did
-    not measure it (absent, or null with its reason in the row)."""
-    meta, name = schema.info(metric), label(row)
+    not measure it (its step did not run, or null with its reason in the row)."""
+    meta, name = schema.info(metric), row.label
     rule = meta["gate"]
     key = meta["samples"] if rule == "timing" else metric
-    if key not in base_row or _unmeasured_in_baseline(metric, base_row):
+    if not base_row.holding(key).measured() or _unmeasured_in_baseline(metric, base_row):
         return None
-    if base_row[key] is None or base_row[key] == []:
+    base, now = base_row.value(metric), row.value(metric)
+    if base_row.value(key) in (None, []):
         return Finding(
             metric,
             name,
             None,
-            row.get(metric),
+            now,
             "",
             FAIL,
             "the baseline holds no value to gate against: regenerate it",
         )
     why = incomparable(metric, base_row, row)
     if why is not None:
-        sha = row.get("sha256")
-        same = " (same model)" if sha is not None and sha == base_row.get("sha256") else ""
-        return Finding(
-            metric, name, base_row.get(metric), row.get(metric), "", NOT_COMPARABLE, why + same
-        )
+        sha = row.id.sha256
+        same = " (same model)" if sha is not None and sha == base_row.id.sha256 else ""
+        return Finding(metric, name, base, now, "", NOT_COMPARABLE, why + same)
     if rule == "timing":
         return timing(metric, meta["samples"], base_row, row, tol)
-    base, now = base_row[metric], row.get(metric)
     if rule == "true":
         if base is not True:
             return None
         if now is True:
             return Finding(metric, name, True, now, "", PASS)
-        why = (row.get("tflm_error") or "no longer deployable on TFLM")[:200]
+        why = (row.tflm.tflm_error or "no longer deployable on TFLM")[:200]
         return Finding(metric, name, True, now, "", FAIL, why)
     if now is None:
         return _missing(metric, name, base)
@@ -156,9 +156,9 @@ def judge(metric: str, base_row: dict, row: dict, tol: Tolerances) -> Finding | 
     return Finding(metric, name, base, now, _change(base, now), PASS if ok else FAIL, note)
 
 
-def _grew(base_row: dict, row: dict, breakdown: str) -> str:
+def _grew(base_row: Row, row: Row, breakdown: str) -> str:
     """`; FULLY_CONNECTED +12,288`: the part that grew most."""
-    base, now = base_row.get(breakdown) or {}, row.get(breakdown) or {}
+    base, now = base_row.value(breakdown) or {}, row.value(breakdown) or {}
     growth = {k: now.get(k, 0) - base.get(k, 0) for k in {*base, *now}}
     if not growth:
         return ""
@@ -184,12 +184,12 @@ def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float):
     return float(np.exp(np.median(diffs))), float(np.exp(low)), float(np.exp(high))
 
 
-def timing(metric: str, samples_key: str, base_row: dict, row: dict, tol: Tolerances) -> Finding:
+def timing(metric: str, samples_key: str, base_row: Row, row: Row, tol: Tolerances) -> Finding:
     """Wall clock: a regression needs the whole interval of the shift beyond the factor."""
-    base, now = base_row[samples_key], row.get(samples_key)
-    name = label(row)
+    base, now = base_row.value(samples_key), row.value(samples_key)
+    name = row.label
     if not now:
-        return _missing(metric, name, base_row.get(metric))
+        return _missing(metric, name, base_row.value(metric))
     base_med, now_med = float(np.median(base)), float(np.median(now))
     count = min(len(base), len(now)) // 10
     if count < tol.min_blocks:
@@ -227,7 +227,7 @@ def compare(
             found.append(
                 Finding(
                     "row",
-                    label(base_row),
+                    base_row.label,
                     "present",
                     None,
                     "",
@@ -240,41 +240,39 @@ def compare(
     return found
 
 
-def _board_estimate(row: dict, board: str):
-    return (row.get("boards") or {}).get(board, {}).get("est_latency_ms")
+def _board_estimate(row: Row, board: str) -> float | None:
+    est = row.boards.get(board)
+    return None if est is None else est.est_latency_ms
 
 
 def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
     if not res["rows"]:
         raise InvalidResults("the results hold no rows: nothing to gate")
+    rows: list[Row] = res["rows"]
+    boards = {b for r in rows for b in r.boards.boards or {}} | set(res.get("boards") or {})
     found = []
     for pattern, limits in table.items():
-        matched = [r for r in res["rows"] if fnmatch.fnmatchcase(label(r), pattern)]
+        matched = [r for r in rows if fnmatch.fnmatchcase(r.label, pattern)]
         if not matched:
-            have = ", ".join(sorted({label(r) for r in res["rows"]})[:6])
+            have = ", ".join(sorted({r.label for r in rows})[:6])
             raise InvalidResults(f"budget {pattern!r} matches no row (the results hold {have})")
         board = (limits.get("max_est_latency_ms") or {}).get("board")
-        boards = {b for r in res["rows"] for b in r.get("boards") or {}} | set(
-            res.get("boards") or {}
-        )
         if board is not None and board not in boards:
             known = ", ".join(sorted(boards))
             raise InvalidResults(f"budget {pattern!r}: no board {board!r} (known: {known})")
-        for row in matched:
-            for key, limit in limits.items():
-                found.append(_budget(row, key, limit))
+        found += [_budget(row, key, limit) for row in matched for key, limit in limits.items()]
     return found
 
 
-def _budget(row: dict, key: str, limit) -> Finding:
-    name = label(row)
+def _budget(row: Row, key: str, limit: Any) -> Finding:
+    name = row.label
     if key == "max_est_latency_ms":
         board, limit = limit["board"], limit["ms"]
         now, metric = _board_estimate(row, board), f"est_latency_ms@{board}"
     else:
         metric = key.removeprefix("max_").removeprefix("min_")
-        now = row.get(metric)
+        now = row.value(metric)
     if now is None:
         return Finding(metric, name, limit, None, "", FAIL, f"budget {key}: no value in results")
     ok = now >= limit if key.startswith("min_") else now <= limit

@@ -6,12 +6,11 @@ arena for the boards) and returns its schema record; a step that fails records a
 typed `StepError` in the row and the steps that needed its output are skipped.
 """
 
-import dataclasses
 import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,14 +27,17 @@ from bench import (
     source_digest,
     tflm,
 )
+from bench.cache import Cache
 from bench.data.windows import Windows
 from bench.isolate import Limits
 from bench.schema import (
     Agreement,
     Conditions,
     Detection,
+    Identity,
     Instructions,
     Record,
+    Row,
     Size,
     StepError,
     Tflm,
@@ -68,6 +70,7 @@ class Settings:
     timings: bool = True  # False: the pytest-benchmark suite times the invokes itself
     cache: Any = None  # a `variants.build.Cache` for the deterministic steps; None: none
     isolate: Limits | None = None  # a foreign model: every step in a bounded child
+    clock: "Stopwatch" = field(default_factory=lambda: Stopwatch())  # wall s per step
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -152,13 +155,11 @@ def measure(
     inputs: np.ndarray,
     windows: Windows | None,
     settings: Settings,
-    clock: Stopwatch | None = None,
-) -> dict:
-    """Every metric of one model as row fields; `inputs` are the windows timed, `windows`
-    (or None) the splits for detection and agreement."""
-    clock = clock or Stopwatch()
-    row: dict = {}
-    errors: dict[str, StepError] = {}
+    row: Row | None = None,
+) -> Row:
+    """Every metric of one model, into `row` (a new one by default): `inputs` are the
+    windows timed, `windows` (or None) the splits for detection and agreement."""
+    clock, row = settings.clock, row or Row(Identity())
 
     def step(stage: str, run: Callable[[], R]) -> R | None:
         start = time.perf_counter()
@@ -166,9 +167,9 @@ def measure(
         try:
             limits = settings.isolate
             record = run() if limits is None else isolate.run(run, limits, stage)
-            row.update(record.to_dict())
+            row.put(record)
         except Exception as err:  # a metric that cannot run is reported, not fatal
-            errors[stage] = StepError.of(stage, err)
+            row.fail(StepError.of(stage, err))
         clock.add(stage, start)
         return record
 
@@ -191,7 +192,7 @@ def measure(
             step("tflm_agreement", lambda: agree(model, arena, windows, policy, cache, threshold))
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
-            Work.of_layers([dataclasses.asdict(layer) for layer in shape.layers]),
+            Work.of_layers(shape.layers),
             shape.float_compute_ops,
             sized.size_bytes,
             micro.tflm_deployable,
@@ -199,8 +200,6 @@ def measure(
             shape.input_elements + shape.output_elements,
         )
         step("boards", lambda: energy.estimate(footprint, settings.catalog, settings.boards))
-    if errors:
-        row["errors"] = {stage: dataclasses.asdict(e) for stage, e in errors.items()}
     return row
 
 
@@ -253,22 +252,21 @@ def prefetch(
         pass
 
 
-def measure_detection(model: bytes, windows: Windows, settings: Settings) -> dict:
-    """Detection alone (another seed's build of a variant), as row fields; {} on failure."""
+def measure_detection(model: bytes, windows: Windows, settings: Settings) -> Detection:
+    """Detection alone (another seed's build of a variant); every figure None on failure."""
     try:
-        return detect(model, windows, settings.threshold, settings.cache).to_dict()
+        return detect(model, windows, settings.threshold, settings.cache)
     except Exception:  # the seed's figure is missing; the interval says so by its absence
-        return {}
+        return Detection()
 
 
-def conditions(**given: Any) -> dict:
-    """The row's `conditions` and `measure_key`: what it was measured under."""
-    measured = Conditions(**{**given, **code_hashes()})
-    return {"conditions": dataclasses.asdict(measured), "measure_key": measured.key()}
+def conditions(**given: Any) -> Conditions:
+    """What a row is measured under, with the measuring code's hashes."""
+    return Conditions(**{**given, **code_hashes()})
 
 
 def count_instructions(
-    models: list[tuple[bytes, int, list[str]]], cache, processes: int = 1
+    models: list[tuple[bytes, int, list[str]]], cache: Cache, processes: int = 1
 ) -> list[Instructions]:
     """`instructions.count` in `processes` valgrind runs, through a cache keyed by each
     model's sha256, the tools and the counting code: a warm run starts no valgrind."""
@@ -294,32 +292,36 @@ def count_instructions(
 
 
 def add_instructions(
-    rows: list[dict], root: Path, cache, clock: Stopwatch, processes: int = 1
+    rows: list[Row], root: Path, cache: Cache, clock: Stopwatch, processes: int = 1
 ) -> None:
     """Instructions per inference of every row's model that TFLM runs, counted in
     `processes` valgrind processes (`bench/instructions.py`)."""
     start = time.perf_counter()
-    runs = [row for row in rows if row.get("artifact") and row.get("tflm_deployable")]
-    for row in rows:
-        if row.get("artifact") and not row.get("tflm_deployable"):
-            why = (row.get("tflm_error") or "not measured")[:200]
-            row.update(
-                Instructions(
-                    tflm_instructions_error=f"TFLM cannot run it: {why}",
-                    tflm_instructions_tool=instructions.tool(),
-                ).to_dict()
+    built = [row for row in rows if row.id.artifact]
+    runs = [row for row in built if row.tflm.tflm_deployable and row.tflm.arena_bytes]
+    for row in built:
+        if not row.tflm.tflm_deployable:
+            why = (row.tflm.tflm_error or "not measured")[:200]
+            row.instructions = Instructions(
+                tflm_instructions_error=f"TFLM cannot run it: {why}",
+                tflm_instructions_tool=instructions.tool(),
             )
     models = [
-        ((root / row["artifact"]).read_bytes(), row["arena_bytes"], list(row["ops"] or {}))
+        (_model(root, row), arena, list(row.graph.ops or {}))
         for row in runs
+        if (arena := row.tflm.arena_bytes) is not None
     ]
     for row, record in zip(runs, count_instructions(models, cache, processes), strict=True):
-        row.update(record.to_dict())
+        row.instructions = record
         if record.tflm_instructions is None and record.tflm_instructions_error != (
             instructions.UNAVAILABLE
         ):
-            StepError.of("instructions", record.tflm_instructions_error or "no count").add_to(row)
+            row.fail(StepError.of("instructions", record.tflm_instructions_error or "no count"))
     clock.add("instructions", start)
+
+
+def _model(root: Path, row: Row) -> bytes:
+    return (root / str(row.id.artifact)).read_bytes()
 
 
 def arena_and_instructions(model: bytes, cache) -> tuple[Tflm, Instructions | None]:

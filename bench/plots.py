@@ -20,7 +20,7 @@ import numpy as np
 from bench import source_digest
 from bench.cache import write_atomic
 from bench.choose import pareto
-from bench.schema import HostLatency, TflmLatency, label
+from bench.schema import HostLatency, Row, TflmLatency
 
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
 # What a figure's data holds but no figure shows: the timings, and whether a row was cached.
@@ -40,23 +40,23 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
-    rows = [r for r in rows if r.get("size_bytes") and r.get("point_f1") is not None]
+def size_vs_f1(rows: list[Row], arch: str, path: Path) -> Path | None:
+    rows = [r for r in rows if r.size.size_bytes and r.detection.point_f1 is not None]
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     front = pareto(rows, (("size_bytes", "min"), ("point_f1", "max")))
     labels: dict[tuple, list[str]] = {}  # variants at the same point share one label
     for r in rows:
-        ok = r.get("tflm_deployable")
+        ok = r.tflm.tflm_deployable
         ax.scatter(
-            r["size_bytes"],
-            r["point_f1"],
+            r.size.size_bytes,
+            r.detection.point_f1,
             marker="o" if ok else "x",
             color="tab:blue" if r in front else "tab:gray",
             zorder=3,
         )
-        labels.setdefault((r["size_bytes"], r["point_f1"]), []).append(r["variant"])
+        labels.setdefault((r.size.size_bytes, r.detection.point_f1), []).append(r.variant)
     for (x, y), names in labels.items():
         ax.annotate(
             "\n".join(names),
@@ -66,10 +66,10 @@ def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
             textcoords="offset points",
             va="top",
         )
-    front = sorted(front, key=lambda r: r["size_bytes"])
+    front = sorted(front, key=lambda r: r.size.size_bytes)
     ax.step(
-        [r["size_bytes"] for r in front],
-        [r["point_f1"] for r in front],
+        [r.size.size_bytes for r in front],
+        [r.detection.point_f1 for r in front],
         where="post",
         color="tab:blue",
         label="Pareto front (size, F1)",
@@ -85,22 +85,22 @@ def size_vs_f1(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
+def latency_boxes(rows: list[Row], arch: str, path: Path) -> Path | None:
     panels = [
         (key, label)
         for key, label in (
             ("latency_samples_us", "LiteRT"),
             ("tflm_latency_samples_us", "TFLite Micro"),
         )
-        if any(r.get(key) for r in rows)
+        if any(r.value(key) for r in rows)
     ]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, (key, runtime) in zip(axes[0], panels, strict=True):
-        have = [r for r in rows if r.get(key)]
-        ax.boxplot([r[key] for r in have], vert=False, showfliers=False)
-        ax.set_yticks(range(1, len(have) + 1), [r["variant"] for r in have], fontsize=8)
+        have = [r for r in rows if r.value(key)]
+        ax.boxplot([r.value(key) for r in have], vert=False, showfliers=False)
+        ax.set_yticks(range(1, len(have) + 1), [r.variant for r in have], fontsize=8)
         ax.set(
             xscale="log",
             xlabel="per-window invoke (us, log; whiskers 1.5 IQR)",
@@ -113,16 +113,16 @@ def latency_boxes(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
+def score_trace(row: Row, trace: dict, path: Path) -> Path | None:
     """The test stream's scores with the threshold, true alarms, false alarms and misses."""
-    scores = row.get("test_scores")
+    scores = row.detection.test_scores
     if not scores or trace is None:
         return None
     y, s = np.asarray(trace["y"]), np.asarray(scores)
     series = np.asarray(trace.get("series", np.zeros(len(y), int)))
     several = len(np.unique(series)) > 1
     end = np.arange(len(y)) if several else np.asarray(trace["end"])
-    alarm = s > row["threshold"]
+    alarm = s > row.detection.threshold
     fig, ax = plt.subplots(figsize=(11, 4))
     if several:  # one test part after another, a line between series
         for cut in np.flatnonzero(np.diff(series)) + 0.5:
@@ -140,11 +140,11 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
     )
     ax.plot(end, s, lw=0.6, color="tab:blue", label="anomaly score (reconstruction MSE)")
     ax.axhline(
-        row["threshold"],
+        row.detection.threshold,
         color="black",
         ls="--",
         lw=1,
-        label=f"threshold {row['threshold']:.3g} (from validation)",
+        label=f"threshold {row.detection.threshold:.3g} (from validation)",
     )
     for mask, color, marker, kind in (
         (alarm & (y == 1), "tab:red", "o", "true alarm"),
@@ -166,31 +166,31 @@ def score_trace(row: dict, trace: dict, path: Path) -> Path | None:
         if several
         else "index of the window's last point in the stream",
         ylabel="score (log)",
-        title=f"{label(row)}: scores on the test stream",
+        title=f"{row.label}: scores on the test stream",
     )
     ax.legend(fontsize=7, loc="upper left", ncol=3)
     return _save(fig, path)
 
 
-def memory(rows: list[dict], arch: str, boards: dict, path: Path) -> Path | None:
+def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
     """Flash (flatbuffer) and RAM (arena) per variant on linear axes, with their values,
     against the tightest board's flash and SRAM (the roomiest named in the title)."""
-    rows = [r for r in rows if r.get("size_bytes")]
+    rows = [r for r in rows if r.size.size_bytes]
     if not rows:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.35 * len(rows) + 2), sharey=True)
-    names = [r["variant"] for r in rows]
+    names = [r.variant for r in rows]
     panels = (
         (
             axes[0],
-            [r["size_bytes"] for r in rows],
+            [r.size.size_bytes for r in rows],
             "flash_bytes",
             "tab:blue",
             f"{arch}: flash (flatbuffer)",
         ),
         (
             axes[1],
-            [r.get("arena_bytes") or 0 for r in rows],
+            [r.tflm.arena_bytes or 0 for r in rows],
             "sram_bytes",
             "tab:green",
             f"{arch}: RAM (smallest TFLM arena, 64-bit host; 0 = not deployable)",
@@ -223,17 +223,17 @@ def memory(rows: list[dict], arch: str, boards: dict, path: Path) -> Path | None
     return _save(fig, path)
 
 
-def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
+def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
     """Estimated energy per inference of each deployable variant on each board."""
-    rows = [r for r in rows if r.get("boards") and r.get("tflm_deployable")]
+    rows = [r for r in rows if r.boards.boards and r.tflm.tflm_deployable]
     if not rows:
         return None
-    boards = list(rows[0]["boards"])
+    boards = list(rows[0].boards.boards)
     fig, ax = plt.subplots(figsize=(11, 4.5))
     x = np.arange(len(rows))
     for i, board in enumerate(boards):
-        values = [r["boards"][board]["est_energy_uj"] for r in rows]
-        measured = all(r["boards"][board]["calibrated"] for r in rows)
+        values = [r.boards.boards[board].est_energy_uj for r in rows]
+        measured = all(r.boards.boards[board].calibrated for r in rows)
         ax.scatter(
             x + (i - len(boards) / 2) * 0.08,
             values,
@@ -244,7 +244,7 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
             edgecolors=None if measured else f"C{i}",
             color=f"C{i}",
         )
-    ax.set_xticks(x, [r["variant"] for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(x, [r.variant for r in rows], rotation=30, ha="right", fontsize=8)
     ax.set(
         yscale="log",
         ylabel="estimated uJ per inference (log)",
@@ -255,21 +255,21 @@ def energy(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def seed_spread(rows: list[dict], arch: str, path: Path) -> Path | None:
+def seed_spread(rows: list[Row], arch: str, path: Path) -> Path | None:
     """Point F1 of every training seed per variant, with the mean and its 95 % interval."""
-    have = [r for r in rows if r.get("point_f1_by_seed") and r.get("point_f1_mean") is not None]
+    have = [r for r in rows if r.seeds.point_f1_by_seed and r.seeds.point_f1_mean is not None]
     if not have:
         return None
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(have) + 1.5))
     for i, row in enumerate(have):
-        values = [v for v in row["point_f1_by_seed"] if v is not None]
+        values = [v for v in row.seeds.point_f1_by_seed or [] if v is not None]
         ax.scatter(values, [i] * len(values), s=14, color="tab:blue", alpha=0.6)
-        low, high = row.get("point_f1_ci95_low"), row.get("point_f1_ci95_high")
+        low, high = row.seeds.point_f1_ci95_low, row.seeds.point_f1_ci95_high
         if low is not None and high is not None:
             ax.plot([low, high], [i, i], color="black", lw=1)
-        ax.plot([row["point_f1_mean"]], [i], "|", color="black", ms=10)
-    ax.set_yticks(range(len(have)), [r["variant"] for r in have], fontsize=8)
-    seeds = len(have[0]["point_f1_by_seed"])
+        ax.plot([row.seeds.point_f1_mean or 0.0], [i], "|", color="black", ms=10)
+    ax.set_yticks(range(len(have)), [r.variant for r in have], fontsize=8)
+    seeds = len(have[0].seeds.point_f1_by_seed or [])
     ax.set(
         xlabel="point F1", title=f"{arch}: {seeds} training seeds (dots), mean and 95 % interval"
     )
@@ -278,14 +278,14 @@ def seed_spread(rows: list[dict], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def write_all(res: dict, out: Path, shipped: dict[str, dict], cache=None) -> dict[str, list[Path]]:
+def write_all(res: dict, out: Path, shipped: dict[str, Row], cache=None) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written.
     `cache`: a `variants.build.Cache` for the figures that show no timing, or None."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for arch in dict.fromkeys(r["arch"] for r in res["rows"]):
-        rows = [r for r in res["rows"] if r["arch"] == arch]
+    for arch in dict.fromkeys(r.arch for r in res["rows"]):
+        rows = [r for r in res["rows"] if r.arch == arch]
         shown = shipped.get(arch) or rows[0]
         figures = [
             ("size-vs-f1", size_vs_f1, (rows, arch)),
@@ -322,11 +322,11 @@ def _figure_key(name: str, args: tuple) -> str:
     """Over the figure's data without what it does not show (`UNSHOWN`), this module, the
     code it calls and matplotlib's version."""
 
-    def shown(arg):  # rows, a row or other data: rows hold the unshown keys at the top
-        if isinstance(arg, dict):
-            return {k: v for k, v in arg.items() if k not in UNSHOWN}
+    def shown(arg: object) -> object:  # rows, a row or other data
+        if isinstance(arg, Row):
+            return {k: v for k, v in arg.to_dict().items() if k not in UNSHOWN}
         if isinstance(arg, list):
-            return [shown(a) if isinstance(a, dict) else a for a in arg]
+            return [shown(a) for a in arg]
         return arg
 
     code = source_digest("plots.py", "choose.py")

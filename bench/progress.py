@@ -3,7 +3,13 @@ with a count and the elapsed time in logs (CI), nothing with --quiet."""
 
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
+
+
+class Log(Protocol):
+    """Where a run reports progress: a line, or the start of a step (`start=True`)."""
+
+    def __call__(self, message: str, start: bool = False) -> None: ...
 
 
 def plain(message: str, start: bool = False) -> None:

@@ -11,7 +11,7 @@ from bench import schema
 from bench.advice import advice
 from bench.cache import write_text_atomic
 from bench.choose import Constraints, answer, pareto, within_noise
-from bench.schema import label
+from bench.schema import Row
 
 # Per table: the row fields shown; headers, formats and which value is best come from
 # the schema.
@@ -90,21 +90,21 @@ def _format(value, fmt: str) -> str:
     return fmt.format(value)
 
 
-def _cell(row, key, fmt, best):
-    value = row.get(key)
+def _cell(row: Row, key: str, fmt: str, best: object) -> str:
+    value = row.value(key)
     if value is None:
         return "n/a"
     text = _format(value, fmt)
     return f"**{text}**" if best is not None and value == best else text
 
 
-def variant_table(rows: list[dict], keys, lead: Sequence[dict] = ()) -> str:
+def variant_table(rows: list[Row], keys: Sequence[str], lead: Sequence[Row] = ()) -> str:
     """One line per variant after the `lead` rows (baselines); the best value of each
     column among the variants in bold."""
     columns = [schema.column(key) for key in keys]
     best = {}
     for _, key, _, rule in columns:
-        values = [r[key] for r in rows if r.get(key) is not None]
+        values = [r.value(key) for r in rows if r.value(key) is not None]
         if rule and values:
             best[key] = min(values) if rule == "min" else max(values)
     body = [[_cell(r, key, fmt, None) for _, key, fmt, _ in columns] for r in lead]
@@ -112,19 +112,19 @@ def variant_table(rows: list[dict], keys, lead: Sequence[dict] = ()) -> str:
     return tabulate(body, headers=[c[0] for c in columns], tablefmt="github", disable_numparse=True)
 
 
-def target_table(rows: list[dict]) -> str:
+def target_table(rows: list[Row]) -> str:
     """Each promised point-F1 target with its verdict; a missed one is said plainly."""
     body = [
         [
-            f"{label(r)}",
-            r["f1_target"],
+            r.label,
+            r.id.f1_target,
             _cell(r, "point_f1", "{:.3f}", None),
             _cell(r, "point_f1_delta_vs_float32", "{:+.3f}", None),
             _cell(r, "point_f1_ratio_vs_float32", "{:.3f}", None),
-            "met" if r["f1_target_met"] else "**MISSED**",
+            "met" if r.vs_float32.f1_target_met else "**MISSED**",
         ]
         for r in rows
-        if r.get("f1_target") and r.get("f1_target_met") is not None
+        if r.id.f1_target and r.vs_float32.f1_target_met is not None
     ]
     if not body:
         return ""
@@ -143,18 +143,18 @@ def text(value: object) -> str:
     return " ".join(escaped.split())
 
 
-def failures(rows: list[dict]) -> list[str]:
+def failures(rows: list[Row]) -> list[str]:
     return [
-        f"- `{label(r)}` {stage}: {text(why['kind'])}: {text(why['message'])}"
+        f"- `{r.label}` {stage}: {text(why.kind)}: {text(why.message)}"
         for r in rows
-        for stage, why in (r.get("errors") or {}).items()
+        for stage, why in (r.id.errors or {}).items()
     ]
 
 
-def _arches(res: dict) -> dict[str, list[dict]]:
-    arches: dict[str, list[dict]] = {}
+def _arches(res: dict) -> dict[str, list[Row]]:
+    arches: dict[str, list[Row]] = {}
     for row in res["rows"]:
-        arches.setdefault(row["arch"], []).append(row)
+        arches.setdefault(row.arch, []).append(row)
     return arches
 
 
@@ -162,11 +162,11 @@ def _constraints(res: dict, override: Constraints | None) -> Constraints:
     return override or Constraints.saved(res)
 
 
-def baseline_rows(res: dict, arch: str) -> list[dict]:
+def baseline_rows(res: dict, arch: str) -> list[Row]:
     """The non-learned detectors of `arch`'s test points, as table rows."""
     found = (res.get("baselines") or {}).get(arch) or {}
     return [
-        {"variant": f"baseline: {name.replace('_', ' ')}", **figures}
+        Row.of({"arch": arch, "variant": f"baseline: {name.replace('_', ' ')}", **figures})
         for name, figures in found.items()
         if isinstance(figures, dict)
     ]
@@ -175,13 +175,14 @@ def baseline_rows(res: dict, arch: str) -> list[dict]:
 DELTA = "point_f1_delta_vs_float32"
 
 
-def _baseline(row: dict) -> str:
-    if row.get("baseline_best_point_f1") is None:
+def _baseline(row: Row) -> str:
+    if row.detection.baseline_best_point_f1 is None:
         return "n/a"
-    return f"{row['baseline_best_point_f1']:.3f} ({row['baseline_best'].replace('_', ' ')})"
+    found = row.detection
+    return f"{found.baseline_best_point_f1:.3f} ({found.baseline_best.replace('_', ' ')})"
 
 
-def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, dict | None]]:
+def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | None]]:
     """(board, arch, the row to ship or None) for every board and architecture."""
     arches = _arches(res)
     return [
@@ -191,14 +192,14 @@ def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, dict | 
     ]
 
 
-def _f1_cell(row: dict, constraints: Constraints) -> str:
+def _f1_cell(row: Row, constraints: Constraints) -> str:
     """`0.781 (+0.002)`, or over seeds `0.780 ± 0.004 (+0.001, within noise)`."""
-    if row.get("point_f1_mean") is None or row.get("point_f1_ci95_high") is None:
-        return f"{row['point_f1']:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})"
-    half = row["point_f1_ci95_high"] - row["point_f1_mean"]
+    if row.seeds.point_f1_mean is None or row.seeds.point_f1_ci95_high is None:
+        return f"{row.detection.point_f1:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})"
+    half = row.seeds.point_f1_ci95_high - row.seeds.point_f1_mean
     delta = _cell(row, "point_f1_delta_mean", "{:+.3f}", None)
     noise = ", within noise" if within_noise(row, constraints) else ""
-    return f"{row['point_f1_mean']:.3f} ± {half:.3f} ({delta}{noise})"
+    return f"{row.seeds.point_f1_mean:.3f} ± {half:.3f} ({delta}{noise})"
 
 
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
@@ -211,16 +212,16 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
         if row is None:
             body.append([name, arch, "none qualifies", "", "", "", "", "", "", ""])
             continue
-        est = row["boards"][board]
+        est = row.boards.boards[board]  # `answers` shipped it to this board
         body.append(
             [
                 name,
                 arch,
-                row["variant"],
-                f"{est['est_latency_ms']:.3g}" + ("" if est["calibrated"] else " *"),
-                f"{est['est_energy_uj']:.3g}",
-                f"{row['arena_bytes']:,}",
-                f"{row['size_bytes']:,}",
+                row.variant,
+                f"{est.est_latency_ms:.3g}" + ("" if est.calibrated else " *"),
+                f"{est.est_energy_uj:.3g}",
+                f"{row.tflm.arena_bytes:,}",
+                f"{row.size.size_bytes:,}",
                 _f1_cell(row, constraints),
                 _cell(row, "far", "{:.3f}", None),
                 _baseline(row),
@@ -258,19 +259,21 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     Pareto fronts and what could not be considered, each reason once."""
     lines = ["## The answer: which variant to ship to which board", ""]
     for arch, rows in _arches(res).items():
-        scored = [r for r in rows if r.get("baseline_best_point_f1") is not None]
-        if scored and not any(r["point_f1"] > r["baseline_best_point_f1"] for r in scored):
+        scored = [r for r in rows if r.detection.baseline_best_point_f1 is not None]
+        if scored and not any(
+            r.detection.point_f1 > r.detection.baseline_best_point_f1 for r in scored
+        ):
             ref = scored[0]
             lines += [
                 f"**No variant of `{arch}` beats the best non-learned baseline** "
-                f"({ref['baseline_best'].replace('_', ' ')}, point F1 "
-                f"{ref['baseline_best_point_f1']:.3f}): on this data the detector is not "
+                f"({ref.detection.baseline_best.replace('_', ' ')}, point F1 "
+                f"{ref.detection.baseline_best_point_f1:.3f}): on this data the detector is not "
                 "worth shipping as it is.",
                 "",
             ]
     lines += [answer_table(res, constraints), "", f"Constraints: {constraints}. {RULE}", ""]
     fronts = [
-        f"`{arch}`: " + (", ".join(f"`{r['variant']}`" for r in pareto(rows)) or "n/a")
+        f"`{arch}`: " + (", ".join(f"`{r.variant}`" for r in pareto(rows)) or "n/a")
         for arch, rows in _arches(res).items()
     ]
     lines += ["Pareto-optimal over size, host latency and point F1: " + "; ".join(fronts)]
@@ -278,7 +281,7 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     for r in res["rows"]:
         why = constraints.rejects(r)
         if why and why.startswith(("failed", "not deployable")):
-            refused.setdefault(_in_words(r, why), []).append(f"`{label(r)}`")
+            refused.setdefault(_in_words(r, why), []).append(f"`{r.label}`")
     if refused:
         lines += [
             "",
@@ -289,21 +292,21 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     return lines
 
 
-def _in_words(row: dict, why: str) -> str:
-    words = row.get("tflm_advice") or advice(row.get("tflm_error"))
+def _in_words(row: Row, why: str) -> str:
+    words = row.tflm.tflm_advice or advice(row.tflm.tflm_error)
     return f"not deployable on TFLite Micro ({text(words)})" if words else text(why)
 
 
-def detection_warnings(rows: list[dict]) -> list[str]:
-    said = [f"- `{label(r)}`: {text(w)}" for r in rows for w in r.get("detection_warnings") or []]
+def detection_warnings(rows: list[Row]) -> list[str]:
+    said = [f"- `{r.label}`: {text(w)}" for r in rows for w in r.detection.detection_warnings or []]
     return ["", "## Detection warnings", "", *said] if said else []
 
 
-def _boards(res: dict, rows: list[dict]) -> list[str]:
-    return [b for b in res.get("boards", {}) if any(b in (r.get("boards") or {}) for r in rows)]
+def _boards(res: dict, rows: list[Row]) -> list[str]:
+    return [b for b in res.get("boards", {}) if any(b in (r.boards.boards or {}) for r in rows)]
 
 
-def board_tables(res: dict, rows: list[dict]) -> list[str]:
+def board_tables(res: dict, rows: list[Row]) -> list[str]:
     """Variants x boards: estimated latency and energy, battery life or why it does not
     fit (the answer per board is the report's first table)."""
     boards = _boards(res, rows)
@@ -312,25 +315,25 @@ def board_tables(res: dict, rows: list[dict]) -> list[str]:
     defaults = res.get("estimate_defaults", {})
     cost, life = [], []
     for r in rows:
-        est = r.get("boards") or {}
+        est = r.boards.boards or {}
         cost.append(
-            [r["variant"]]
+            [r.variant]
             + [
-                f"{est[b]['est_latency_ms']:.3g} / {est[b]['est_energy_uj']:.3g}"
-                + ("" if est[b]["calibrated"] else " *")
+                f"{est[b].est_latency_ms:.3g} / {est[b].est_energy_uj:.3g}"
+                + ("" if est[b].calibrated else " *")
                 if b in est
                 else "n/a"
                 for b in boards
             ]
         )
         life.append(
-            [r["variant"]]
+            [r.variant]
             + [
                 (
-                    f"{est[b]['est_battery_days']:,.0f}"
-                    + (" (shelf life)" if est[b].get("battery_capped") else "")
-                    if est[b]["fits"]
-                    else f"no: {est[b]['fit_reason']}"
+                    f"{est[b].est_battery_days:,.0f}"
+                    + (" (shelf life)" if est[b].battery_capped else "")
+                    if est[b].fits
+                    else f"no: {est[b].fit_reason}"
                 )
                 if b in est
                 else "n/a"
@@ -358,38 +361,38 @@ def board_tables(res: dict, rows: list[dict]) -> list[str]:
     ]
 
 
-def _shipped(res: dict, arch: str, rows: list[dict], constraints: Constraints) -> dict:
+def _shipped(res: dict, arch: str, rows: list[Row], constraints: Constraints) -> Row:
     """The row the answer ships to the first board, else float32, else the first row."""
     board = next(iter(res.get("boards") or {}), None)
     pick = answer(rows, constraints, board) if board else None
-    return pick or next((r for r in rows if r["variant"] == "float32"), rows[0])
+    return pick or next((r for r in rows if r.variant == "float32"), rows[0])
 
 
-def layer_table(row: dict) -> list[str]:
+def layer_table(row: Row) -> list[str]:
     """Per-layer analysis of one model: where its MACs and weight bytes go."""
-    layers = row.get("layers")
+    layers = row.graph.layers
     if not layers:
         return []
-    macs = sum(la["macs"] for la in layers) or 1
-    wbytes = sum(la["weight_bytes"] for la in layers) or 1
+    macs = sum(la.macs for la in layers) or 1
+    wbytes = sum(la.weight_bytes for la in layers) or 1
     body = [
         [
             i,
-            la["op"],
-            "x".join(map(str, la["input_shape"])),
-            "x".join(map(str, la["output_shape"])),
-            f"{la['params']:,}",
-            f"{la['weight_bytes']:,}",
-            f"{la['macs']:,}",
-            f"{la['macs'] / macs:.1%}",
-            f"{la['weight_bytes'] / wbytes:.1%}",
+            la.op,
+            "x".join(map(str, la.input_shape)),
+            "x".join(map(str, la.output_shape)),
+            f"{la.params:,}",
+            f"{la.weight_bytes:,}",
+            f"{la.macs:,}",
+            f"{la.macs / macs:.1%}",
+            f"{la.weight_bytes / wbytes:.1%}",
         ]
         for i, la in enumerate(layers)
     ]
     return [
         "",
-        f"<details><summary>Per-layer analysis of <code>{row['variant']}</code> "
-        f"({row.get('macs', 0):,} MACs)</summary>",
+        f"<details><summary>Per-layer analysis of <code>{row.variant}</code> "
+        f"({row.graph.macs or 0:,} MACs)</summary>",
         "",
         tabulate(
             body,
@@ -413,15 +416,15 @@ def layer_table(row: dict) -> list[str]:
     ]
 
 
-def op_table(row: dict) -> list[str]:
+def op_table(row: Row) -> list[str]:
     """Instructions per operator type beside its MACs: where the interpreter's time goes."""
-    counts = row.get("tflm_instructions_by_op")
+    counts = row.instructions.tflm_instructions_by_op
     if not counts:
         return []
     macs: dict[str, int] = {}
-    for la in row.get("layers") or []:
-        macs[la["op"]] = macs.get(la["op"], 0) + la["macs"]
-    total = row["tflm_instructions"] or 1
+    for la in row.graph.layers or []:
+        macs[la.op] = macs.get(la.op, 0) + la.macs
+    total = row.instructions.tflm_instructions or 1
     body = [
         [
             op,
@@ -433,8 +436,8 @@ def op_table(row: dict) -> list[str]:
         for op, n in sorted(counts.items(), key=lambda kv: -kv[1])
     ]
     return [
-        f"TFLM instructions per inference by operator ({row['tflm_instructions']:,} in all; "
-        f"{row.get('tflm_instructions_tool')}):",
+        f"TFLM instructions per inference by operator ({total:,} in all; "
+        f"{row.instructions.tflm_instructions_tool}):",
         "",
         tabulate(
             body,
@@ -553,7 +556,9 @@ PROTOCOLS = {
 def dataset_section(res: dict) -> list[str]:
     data, cfg = res.get("dataset", {}), res["config"]
     series = data.get("series", [])
-    policies = sorted({r["threshold_policy"] for r in res["rows"] if r.get("threshold_policy")})
+    policies = sorted(
+        {r.detection.threshold_policy for r in res["rows"] if r.detection.threshold_policy}
+    )
     lines = [
         f"Dataset `{text(data.get('name'))}` ({len(series)} series, "
         f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
@@ -594,16 +599,18 @@ def _with_all_rows(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
     return (*columns[:at], *ALL_ROWS, *columns[at:])
 
 
-def series_table(rows: list[dict]) -> list[str]:
+def series_table(rows: list[Row]) -> list[str]:
     """Per-point F1 per series, when the dataset holds several."""
-    names = list(dict.fromkeys(n for r in rows for n in (r.get("per_series") or {})))
+    names = list(dict.fromkeys(n for r in rows for n in (r.detection.per_series or {})))
     if not names:
         return []
     body = [
         [
-            r["variant"],
+            r.variant,
             *(
-                f"{r['per_series'][n]['point_f1']:.3f}" if n in r.get("per_series", {}) else "n/a"
+                f"{r.detection.per_series[n].point_f1:.3f}"
+                if n in (r.detection.per_series or {})
+                else "n/a"
                 for n in names
             ),
         ]
@@ -638,9 +645,7 @@ def environment(res: dict) -> list[str]:
 
 def reproducibility(res: dict) -> list[str]:
     cfg = res["config"]
-    keys = [
-        [f"{label(r)}", r.get("cache_key") or "", (r.get("sha256") or "")[:16]] for r in res["rows"]
-    ]
+    keys = [[r.label, r.id.cache_key or "", (r.id.sha256 or "")[:16]] for r in res["rows"]]
     return [
         "## Reproduce",
         "",
@@ -710,11 +715,11 @@ NOTES = [
 ]
 
 
-def _ci(row: dict, key: str, fmt: str = "{:.3f}") -> str:
+def _ci(row: Row, key: str, fmt: str = "{:.3f}") -> str:
     mean, low, high = (
-        row.get(f"{key}_mean"),
-        row.get(f"{key}_ci95_low"),
-        row.get(f"{key}_ci95_high"),
+        row.value(f"{key}_mean"),
+        row.value(f"{key}_ci95_low"),
+        row.value(f"{key}_ci95_high"),
     )
     if mean is None:
         return ""
@@ -722,19 +727,19 @@ def _ci(row: dict, key: str, fmt: str = "{:.3f}") -> str:
     return fmt.format(mean) + spread
 
 
-def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
+def seeds_section(rows: list[Row], constraints: Constraints) -> list[str]:
     """Over training seeds: means with their 95 % intervals, and the verdicts they allow."""
-    have = [r for r in rows if r.get("seeds")]
+    have = [r for r in rows if r.seeds.seeds]
     if not have:
         return []
     body = [
         [
-            r["arch"],
-            r["variant"],
+            r.arch,
+            r.variant,
             _ci(r, "point_f1"),
             _ci(r, "far"),
             _ci(r, "point_f1_delta", "{:+.3f}"),
-            r.get("f1_target_verdict") or "",
+            r.seeds.f1_target_verdict or "",
             "within noise" if within_noise(r, constraints) else "",
         ]
         for r in have
@@ -753,7 +758,7 @@ def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
         tablefmt="github",
         disable_numparse=True,
     )
-    seeds = ", ".join(map(str, have[0]["seeds"]))
+    seeds = ", ".join(map(str, have[0].seeds.seeds or []))
     return [
         "",
         "## Across training seeds",
@@ -767,9 +772,9 @@ def seeds_section(rows: list[dict], constraints: Constraints) -> list[str]:
     ]
 
 
-def _why_list(rows: list[dict], key: str, title: str) -> list[str]:
+def _why_list(rows: list[Row], key: str, title: str) -> list[str]:
     """A section listing each row's `key` (a reason), or nothing."""
-    said = [f"- `{label(r)}`: {text(r[key])}" for r in rows if r.get(key)]
+    said = [f"- `{r.label}`: {text(r.value(key))}" for r in rows if r.value(key)]
     return ["", f"## {title}", "", *said] if said else []
 
 
@@ -779,7 +784,7 @@ def render(
     constraints = _constraints(res, constraints)
     lines = ["# edgebench report", "", *dataset_section(res), "", *summary(res, constraints)]
     for arch, rows in _arches(res).items():
-        lines += ["", f"## Architecture `{arch}` (window {rows[0]['window'] or 'n/a'})", ""]
+        lines += ["", f"## Architecture `{arch}` (window {rows[0].id.window or 'n/a'})", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
             lead = baseline_rows(res, arch) if title.startswith("Detection") else []
@@ -793,7 +798,7 @@ def render(
     targets = target_table(res["rows"])
     if targets:
         lines += ["", "## F1 targets against float32 (same arch, same test stream)", "", targets]
-    refused = [r for r in res["rows"] if r.get("tflm_deployable") is False]
+    refused = [r for r in res["rows"] if r.tflm.tflm_deployable is False]
     if refused:
         lines += [
             "",
@@ -801,11 +806,11 @@ def render(
             "",
             "Every other metric is still measured.",
             "",
-            *(f"- `{label(r)}`: {_in_words(r, r['tflm_error'])}" for r in refused),
+            *(f"- `{r.label}`: {_in_words(r, r.tflm.tflm_error)}" for r in refused),
             "",
             "<details><summary>TFLite Micro's own words</summary>",
             "",
-            *(f"- `{label(r)}`: {text(r['tflm_error'])}" for r in refused),
+            *(f"- `{r.label}`: {text(r.tflm.tflm_error)}" for r in refused),
             "",
             "</details>",
         ]

@@ -26,11 +26,10 @@ from bench.schema import (
     NAME,
     SCHEMA_VERSION,
     Conditions,
+    Row,
     StepError,
     json_schema,
-    label,
-    row_key,
-    vs_float32,
+    label_of,
 )
 
 PACKAGES = (
@@ -113,7 +112,9 @@ def now_iso() -> str:
 
 
 def write(results: dict, path: Path) -> None:
-    write_text_atomic(path, json.dumps(results, indent=1, allow_nan=False) + "\n")
+    """The results with their `Row`s flat, as the schema describes the file."""
+    flat = {**results, "rows": [row.to_dict() for row in results["rows"]]}
+    write_text_atomic(path, json.dumps(flat, indent=1, allow_nan=False) + "\n")
 
 
 def read(path: Path) -> dict:
@@ -146,7 +147,7 @@ def read(path: Path) -> dict:
         validate(results, str(path))
     except RecursionError:
         raise InvalidResults(f"{path}: nested too deep to be a results file") from None
-    return results
+    return {**results, "rows": [Row.of(row) for row in results["rows"]]}
 
 
 def validate(results: dict, where: str) -> None:
@@ -167,10 +168,11 @@ def validate(results: dict, where: str) -> None:
             raise InvalidResults(f"{where}: the trace of {arch!r} has parts that do not agree")
     seen: dict[tuple, int] = {}
     for i, row in enumerate(results["rows"]):
-        key = row_key(row)
+        key = (row.get("dataset"), row["arch"], row["variant"])
         if key in seen:
+            name = label_of(row["arch"], row["variant"])
             raise InvalidResults(
-                f"{where}: rows {seen[key]} and {i} are both {label(row)} "
+                f"{where}: rows {seen[key]} and {i} are both {name} "
                 f"on {row.get('dataset')}; one row per model and dataset"
             )
         seen[key] = i
@@ -351,7 +353,7 @@ def _point_deltas(rows: list) -> None:
         ]
         if row.get("point_f1") is None or len(numbers) < 2:
             continue
-        found = vs_float32(row, ref)
+        found = Row.of(row).against(Row.of(ref))
         row["point_f1_delta_vs_float32"] = found.point_f1_delta_vs_float32
         row["point_f1_ratio_vs_float32"] = found.point_f1_ratio_vs_float32
 

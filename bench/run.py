@@ -28,7 +28,7 @@ from bench.choose import Constraints
 from bench.data import Dataset
 from bench.data.loaders import CsvColumns, load
 from bench.data.synthetic import StreamConfig
-from bench.data.windows import make_windows, series_windows
+from bench.data.windows import Windows, make_windows, series_windows
 from bench.executor import Died, check_executor, check_workers, cores, executor
 from bench.isolate import MAX_TENSOR_BYTES, Limits, check_tensors, default_timeout
 from bench.output import check_out, staging, swap_in
@@ -42,8 +42,8 @@ from bench.pipeline import (
     measure,
     measure_detection,
 )
-from bench.progress import plain
-from bench.schema import Identity, StepError, safe_name, vs_float32
+from bench.progress import Log, plain
+from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
 from variants import REGISTRY, check_names
 from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
 from variants.build import (
@@ -162,23 +162,37 @@ def lineage(name: str) -> str:
     return " > ".join(chain)
 
 
-def add_deltas(rows: list[dict]) -> None:
+def add_deltas(rows: list[Row]) -> None:
     """Comparisons with float32 of the same arch and dataset, and each F1 target's verdict."""
-    refs = {(r["arch"], r["dataset"]): r for r in rows if r["variant"] == "float32"}
+    refs = {(r.arch, r.id.dataset): r for r in rows if r.variant == "float32"}
     for row in rows:
-        registered = row.get("recipe_params") is not None  # not a user's .tflite
-        target = REGISTRY[row["variant"]].f1_target if registered else None
-        ref = refs.get((row["arch"], row["dataset"]), {})
-        row.update(vs_float32(row, ref, target).to_dict())
+        registered = row.id.recipe_params is not None  # not a user's .tflite
+        target = REGISTRY[row.variant].f1_target if registered else None
+        ref = refs.get((row.arch, row.id.dataset))
+        row.vs_float32 = row.against(ref, target)
 
 
-def save_model(model: bytes, cfg: RunConfig, arch: str, variant: str) -> dict:
-    artifact = cfg.out / "models" / f"{arch}-{variant}.tflite"
+def save_model(out: Path, model: bytes, row: Row) -> None:
+    """The model into `out/models/`, and where it is and its hash into the row."""
+    artifact = out / "models" / f"{row.arch}-{row.variant}.tflite"
     write_atomic(artifact, model)
-    return {
-        "artifact": str(artifact.relative_to(cfg.out)),
-        "sha256": hashlib.sha256(model).hexdigest(),
-    }
+    row.id.artifact = str(artifact.relative_to(out))
+    row.id.sha256 = hashlib.sha256(model).hexdigest()
+
+
+@dataclass
+class Session:
+    """One run: what its stages read. `how` holds the steps' settings and the stopwatch."""
+
+    cfg: RunConfig
+    how: Settings
+    log: Log
+    machine: dict
+    cache: Cache
+
+    @property
+    def clock(self) -> Stopwatch:
+        return self.how.clock
 
 
 def settings(cfg: RunConfig, timings: bool = True) -> Settings:
@@ -193,7 +207,16 @@ def settings(cfg: RunConfig, timings: bool = True) -> Settings:
     )
 
 
-def row_conditions(cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict) -> dict:
+def identity(s: Session, dataset: Dataset, window: int | None, **given: Any) -> Identity:
+    """A row's identity: `given` and the conditions this run measures it under."""
+    where = row_conditions(s.cfg, dataset, window, s.machine)
+    fields = {"dataset": dataset.name, "window": window, **given}
+    return Identity(**fields, conditions=where, measure_key=where.key())
+
+
+def row_conditions(
+    cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict
+) -> Conditions:
     """The conditions a row of this run is measured under (see `schema.Conditions`)."""
     versions = machine["packages"]
     return conditions(
@@ -284,7 +307,7 @@ def trace(windows) -> dict:
 
 
 def build_all(
-    contexts: list[BuildContext], cfg: RunConfig, clock: Stopwatch, log, rows: int | None = None
+    s: Session, contexts: list[BuildContext], rows: int | None = None
 ) -> list[dict[str, Any]]:
     """Per context, every variant: from the cache where it is there (no TensorFlow), else
     built on the executor, the float models trained first, then the recipes in groups, in
@@ -294,14 +317,14 @@ def build_all(
     found: list[dict[str, Any]] = [{} for _ in contexts]
     todo: dict[int, list[str]] = {}
     for i, ctx in enumerate(contexts):
-        for name in cfg.variants:
+        for name in s.cfg.variants:
             known = cached_outcome(REGISTRY[name], ctx)
             if known is None:
                 todo.setdefault(i, []).append(name)
             else:
                 found[i][name] = known
     if todo:
-        _build_on_workers(contexts, todo, found, cfg, clock, log, rows)
+        _build_on_workers(s, contexts, todo, found, rows)
     return found
 
 
@@ -312,14 +335,18 @@ def _label(ctx: BuildContext, cfg: RunConfig) -> str:
 
 
 def _build_on_workers(
-    contexts, todo: dict[int, list[str]], found, cfg: RunConfig, clock, log, rows: int | None
-):
+    s: Session,
+    contexts: list[BuildContext],
+    todo: dict[int, list[str]],
+    found: list[dict[str, Any]],
+    rows: int | None,
+) -> None:
     """The float models first, then the calibration models; each float model, once
     trained, releases its recipes (the groups that train first, the cheap conversions
     after), so no worker waits for the slowest training. Each worker also runs the
     deterministic measurements of what it built (arena search, detection, agreement) into
     the cache, where the measuring pass finds them."""
-    cache = cfg.cache
+    cfg, clock, log, cache = s.cfg, s.clock, s.log, s.cfg.cache
     assert cache is not None  # `run` gives a run-only cache under --no-cache
     start, order = time.perf_counter(), list(todo)
     jobs: list[Any] = [Job.of(contexts[i], cache) for i in order]
@@ -386,27 +413,35 @@ def series_contexts(ctx: BuildContext, cfg: RunConfig, dataset: Dataset) -> list
     return found
 
 
-def per_series_detection(rows, parts, by_arch, wholes, reference, how: Settings, clock) -> None:
-    """Each row's detection from one model per series (`by_arch[arch]`: the outcomes of
-    `parts[arch]`, in order), scored on all test points."""
+@dataclass
+class PerSeries:
+    """NAB's protocol (`--per-series`): per arch, one context per series, their outcomes
+    in the same order, and the windows of every series together."""
+
+    parts: dict[str, list[BuildContext]]
+    outcomes: dict[str, list[dict[str, Any]]]
+    wholes: dict[str, Windows]
+
+
+def per_series_detection(s: Session, rows: list[Row], split: PerSeries, reference: dict) -> None:
+    """Each row's detection from one model per series, scored on all test points."""
     t = time.perf_counter()
     for row in rows:
-        if not row.get("artifact"):
+        if not row.id.artifact:
             continue
-        built = [found.get(row["variant"]) for found in by_arch[row["arch"]]]
+        built = [found.get(row.variant) for found in split.outcomes[row.arch]]
         models = [b.model for b in built if isinstance(b, Outcome) and b.model is not None]
         if len(models) < len(built):
-            StepError.of("detection", "a series' build failed").add_to(row)
+            row.fail(StepError.of("detection", "a series' build failed"))
             continue
-        found = detection.measure_per_series(
+        row.detection = detection.measure_per_series(
             models,
-            [c.windows for c in parts[row["arch"]]],
-            wholes[row["arch"]],
-            how.threshold,
-            {k: v for k, v in reference[row["arch"]].items() if isinstance(v, dict)},
+            [c.windows for c in split.parts[row.arch]],
+            split.wholes[row.arch],
+            s.how.threshold,
+            {k: v for k, v in reference[row.arch].items() if isinstance(v, dict)},
         )
-        row.update(found.to_dict())
-    clock.add("per_series", t)
+    s.clock.add("per_series", t)
 
 
 def replace_seed(ctx: BuildContext, seed: int) -> BuildContext:
@@ -414,24 +449,26 @@ def replace_seed(ctx: BuildContext, seed: int) -> BuildContext:
     return BuildContext(ctx.arch, ctx.windows, train, ctx.data_key, ctx.cache, ctx.source)
 
 
-def add_seed_figures(rows, contexts, outcomes, cfg: RunConfig, how: Settings, clock) -> None:
+def add_seed_figures(
+    s: Session, rows: list[Row], contexts: list[BuildContext], outcomes: list[dict[str, Any]]
+) -> None:
     """Detection of every other seed's build of each variant, then each row's figures
     over all seeds (`schema.Seeds`)."""
     t = time.perf_counter()
-    by_seed: dict[tuple[str, str], dict[int, dict]] = {}
+    by_seed: dict[tuple[str, str], dict[int, Detection]] = {}
     for row in rows:
-        by_seed[(row["arch"], row["variant"])] = {cfg.seeds[0]: row}
+        by_seed[(row.arch, row.variant)] = {s.cfg.seeds[0]: row.detection}
     for ctx, found in zip(contexts, outcomes, strict=True):
         for name, one in found.items():
-            scored: dict = {}
+            scored = Detection()
             if not isinstance(one, Died) and one.model is not None:
-                scored = measure_detection(one.model, ctx.windows, how)
+                scored = measure_detection(one.model, ctx.windows, s.how)
             by_seed.setdefault((ctx.arch.name, name), {})[ctx.train_cfg.seed] = scored
     for row in rows:
-        mine = by_seed[(row["arch"], row["variant"])]
-        float32 = by_seed.get((row["arch"], "float32"), {})
-        row.update(seeds.figures(row, mine, float32).to_dict())
-    clock.add("seeds", t)
+        mine = by_seed[(row.arch, row.variant)]
+        float32 = by_seed.get((row.arch, "float32"), {})
+        row.seeds = seeds.figures(row.variant, mine, float32)
+    s.clock.add("seeds", t)
 
 
 def _each(done, names: tuple[str, ...]) -> list:
@@ -456,54 +493,49 @@ def _build_error(one: Outcome | Died) -> StepError:
 
 
 def registry_rows(
-    ctx, cfg: RunConfig, dataset, outcomes: dict[str, Any], clock, log, how: Settings, machine: dict
-) -> list[dict]:
-    rows, arch = [], ctx.arch.name
-    where = row_conditions(cfg, dataset, ctx.windows.length, machine)
-    for name in cfg.variants:
+    s: Session, ctx: BuildContext, dataset: Dataset, outcomes: dict[str, Any]
+) -> list[Row]:
+    """One row per registered variant of `ctx`'s arch: measured, skipped or failed."""
+    rows = []
+    for name in s.cfg.variants:
         variant = REGISTRY[name]
-        log(f"[{arch}] {name}: measuring", start=True)
-        row = (
-            Identity(
+        s.log(f"[{ctx.arch.name}] {name}: measuring", start=True)
+        row = Row(
+            identity(
+                s,
+                dataset,
+                ctx.windows.length,
                 variant=name,
-                arch=arch,
-                dataset=dataset.name,
-                window=ctx.windows.length,
+                arch=ctx.arch.name,
                 parent=variant.parent,
                 recipe=variant.summary,
                 recipe_params=variant.params,
                 lineage=lineage(name),
                 f1_target=str(variant.f1_target) if variant.f1_target else None,
-            ).to_dict()
-            | where
+            )
         )
         one = outcomes[name]
         if not isinstance(one, Died) and one.skipped:
-            row["recipe_skipped"] = one.skipped
+            row.id.recipe_skipped = one.skipped
         elif isinstance(one, Died) or one.error or one.model is None:
-            _build_error(one).add_to(row)
+            row.fail(_build_error(one))
         else:
-            rows.append(measured(row, one, ctx, cfg, clock, log, how))
-            continue
+            measured(s, row, one, ctx)
         rows.append(row)
     return rows
 
 
-def measured(row: dict, one: Outcome, ctx, cfg: RunConfig, clock, log, how: Settings) -> dict:
+def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
+    """A built variant's model saved and measured into its row."""
     assert one.model is not None
     if one.note:
-        log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
-    row.update(
-        save_model(one.model, cfg, ctx.arch.name, one.name),
-        cache_key=one.key,
-        cached=one.cached,
-        build_seconds=one.build_seconds,
-    )
-    detect = cfg.model is None or cfg.dataset is not None
-    row.update(measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, how, clock))
+        s.log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
+    save_model(s.cfg.out, one.model, row)
+    row.id.cache_key, row.id.cached, row.id.build_seconds = one.key, one.cached, one.build_seconds
+    detect = s.cfg.model is None or s.cfg.dataset is not None
+    measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, s.how, row)
     if not detect:
-        row["detection_skipped"] = SKIPPED
-    return row
+        row.id.detection_skipped = SKIPPED
 
 
 def baselines(windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
@@ -533,8 +565,9 @@ SKIPPED = (
 )
 
 
-def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, machine: dict):
+def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows | None]:
     """A user's .tflite, measured as it is; detection when its input is a window."""
+    cfg = s.cfg
     model = read_tflite(path)
     shape, out_shape = graph.io_shapes(model)
     limits = Limits(
@@ -542,7 +575,7 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
         cfg.measure_memory_bytes,
         cfg.max_tensor_bytes,
     )
-    how = replace(how, isolate=limits)  # every step in a child bounded in time and memory
+    how = replace(s.how, isolate=limits)  # every step in a child bounded in time and memory
     windows = None
     if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
         windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
@@ -553,25 +586,20 @@ def tflite_row(cfg: RunConfig, path: Path, dataset, clock, log, how: Settings, m
         count = min(256, max(2, cfg.max_tensor_bytes // per_window))
         inputs = rng.random((count, *shape[1:]), dtype=np.float32)
     name = safe_name(path.stem)
-    log(f"[user] {name}: measuring", start=True)
+    s.log(f"[user] {name}: measuring", start=True)
     window = windows.length if windows else None
-    row = Identity(
-        variant=name,
-        arch="user",
-        dataset=dataset.name if windows else None,
-        window=window,
-        recipe=f"user model {path.name}",
-        input_shape=shape,
-    ).to_dict() | row_conditions(cfg, dataset, window, machine)
-    row.update(save_model(model, cfg, "user", name))
+    given = {"variant": name, "arch": "user", "recipe": f"user model {path.name}"}
+    row = Row(identity(s, dataset, window, **given, input_shape=shape))
+    row.id.dataset = dataset.name if windows else None
+    save_model(cfg.out, model, row)
     if cfg.dataset is None:
-        row["detection_skipped"] = SKIPPED
+        row.id.detection_skipped = SKIPPED
     elif windows is None:
-        row["detection_skipped"] = (
+        row.id.detection_skipped = (
             f"input {shape} -> output {out_shape} is not a window "
             "autoencoder; latency used random inputs"
         )
-    row.update(measure(model, inputs, windows, how, clock))
+    measure(model, inputs, windows, how, row)
     return row, windows
 
 
@@ -586,7 +614,7 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
     arenas = {bench: micro for bench, (micro, _) in measured.items()}
     counts = {bench: count for bench, (_, count) in measured.items()}
     for bench, shape in shapes.items():
-        work = targets.Work.of_layers([dataclasses.asdict(la) for la in shape.layers])
+        work = targets.Work.of_layers(shape.layers)
         counted[bench] = work
         count = counts.get(bench)
         models[bench] = {
@@ -628,35 +656,38 @@ def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
     return res
 
 
-def refuse_if_all_failed(rows: list[dict], out: Path) -> None:
+def refuse_if_all_failed(rows: list[Row], out: Path) -> None:
     """A run with no numbers at all (one cause failed every row) does not replace good
     output."""
-    failed = [r for r in rows if r.get("size_bytes") is None and not r.get("recipe_skipped")]
+    failed = [r for r in rows if r.size.size_bytes is None and not r.id.recipe_skipped]
     if rows and len(failed) == len(rows):
-        first: dict = next(iter((failed[0].get("errors") or {}).values()), {})
-        why = f"{first.get('kind', 'Error')}: {first.get('message', 'no figures')}"[:300]
+        first = next(iter((failed[0].id.errors or {}).values()), None)
+        why = str(first or "Error: no figures")[:300]
         raise RunFailed(f"every row failed ({why}); {out} is left as it was")
 
 
 def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
     """The run itself, writing into `cfg.out` (the staging folder); `config` is what the
     user asked for, as recorded in the results."""
-    clock, start = Stopwatch(), time.perf_counter()
+    start = time.perf_counter()
+    s = Session(cfg, settings(cfg), log, results.machine_info(), Cache(cfg.cache))
+    clock, how, cache = s.clock, s.how, s.cache
     dataset = load(cfg.dataset or "nepse", cfg.stream, cfg.csv_columns)
     for warning in dataset.warnings:
         log(f"warning: {warning}")
     clock.add("data", start)
-    traces, how, cache = {}, settings(cfg), Cache(cfg.cache)
-    machine, reference, scaling = results.machine_info(), {}, {}
+    traces: dict[str, dict] = {}
+    reference: dict[str, dict] = {}
+    scaling: dict[str, list] = {}
+    rows: list[Row] = []
     if cfg.model is not None and cfg.model.suffix not in KERAS:
-        row, windows = tflite_row(cfg, cfg.model, dataset, clock, log, how, machine)
+        row, windows = tflite_row(s, cfg.model, dataset)
         rows = [row]
         if windows is not None:
             traces["user"] = trace(windows)
             reference["user"] = baselines(windows, cfg, dataset, cache)
             scaling["user"] = scalers(windows)
     else:
-        rows = []
         built = contexts(cfg, dataset, cache)
         for ctx in built:  # before any training: what the data cannot serve
             detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
@@ -670,9 +701,9 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
             parts = {ctx.arch.name: series_contexts(ctx, cfg, dataset) for ctx in built}
             built = [mine[0] for mine in parts.values()]  # the rows show the first series'
             others = [c for mine in parts.values() for c in mine[1:]]
-        outcomes = build_all(built + others, cfg, clock, log, rows=len(built))
+        outcomes = build_all(s, built + others, rows=len(built))
         for ctx, found in zip(built, outcomes, strict=False):
-            rows += registry_rows(ctx, cfg, dataset, found, clock, log, how, machine)
+            rows += registry_rows(s, ctx, dataset, found)
             traces[ctx.arch.name] = trace(wholes[ctx.arch.name])
         if cfg.per_series:
             rest = iter(outcomes[len(built) :])  # `others`: each arch's series after its first
@@ -680,9 +711,9 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
                 arch: [outcomes[i], *(next(rest) for _ in mine[1:])]
                 for i, (arch, mine) in enumerate(parts.items())
             }
-            per_series_detection(rows, parts, by_arch, wholes, reference, how, clock)
+            per_series_detection(s, rows, PerSeries(parts, by_arch, wholes), reference)
         elif others:
-            add_seed_figures(rows, others, outcomes[len(built) :], cfg, how, clock)
+            add_seed_figures(s, rows, others, outcomes[len(built) :])
     add_instructions(rows, cfg.out, cache, clock, min(cfg.workers, cores()))
     add_deltas(rows)
     t = time.perf_counter()
@@ -693,7 +724,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
         "created": results.now_iso(),
         "command": command,
         "code_version": code_version(),
-        "machine": machine,
+        "machine": s.machine,
         "config": config,
         "dataset": dataset.summary(),
         "project": results.project_info(),

@@ -77,7 +77,34 @@ class Record:
 
     @classmethod
     def from_dict(cls, row: dict) -> Self:
-        return cls(**{f.name: row.get(f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+        """The record of a flat row, its nested values typed (`Layer`, `BoardEstimate`...)."""
+        hints = _hints(cls)
+        return cls(
+            **{f.name: _typed(hints[f.name], row.get(f.name)) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        )
+
+    def measured(self) -> bool:
+        """Whether any figure of the record is there (a step that did not run: none)."""
+        return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))  # type: ignore[arg-type]
+
+
+def _typed(tp: Any, value: Any) -> Any:
+    """JSON data as the annotation `tp` says: dataclasses built, through lists, maps and
+    optionals (the file was validated against the same annotations)."""
+    if value is None:
+        return None
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _typed(inner[0], value) if len(inner) == 1 else value
+    if origin is list and isinstance(value, list):
+        return [_typed(args[0], v) for v in value]
+    if origin is dict and isinstance(value, dict):
+        return {k: _typed(args[1], v) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        hints = typing.get_type_hints(tp)
+        return tp(**{k: _typed(hints[k], v) for k, v in value.items()})  # type: ignore[operator]
+    return value
 
 
 def _plain(value):
@@ -272,7 +299,47 @@ class Graph(Record):
 
 
 @dataclass
-class HostLatency(Record):
+class Timing:
+    """One runtime's timed invokes of one window each: the shape both latency records
+    hold, under their own names (`latency_us_p50`, `tflm_latency_us_p50`, ...)."""
+
+    p50: float  # us
+    p99: float
+    mean: float
+    stdev: float
+    min: float
+    samples: int
+    samples_us: list[float]
+
+
+class Timed(Record):
+    """A record that holds a `Timing` under names that start with `PREFIX`."""
+
+    PREFIX: ClassVar[str] = ""
+
+    @classmethod
+    def names(cls) -> dict[str, str]:
+        """Timing field -> this record's field."""
+        special = {"samples": "latency_samples", "samples_us": "latency_samples_us"}
+        return {
+            f.name: cls.PREFIX + special.get(f.name, f"latency_us_{f.name}")
+            for f in dataclasses.fields(Timing)
+        }
+
+    @classmethod
+    def of(cls, timing: Timing, **rest: Any) -> Self:
+        given = {mine: getattr(timing, name) for name, mine in cls.names().items()}
+        return cls(**given, **rest)
+
+    @property
+    def timing(self) -> Timing | None:
+        """The invokes timed, or None when this runtime timed none."""
+        values = {name: getattr(self, mine) for name, mine in self.names().items()}
+        return None if values["p50"] is None else Timing(**values)
+
+
+@dataclass
+class HostLatency(Timed):
     DEPENDS_ON = (*MODEL_SHAPE, "latency_samples", "machine", "litert", "code_latency")
 
     latency_us_p50: float = metric(
@@ -330,7 +397,8 @@ class Tflm(Record):
 
 
 @dataclass
-class TflmLatency(Record):
+class TflmLatency(Timed):
+    PREFIX = "tflm_"
     DEPENDS_ON = (*MODEL_SHAPE, "latency_samples", "machine", "tflite_micro", "code_latency")
 
     tflm_latency_us_p50: float = metric(
@@ -481,6 +549,9 @@ class Boards(Record):
 
     boards: dict[str, BoardEstimate] = metric(doc="board key -> estimate")
 
+    def get(self, board: str) -> BoardEstimate | None:
+        return (self.boards or {}).get(board)
+
 
 @dataclass
 class VsFloat32(Record):
@@ -493,20 +564,6 @@ class VsFloat32(Record):
     size_ratio_vs_float32: float | None = metric("ratio", label="x float32", fmt="{:.2f}")
     params_ratio_vs_float32: float | None = metric("ratio", label="x float32 params", fmt="{:.2f}")
     f1_target_met: bool | None = metric(doc="the recipe's promise, on point F1")
-
-
-def vs_float32(row: dict, ref: dict, target: Any = None) -> VsFloat32:
-    """`row` against `ref`, float32 of its arch and dataset ({} if none); `target`, the
-    recipe's `F1Target` or None, gives `f1_target_met`."""
-    f1, ref_f1 = row.get("point_f1"), ref.get("point_f1")
-    both = f1 is not None and ref_f1 is not None
-    return VsFloat32(
-        point_f1_delta_vs_float32=f1 - ref_f1 if f1 is not None and ref_f1 is not None else None,
-        point_f1_ratio_vs_float32=_ratio(f1, ref_f1),
-        size_ratio_vs_float32=_ratio(row.get("size_bytes"), ref.get("size_bytes")),
-        params_ratio_vs_float32=_ratio(row.get("params"), ref.get("params")),
-        f1_target_met=target.met(f1, ref_f1) if target is not None and both else None,
-    )
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -560,14 +617,112 @@ RECORDS: tuple[type[Record], ...] = (
 REQUIRED = ("variant", "arch")
 
 
-def row_key(row: dict) -> tuple[str | None, str, str]:
-    """What identifies a row in a results file: (dataset, arch, variant)."""
-    return row.get("dataset"), row["arch"], row["variant"]
-
-
-def label(row: dict) -> str:
+def label_of(arch: str, variant: str) -> str:
     """`arch/variant`: how a row is named in tables, messages and findings."""
-    return f"{row['arch']}/{row['variant']}"
+    return f"{arch}/{variant}"
+
+
+@dataclass
+class Row:
+    """One model on one dataset: its records, typed. A step that did not run leaves its
+    record with every figure None (`measured()` tells). The file holds the row flat,
+    every key a field of exactly one record: `Row.of` reads it, `to_dict` writes it."""
+
+    id: Identity
+    size: Size = field(default_factory=Size)
+    graph: Graph = field(default_factory=Graph)
+    litert: HostLatency = field(default_factory=HostLatency)
+    tflm: Tflm = field(default_factory=Tflm)
+    tflm_timing: TflmLatency = field(default_factory=TflmLatency)
+    instructions: Instructions = field(default_factory=Instructions)
+    detection: Detection = field(default_factory=Detection)
+    agreement: Agreement = field(default_factory=Agreement)
+    boards: Boards = field(default_factory=Boards)
+    vs_float32: VsFloat32 = field(default_factory=VsFloat32)
+    seeds: Seeds = field(default_factory=Seeds)
+
+    @classmethod
+    def of(cls, flat: dict) -> "Row":
+        return cls(
+            Identity.from_dict(flat),
+            Size.from_dict(flat),
+            Graph.from_dict(flat),
+            HostLatency.from_dict(flat),
+            Tflm.from_dict(flat),
+            TflmLatency.from_dict(flat),
+            Instructions.from_dict(flat),
+            Detection.from_dict(flat),
+            Agreement.from_dict(flat),
+            Boards.from_dict(flat),
+            VsFloat32.from_dict(flat),
+            Seeds.from_dict(flat),
+        )
+
+    def to_dict(self) -> dict:
+        """Identity's fields, then those of every record that holds a figure."""
+        flat = self.id.to_dict()
+        for record in self.records()[1:]:
+            if record.measured():
+                flat.update(record.to_dict())
+        return flat
+
+    def records(self) -> list[Record]:
+        return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+    def put(self, record: Record) -> None:
+        """Set the record of its kind (a step's result)."""
+        setattr(self, ATTRIBUTE[type(record)], record)
+
+    def value(self, name: str) -> Any:
+        """A field by its name (the report's and the gate's columns are schema names)."""
+        return getattr(self.holding(name), name)
+
+    def holding(self, name: str) -> Record:
+        """The record that holds the field `name`."""
+        record: Record = getattr(self, ATTRIBUTE[record_of(name)])
+        return record
+
+    @property
+    def key(self) -> tuple[str | None, str, str]:
+        """What identifies a row in a results file: (dataset, arch, variant)."""
+        return self.id.dataset, self.id.arch, self.id.variant
+
+    @property
+    def label(self) -> str:
+        return label_of(self.id.arch, self.id.variant)
+
+    @property
+    def arch(self) -> str:
+        return self.id.arch
+
+    @property
+    def variant(self) -> str:
+        return self.id.variant
+
+    def against(self, ref: "Row | None", target: Any = None) -> VsFloat32:
+        """This row against float32 of its arch and dataset (`ref`; None: none ran);
+        `target`, the recipe's `F1Target` or None, gives `f1_target_met`."""
+        ref = ref or Row(Identity())
+        f1, ref_f1 = self.detection.point_f1, ref.detection.point_f1
+        delta = None if f1 is None or ref_f1 is None else f1 - ref_f1
+        return VsFloat32(
+            point_f1_delta_vs_float32=delta,
+            point_f1_ratio_vs_float32=_ratio(f1, ref_f1),
+            size_ratio_vs_float32=_ratio(self.size.size_bytes, ref.size.size_bytes),
+            params_ratio_vs_float32=_ratio(self.size.params, ref.size.params),
+            f1_target_met=None if target is None or delta is None else target.met(f1, ref_f1),
+        )
+
+    def fail(self, error: StepError) -> None:
+        """Record why `error.stage` produced nothing, beside the row's other errors."""
+        self.id.errors = {**(self.id.errors or {}), error.stage: error}
+
+
+ATTRIBUTE: dict[type[Record], str] = {
+    type(default): f.name
+    for f in dataclasses.fields(Row)
+    if (default := f.default_factory() if callable(f.default_factory) else None) is not None
+} | {Identity: "id"}
 
 
 def _fields() -> dict[str, tuple[type[Record], dataclasses.Field]]:

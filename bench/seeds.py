@@ -4,7 +4,7 @@ interval per metric, and whether a recipe's F1 target holds beyond the noise."""
 import statistics
 
 from bench import UsageError
-from bench.schema import Seeds
+from bench.schema import Detection, Seeds
 from variants import REGISTRY
 
 
@@ -47,12 +47,12 @@ def _floats(values: list) -> list[float] | None:
     return None if any(v is None for v in values) else [float(v) for v in values]
 
 
-def figures(row: dict, by_seed: dict[int, dict], float32: dict[int, dict]) -> Seeds:
-    """`by_seed[seed]` holds the row's `point_f1` and `far` for that seed, `float32[seed]`
-    float32's of the same arch."""
+def figures(variant: str, by_seed: dict[int, Detection], float32: dict[int, Detection]) -> Seeds:
+    """`by_seed[seed]`: the variant's detection for that seed (every figure None where its
+    build or scoring failed); `float32[seed]` float32's of the same arch."""
     seeds = sorted(by_seed)
-    raw_f1 = [by_seed[s].get("point_f1") for s in seeds]
-    raw_far = [by_seed[s].get("far") for s in seeds]
+    raw_f1: list[float | None] = [by_seed[s].point_f1 for s in seeds]
+    raw_far: list[float | None] = [by_seed[s].far for s in seeds]
     found = Seeds(seeds=seeds, point_f1_by_seed=raw_f1, far_by_seed=raw_far)
     f1, far = _floats(raw_f1), _floats(raw_far)
     if f1 is None:
@@ -61,13 +61,13 @@ def figures(row: dict, by_seed: dict[int, dict], float32: dict[int, dict]) -> Se
     found.point_f1_mean, found.point_f1_ci95_low, found.point_f1_ci95_high = mean, low, high
     if far is not None:
         found.far_mean, _, found.far_ci95_low, found.far_ci95_high = interval(far)
-    refs = _floats([float32.get(s, {}).get("point_f1") for s in seeds])
+    refs = _floats([float32.get(s, Detection()).point_f1 for s in seeds])
     if refs is None:
         return found
     mean, _, low, high = interval([a - b for a, b in zip(f1, refs, strict=True)])
     found.point_f1_delta_mean, found.point_f1_delta_ci95_low = mean, low
     found.point_f1_delta_ci95_high = high
-    target = REGISTRY[row["variant"]].f1_target if row["variant"] in REGISTRY else None
+    target = REGISTRY[variant].f1_target if variant in REGISTRY else None
     if target is not None:
         found.f1_target_verdict = verdict(
             [target.margin(a, b) for a, b in zip(f1, refs, strict=True)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import UsageError, files, unknown
+from bench.schema import Layer
 
 CATALOG = Path(__file__).with_name("targets.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
@@ -48,11 +49,11 @@ class Work:
     ops: int
 
     @classmethod
-    def of_layers(cls, layers: list[dict]) -> "Work":
+    def of_layers(cls, layers: list[Layer]) -> "Work":
         from bench.graph import MAC_OPS
 
-        macs = {c: sum(la["macs"] for la in layers if MAC_OPS.get(la["op"]) == c) for c in CLASSES}
-        elements = sum(la["macs"] for la in layers if la["op"] not in MAC_OPS)
+        macs = {c: sum(la.macs for la in layers if MAC_OPS.get(la.op) == c) for c in CLASSES}
+        elements = sum(la.macs for la in layers if la.op not in MAC_OPS)
         return cls(macs["dense"], macs["conv"], elements, len(layers))
 
     def macs(self, op_class: str) -> int:

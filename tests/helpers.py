@@ -39,3 +39,36 @@ def edgebench(*args, cwd=None, process: bool = False, timeout: float = 900):
     finally:
         os.chdir(before)
     return subprocess.CompletedProcess(["edgebench", *argv], code, out.getvalue(), err.getvalue())
+
+
+def estimate(ms: float) -> dict:
+    """A board estimate as a run writes it."""
+    return {
+        "dtype": "int8",
+        "est_latency_ms": ms,
+        "est_energy_uj": 1.0,
+        "est_battery_days": 100.0,
+        "fits": True,
+        "fit_reason": "",
+        "calibrated": True,
+    }
+
+
+def typed(res: dict) -> dict:
+    """The results as `results.read` gives them: rows as `Row`s."""
+    from bench.schema import Row
+
+    return {**res, "rows": [Row.of(r) for r in res["rows"]]}
+
+
+def compare(now: dict, base: dict, *args, **kwargs):
+    """`gate.compare` on results written as plain data (rows as dicts)."""
+    from bench import gate
+
+    return gate.compare(typed(now), typed(base), *args, **kwargs)
+
+
+def budgets(res: dict, table: dict):
+    from bench import gate
+
+    return gate.budgets(typed(res), table)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import budgets, compare, estimate
 
 from bench import UsageError, gate
 
@@ -55,7 +56,7 @@ def verdicts(findings, verdict):
 
 
 def test_results_pass_against_themselves():
-    findings = gate.compare(results(), results(), wall_clock=True)
+    findings = compare(results(), results(), wall_clock=True)
     assert gate.verdict(findings) == 0
     assert {f.verdict for f in findings} == {gate.PASS}
     assert len(findings) == 2 * 5  # size, arena, deployable, f1, latency per row
@@ -68,7 +69,7 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
     doctored["arena_bytes"] -= 16
     doctored["point_f1"] += 0.01
     doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
-    findings = gate.compare(results(), base, wall_clock=True)
+    findings = compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.FAIL) == {
         ("size_bytes", "deep/int8"),
         ("arena_bytes", "deep/int8"),
@@ -83,16 +84,16 @@ def test_allowances_and_tolerances_are_honoured():
     base["rows"][1]["size_bytes"] -= 100
     base["rows"][1]["point_f1"] += 0.004
     tol = gate.Tolerances(size_allowance_bytes=100, f1_tolerance=0.005)
-    assert gate.verdict(gate.compare(results(), base, tol)) == 0
+    assert gate.verdict(compare(results(), base, tol)) == 0
     tol = gate.Tolerances(size_allowance_bytes=99, f1_tolerance=0.005)
-    assert verdicts(gate.compare(results(), base, tol), gate.FAIL) == {("size_bytes", "deep/int8")}
+    assert verdicts(compare(results(), base, tol), gate.FAIL) == {("size_bytes", "deep/int8")}
 
 
 def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
     base, now = results(), results()
     base["rows"][0]["latency_samples_us"] = [1.0, 5.0, 2.0, 8.0, 3.0]
     now["rows"][0]["latency_samples_us"] = [1.3, 6.0, 2.3, 9.5, 3.7]  # median x1.23
-    findings = gate.compare(now, base, wall_clock=True)
+    findings = compare(now, base, wall_clock=True)
     (noisy,) = [f for f in findings if f.verdict == gate.NOISE]
     assert noisy.variant == "deep/float32"
     assert "x1.23" in noisy.change
@@ -102,9 +103,7 @@ def test_a_noisy_change_past_the_factor_is_shown_as_not_significant():
 def test_a_significant_change_within_the_factor_passes():
     base, now = results(), results()
     now["rows"][0]["latency_samples_us"] = samples(3.2 * 1.05, seed=0)
-    finding = next(
-        f for f in gate.compare(now, base, wall_clock=True) if f.metric == "latency_us_p50"
-    )
+    finding = next(f for f in compare(now, base, wall_clock=True) if f.metric == "latency_us_p50")
     assert finding.verdict == gate.PASS
     assert "x1.05" in finding.change
 
@@ -112,7 +111,7 @@ def test_a_significant_change_within_the_factor_passes():
 def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
     base = results(fingerprint="other")
     base["rows"][0]["size_bytes"] -= 1
-    findings = gate.compare(results(), base, wall_clock=True)
+    findings = compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.NOT_COMPARABLE) == {
         ("latency_us_p50", "deep/float32"),
         ("latency_us_p50", "deep/int8"),
@@ -125,7 +124,7 @@ def test_another_machine_makes_latency_not_comparable_but_gates_the_rest():
 def test_other_epochs_make_f1_not_comparable_not_failed():
     base = results(epochs=3)
     base["rows"][1]["point_f1"] = 0.99  # would fail if it were compared
-    findings = gate.compare(results(epochs=30), base)
+    findings = compare(results(epochs=30), base)
     assert verdicts(findings, gate.NOT_COMPARABLE) == {
         ("point_f1", "deep/float32"),
         ("point_f1", "deep/int8"),
@@ -143,7 +142,7 @@ def test_what_vanished_fails():
     del now["rows"][1]
     del now["rows"][0]["arena_bytes"]
     now["rows"][0]["latency_samples_us"] = []
-    fails = verdicts(gate.compare(now, results(), wall_clock=True), gate.FAIL)
+    fails = verdicts(compare(now, results(), wall_clock=True), gate.FAIL)
     assert fails == {
         ("row", "deep/int8"),
         ("arena_bytes", "deep/float32"),
@@ -156,7 +155,7 @@ def test_lost_deployability_fails():
     now["rows"][1].update(tflm_deployable=False, tflm_error="DEQUANTIZE refused")
     (f,) = [
         f
-        for f in gate.compare(now, results())
+        for f in compare(now, results())
         if (f.metric, f.variant) == ("tflm_deployable", "deep/int8")
     ]
     assert f.verdict == gate.FAIL
@@ -170,8 +169,8 @@ def test_budgets_match_patterns_and_fail_what_they_cannot_see():
         "deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}},
     }
     res = results()
-    res["rows"][1]["boards"] = {"stm32l4r5": {"est_latency_ms": 1.0}}
-    findings = gate.budgets(res, table)
+    res["rows"][1]["boards"] = {"stm32l4r5": estimate(1.0)}
+    findings = budgets(res, table)
     assert verdicts(findings, gate.FAIL) == {
         ("point_f1", "deep/int8"),
         ("arena_bytes", "deep/int8"),
@@ -182,15 +181,15 @@ def test_budgets_match_patterns_and_fail_what_they_cannot_see():
 
 def test_a_budget_that_matches_no_row_or_board_is_bad_input():
     with pytest.raises(UsageError, match=r"budget 'seed/\*' matches no row"):
-        gate.budgets(results(), {"seed/*": {"max_size_bytes": 1}})
+        budgets(results(), {"seed/*": {"max_size_bytes": 1}})
     with pytest.raises(UsageError, match="no board 'nope'"):
-        gate.budgets(results(), {"*": {"max_est_latency_ms": {"board": "nope", "ms": 1.0}}})
+        budgets(results(), {"*": {"max_est_latency_ms": {"board": "nope", "ms": 1.0}}})
 
 
 def test_board_estimates_are_budgeted_when_present():
     res = results()
-    res["rows"][0]["boards"] = {"stm32l4r5": {"est_latency_ms": 12.0}}
-    (f,) = gate.budgets(
+    res["rows"][0]["boards"] = {"stm32l4r5": estimate(12.0)}
+    (f,) = budgets(
         res, {"deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}}}
     )
     assert f.verdict == gate.PASS
@@ -227,7 +226,7 @@ def test_gates_in_pyproject(tmp_path):
 def test_the_printed_table_matches_the_golden_file():
     base = results()
     base["rows"][1]["size_bytes"] -= 64
-    text = gate.render(gate.compare(results(), base))
+    text = gate.render(compare(results(), base))
     golden = GOLDEN / "gate_table.md"
     assert text + "\n" == golden.read_text()
 

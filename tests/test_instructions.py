@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import compare
 
 from bench import gate, graph, instructions, tflm
 from variants.convert import to_tflite
@@ -88,6 +89,7 @@ def _row(record, samples_us) -> dict:
         "variant": "int8",
         "sha256": "x",
         "tflm_deployable": True,
+        "arena_bytes": 1872,
         "latency_us_p50": float(np.median(samples_us)),
         "latency_samples_us": list(samples_us),
         **record.to_dict(),
@@ -100,13 +102,13 @@ def test_a_rerun_under_machine_drift_passes_and_one_more_layer_fails(counted):
     samples = np.random.default_rng(0).lognormal(np.log(3.0), 0.05, 400)
     base = {"machine": {}, "rows": [_row(small, samples)]}
     drifted = {"machine": {}, "rows": [_row(again, samples * 1.3)]}  # a busier machine
-    findings = gate.compare(drifted, base)
+    findings = compare(drifted, base)
     assert gate.verdict(findings) == 0
     assert ("tflm_instructions", gate.PASS) in {(f.metric, f.verdict) for f in findings}
     # the same drift does fail the opt-in wall-clock gate: it is not the default for this
-    assert gate.verdict(gate.compare(drifted, base, wall_clock=True)) == 1
+    assert gate.verdict(compare(drifted, base, wall_clock=True)) == 1
     grown = {"machine": {}, "rows": [_row(bigger, samples)]}
-    (failed,) = [f for f in gate.compare(grown, base) if f.verdict == gate.FAIL]
+    (failed,) = [f for f in compare(grown, base) if f.verdict == gate.FAIL]
     assert failed.metric == "tflm_instructions"
     assert "FULLY_CONNECTED +" in failed.note
 
@@ -115,9 +117,9 @@ def test_an_allowance_is_a_share_of_the_baseline_count():
     base = {"machine": {}, "rows": [{"arch": "a", "variant": "v", "tflm_instructions": 1000}]}
     now = copy.deepcopy(base)
     now["rows"][0]["tflm_instructions"] = 1010
-    assert gate.verdict(gate.compare(now, base)) == 1
+    assert gate.verdict(compare(now, base)) == 1
     tol = gate.Tolerances(instructions_allowance_ratio=0.01)
-    assert gate.verdict(gate.compare(now, base, tol)) == 0
+    assert gate.verdict(compare(now, base, tol)) == 0
 
 
 def test_without_valgrind_the_count_is_unavailable_and_says_why(monkeypatch):
@@ -136,6 +138,6 @@ def test_wall_clock_needs_enough_independent_samples():
     }
     now = copy.deepcopy(base)
     now["rows"][0]["latency_samples_us"] = [2.0] * 50
-    (finding,) = gate.compare(now, base, wall_clock=True)
+    (finding,) = compare(now, base, wall_clock=True)
     assert finding.verdict == gate.NOISE
     assert "too few samples" in finding.note

@@ -1,20 +1,20 @@
 """The report from a committed small results file: golden markdown, real PNGs."""
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from bench import report
+from bench import report, results
 from bench.choose import Constraints, answer, pareto
+from bench.schema import Row
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture
 def small():
-    return json.loads((GOLDEN / "results-small.json").read_text())
+    return results.read(GOLDEN / "results-small.json")
 
 
 def test_report_matches_the_golden_file(small, tmp_path):
@@ -55,13 +55,13 @@ def test_constraints_change_the_answer(small):
     rows, board = small["rows"], next(iter(small["boards"]))
     shipped = answer(rows, Constraints(), board)
     assert shipped is not None
-    assert shipped["tflm_deployable"]
+    assert shipped.tflm.tflm_deployable
     energies = [
-        r["boards"][board]["est_energy_uj"]
+        r.boards.boards[board].est_energy_uj
         for r in rows
-        if Constraints().rejects(r) is None and r["boards"][board]["fits"]
+        if Constraints().rejects(r) is None and r.boards.boards[board].fits
     ]
-    assert shipped["boards"][board]["est_energy_uj"] == min(energies)
+    assert shipped.boards.boards[board].est_energy_uj == min(energies)
     assert answer(rows, Constraints(min_f1=2.0), board) is None
     assert answer(rows, Constraints(max_est_latency_ms=1e-9), board) is None
 
@@ -75,7 +75,7 @@ def test_the_printed_answer_is_the_reports_first_table(small):
 
 def test_pareto_front():
     rows = [
-        {"variant": v, "size_bytes": s, "latency_us_p50": t, "point_f1": f}
+        Row.of({"arch": "a", "variant": v, "size_bytes": s, "latency_us_p50": t, "point_f1": f})
         for v, s, t, f in [
             ("a", 10, 1.0, 0.80),
             ("b", 5, 1.0, 0.80),  # b beats a
@@ -84,11 +84,12 @@ def test_pareto_front():
             ("e", 30, 2.0, 0.70),
         ]
     ]
-    assert [r["variant"] for r in pareto(rows)] == ["b", "c", "d"]
+    assert [r.variant for r in pareto(rows)] == ["b", "c", "d"]
 
 
 def test_a_rejection_says_why():
-    row = {
+    given = {
+        "arch": "a",
         "variant": "x",
         "point_f1": 0.5,
         "point_f1_delta_vs_float32": -0.1,
@@ -98,9 +99,10 @@ def test_a_rejection_says_why():
         "baseline_best": "always_alarm",
         "baseline_best_point_f1": 0.4,
     }
+    row = Row.of(given)
     assert Constraints().rejects(row) == "point F1 loss 0.100 > 0.02"
     assert Constraints(max_f1_loss=None, max_far=0.1).rejects(row) == "FAR 0.200 > 0.1"
-    beaten = {**row, "baseline_best_point_f1": 0.6}
+    beaten = Row.of({**given, "baseline_best_point_f1": 0.6})
     assert Constraints(max_f1_loss=None).rejects(beaten) == (
         "point F1 0.500 does not beat the baseline always_alarm (0.600)"
     )
@@ -126,9 +128,9 @@ def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redraw
     drawn = {p.name: p.read_bytes() for p in (tmp_path / "a" / "plots").iterdir()}
     assert len(list((tmp_path / "cache").glob("figure-*/figure.png"))) == 4  # all but latency
     for row in small["rows"]:  # a warm run's case: new timings, rows from the cache
-        row["latency_samples_us"] = [2 * t for t in row["latency_samples_us"]]
-        row["latency_us_p50"] *= 2
-        row["cached"] = not row["cached"]
+        row.litert.latency_samples_us = [2 * t for t in row.litert.latency_samples_us]
+        row.litert.latency_us_p50 *= 2
+        row.id.cached = not row.id.cached
     for png in (tmp_path / "cache").glob("figure-*/figure.png"):
         png.write_bytes(png.read_bytes() + b"cached")  # so that a copy shows
     report.write(small, tmp_path / "b", cache=cache)
@@ -140,7 +142,7 @@ def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redraw
             assert not again[name].endswith(b"cached")
         else:
             assert again[name] == drawn[name] + b"cached"
-    small["rows"][0]["size_bytes"] += 1  # what the figures show changed: drawn anew
+    small["rows"][0].size.size_bytes += 1  # what the figures show changed: drawn anew
     report.write(small, tmp_path / "c", cache=cache)
     assert not (tmp_path / "c" / "plots" / "seed-memory.png").read_bytes().endswith(b"cached")
 
@@ -151,7 +153,7 @@ def test_the_python_api_reads_typed_records(small):
     path = GOLDEN / "results-small.json"
     res = api.load(path)
     row = res["rows"][0]
-    size, found = api.record(row, api.Size), api.record(row, api.Detection)
-    assert size.size_bytes == row["size_bytes"]
-    assert found.point_f1 == row["point_f1"]
+    assert isinstance(row.size, api.Size)
+    assert row.size.size_bytes == 2148  # seed float32 in the golden file
+    assert row.detection.point_f1 == pytest.approx(0.78107, abs=1e-5)
     assert api.answer(res) == report.answer_table(res)

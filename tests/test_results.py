@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from helpers import edgebench
+from helpers import compare, edgebench
 
 from bench import InvalidResults, gate, results, schema
 
@@ -25,17 +25,17 @@ def test_a_version_1_file_is_read_through_the_migration():
     res = results.read(GOLDEN / "results-v1.json")
     assert res["schema_version"] == schema.SCHEMA_VERSION
     row = res["rows"][0]
-    assert row["conditions"]["epochs"] == old["config"]["train"]["epochs"]
-    assert row["conditions"]["code_size"] == "v1"  # v1 did not record its measuring code
-    assert row["measure_key"] == schema.Conditions(**row["conditions"]).key()
-    assert res == json.loads((GOLDEN / "results-small.json").read_text())
+    assert row.id.conditions.epochs == old["config"]["train"]["epochs"]
+    assert row.id.conditions.code_size == "v1"  # v1 did not record its measuring code
+    assert row.id.measure_key == row.id.conditions.key()
+    assert res == results.read(GOLDEN / "results-small.json")
 
 
 def test_migrated_rows_are_not_comparable_with_rows_of_todays_code(small):
     now = copy.deepcopy(small)
     for row in now["rows"]:
         row["conditions"]["code_size"] = "abc"
-    findings = [f for f in gate.compare(now, small) if f.metric == "size_bytes"]
+    findings = [f for f in compare(now, small) if f.metric == "size_bytes"]
     assert findings
     assert {f.verdict for f in findings} == {gate.NOT_COMPARABLE}
     assert findings[0].note == "code_size v1 -> abc (same model)"

@@ -7,6 +7,7 @@ from helpers import edgebench
 
 from bench import UsageError, seeds
 from bench.choose import Constraints, within_noise
+from bench.schema import Row
 
 
 @pytest.mark.parametrize(("text", "message"), [("0,0", "twice"), ("0,x", "integers")])
@@ -35,10 +36,11 @@ def test_a_verdict_is_met_missed_or_within_noise():
 
 def test_a_loss_whose_interval_straddles_the_limit_is_within_noise():
     limit = Constraints(max_f1_loss=0.02)
-    row = {"point_f1_delta_ci95_low": -0.03, "point_f1_delta_ci95_high": -0.01}
-    assert within_noise(row, limit)
-    assert not within_noise({**row, "point_f1_delta_ci95_high": -0.025}, limit)
-    assert not within_noise({}, limit)
+    given = {"arch": "a", "variant": "v"}
+    row = {**given, "point_f1_delta_ci95_low": -0.03, "point_f1_delta_ci95_high": -0.01}
+    assert within_noise(Row.of(row), limit)
+    assert not within_noise(Row.of({**row, "point_f1_delta_ci95_high": -0.025}), limit)
+    assert not within_noise(Row.of(given), limit)
 
 
 def test_bad_seeds_on_the_command_line_are_one_line_exit_2():

@@ -46,7 +46,7 @@ def test_the_calibration_models_do_the_published_work(tmp_path, bench):
     catalog = targets.load()
     model = calibration_model(catalog.models[bench], Cache(tmp_path))
     shape = graph.measure(model)
-    work = targets.Work.of_layers([dataclasses.asdict(la) for la in shape.layers])
+    work = targets.Work.of_layers(shape.layers)
     assert work == catalog.work(bench)
     assert work.dense_macs + work.conv_macs == catalog.models[bench]["macs"]
     assert {"ad": 264_192, "kws": 2_656_768}[bench] == catalog.models[bench]["macs"]

@@ -5,6 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from helpers import typed
 
 from bench import UsageError, export, tflm
 from bench.runtime import Micro, time_invokes
@@ -232,13 +233,13 @@ def test_export_refuses_a_variant_tflm_cannot_run(tmp_path):
         ]
     }
     with pytest.raises(UsageError, match="not deployable on TFLite Micro: DEQUANTIZE"):
-        export.from_results(res, tmp_path / "results.json", "float16", None)
+        export.from_results(typed(res), tmp_path / "results.json", "float16", None)
 
 
 def test_export_asks_for_the_arch_when_ambiguous(tmp_path):
     res = {"rows": [{"variant": "int8", "arch": a} for a in ("seed", "deep")]}
     with pytest.raises(UsageError, match="seed, deep; choose one with --arch"):
-        export.from_results(res, tmp_path / "results.json", "int8", None)
+        export.from_results(typed(res), tmp_path / "results.json", "int8", None)
 
 
 def test_inputs_of_any_shape_run_on_tflm():

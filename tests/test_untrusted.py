@@ -5,7 +5,6 @@ Each test reproduces one case of the hostile-input issue (A: results files, B: f
 models, C: what a run may delete) and checks the one-line refusal or the row verdict.
 """
 
-import copy
 import json
 import os
 from pathlib import Path
@@ -24,6 +23,7 @@ from bench import (
     output,
 )
 from bench.results import artifact_path, read
+from bench.schema import Row
 
 GOLDEN = Path(__file__).parent / "golden" / "results-small.json"
 
@@ -277,11 +277,13 @@ def test_a_run_whose_every_row_failed_keeps_the_earlier_output():
     from bench.run import refuse_if_all_failed
 
     why = {"build": {"stage": "build", "kind": "ValueError", "message": "bad seed"}}
-    rows = [{"variant": "float32", "errors": why}, {"variant": "int8", "errors": copy.copy(why)}]
+    rows = [Row.of({"arch": "a", "variant": v, "errors": why}) for v in ("float32", "int8")]
     with pytest.raises(RunFailed, match=r"every row failed \(ValueError: bad seed\)"):
         refuse_if_all_failed(rows, Path("out"))
-    refuse_if_all_failed([*rows, {"variant": "int8_x", "size_bytes": 10}], Path("out"))
-    refuse_if_all_failed([{"variant": "qat", "recipe_skipped": "no"}], Path("out"))
+    sized = Row.of({"arch": "a", "variant": "int8_x", "size_bytes": 10})
+    refuse_if_all_failed([*rows, sized], Path("out"))
+    skipped = Row.of({"arch": "a", "variant": "qat", "recipe_skipped": "no"})
+    refuse_if_all_failed([skipped], Path("out"))
 
 
 # ---- 7: a run stopped by SIGTERM or SIGKILL leaves no process and no staging behind -----
