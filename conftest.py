@@ -41,7 +41,7 @@ def suite_config(pytestconfig):
     from dataclasses import replace
 
     from bench.cache import default_cache_dir
-    from bench.run import RunConfig, check
+    from bench.config import RunConfig, check
 
     opts = pytestconfig.option
     cfg = RunConfig.quick_config() if opts.quick else RunConfig()

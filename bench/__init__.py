@@ -5,6 +5,7 @@ found before any work and shown as one line with exit 2; `MeasurementError` is a
 measurement that could not be made, recorded in its row.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -43,7 +44,7 @@ class MeasurementError(Exception):
     """A metric that could not be measured on a model: a row error, not a user error."""
 
 
-def unknown(kind: str, name: str, choices) -> UsageError:
+def unknown(kind: str, name: str, choices: Iterable[str]) -> UsageError:
     """`unknown variant 'int9'; did you mean 'int8'? (choose from ...)`"""
     import difflib
 

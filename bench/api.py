@@ -7,7 +7,7 @@
         print(row.label, row.size.size_bytes, row.detection.point_f1, row.detection.far)
     print(api.answer(res))  # per board, the variant to ship
 
-`run` takes `RunConfig` fields (`bench.run.RunConfig`) as keywords; `quick=True` starts
+`run` takes `RunConfig` fields (`bench.config.RunConfig`) as keywords; `quick=True` starts
 from the quick configuration. Errors are `bench.UsageError` (the input) as in the CLI.
 Builds run in worker processes, which import the calling script again: call
 `run` under `if __name__ == "__main__":` in a script file.
@@ -59,8 +59,8 @@ __all__ = [
 
 def run(quick: bool = False, log: Log | None = None, **fields: Any) -> dict:
     """Train, build, measure and write results and report into `out`; the results."""
+    from bench.config import RunConfig
     from bench.progress import plain
-    from bench.run import RunConfig
     from bench.run import run as run_harness
 
     base = RunConfig.quick_config() if quick else RunConfig()

@@ -9,11 +9,17 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from bench import RunFailed, UsageError
+
+if TYPE_CHECKING:
+    from bench.choose import Constraints
+    from bench.config import RunConfig
 
 RUNS, LATEST = Path("reports/runs"), Path("reports/latest")  # a run's default home
 
@@ -22,12 +28,16 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
-def _add_constraints(parser) -> None:
+def _add_constraints(parser: argparse.ArgumentParser) -> None:
+    from bench.choose import Constraints
+
+    default = Constraints()
     group = parser.add_argument_group("recommendation constraints (the report's summary)")
     group.add_argument(
         "--max-f1-loss",
         type=float,
-        help="point F1 loss vs float32 allowed (default 0.02; a negative value drops the limit)",
+        help="point F1 loss vs float32 allowed "
+        f"(default {default.max_f1_loss}; a negative value drops the limit)",
     )
     group.add_argument("--min-f1", type=float, help="minimum point F1 on the test part")
     group.add_argument(
@@ -51,23 +61,21 @@ def _add_constraints(parser) -> None:
     )
 
 
-def _constraints(args, base=None):
+LIMITS = (
+    "max_f1_loss",
+    "min_f1",
+    "max_far",
+    "max_size_bytes",
+    "max_arena_bytes",
+    "max_latency_us",
+    "max_est_latency_ms",
+)
+
+
+def _constraints(args: argparse.Namespace, base: "Constraints | None" = None) -> "Constraints":
     from bench.choose import Constraints
 
-    base = base or Constraints()
-    given = {
-        k: getattr(args, k)
-        for k in (
-            "max_f1_loss",
-            "min_f1",
-            "max_far",
-            "max_size_bytes",
-            "max_arena_bytes",
-            "max_latency_us",
-            "max_est_latency_ms",
-        )
-    }
-    given = {k: v for k, v in given.items() if v is not None}
+    given = {k: v for k in LIMITS if (v := getattr(args, k)) is not None}
     for key, value in given.items():
         if not -math.inf < value < math.inf:  # NaN fails this too
             raise UsageError(f"--{key.replace('_', '-')} {value}: give a finite number")
@@ -79,14 +87,10 @@ def _constraints(args, base=None):
         given["require_tflm"] = False
     if args.ignore_baselines:
         given["beat_baselines"] = False
-    return replace(base, **given)
+    return replace(base or Constraints(), **given)
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bench.isolate import MAX_TENSOR_BYTES
-    from variants import REGISTRY
-    from variants.baseline import ARCHS, DEFAULT_ARCHS
-
     parser = argparse.ArgumentParser(
         prog="edgebench", description="Benchmark compressed TinyML anomaly detectors side by side."
     )
@@ -94,6 +98,28 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"edgebench {metadata.version('edgebench')}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_run_args, _report_args, _export_args, _gate_args, _targets_args, _diff_args):
+        add(sub)
+    sub.add_parser(
+        "schema",
+        help="print the JSON Schema of results.json",
+        description="Print the JSON Schema (draft 2020-12) that a results.json of "
+        "this edgebench version validates against.",
+    )
+    sub.add_parser(
+        "variants",
+        help="list the registered variants and architectures",
+        description="List the registry's variants (name, parent, parameters, "
+        "recipe) and the built-in architectures.",
+    )
+    return parser
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _run_args(sub: Subparsers) -> None:
+    from bench.config import RunConfig
 
     run = sub.add_parser(
         "run",
@@ -102,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
         "build the registered variants, measure them, and write "
         "OUT/results.json and OUT/REPORT.md.",
     )
+    default, quick = RunConfig(), RunConfig.quick_config()
+    _data_args(run, default)
+    _training_args(run, default, quick)
+    _measuring_args(run, default, quick)
+    _output_args(run)
+    _execution_args(run)
+    _add_constraints(run)
+
+
+def _data_args(run: argparse.ArgumentParser, default: "RunConfig") -> None:
+    from variants import REGISTRY
+    from variants.baseline import ARCHS
+
     run.add_argument(
         "--dataset",
         default=None,
@@ -109,7 +148,8 @@ def _parser() -> argparse.ArgumentParser:
         "nab:PATH, skab:PATH (a checkout of either benchmark) or csv:FILE; with --model, "
         "detection is measured only when the data is named",
     )
-    run.add_argument("--time-column", default="timestamp", help="csv: the timestamp column")
+    columns = default.csv_columns
+    run.add_argument("--time-column", default=columns.time, help="csv: the timestamp column")
     run.add_argument(
         "--value-columns",
         type=_names,
@@ -118,15 +158,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--label-column",
-        default="label",
-        help="csv: the 0/1 label column, used when present (default label)",
+        default=columns.label,
+        help=f"csv: the 0/1 label column, used when present (default {columns.label})",
     )
     run.add_argument(
         "--arch",
         type=_names,
         default=None,
         help=f"architectures, comma-separated, of {','.join(ARCHS)} (default: "
-        f"{','.join(DEFAULT_ARCHS)})",
+        f"{','.join(default.archs)})",
     )
     run.add_argument(
         "--variants",
@@ -134,64 +174,44 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help=f"variants, comma-separated (default: all of {','.join(REGISTRY)})",
     )
-    run.add_argument("--epochs", type=int, help="training epochs (default 30; --quick: 3)")
-    run.add_argument("--batch-size", type=int, help="training batch size (default 64)")
-    run.add_argument("--seed", type=int, help="seed of the stream and of training")
+    run.add_argument(
+        "--model",
+        type=Path,
+        help="benchmark your own model instead: a .tflite "
+        "(measured as it is) or a .keras/.h5 model (the variants are built from "
+        "it; loaded in safe mode)",
+    )
+
+
+def _training_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "RunConfig") -> None:
+    from variants.baseline import ARCHS
+
+    train = default.train
+    run.add_argument(
+        "--epochs",
+        type=int,
+        help=f"training epochs (default {train.epochs}; --quick: {quick.train.epochs})",
+    )
+    run.add_argument(
+        "--batch-size", type=int, help=f"training batch size (default {train.batch_size})"
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        help=f"seed of the stream and of training (default: stream {default.stream.seed}, "
+        f"training {train.seed})",
+    )
+    own = ", ".join(f"{a.name} {a.window}" for a in ARCHS.values())
     run.add_argument(
         "--window",
         type=int,
-        help="window length for every architecture "
-        "(default: the architecture's own: seed 10, deep 48)",
+        help=f"window length for every architecture (default: the architecture's own: {own})",
     )
     run.add_argument(
         "--scaling",
         choices=("minmax", "standard"),
-        help="per channel (after "
-        "log1p for the volume stream), fitted on each series' training part only "
-        "(default minmax)",
-    )
-    run.add_argument(
-        "--threshold",
-        help="threshold policy on validation data: auto (default:"
-        " f1 when validation holds anomalies, else percentile:99), f1, or "
-        "percentile:P of the normal validation windows' scores",
-    )
-    run.add_argument(
-        "--latency-samples",
-        type=int,
-        help="timed invokes per variant and runtime, at most (default 2000; --quick: "
-        "200); fewer once 200 are in and they add up to 50 ms",
-    )
-    run.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="output folder (default: a new reports/runs/<time>/, linked as reports/latest)",
-    )
-    run.add_argument("--quiet", action="store_true", help="print only the answer")
-    run.add_argument(
-        "--measure-timeout",
-        type=float,
-        help="seconds each measurement of a --model .tflite may take, in its isolated "
-        "child (default: 60 plus 10 per MB of model)",
-    )
-    run.add_argument(
-        "--max-tensor-bytes",
-        type=int,
-        help="a --model .tflite declaring a larger tensor is refused unopened "
-        f"(default {MAX_TENSOR_BYTES:,})",
-    )
-    run.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        help="cache folder (default $EDGEBENCH_CACHE or ~/.cache/edgebench)",
-    )
-    run.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="build and measure every model anew; the catalog's reference models "
-        "(board calibration, the same for every run) still come from --cache",
+        help="per channel (after log1p for the volume stream), fitted on each series' "
+        f"training part only (default {default.scaling})",
     )
     run.add_argument(
         "--seeds",
@@ -208,24 +228,37 @@ def _parser() -> argparse.ArgumentParser:
         "detection is scored over all test points, the rest is the first series' model",
     )
     run.add_argument(
-        "--executor",
-        help="where training and builds run: local (default; --workers processes) or "
-        "ray[=HOST:PORT] (a Ray cluster; without an address, a local Ray instance with "
-        '--workers CPUs; pip install -e ".[ray]")',
+        "--quick",
+        action="store_true",
+        help="small stream, 3 epochs, few samples: a smoke test, not a benchmark",
+    )
+
+
+def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "RunConfig") -> None:
+    run.add_argument(
+        "--threshold",
+        help=f"threshold policy on validation data: auto (default {default.threshold}:"
+        " f1 when validation holds anomalies, else percentile:99), f1, or "
+        "percentile:P of the normal validation windows' scores",
     )
     run.add_argument(
-        "--workers",
+        "--latency-samples",
         type=int,
-        help="worker processes that train and build variants in parallel, each on one "
-        "TensorFlow thread, so the models are the same for any N (default: the number "
-        "of cores); a worker that dies fails only its own variants",
+        help="timed invokes per variant and runtime, at most (default "
+        f"{default.latency_samples}; --quick: {quick.latency_samples}); fewer once 200 are "
+        "in and they add up to 50 ms",
     )
     run.add_argument(
-        "--model",
-        type=Path,
-        help="benchmark your own model instead: a .tflite "
-        "(measured as it is) or a .keras/.h5 model (the variants are built from "
-        "it; loaded in safe mode)",
+        "--measure-timeout",
+        type=float,
+        help="seconds each measurement of a --model .tflite may take, in its isolated "
+        "child (default: 60 plus 10 per MB of model)",
+    )
+    run.add_argument(
+        "--max-tensor-bytes",
+        type=int,
+        help="a --model .tflite declaring a larger tensor is refused unopened "
+        f"(default {default.max_tensor_bytes:,})",
     )
     run.add_argument(
         "--targets",
@@ -244,13 +277,48 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="inferences per second for battery life (default: the catalog's, 1)",
     )
-    run.add_argument(
-        "--quick",
-        action="store_true",
-        help="small stream, 3 epochs, few samples: a smoke test, not a benchmark",
-    )
-    _add_constraints(run)
 
+
+def _output_args(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder: new, empty or an earlier run's (default: a new "
+        "reports/runs/<time>/, linked as reports/latest)",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the answer")
+    run.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder (default $EDGEBENCH_CACHE or ~/.cache/edgebench)",
+    )
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build and measure every model anew; the catalog's reference models "
+        "(board calibration, the same for every run) still come from --cache",
+    )
+
+
+def _execution_args(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--executor",
+        help="where training and builds run: local (default; --workers processes) or "
+        "ray[=HOST:PORT] (a Ray cluster; without an address, a local Ray instance with "
+        '--workers CPUs; pip install -e ".[ray]")',
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes that train and build variants in parallel, each on one "
+        "TensorFlow thread, so the models are the same for any N (default: the number "
+        "of cores); a worker that dies fails only its own variants",
+    )
+
+
+def _report_args(sub: Subparsers) -> None:
     report = sub.add_parser(
         "report",
         help="re-render REPORT.md from a results file",
@@ -273,6 +341,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_constraints(report)
 
+
+ARENA_MARGIN = 0.25  # export's default margin over the measured arena
+
+
+def _export_args(sub: Subparsers) -> None:
     export = sub.add_parser(
         "export",
         help="write model_data.h/.cc for firmware",
@@ -298,16 +371,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--arena-margin",
         type=float,
-        default=0.25,
-        help="margin added to the measured arena (default 0.25 = 25%%)",
+        default=ARENA_MARGIN,
+        help=f"margin added to the measured arena (default {ARENA_MARGIN} = "
+        f"{100 * ARENA_MARGIN:.0f}%%)",
     )
 
+
+def _gate_args(sub: Subparsers) -> None:
     gate = sub.add_parser(
         "gate",
         help="fail on regressions against a baseline or budgets",
         description="Compare RESULTS with a baseline results file and with "
         "budgets; print the findings. Exit 0: all pass; 1: a regression; "
-        "2: unusable input.",
+        "2: unusable input (a bad file, budget or option).",
     )
     gate.add_argument("results", type=Path, help="the results.json to judge")
     gate.add_argument("--baseline", type=Path, help="the results.json to compare with")
@@ -325,6 +401,8 @@ def _parser() -> argparse.ArgumentParser:
         "TFLM instruction counts are the exact latency gate)",
     )
 
+
+def _targets_args(sub: Subparsers) -> None:
     targets = sub.add_parser(
         "targets",
         help="list the MCU catalog and its calibration",
@@ -333,6 +411,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     targets.add_argument("--targets", type=Path, help="catalog TOML (default: built-in)")
 
+
+def _diff_args(sub: Subparsers) -> None:
     diff = sub.add_parser(
         "diff",
         help="two runs side by side",
@@ -351,25 +431,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--out", type=Path, help="also write the table as markdown to this file")
     diff.add_argument("--all", action="store_true", help="show unchanged metrics too")
-    sub.add_parser(
-        "schema",
-        help="print the JSON Schema of results.json",
-        description="Print the JSON Schema (draft 2020-12) that a results.json of "
-        "this edgebench version validates against.",
-    )
-    sub.add_parser(
-        "variants",
-        help="list the registered variants and architectures",
-        description="List the registry's variants (name, parent, parameters, "
-        "recipe) and the built-in architectures.",
-    )
-    return parser
 
 
-def _run_config(args):
+def _run_config(args: argparse.Namespace) -> "RunConfig":
     from bench.cache import default_cache_dir
+    from bench.config import RunConfig
     from bench.data.loaders import CsvColumns
-    from bench.run import RunConfig
     from bench.seeds import parse as parse_seeds
 
     cfg = RunConfig.quick_config() if args.quick else RunConfig()
@@ -417,7 +484,7 @@ def _run_config(args):
     )
 
 
-def _check_names(args) -> None:
+def _check_names(args: argparse.Namespace) -> None:
     """Names first, before any heavy import: a typo costs a fraction of a second."""
     from bench.executor import check_executor, check_workers
     from bench.seeds import parse as parse_seeds
@@ -432,7 +499,7 @@ def _check_names(args) -> None:
         check_executor(args.executor)
 
 
-def _cmd_run(args, argv) -> int:
+def _cmd_run(args: argparse.Namespace) -> int:
     _check_names(args)
     from bench.run import run
 
@@ -448,7 +515,7 @@ def _cmd_run(args, argv) -> int:
         else ((1 if cfg.model is not None else len(cfg.archs)) * len(cfg.variants))
     )
     with Progress(total, quiet=args.quiet) as progress:
-        res = run(cfg, command=shlex.join(["edgebench", *argv]), log=progress)
+        res = run(cfg, command=shlex.join(["edgebench", *args.argv]), log=progress)
     if default_out:
         _point_latest_at(args.out)
     failed = sum(1 for r in res["rows"] if r.id.errors)
@@ -477,7 +544,7 @@ def answer_text(res: dict) -> str:
     return answer_table(res)
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args: argparse.Namespace) -> int:
     from bench import report, results
     from bench.cache import Cache, default_cache_dir
     from bench.choose import Constraints
@@ -498,7 +565,7 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _cmd_export(args) -> int:
+def _cmd_export(args: argparse.Namespace) -> int:
     from bench import export, results
 
     if not 0 <= args.arena_margin <= 10:  # NaN fails this too
@@ -530,7 +597,7 @@ def _cmd_export(args) -> int:
     return 0
 
 
-def _cmd_gate(args) -> int:
+def _cmd_gate(args: argparse.Namespace) -> int:
     from bench import gate, results
 
     if args.baseline is None and args.budgets is None and not Path("pyproject.toml").is_file():
@@ -559,7 +626,7 @@ def _cmd_gate(args) -> int:
     return gate.verdict(findings)
 
 
-def _cmd_diff(args) -> int:
+def _cmd_diff(args: argparse.Namespace) -> int:
     from bench import diff, results
 
     if args.out is not None:
@@ -578,7 +645,7 @@ def _cmd_diff(args) -> int:
     return 0
 
 
-def _cmd_schema() -> int:
+def _cmd_schema(_args: argparse.Namespace) -> int:
     import json
 
     from bench.schema import json_schema
@@ -587,14 +654,14 @@ def _cmd_schema() -> int:
     return 0
 
 
-def _cmd_targets(args) -> int:
+def _cmd_targets(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from bench import targets
 
     catalog = targets.load(args.targets)
 
-    def cpm(board, dtype, op_class):
+    def cpm(board: targets.Board, dtype: str, op_class: str) -> str:
         mark = "" if board.calibrated[f"{dtype} {op_class}"] else " *"
         return f"{board.cycles_per_mac[dtype][op_class]:.2f}{mark}"
 
@@ -640,7 +707,7 @@ def _cmd_targets(args) -> int:
     return 0
 
 
-def _cmd_variants() -> int:
+def _cmd_variants(_args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from variants import REGISTRY
@@ -676,10 +743,11 @@ def _terminate(_signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    args.argv = argv
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        return _dispatch(args, argv)
+        return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)
         return 2
@@ -695,23 +763,16 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
-    if args.command == "run":
-        return _cmd_run(args, argv)
-    if args.command == "report":
-        return _cmd_report(args)
-    if args.command == "export":
-        return _cmd_export(args)
-    if args.command == "gate":
-        return _cmd_gate(args)
-    if args.command == "targets":
-        return _cmd_targets(args)
-    if args.command == "schema":
-        return _cmd_schema()
-    if args.command == "diff":
-        return _cmd_diff(args)
-    return _cmd_variants()
-
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _cmd_run,
+    "report": _cmd_report,
+    "export": _cmd_export,
+    "gate": _cmd_gate,
+    "targets": _cmd_targets,
+    "schema": _cmd_schema,
+    "diff": _cmd_diff,
+    "variants": _cmd_variants,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

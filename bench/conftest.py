@@ -1,7 +1,9 @@
 """Session fixtures of the benchmark suite: each variant built (through the cache) and
 measured once by the run's own pipeline, whatever number of tests read it."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ class Case:
 
 
 @pytest.fixture(scope="session")
-def suite_measured(suite_config):
+def suite_measured(suite_config: Any) -> Callable[[str, str], Case]:
     from bench import pipeline, schema
     from bench.cache import Cache
     from bench.data.loaders import load

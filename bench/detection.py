@@ -13,6 +13,9 @@ detector at the model's own alarm rate (expected value), and a rolling z-score o
 newest point against the rest of its window, thresholded on validation like the model.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from bench import MeasurementError, UsageError, nab
@@ -28,7 +31,7 @@ THRESHOLD_POLICIES = (
 CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
 
 
-def _metrics():
+def _metrics() -> Any:
     """scikit-learn's metrics, imported when first used: 1.3 s that a run whose detection
     figures all come from the cache does not pay."""
     from sklearn import metrics
@@ -217,19 +220,18 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
     return found
 
 
-def warnings(row: dict, best_baseline: float) -> list[str]:
+def warnings(found: Detection) -> list[str]:
     """What makes a detection figure untrustworthy, in words."""
     said = []
-    if row["events"] == 0 or row["point_roc_auc"] is None:
+    auc, best = found.point_roc_auc, found.baseline_best_point_f1
+    if found.events == 0 or auc is None:
         said.append("the test part holds a single class: precision, recall and AUC say little")
-    elif abs(row["point_roc_auc"] - 0.5) <= CHANCE_AUC:
-        said.append(f"point ROC-AUC {row['point_roc_auc']:.3f} is within {CHANCE_AUC} of chance")
-    if row["alarm_rate"] == 0:
+    elif abs(auc - 0.5) <= CHANCE_AUC:
+        said.append(f"point ROC-AUC {auc:.3f} is within {CHANCE_AUC} of chance")
+    if found.alarm_rate == 0:
         said.append("the threshold left no alarm on the test part")
-    if row["point_f1"] <= best_baseline:
-        said.append(
-            f"point F1 {row['point_f1']:.3f} does not beat the best baseline ({best_baseline:.3f})"
-        )
+    if found.point_f1 <= best:
+        said.append(f"point F1 {found.point_f1:.3f} does not beat the best baseline ({best:.3f})")
     return said
 
 
@@ -237,7 +239,7 @@ def measure(model: bytes, windows: Windows, policy: str, reference: dict[str, di
     """Detection figures of `model`; `reference` = `baselines(windows, policy)`."""
     scored, threshold, policy = _scored(model, windows, policy)
     rows = all_rows(windows.labels, scored, threshold)
-    return _figures(windows, scored[-1][1], threshold, policy, reference, rows)
+    return _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
 
 
 def _scored(model: bytes, windows: Windows, policy: str) -> tuple[Scored, float, str]:
@@ -266,18 +268,21 @@ def measure_per_series(
         scores[mine] = found[-1][1] / scale
         policies.add(resolved)
     how = f"{'/'.join(sorted(policies))} per series"
-    return _figures(whole, scores, 1.0, how, reference, all_rows(whole.labels, every, 1.0))
+    return _figures(whole, scores, Cut(1.0, how), reference, all_rows(whole.labels, every, 1.0))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A threshold on the scores and the policy that set it on validation data."""
+
+    threshold: float
+    policy: str
 
 
 def _figures(
-    windows: Windows,
-    test_scores: np.ndarray,
-    threshold: float,
-    policy: str,
-    reference: dict,
-    rows: dict,
+    windows: Windows, test_scores: np.ndarray, cut: Cut, reference: dict, rows: dict
 ) -> Detection:
-    test = windows.test
+    threshold, test = cut.threshold, windows.test
     alarms = (test_scores > threshold).astype(int)
     per_series = {}
     if len(windows.series_names) > 1:
@@ -303,18 +308,19 @@ def _figures(
         "random_at_alarm_rate": random
     }
     best = max(candidates, key=lambda k: candidates[k])
-    return Detection(
+    found = Detection(
         **figures,
         **window_metrics(test.y, test_scores, threshold),
         baseline_random_point_f1=random,
         baseline_best=best,
         baseline_best_point_f1=candidates[best],
-        detection_warnings=warnings(figures, candidates[best]),
         per_series=per_series,
         threshold=threshold,
-        threshold_policy=policy,
+        threshold_policy=cut.policy,
         test_windows=len(test_scores),
         test_anomalous_windows=int(test.y.sum()),
         # kept (4 significant digits) so the report can draw the score trace
         test_scores=[float(f"{s:.4g}") for s in test_scores],
     )
+    found.detection_warnings = warnings(found)
+    return found

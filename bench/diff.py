@@ -7,6 +7,7 @@ does.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from tabulate import tabulate
 
@@ -35,7 +36,7 @@ class Change:
     note: str = ""
 
 
-def _sense(metric: str, a, b) -> str:
+def _sense(metric: str, a: Any, b: Any) -> str:
     if a == b:
         return "same"
     best = schema.info(metric)["best"] if metric in schema.FIELDS else None
@@ -91,7 +92,7 @@ def _faster(a: float | None, b: float | None) -> str:
 COLOURS = {"better": "\033[32m", "worse": "\033[31m", "not comparable": "\033[33m"}
 
 
-def _show(value) -> str:
+def _show(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return "n/a" if value is None else str(value)
     if isinstance(value, float):

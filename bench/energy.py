@@ -10,7 +10,18 @@ never beyond the battery's shelf life. Estimates, not board runs.
 from dataclasses import dataclass
 
 from bench.schema import BoardEstimate, Boards
-from bench.targets import BENCHMARKS, CLASSES, Board, Catalog, Work, complete, cycles, fit
+from bench.targets import (
+    BENCHMARKS,
+    CLASSES,
+    Basis,
+    Board,
+    Catalog,
+    Kernels,
+    Work,
+    complete,
+    cycles,
+    fit,
+)
 
 KERNELS = {
     "optimized": "optimized kernels (CMSIS-NN or the vendor's)",
@@ -105,19 +116,12 @@ def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[dict]:
     for ref in catalog.calibration:
         board, dtype = catalog.boards[ref["board"]], ref.get("dtype", "int8")
         bench = ref.get("benchmark", "ad")
-        args = (
-            catalog.calibration,
-            ref["board"],
-            board.clock_mhz,
-            ref["library"],
-            dtype,
-            {b: catalog.work(b) for b in BENCHMARKS},
-            catalog.fixed,
-        )
-        ms = cycles(counted[bench], complete(fit(*args), None), catalog.fixed) / (
+        basis = Basis(catalog.calibration, {b: catalog.work(b) for b in BENCHMARKS}, catalog.fixed)
+        kernels = Kernels(ref["board"], board.clock_mhz, ref["library"])
+        ms = cycles(counted[bench], complete(fit(basis, kernels, dtype), None), catalog.fixed) / (
             board.clock_mhz * 1000.0
         )
-        held = fit(*args, leave_out=ref)
+        held = fit(basis, kernels, dtype, leave_out=ref)
         loo = None
         if any(held.values()):
             loo = (

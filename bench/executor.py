@@ -148,7 +148,7 @@ class Local:
                     _more(then, i, result, items)
                 i += 1
 
-    def _alone(self, task, item) -> Any:
+    def _alone(self, task: Callable[[Any], Any], item: Any) -> Any:
         """One task in a worker of its own: a second death is the task's doing."""
         with self._new_pool(1) as pool:
             try:
@@ -177,7 +177,7 @@ class Ray:
     def __enter__(self) -> "Ray":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._ray.shutdown()
 
     def map(self, task: Callable[[Any], Any], items: list[Any], then: Then = None) -> Results:
@@ -233,7 +233,7 @@ def check_executor(spec: str) -> None:
             reachable(address)
 
 
-def executor(spec: str, workers: int):
+def executor(spec: str, workers: int) -> "Local | Ray":
     """`local` (default) or `ray[=ADDRESS]` -> the executor, a context manager."""
     check_executor(spec)
     kind, _, address = spec.partition("=")

@@ -5,6 +5,7 @@ threshold), the operator registrations, and an example that scores one window.""
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def resolver_call(op: str) -> str:
     return RESOLVER.get(op) or "Add" + "".join(w.capitalize() for w in op.split("_"))
 
 
-def _floats(values) -> str:
+def _floats(values: Iterable[float]) -> str:
     return ", ".join(f"{float(v):.9g}f" for v in values)
 
 

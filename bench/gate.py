@@ -62,7 +62,7 @@ def _rows(res: dict) -> dict[tuple, Row]:
     return {r.key: r for r in res["rows"]}
 
 
-def _change(base, now) -> str:
+def _change(base: float | None, now: float | None) -> str:
     if base is None or now is None:
         return ""
     delta = now - base
@@ -70,7 +70,7 @@ def _change(base, now) -> str:
     return f"{delta:+,.4g}{pct}"
 
 
-def _upper(metric, name, base, now, allowance) -> Finding:
+def _upper(metric: str, name: str, base: float, now: float, allowance: float) -> Finding:
     """A metric that must not grow beyond baseline + allowance."""
     ok = now <= base + allowance
     return Finding(
@@ -84,7 +84,7 @@ def _upper(metric, name, base, now, allowance) -> Finding:
     )
 
 
-def _missing(metric, name, base) -> Finding:
+def _missing(metric: str, name: str, base: object) -> Finding:
     return Finding(metric, name, base, None, "", FAIL, "in the baseline, missing now")
 
 
@@ -135,18 +135,31 @@ def judge(metric: str, base_row: Row, row: Row, tol: Tolerances) -> Finding | No
     if rule == "timing":
         return timing(metric, meta["samples"], base_row, row, tol)
     if rule == "true":
-        if base is not True:
-            return None
-        if now is True:
-            return Finding(metric, name, True, now, "", PASS)
-        why = (row.tflm.tflm_error or "no longer deployable on TFLM")[:200]
-        return Finding(metric, name, True, now, "", FAIL, why)
+        return _still_true(metric, base, row)
     if now is None:
         return _missing(metric, name, base)
+    return _bounded(metric, (base_row, row), meta, tol)
+
+
+def _still_true(metric: str, base: object, row: Row) -> Finding | None:
+    """A flag that held in the baseline (TFLM ran the model) must hold now."""
+    now = row.value(metric)
+    if base is not True:
+        return None
+    if now is True:
+        return Finding(metric, row.label, True, now, "", PASS)
+    why = (row.tflm.tflm_error or "no longer deployable on TFLM")[:200]
+    return Finding(metric, row.label, True, now, "", FAIL, why)
+
+
+def _bounded(metric: str, rows: tuple[Row, Row], meta: dict, tol: Tolerances) -> Finding:
+    """A figure that must not grow (`max`) or fall (`min`) beyond its allowance."""
+    base_row, row = rows
+    name, base, now = row.label, base_row.value(metric), row.value(metric)
     allowance = getattr(tol, meta["allowance"]) if meta["allowance"] else 0
     if meta["allowance"] and meta["allowance"].endswith("_ratio"):
         allowance = base * allowance
-    if rule == "max":
+    if meta["gate"] == "max":
         found = _upper(metric, name, base, now, allowance)
         if found.verdict == FAIL and meta["breakdown"]:
             found = replace(found, note=found.note + _grew(base_row, row, meta["breakdown"]))
@@ -166,14 +179,14 @@ def _grew(base_row: Row, row: Row, breakdown: str) -> str:
     return f"; {part} {growth[part]:+,}" if growth[part] > 0 else ""
 
 
-def blocks(samples, count: int) -> np.ndarray:
+def blocks(samples: list[float], count: int) -> np.ndarray:
     """Medians of `count` consecutive blocks: neighbouring invokes share the machine's
     state, blocks far apart much less; these are the independent samples."""
     parts = np.array_split(np.asarray(samples, dtype=np.float64), count)
     return np.array([np.median(p) for p in parts if len(p)])
 
 
-def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float):
+def hodges_lehmann(base: np.ndarray, now: np.ndarray, alpha: float) -> tuple[float, float, float]:
     """The shift of log(now) over log(base) as a ratio, with its distribution-free
     (1 - alpha) interval from the order statistics of the pairwise differences."""
     diffs = np.sort(np.subtract.outer(np.log(now), np.log(base)).ravel())
@@ -287,7 +300,9 @@ def _budget(row: Row, key: str, limit: Any) -> Finding:
     )
 
 
-def load_gates(path: Path | None, pyproject: Path = Path("pyproject.toml")):
+def load_gates(
+    path: Path | None, pyproject: Path = Path("pyproject.toml")
+) -> tuple[Tolerances, dict[str, dict]]:
     """Tolerances and budgets from a budgets file, else [tool.edgebench.gates]."""
     if path is not None:
         table, where = _toml(path, "budgets file"), str(path)
@@ -311,24 +326,28 @@ def _toml(path: Path, what: str) -> dict:
         raise InvalidResults(f"{path}: not a readable {what} ({err})") from None
 
 
-def _check_gates(table: dict, where: str):
+def _check_gates(table: dict, where: str) -> tuple[Tolerances, dict[str, dict]]:
     unknown = set(table) - {"tolerances", "budgets"}
     if unknown:
         raise InvalidResults(
             f"{where}: unknown section(s) {', '.join(sorted(unknown))}; "
             'use [tolerances] and [budgets."ARCH/VARIANT"]'
         )
+    tols = _tolerances(table.get("tolerances", {}), where)
+    budget_table = table.get("budgets", {})
+    if not isinstance(budget_table, dict):
+        raise InvalidResults(f'{where}: [budgets] must hold tables [budgets."ARCH/VARIANT"]')
+    for pattern, limits in budget_table.items():
+        _check_budget(pattern, limits, where)
+    return Tolerances(**tols), budget_table
+
+
+def _tolerances(tols: object, where: str) -> dict:
     known = {f.name for f in fields(Tolerances)}
-    tols = table.get("tolerances", {})
     if not isinstance(tols, dict):
         raise InvalidResults(f"{where}: [tolerances] must be a table of numbers")
     for name, value in tols.items():
-        if name in known and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value < 0
-        ):
+        if name in known and not (_finite(value) and value >= 0):
             raise InvalidResults(
                 f"{where}: tolerance {name} = {value!r} must be a finite number >= 0"
             )
@@ -340,37 +359,36 @@ def _check_gates(table: dict, where: str):
             f"{where}: unknown tolerance(s) {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(known))}"
         )
-    budget_table = table.get("budgets", {})
-    if not isinstance(budget_table, dict):
-        raise InvalidResults(f'{where}: [budgets] must hold tables [budgets."ARCH/VARIANT"]')
-    for pattern, limits in budget_table.items():
-        bad = set(limits) - BUDGET_KEYS if isinstance(limits, dict) else {"(not a table)"}
-        if bad:
+    return tols
+
+
+def _check_budget(pattern: object, limits: object, where: str) -> None:
+    """One `[budgets."ARCH/VARIANT"]` table: known keys, numbers in range, a board."""
+    bad = set(limits) - BUDGET_KEYS if isinstance(limits, dict) else {"(not a table)"}
+    if bad or not isinstance(limits, dict):
+        raise InvalidResults(
+            f"{where}: budget {pattern!r} has unknown key(s) "
+            f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}"
+        )
+    if not isinstance(pattern, str) or pattern.count("/") > 1 or CONTROL.search(pattern):
+        raise InvalidResults(f'{where}: budget {pattern!r} is not "ARCH/VARIANT" (* allowed)')
+    for key, value in limits.items():
+        if key != "max_est_latency_ms" and not _in_range(key, value):
+            top = " and <= 1" if key in RATIOS else ""
             raise InvalidResults(
-                f"{where}: budget {pattern!r} has unknown key(s) "
-                f"{', '.join(sorted(bad))}; known: {', '.join(sorted(BUDGET_KEYS))}"
+                f"{where}: budget {pattern!r}: {key} = {value!r} must be a finite number >= 0{top}"
             )
-        if not isinstance(pattern, str) or pattern.count("/") > 1 or CONTROL.search(pattern):
-            raise InvalidResults(f'{where}: budget {pattern!r} is not "ARCH/VARIANT" (* allowed)')
-        for key, value in limits.items():
-            if key != "max_est_latency_ms" and not _in_range(key, value):
-                top = " and <= 1" if key in RATIOS else ""
-                raise InvalidResults(
-                    f"{where}: budget {pattern!r}: {key} = {value!r} must be a finite "
-                    f"number >= 0{top}"
-                )
-        est = limits.get("max_est_latency_ms")
-        if est is not None and (
-            not isinstance(est, dict)
-            or set(est) != {"board", "ms"}
-            or not isinstance(est["board"], str)
-            or not _in_range("ms", est["ms"])
-        ):
-            raise InvalidResults(
-                f"{where}: budget {pattern!r}: max_est_latency_ms takes "
-                '{ board = "NAME", ms = NUMBER }'
-            )
-    return Tolerances(**tols), budget_table
+    est = limits.get("max_est_latency_ms")
+    if est is not None and (
+        not isinstance(est, dict)
+        or set(est) != {"board", "ms"}
+        or not isinstance(est["board"], str)
+        or not _in_range("ms", est["ms"])
+    ):
+        raise InvalidResults(
+            f"{where}: budget {pattern!r}: max_est_latency_ms takes "
+            '{ board = "NAME", ms = NUMBER }'
+        )
 
 
 def _finite(value: object) -> bool:
@@ -392,7 +410,7 @@ def render(findings: list[Finding]) -> str:
     """The findings as a table, failures first."""
     findings = sorted(findings, key=lambda f: SEVERITY.get(f.verdict, 9))
 
-    def show(value):
+    def show(value: object) -> str:
         return (
             f"{value:,.4g}"
             if isinstance(value, float)

@@ -3,8 +3,8 @@
 import functools
 import struct
 from collections import Counter
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -58,14 +58,14 @@ def checked(read: Callable[[bytes], R]) -> Callable[[bytes], R]:
     return wrapper
 
 
-def parse(model: bytes):
+def parse(model: bytes) -> Any:
     """The flatbuffer's root `Model`; InvalidModel when the bytes are not a .tflite model."""
     if len(model) < 8 or model[4:8] != b"TFL3":
         raise InvalidModel("not a TFLite flatbuffer (no TFL3 identifier)")
     return schema.Model.GetRootAs(model, 0)
 
 
-def _op_code_names(root) -> list[str]:
+def _op_code_names(root: Any) -> list[str]:
     names = []
     for i in range(root.OperatorCodesLength()):
         code = root.OperatorCodes(i)
@@ -78,7 +78,7 @@ def _op_code_names(root) -> list[str]:
     return names
 
 
-def _operators(root):
+def _operators(root: Any) -> Iterator[tuple[str, Any, Any]]:
     """(name, subgraph, operator) in execution order over every subgraph."""
     names = _op_code_names(root)
     for g in range(root.SubgraphsLength()):
@@ -142,7 +142,7 @@ MAC_OPS = {
 }
 
 
-def _shape(tensor) -> list[int]:
+def _shape(tensor: Any) -> list[int]:
     shape = tensor.ShapeAsNumpy() if tensor.ShapeLength() else []
     return [max(1, int(d)) for d in shape]  # a dynamic batch (-1) counts as 1
 
@@ -168,7 +168,7 @@ def _macs(name: str, inputs: list[list[int]], output: list[int]) -> int:
     return out
 
 
-def _elements(graph, indices) -> int:
+def _elements(graph: Any, indices: Any) -> int:
     return sum(int(np.prod(_shape(graph.Tensors(int(i))))) for i in indices)
 
 

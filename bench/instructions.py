@@ -23,6 +23,7 @@ import sys
 import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -203,38 +204,52 @@ def parse(text: str) -> tuple[int, dict[str, int]]:
     """A callgrind dump: (instructions, inclusive instructions of each function the
     interpreter graph calls, i.e. each kernel's eval), both without libc's memset,
     memcpy and memmove."""
-    names: dict[str, str] = {}
-    calls: Counter[tuple[str, str]] = Counter()
-    own: Counter[str] = Counter()  # self cost per function
-    total, fn, callee, pending = 0, "", "", False
+    dump = _Dump()
+    for line in text.splitlines():
+        dump.read(line)
+    own, calls = dump.own, dump.calls
+    libc = {f for f in own if ALIGNMENT_DEPENDENT.search(f.split("(")[0])}
+    kernels = {c: n - sum(calls[c, m] for m in libc) for (f, c), n in calls.items() if f == GRAPH}
+    return dump.total - sum(own[f] for f in libc), kernels
 
-    def name(ref: str) -> str:
+
+@dataclass
+class _Dump:
+    """What a callgrind dump says, read line by line: self cost per function, and the
+    inclusive cost of each call from one function to another."""
+
+    names: dict[str, str] = field(default_factory=dict)  # compressed (id) -> name
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    own: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    fn: str = ""
+    callee: str = ""
+    pending: bool = False  # the next cost line is a call's
+
+    def name(self, ref: str) -> str:
         match = re.match(r"\((\d+)\)(?: (.*))?", ref)
         if match is None:
             return ref
         if match.group(2):
-            names[match.group(1)] = match.group(2)
-        return names.get(match.group(1), ref)
+            self.names[match.group(1)] = match.group(2)
+        return self.names.get(match.group(1), ref)
 
-    for line in text.splitlines():
+    def read(self, line: str) -> None:
         if line.startswith("fn="):
-            fn = name(line[3:])
+            self.fn = self.name(line[3:])
         elif line.startswith("cfn="):
-            callee = name(line[4:])
+            self.callee = self.name(line[4:])
         elif line.startswith("calls="):
-            pending = True
+            self.pending = True
         elif line.startswith(("summary:", "totals:")):
-            total = int(line.split()[1])
+            self.total = int(line.split()[1])
         elif line[:1] in "0123456789+-*":
             cost = int(line.split()[-1]) if len(line.split()) > 1 else 0
-            if pending:
-                calls[fn, callee] += cost
-                pending = False
+            if self.pending:
+                self.calls[self.fn, self.callee] += cost
+                self.pending = False
             else:
-                own[fn] += cost
-    libc = {f for f in own if ALIGNMENT_DEPENDENT.search(f.split("(")[0])}
-    kernels = {c: n - sum(calls[c, m] for m in libc) for (f, c), n in calls.items() if f == GRAPH}
-    return total - sum(own[f] for f in libc), kernels
+                self.own[self.fn] += cost
 
 
 def _kernel_token(function: str) -> str:

@@ -7,26 +7,25 @@ dequantize) over many windows, batched where the model allows.
 """
 
 import statistics
-import time
 
 import numpy as np
 
-from bench.runtime import BUDGET_NS, WARMUP, LiteRT, time_invokes
-from bench.schema import HostLatency
+from bench.runtime import BUDGET_NS, WARMUP, Budget, LiteRT, time_invokes
+from bench.schema import HostLatency, Timing
 
 
-def summarize(samples_ns, prefix: str = "") -> dict:
-    """p50, p99, mean, stdev, min in microseconds, and the raw samples, as row fields."""
+def summarize(samples_ns: list[int]) -> Timing:
+    """p50, p99, mean, stdev, min in microseconds, and the raw samples."""
     us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
-    return {
-        f"{prefix}latency_us_p50": float(np.percentile(us, 50)),
-        f"{prefix}latency_us_p99": float(np.percentile(us, 99)),
-        f"{prefix}latency_us_mean": float(us.mean()),
-        f"{prefix}latency_us_stdev": float(statistics.stdev(us)) if len(us) > 1 else 0.0,
-        f"{prefix}latency_us_min": float(us.min()),
-        f"{prefix}latency_samples": len(us),
-        f"{prefix}latency_samples_us": [round(t / 1000.0, 3) for t in samples_ns],
-    }
+    return Timing(
+        p50=float(np.percentile(us, 50)),
+        p99=float(np.percentile(us, 99)),
+        mean=float(us.mean()),
+        stdev=float(statistics.stdev(us)) if len(us) > 1 else 0.0,
+        min=float(us.min()),
+        samples=len(us),
+        samples_us=[round(t / 1000.0, 3) for t in samples_ns],
+    )
 
 
 def throughput(
@@ -34,13 +33,13 @@ def throughput(
     windows: np.ndarray,
     batch: int = 16_384,
     repeats: int = 3,
-    clock=time.perf_counter_ns,
-    budget_ns: int = BUDGET_NS,
+    budget: Budget = Budget(),
 ) -> float:
     """Windows per second through inference (quantize, invoke, dequantize), median of
     `repeats`; batched where the model's batch can be resized, else one invoke a window
     over at most 2,048 windows. The batch shrinks (to 64 at least) so that a repeat
-    takes about `budget_ns` / `repeats`, judged from a warm-up on 64 windows."""
+    takes about the budget / `repeats`, judged from a warm-up on 64 windows."""
+    clock, budget_ns = budget.clock, budget.ns or BUDGET_NS
     host = LiteRT(model)
     if not host.batches():
         batch = min(batch, 2048)
@@ -60,8 +59,8 @@ def throughput(
 def measure(model: bytes, windows: np.ndarray, samples: int, warmup: int = WARMUP) -> HostLatency:
     host = LiteRT(model)
     times = time_invokes(host, windows, samples, warmup)
-    return HostLatency(
-        **summarize(times),
+    return HostLatency.of(
+        summarize(times),
         throughput_windows_per_s=throughput(model, windows),
         litert_xnnpack_refused=host.xnnpack_refused,
     )

@@ -29,6 +29,7 @@ from bench import (
 )
 from bench.cache import Cache
 from bench.data.windows import Windows
+from bench.detection import Cut
 from bench.isolate import Limits
 from bench.schema import (
     Agreement,
@@ -107,7 +108,7 @@ def _versions() -> str:
     return f"litert {version('ai-edge-litert')} tflm {version('tflite-micro')}"
 
 
-def memo(cache, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R]) -> R:
+def memo(cache: Cache | None, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R]) -> R:
     """`run()`, or its record from the cache: deterministic steps (size, whose gzip takes
     a while, the arena search, detection, agreement) keyed by the model's sha256, what
     else they read, the measuring code and the interpreters' versions. A warm run
@@ -116,14 +117,20 @@ def memo(cache, kind: type[R], model: bytes, inputs: dict, run: Callable[[], R])
     return _cached(cache, parts, run, lambda record: record.to_dict(), kind.from_dict)
 
 
-def baseline_figures(windows: Windows, policy: str, cache) -> dict[str, dict]:
+def baseline_figures(windows: Windows, policy: str, cache: Cache | None) -> dict[str, dict]:
     """The baseline detectors' figures (`detection.baselines`), through the cache: a warm
     run need not import scikit-learn."""
     parts = {"step": "baselines", **_seen(windows, policy)}
     return _cached(cache, parts, lambda: detection.baselines(windows, policy))
 
 
-def _cached(cache, parts: dict, run: Callable[[], Any], dump=lambda x: x, load=lambda x: x):
+def _cached(
+    cache: Cache | None,
+    parts: dict,
+    run: Callable[[], Any],
+    dump: Callable[[Any], Any] = lambda x: x,
+    load: Callable[[Any], Any] = lambda x: x,
+) -> Any:
     """`run()`, or what the cache holds under a key over `parts`, the measuring code and
     the interpreters' versions (`dump`/`load`: to and from JSON data)."""
     if cache is None:
@@ -189,7 +196,10 @@ def measure(
         found = step("detection", lambda: detect(model, windows, policy, cache))
         if found is not None and arena is not None:
             threshold = found.threshold
-            step("tflm_agreement", lambda: agree(model, arena, windows, policy, cache, threshold))
+            step(
+                "tflm_agreement",
+                lambda: agree(model, arena, windows, cache, Cut(threshold, policy)),
+            )
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
             Work.of_layers(shape.layers),
@@ -207,12 +217,12 @@ def _seen(windows: Windows, policy: str) -> dict:
     return {"windows": windows_digest(windows), "policy": policy}
 
 
-def search_arena(model: bytes, cache) -> Tflm:
+def search_arena(model: bytes, cache: Cache | None) -> Tflm:
     """TFLM's arena search and deployability, through the cache."""
     return memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
 
 
-def detect(model: bytes, windows: Windows, policy: str, cache) -> Detection:
+def detect(model: bytes, windows: Windows, policy: str, cache: Cache | None) -> Detection:
     """Detection with its baselines, through the cache."""
     return memo(
         cache,
@@ -223,9 +233,10 @@ def detect(model: bytes, windows: Windows, policy: str, cache) -> Detection:
     )
 
 
-def agree(model: bytes, arena: int, windows: Windows, policy: str, cache, threshold: float):
-    """TFLM's decisions against LiteRT's, through the cache."""
-    seen = {**_seen(windows, policy), "arena": arena, "threshold": threshold}
+def agree(model: bytes, arena: int, windows: Windows, cache: Cache | None, cut: Cut) -> Agreement:
+    """TFLM's decisions against LiteRT's at `cut` (the run's policy), through the cache."""
+    threshold = cut.threshold
+    seen = {**_seen(windows, cut.policy), "arena": arena, "threshold": threshold}
     return memo(
         cache,
         Agreement,
@@ -236,7 +247,7 @@ def agree(model: bytes, arena: int, windows: Windows, policy: str, cache, thresh
 
 
 def prefetch(
-    model: bytes, windows: Windows, policy: str, cache, detection_only: bool = False
+    model: bytes, windows: Windows, policy: str, cache: Cache, detection_only: bool = False
 ) -> None:
     """The deterministic steps of `measure` (arena search, detection, agreement; or
     detection alone) into the cache, where `measure` finds them: a build worker calls it
@@ -247,7 +258,7 @@ def prefetch(
             return
         micro = search_arena(model, cache)
         if micro.tflm_deployable and micro.arena_bytes is not None:
-            agree(model, micro.arena_bytes, windows, policy, cache, found.threshold)
+            agree(model, micro.arena_bytes, windows, cache, Cut(found.threshold, policy))
     except Exception:  # measured again, and reported, by `measure`
         pass
 
@@ -324,7 +335,7 @@ def _model(root: Path, row: Row) -> bytes:
     return (root / str(row.id.artifact)).read_bytes()
 
 
-def arena_and_instructions(model: bytes, cache) -> tuple[Tflm, Instructions | None]:
+def arena_and_instructions(model: bytes, cache: Cache) -> tuple[Tflm, Instructions | None]:
     """A calibration model's arena search and instruction count, through the caches (a
     build worker fills them; `bench.run.calibrate` reads them)."""
     micro = search_arena(model, cache)

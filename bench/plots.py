@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -18,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench import source_digest
-from bench.cache import write_atomic
+from bench.cache import Cache, write_atomic
 from bench.choose import pareto
 from bench.schema import HostLatency, Row, TflmLatency
 
@@ -30,7 +32,7 @@ UNSHOWN = {
 }
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig: Any, path: Path) -> Path:
     """Draw to a temp file, then rename: an old figure is replaced whole or not at all."""
     fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
@@ -278,7 +280,9 @@ def seed_spread(rows: list[Row], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def write_all(res: dict, out: Path, shipped: dict[str, Row], cache=None) -> dict[str, list[Path]]:
+def write_all(
+    res: dict, out: Path, shipped: dict[str, Row], cache: Cache | None = None
+) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written.
     `cache`: a `variants.build.Cache` for the figures that show no timing, or None."""
     folder = out / "plots"
@@ -287,7 +291,7 @@ def write_all(res: dict, out: Path, shipped: dict[str, Row], cache=None) -> dict
     for arch in dict.fromkeys(r.arch for r in res["rows"]):
         rows = [r for r in res["rows"] if r.arch == arch]
         shown = shipped.get(arch) or rows[0]
-        figures = [
+        figures: list[tuple[str, Callable[..., Path | None], tuple]] = [
             ("size-vs-f1", size_vs_f1, (rows, arch)),
             ("latency", latency_boxes, (rows, arch)),
             ("scores", score_trace, (shown, res.get("traces", {}).get(arch))),
@@ -302,7 +306,9 @@ def write_all(res: dict, out: Path, shipped: dict[str, Row], cache=None) -> dict
     return written
 
 
-def _drawn(draw, args: tuple, path: Path, cache) -> Path | None:
+def _drawn(
+    draw: Callable[..., Path | None], args: tuple, path: Path, cache: Cache | None
+) -> Path | None:
     """`draw(*args, path)`; a figure that shows no timing comes from `cache` when it holds
     one drawn from the same data by the same code and matplotlib."""
     if cache is None or draw is latency_boxes:

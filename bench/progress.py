@@ -51,7 +51,7 @@ class Progress:
             self._task = self._bar.add_task("loading data", total=self.total)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 

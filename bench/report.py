@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from bench import schema
 from bench.advice import advice
-from bench.cache import write_text_atomic
+from bench.cache import Cache, write_text_atomic
 from bench.choose import Constraints, answer, pareto, within_noise
 from bench.schema import Row
 
@@ -80,7 +80,7 @@ TABLES = {
 }
 
 
-def _format(value, fmt: str) -> str:
+def _format(value: object, fmt: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "**no**"
     if isinstance(value, dict):
@@ -453,7 +453,7 @@ def _counts(ops: dict) -> str:
     return ", ".join(f"{k} x{v}" for k, v in ops.items())
 
 
-def _pct(value) -> str:
+def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:+.1%}"
 
 
@@ -845,7 +845,9 @@ def render(
     return "\n".join(lines)
 
 
-def write(res: dict, out: Path, constraints: Constraints | None = None, cache=None) -> Path:
+def write(
+    res: dict, out: Path, constraints: Constraints | None = None, cache: Cache | None = None
+) -> Path:
     """Figures first, then REPORT.md that links them; both from `res` alone (`cache`: where
     figures that show no timing may come from, `plots.write_all`)."""
     from bench.plots import write_all  # matplotlib: only once there is a report to draw

@@ -13,6 +13,7 @@ import json
 import math
 import platform
 import subprocess
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def project_info() -> dict:
     """The git commit of the edgebench checkout that ran, when it is one."""
     here = Path(__file__).resolve().parent.parent
 
-    def git(*args):
+    def git(*args: str) -> str | None:
         done = subprocess.run(
             ["git", "-C", str(here), *args], capture_output=True, text=True, timeout=10
         )
@@ -214,13 +215,13 @@ def artifact_path(results_path: Path, artifact: str) -> Path:
 _SCHEMA: dict = {}
 
 
-def _validator(jsonschema):
+def _validator(jsonschema: Any) -> Any:
     """Draft 2020-12, with arrays of plain numbers (latency samples, score traces:
     most of a file) checked in one pass instead of one schema descent per element."""
     base = jsonschema.Draft202012Validator
     items = base.VALIDATORS["items"]
 
-    def fast_items(validator, schema, instance, parent):
+    def fast_items(validator: Any, schema: dict, instance: Any, parent: Any) -> Iterator[Any]:
         if schema.get("type") in ("number", "integer") and isinstance(instance, list):
             kinds = (int,) if schema["type"] == "integer" else (int, float)
             low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
@@ -247,7 +248,7 @@ def _place(results: dict, path: list) -> str:
     return f"field {'.'.join(map(str, path))!r}" if path else "the file"
 
 
-def _non_finite(value, path=()) -> list | None:
+def _non_finite(value: Any, path: tuple = ()) -> list | None:
     if isinstance(value, float) and not math.isfinite(value):
         return list(path)
     if isinstance(value, int) and abs(value) > 2**63:  # no figure is this large

@@ -4,7 +4,7 @@ import dataclasses
 import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,13 @@ from bench import (
     targets,
 )
 from bench.cache import Cache, code_version, write_atomic
-from bench.choose import Constraints
+from bench.config import RunConfig, catalog, check
 from bench.data import Dataset
-from bench.data.loaders import CsvColumns, load
-from bench.data.synthetic import StreamConfig
+from bench.data.loaders import load
 from bench.data.windows import Windows, make_windows, series_windows
-from bench.executor import Died, check_executor, check_workers, cores, executor
-from bench.isolate import MAX_TENSOR_BYTES, Limits, check_tensors, default_timeout
-from bench.output import check_out, staging, swap_in
+from bench.executor import Died, cores, executor
+from bench.isolate import Limits, default_timeout
+from bench.output import staging, swap_in
 from bench.pipeline import (
     Settings,
     Stopwatch,
@@ -44,8 +43,8 @@ from bench.pipeline import (
 )
 from bench.progress import Log, plain
 from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
-from variants import REGISTRY, check_names
-from variants.baseline import ARCHS, DEFAULT_ARCHS, TrainConfig
+from variants import REGISTRY
+from variants.baseline import ARCHS
 from variants.build import (
     BuildContext,
     Job,
@@ -57,101 +56,7 @@ from variants.build import (
     trains,
     work,
 )
-from variants.external import KERAS, check_path, load_keras, read_tflite, user_arch
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    dataset: str | None = None  # nepse (None: the built-in default), nab:PATH, skab:PATH,
-    # csv:FILE; a model brought in with --model is scored for detection only when named
-    csv_columns: CsvColumns = field(default_factory=CsvColumns)
-    archs: tuple[str, ...] = DEFAULT_ARCHS
-    variants: tuple[str, ...] = tuple(REGISTRY)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    stream: StreamConfig = field(default_factory=StreamConfig)
-    window: int | None = None  # None: each architecture's own default
-    scaling: str = "minmax"
-    threshold: str = "auto"
-    latency_samples: int = 2000
-    out: Path = Path("reports")
-    cache: Path | None = None  # None: no cache
-    calibration_cache: Path | None = None  # the catalog's reference models, kept even
-    # under --no-cache (they do not depend on the run); None: the run's cache
-    model: Path | None = None  # a user's .tflite or Keras model instead of the archs
-    constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
-    targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
-    boards: tuple[str, ...] = ()  # () = every board of the catalog
-    inferences_per_second: float | None = None  # None: the catalog's default
-    quick: bool = False
-    workers: int = field(default_factory=cores)  # build processes (--workers)
-    seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
-    executor: str = "local"  # or ray[=ADDRESS]
-    per_series: bool = False  # one model per series (NAB's protocol)
-    measure_timeout: float | None = None  # s per measurement of a brought .tflite; None:
-    # scaled to its size (`isolate.default_timeout`)
-    measure_memory_bytes: int = 4 << 30  # address space each such measurement may add
-    max_tensor_bytes: int = MAX_TENSOR_BYTES  # a brought model's larger tensor: refused
-
-    @classmethod
-    def quick_config(cls, **overrides) -> "RunConfig":
-        """Small and fast: for tests and smoke runs, not for conclusions."""
-        base = cls(
-            train=TrainConfig(epochs=3),
-            stream=StreamConfig(sessions=60),
-            latency_samples=200,
-            quick=True,
-        )
-        return replace(base, **overrides)
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        for key in ("out", "cache", "calibration_cache", "model", "targets"):
-            d[key] = None if d[key] is None else str(d[key])
-        return d
-
-
-def check(cfg: RunConfig) -> None:
-    """Reject bad input before anything is trained or written."""
-    check_names(cfg.archs, cfg.variants)
-    check_workers(cfg.workers)
-    check_executor(cfg.executor)
-    if cfg.per_series and (cfg.model is not None or len(cfg.seeds) > 1):
-        raise UsageError("--per-series trains the archs per series: drop --model and --seeds")
-    if not cfg.archs or not cfg.variants:
-        raise UsageError("nothing to run: give at least one architecture and one variant")
-    if cfg.window is not None and cfg.window < 2:
-        raise UsageError(f"--window {cfg.window}: a window holds at least 2 points")
-    if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
-        raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
-    limits = (cfg.measure_timeout or 1.0, cfg.measure_memory_bytes, cfg.max_tensor_bytes)
-    if not all(math.isfinite(v) and v > 0 for v in limits):
-        raise UsageError("--measure-timeout and --max-tensor-bytes must be positive numbers")
-    if cfg.inferences_per_second is not None and not 0 < cfg.inferences_per_second < math.inf:
-        raise UsageError("--rate must be a positive number of inferences per second")
-    if cfg.model is not None:
-        check_path(cfg.model)
-        if cfg.model.suffix not in KERAS:  # refused before anything opens it
-            check_tensors(cfg.model.read_bytes(), cfg.max_tensor_bytes, str(cfg.model))
-    detection.check_policy(cfg.threshold)
-    catalog(cfg).select(cfg.boards)
-    for seed in (cfg.train.seed, cfg.stream.seed, *cfg.seeds):
-        if not 0 <= seed < 2**32:
-            raise UsageError(f"seed {seed} is out of range: give 0 to {2**32 - 1}")
-    check_out(cfg.out, inputs(cfg))
-
-
-def inputs(cfg: RunConfig) -> list[Path | None]:
-    """The files and folders the run reads: none may lie inside its output."""
-    data = (cfg.dataset or "").partition(":")[2]
-    return [cfg.model, cfg.targets, Path(data).expanduser() if data else None]
-
-
-def catalog(cfg: RunConfig) -> targets.Catalog:
-    """The target catalog with the run's inference rate."""
-    loaded = targets.load(cfg.targets)
-    if cfg.inferences_per_second is not None:
-        loaded.defaults["inferences_per_second"] = cfg.inferences_per_second
-    return loaded
+from variants.external import KERAS, load_keras, read_tflite, user_arch
 
 
 def lineage(name: str) -> str:
@@ -251,7 +156,7 @@ def data_key(cfg: RunConfig, dataset: Dataset) -> dict:
     return {"dataset": dataset.name, "digest": digest.hexdigest()[:16], "scaling": cfg.scaling}
 
 
-def contexts(cfg: RunConfig, dataset: Dataset, cache: Cache):
+def contexts(cfg: RunConfig, dataset: Dataset, cache: Cache) -> list[BuildContext]:
     """One build context per architecture, or one for the user's Keras model."""
     key = data_key(cfg, dataset)
     if cfg.model is not None:
@@ -296,7 +201,7 @@ def model_window(cfg: RunConfig, dataset: Dataset, inputs: int) -> int:
     return window
 
 
-def trace(windows) -> dict:
+def trace(windows: Windows) -> dict:
     """The test windows' labels and end points: what the report plots scores against."""
     return {
         "end": windows.test.end.tolist(),
@@ -354,7 +259,7 @@ def _build_on_workers(
     owner = dict(enumerate(order))  # job index -> its context, for trainings and builds
     untrained, trained_at = set(order), start
 
-    def recipes(j: int, done) -> list[Job]:
+    def recipes(j: int, done: Any) -> list[Job]:
         if j >= len(order) or not isinstance(done, float):
             return []
         i = order[j]
@@ -471,11 +376,11 @@ def add_seed_figures(
     s.clock.add("seeds", t)
 
 
-def _each(done, names: tuple[str, ...]) -> list:
+def _each(done: Any, names: tuple[str, ...]) -> list:
     return [done] * len(names) if isinstance(done, Died) else done
 
 
-def _said(one) -> str:
+def _said(one: Outcome | Died) -> str:
     if isinstance(one, Died):
         return f"build failed: {one.reason}"
     if one.skipped:
@@ -538,7 +443,7 @@ def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
         row.id.detection_skipped = SKIPPED
 
 
-def baselines(windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
+def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
     """The non-learned detectors on these test points; what cannot be computed is the
     user's input (data too short for its window), said before any training."""
     try:
@@ -551,7 +456,7 @@ def baselines(windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
     return {"dataset": dataset.name, "test_points": len(windows.test.y_end), **found}
 
 
-def scalers(windows) -> list[dict]:
+def scalers(windows: Windows) -> list[dict]:
     """Each series' scaling, fitted on its training part: what firmware must apply."""
     return [
         {"series": name, **dataclasses.asdict(scaler)}
@@ -635,7 +540,7 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
     }
 
 
-def run(cfg: RunConfig, command: str = "edgebench run", log=plain) -> dict:
+def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> dict:
     """Everything is written into a staging folder beside `--out` and swapped in at the
     end: a failed or killed run leaves the previous output as it was."""
     check(cfg)
@@ -666,7 +571,7 @@ def refuse_if_all_failed(rows: list[Row], out: Path) -> None:
         raise RunFailed(f"every row failed ({why}); {out} is left as it was")
 
 
-def measure_all(cfg: RunConfig, config: dict, command: str, log) -> dict:
+def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     """The run itself, writing into `cfg.out` (the staging folder); `config` is what the
     user asked for, as recorded in the results."""
     start = time.perf_counter()

@@ -10,7 +10,9 @@ an isolated probe (or that edgebench built) reach them.
 """
 
 import time
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,7 +23,7 @@ BUDGET_NS = 50_000_000  # of timed invokes per model and runtime, once MIN_SAMPL
 MIN_SAMPLES = 200  # the wall-clock gate's block medians need 100 per side
 
 
-def quantize(x: np.ndarray, dtype, scale: float, zero: int) -> np.ndarray:
+def quantize(x: np.ndarray, dtype: Any, scale: float, zero: int) -> np.ndarray:
     """Float windows -> the model's input dtype (integer models take quantized input)."""
     if not np.issubdtype(dtype, np.integer):
         return np.asarray(x, dtype=dtype)
@@ -72,7 +74,7 @@ class LiteRT:
         self._batches: bool | None = None
         self._resize(batch)
 
-    def _open(self):
+    def _open(self) -> Any:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         if self.xnnpack_refused is None:
@@ -173,7 +175,7 @@ class Micro:
         self.output_detail = self._interpreter.get_output_details(0)
 
     @staticmethod
-    def _params(detail) -> tuple[float, int]:
+    def _params(detail: dict) -> tuple[float, int]:
         q = detail["quantization_parameters"]
         scales, zeros = q["scales"], q["zero_points"]
         return (float(scales[0]), int(zeros[0])) if len(scales) else (0.0, 0)
@@ -202,13 +204,17 @@ class Micro:
         return out
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long timing may take, read on which clock: `ns` of timed invokes (None: no
+    limit). Tests pass a fake clock."""
+
+    ns: int | None = BUDGET_NS
+    clock: Callable[[], int] = time.perf_counter_ns
+
+
 def time_invokes(
-    rt: Runtime,
-    windows: np.ndarray,
-    samples: int,
-    warmup: int = WARMUP,
-    clock=time.perf_counter_ns,
-    budget_ns: int | None = BUDGET_NS,
+    rt: Runtime, windows: np.ndarray, samples: int, warmup: int = WARMUP, budget: Budget = Budget()
 ) -> list[int]:
     """Nanoseconds of each `invoke()` after `warmup` untimed ones; one window per invoke,
     cycling through `windows`, each set before the clock starts. Timing stops at
@@ -216,16 +222,16 @@ def time_invokes(
     slow model gets fewer samples, and the row says how many); warm-up stops at a fifth
     of the budget."""
     inputs = rt.quantize(windows[:, None])
-    budget = budget_ns if budget_ns is not None else float("inf")
+    limit, clock = budget.ns if budget.ns is not None else float("inf"), budget.clock
     times: list[int] = []
     i = warm = timed = 0
-    while len(times) < samples and not (len(times) >= MIN_SAMPLES and timed > budget):
+    while len(times) < samples and not (len(times) >= MIN_SAMPLES and timed > limit):
         rt.set_input(inputs[i % len(inputs)])
         i += 1
         start = clock()
         rt.invoke()
         took = clock() - start
-        if i <= warmup and warm <= budget / 5:
+        if i <= warmup and warm <= limit / 5:
             warm += took
         else:
             times.append(took)

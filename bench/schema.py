@@ -36,35 +36,28 @@ def safe_name(text: str) -> str:
     return name if NAME.fullmatch(name) else f"m{name}"[:100]
 
 
+GATING = ("gate", "allowance", "samples", "breakdown")
+
+
 def metric(
     unit: str = "",
     doc: str = "",
     label: str = "",
     fmt: str = "{}",
     best: str | None = None,
-    gate: str | None = None,
-    allowance: str | None = None,
-    samples: str | None = None,
-    breakdown: str | None = None,
+    **gating: str,
 ) -> Any:
     """A field with its unit and how it is shown and gated.
 
-    best: "min" or "max" (bold in report tables); gate: "max" (must not grow), "min"
-    (must not fall), "true" (must stay true) or "timing" (statistical, over `samples`);
-    allowance: the `gate.Tolerances` field that loosens it (a `_ratio` of the baseline);
-    breakdown: the field whose parts a failure names (instructions per operator)."""
-    meta = {
-        "unit": unit,
-        "doc": doc,
-        "label": label,
-        "fmt": fmt,
-        "best": best,
-        "gate": gate,
-        "allowance": allowance,
-        "samples": samples,
-        "breakdown": breakdown,
-    }
-    return field(default=None, metadata=meta)
+    best: "min" or "max" (bold in report tables). `gating`: gate: "max" (must not grow),
+    "min" (must not fall), "true" (must stay true) or "timing" (statistical, over
+    `samples`); allowance: the `gate.Tolerances` field that loosens it (a `_ratio` of the
+    baseline); breakdown: the field whose parts a failure names (instructions per
+    operator)."""
+    if set(gating) - set(GATING):
+        raise TypeError(f"metric() takes no {', '.join(sorted(set(gating) - set(GATING)))}")
+    meta = {"unit": unit, "doc": doc, "label": label, "fmt": fmt, "best": best}
+    return field(default=None, metadata=meta | {k: gating.get(k) for k in GATING})
 
 
 class Record:
@@ -107,7 +100,7 @@ def _typed(tp: Any, value: Any) -> Any:
     return value
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
@@ -758,7 +751,7 @@ def gated() -> list[str]:
     return [name for name, (_, f) in FIELDS.items() if f.metadata["gate"]]
 
 
-def _hints(cls) -> dict:
+def _hints(cls: type) -> dict:
     return typing.get_type_hints(cls)
 
 
@@ -778,28 +771,28 @@ def scalar_fields(*records: type[Record]) -> list[str]:
 # ---- JSON Schema ---------------------------------------------------------------------------
 
 
-def _json_type(tp) -> dict:
+SCALARS: dict[Any, dict] = {
+    type(None): {"type": "null"},
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    str: {"type": "string"},
+    Any: {},
+}
+
+
+def _json_type(tp: Any) -> dict:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         return {"anyOf": [_json_type(a) for a in args]}
-    if tp is type(None):
-        return {"type": "null"}
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer"}
-    if tp is float:
-        return {"type": "number"}
-    if tp is str:
-        return {"type": "string"}
-    if tp is Any:
-        return {}
+    if tp in SCALARS:
+        return dict(SCALARS[tp])
     if origin is list:
         return {"type": "array", "items": _json_type(args[0])}
     if origin is dict:
         return {"type": "object", "additionalProperties": _json_type(args[1])}
     if dataclasses.is_dataclass(tp):
-        return _object(tp)
+        return _object(tp)  # type: ignore[arg-type]
     raise TypeError(f"no JSON Schema for {tp!r}")
 
 
@@ -829,7 +822,7 @@ def _bounded(prop: dict, limits: dict) -> dict:
     return prop
 
 
-def _object(cls, required: tuple[str, ...] | None = None) -> dict:
+def _object(cls: type, required: tuple[str, ...] | None = None) -> dict:
     hints = _hints(cls)
     props = {}
     for f in dataclasses.fields(cls):

@@ -8,6 +8,7 @@ lists them as uncalibrated. The estimator's fixed costs are the [estimator] prio
 
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ class Catalog:
     models: dict[str, dict]  # benchmark -> the calibration model and its work
     path: str
 
-    def select(self, names) -> list[Board]:
+    def select(self, names: Iterable[str]) -> list[Board]:
         if not names:
             return list(self.boards.values())
         for name in names:
@@ -131,27 +132,40 @@ def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What boards are fitted on: the published rows, the calibration models' work and
+    the fixed costs."""
+
+    rows: list[dict]
+    models: dict[str, Work]
+    fixed: dict
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """One board's kernels as a published row names them: board key, clock, library."""
+
+    board: str
+    clock_mhz: float
+    library: str
+
+
 def fit(
-    rows: list[dict],
-    board: str,
-    clock_mhz: float,
-    library: str,
-    dtype: str,
-    models: dict[str, Work],
-    fixed: dict,
-    leave_out: dict | None = None,
+    basis: Basis, on: Kernels, dtype: str, leave_out: dict | None = None
 ) -> dict[str, float | None]:
     """Cycles per MAC per class from one board's rows for one library and data type:
     dense from its AD rows, conv from its KWS rows after their dense part and fixed costs
     (geometric means). `leave_out` drops one row. A class without rows is None."""
     mine = [
         r
-        for r in rows
-        if r["board"] == board
-        and r["library"] == library
+        for r in basis.rows
+        if r["board"] == on.board
+        and r["library"] == on.library
         and r.get("dtype", "int8") == dtype
         and r is not leave_out
     ]
+    models, fixed, clock_mhz = basis.models, basis.fixed, on.clock_mhz
     per_mac: dict[str, float | None] = {}
     for bench, op_class in BENCHMARKS.items():
         work, values = models[bench], []
@@ -174,15 +188,13 @@ def complete(per_mac: dict[str, float | None], fallback: float | None) -> dict[s
     return {c: per_mac.get(c) or default for c in CLASSES}
 
 
-def _positive(where: str, field: str, value) -> float:
+def _positive(where: str, field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise UsageError(f"{where}: field {field!r} must be a positive number, not {value!r}")
     return value
 
 
-def _board(
-    key: str, entry: dict, rows: list[dict], models: dict[str, Work], fixed: dict, where: str
-) -> Board:
+def _board(key: str, entry: dict, basis: Basis, where: str) -> Board:
     where = f"{where}: board {key!r}"
     for field in REQUIRED:
         if field not in entry:
@@ -197,9 +209,9 @@ def _board(
                     "uncalibrated; say where the figure comes from"
                 )
     clock, library = entry["clock_mhz"], entry["library"]
-    int8 = fit(rows, key, clock, library, "int8", models, fixed)
-    fp32 = fit(rows, key, clock, library, "float32", models, fixed)
-    power = [r["uj"] / r["ms"] for r in rows if r["board"] == key and "uj" in r]
+    kernels = Kernels(key, clock, library)
+    int8, fp32 = fit(basis, kernels, "int8"), fit(basis, kernels, "float32")
+    power = [r["uj"] / r["ms"] for r in basis.rows if r["board"] == key and "uj" in r]
     need = {
         "cycles_per_mac_int8": any(int8.values()),
         "active_mw": power,
@@ -235,6 +247,46 @@ def _board(
     )
 
 
+def _check_sections(table: dict, where: str) -> None:
+    for section in ("defaults", "estimator", "boards", "calibration_models"):
+        if not isinstance(table.get(section), dict):
+            raise UsageError(f"{where}: section [{section}] is missing")
+    for section, names in (("defaults", DEFAULTS), ("estimator", FIXED)):
+        for field in names:
+            if field not in table[section]:
+                raise UsageError(f"{where}: [{section}] field {field!r} is missing")
+            _positive(f"{where}: [{section}]", field, table[section][field])
+
+
+def _work(specs: dict, bench: str, where: str) -> Work:
+    """A calibration model's work as the catalog states it, checked."""
+    spec = specs.get(bench)
+    if not isinstance(spec, dict):
+        raise UsageError(f"{where}: [calibration_models.{bench}] is missing")
+    for field in WORK:
+        if not isinstance(spec.get(field), int) or spec[field] < 0:
+            raise UsageError(
+                f"{where}: [calibration_models.{bench}] field {field!r} must be a count >= 0"
+            )
+    return Work(*(spec[k] for k in WORK))
+
+
+def _check_calibration(row: dict, at: str, boards: dict) -> None:
+    """One published measurement: board, library, ms and source, on a known benchmark."""
+    for field in ("board", "library", "ms", "source"):
+        if field not in row:
+            raise UsageError(f"{at}: field {field!r} is missing")
+    if row["board"] not in boards:
+        raise UsageError(f"{at}: unknown board {row['board']!r}")
+    if row.get("benchmark", "ad") not in BENCHMARKS:
+        raise UsageError(
+            f"{at}: benchmark {row['benchmark']!r} is not one of {', '.join(BENCHMARKS)}"
+        )
+    _positive(at, "ms", row["ms"])
+    if "uj" in row:
+        _positive(at, "uj", row["uj"])
+
+
 def load(path: Path | None = None) -> Catalog:
     """Read and check a catalog; every problem is one UsageError naming file and field."""
     path = Path(path) if path is not None else CATALOG
@@ -244,43 +296,14 @@ def load(path: Path | None = None) -> Catalog:
     except tomllib.TOMLDecodeError as err:
         raise UsageError(f"{path}: not a readable TOML catalog ({err})") from None
     where = str(path)
-    for section in ("defaults", "estimator", "boards", "calibration_models"):
-        if not isinstance(table.get(section), dict):
-            raise UsageError(f"{where}: section [{section}] is missing")
+    _check_sections(table, where)
     defaults, fixed = table["defaults"], table["estimator"]
-    for section, names in (("defaults", DEFAULTS), ("estimator", FIXED)):
-        for field in names:
-            if field not in table[section]:
-                raise UsageError(f"{where}: [{section}] field {field!r} is missing")
-            _positive(f"{where}: [{section}]", field, table[section][field])
-    models = {}
-    for bench in BENCHMARKS:
-        spec = table["calibration_models"].get(bench)
-        if not isinstance(spec, dict):
-            raise UsageError(f"{where}: [calibration_models.{bench}] is missing")
-        for field in WORK:
-            if not isinstance(spec.get(field), int) or spec[field] < 0:
-                raise UsageError(
-                    f"{where}: [calibration_models.{bench}] field {field!r} must be a count >= 0"
-                )
-        models[bench] = Work(*(spec[k] for k in WORK))
+    models = {bench: _work(table["calibration_models"], bench, where) for bench in BENCHMARKS}
     rows = table.get("calibration", [])
     for i, row in enumerate(rows):
-        at = f"{where}: [[calibration]] row {i + 1}"
-        for field in ("board", "library", "ms", "source"):
-            if field not in row:
-                raise UsageError(f"{at}: field {field!r} is missing")
-        if row["board"] not in table["boards"]:
-            raise UsageError(f"{at}: unknown board {row['board']!r}")
-        if row.get("benchmark", "ad") not in BENCHMARKS:
-            raise UsageError(
-                f"{at}: benchmark {row['benchmark']!r} is not one of {', '.join(BENCHMARKS)}"
-            )
-        _positive(at, "ms", row["ms"])
-        if "uj" in row:
-            _positive(at, "uj", row["uj"])
+        _check_calibration(row, f"{where}: [[calibration]] row {i + 1}", table["boards"])
     boards = {
-        key: _board(key, entry, rows, models, fixed, where)
+        key: _board(key, entry, Basis(rows, models, fixed), where)
         for key, entry in table["boards"].items()
     }
     return Catalog(boards, defaults, fixed, rows, table["calibration_models"], where)

@@ -4,12 +4,14 @@ Run with `pytest bench/ [--quick] [--variants ..] [--arch ..]`; every non-time m
 the variant travels in `benchmark.extra_info`, so `--benchmark-json` holds the whole table.
 """
 
+from typing import Any
+
 import pytest
 
 from bench.runtime import WARMUP, LiteRT, Micro, Runtime
 
 
-def _bench(benchmark, rt: Runtime, case) -> None:
+def _bench(benchmark: Any, rt: Runtime, case: Any) -> None:
     benchmark.extra_info.update(case.extra_info)
     rt.set_input(rt.quantize(case.window[None]))
     benchmark.pedantic(
@@ -17,12 +19,16 @@ def _bench(benchmark, rt: Runtime, case) -> None:
     )
 
 
-def test_litert_invoke(benchmark, suite_measured, variant_name, arch_name):
+def test_litert_invoke(
+    benchmark: Any, suite_measured: Any, variant_name: str, arch_name: str
+) -> None:
     case = suite_measured(arch_name, variant_name)
     _bench(benchmark, LiteRT(case.model), case)
 
 
-def test_tflm_invoke(benchmark, suite_measured, variant_name, arch_name):
+def test_tflm_invoke(
+    benchmark: Any, suite_measured: Any, variant_name: str, arch_name: str
+) -> None:
     case = suite_measured(arch_name, variant_name)
     if case.arena_bytes is None:
         benchmark.extra_info.update(case.extra_info)

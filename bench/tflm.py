@@ -15,6 +15,7 @@ import re
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,11 @@ def _child(model: bytes, arena_size: int, allocations: bool) -> int:
 
 
 def probe(
-    model: bytes, arena_size: int, allocations: bool = False, run=_child, label: str = "TFLM"
+    model: bytes,
+    arena_size: int,
+    allocations: bool = False,
+    run: Callable[[bytes, int, bool], int] = _child,
+    label: str = "TFLM",
 ) -> Probe:
     """Allocate and invoke `model` with `arena_size` bytes, isolated in a forked child
     (`run` does the work there; `label` names the interpreter in a crash's message)."""
@@ -112,7 +117,9 @@ def failing_ops(log: str) -> dict[str, str]:
     return found
 
 
-def smallest_arena(fits, hi: int, step: int = ARENA_STEP, guess: int | None = None) -> int:
+def smallest_arena(
+    fits: Callable[[int], bool], hi: int, step: int = ARENA_STEP, guess: int | None = None
+) -> int:
     """The smallest multiple of `step` in (0, hi] for which `fits` holds, by bisection.
     A `guess` (TFLM's recorded total: the answer for the conv models) is tried first with
     the size one step below it: two probes when it is right, one more than bisection
@@ -202,7 +209,7 @@ def latency(
 ) -> TflmLatency:
     """TFLM's per-window invoke latency (host build, reference kernels)."""
     times = time_invokes(Micro(model, arena_bytes), windows, samples, warmup)
-    return TflmLatency(**summarize(times, prefix="tflm_"))
+    return TflmLatency.of(summarize(times))
 
 
 def agreement(model: bytes, arena_bytes: int, x: np.ndarray, threshold: float) -> Agreement:

@@ -95,7 +95,8 @@ def _dense_weight_scales(model: bytes) -> list[int]:
 def test_int8_per_tensor_has_one_scale_per_dense_weight(tiny_models):
     per_channel = _dense_weight_scales(tiny_models["int8"].model)
     per_tensor = _dense_weight_scales(tiny_models["int8_per_tensor"].model)
-    assert per_channel and max(per_channel) > 1  # the check can fail
+    assert per_channel
+    assert max(per_channel) > 1
     assert per_tensor
     assert set(per_tensor) == {1}
 

@@ -41,7 +41,8 @@ def test_window_labels_and_streaming_ends():
         assert np.array_equal(split.y, expected)
         assert np.array_equal(split.y_end, s.labels[split.end])
         assert split.x.shape == (len(split.end), 10)
-    assert w.train.end[-1] < s.train_end and w.train.y.sum() == 0  # normal, inside training
+    assert w.train.end[-1] < s.train_end
+    assert w.train.y.sum() == 0
     # every validation and test point gets the window that ends at it, history included
     assert np.array_equal(w.val.end, np.arange(s.train_end, s.val_end))
     assert np.array_equal(w.test.end, np.arange(s.val_end, len(s.values)))

@@ -9,7 +9,7 @@ import pytest
 from helpers import compare
 
 from bench import gate, graph, instructions, tflm
-from variants.convert import to_tflite
+from variants.convert import Conversion, to_tflite
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="no valgrind")
 
@@ -55,7 +55,7 @@ def _dense(*widths: int) -> bytes:
         + [keras.layers.Dense(w, activation="relu") for w in widths[1:]]
     )
     sample = np.random.default_rng(0).random((32, widths[0]), dtype=np.float32)
-    return to_tflite(model, representative=sample, int8_io=True)
+    return to_tflite(model, Conversion(representative=sample, int8_io=True))
 
 
 @pytest.fixture(scope="module")

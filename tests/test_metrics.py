@@ -7,7 +7,8 @@ from sklearn import metrics
 from bench import UsageError, detection, latency, runtime, schema, size
 from bench.data import Series
 from bench.data.windows import make_windows
-from bench.runtime import MIN_SAMPLES, LiteRT, time_invokes
+from bench.runtime import MIN_SAMPLES, Budget, LiteRT, time_invokes
+from bench.schema import Detection
 
 
 def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models, tmp_path):
@@ -78,13 +79,19 @@ def test_the_random_baseline_is_the_expected_f1_at_the_alarm_rate():
 
 
 def test_a_detector_no_better_than_a_baseline_is_warned_about():
-    row = {"events": 3, "point_roc_auc": 0.52, "alarm_rate": 0.0, "point_f1": 0.2}
-    said = detection.warnings(row, best_baseline=0.3)
+    found = Detection(
+        events=3, point_roc_auc=0.52, alarm_rate=0.0, point_f1=0.2, baseline_best_point_f1=0.3
+    )
+    said = detection.warnings(found)
     assert len(said) == 3
     assert "within 0.05 of chance" in said[0]
     assert "no alarm" in said[1]
     assert "does not beat the best baseline (0.300)" in said[2]
-    assert "single class" in detection.warnings({**row, "point_roc_auc": None}, 0.1)[0]
+    single = dataclasses.replace(found, point_roc_auc=None, baseline_best_point_f1=0.1)
+    assert detection.warnings(single) == [
+        "the test part holds a single class: precision, recall and AUC say little",
+        "the threshold left no alarm on the test part",
+    ]
 
 
 @pytest.mark.parametrize("policy", ["percentile:0", "percentile:x", "median", "percentile:100"])
@@ -158,7 +165,7 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
         tiny_ctx.windows.test.x,
         samples=30,
         warmup=5,
-        clock=lambda: next(ticks),
+        budget=Budget(clock=lambda: next(ticks)),
     )
     assert times == [500] * 30
     slow = iter(range(0, 10**12, 10**6))  # 1 ms an invoke: the budget stops it early
@@ -166,21 +173,25 @@ def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):
         LiteRT(tiny_models["float32"].model),
         tiny_ctx.windows.test.x,
         2000,
-        clock=lambda: next(slow),
+        budget=Budget(clock=lambda: next(slow)),
     )
     assert len(times) == runtime.MIN_SAMPLES  # 200 ms > the 50 ms budget, at the minimum
     stats = latency.summarize([1000, 2000, 3000, 4000])
-    assert stats["latency_us_p50"] == 2.5
-    assert stats["latency_us_min"] == 1.0
-    assert stats["latency_us_stdev"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
-    assert stats["latency_samples"] == 4
+    assert stats.p50 == 2.5
+    assert stats.min == 1.0
+    assert stats.stdev == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
+    assert stats.samples == 4
+    record = schema.TflmLatency.of(stats)
+    assert record.tflm_latency_us_p50 == 2.5
+    assert record.tflm_latency_samples_us == [1.0, 2.0, 3.0, 4.0]
+    assert record.timing == stats
 
 
 def test_throughput_counts_windows_per_second_of_the_clock(tiny_models, tiny_ctx):
     def rate(budget_ns: int) -> float:
         ticks = iter(range(0, 10**12, 10**9 // 2))  # each scoring pass lasts 0.5 s
         model, x = tiny_models["float32"].model, tiny_ctx.windows.test.x
-        return latency.throughput(model, x, 1000, 3, lambda: next(ticks), budget_ns)
+        return latency.throughput(model, x, 1000, 3, Budget(budget_ns, lambda: next(ticks)))
 
     assert rate(10**12) == 2000.0  # 1,000 windows a pass
     assert rate(latency.BUDGET_NS) == 128.0  # the budget shrinks the batch to 64

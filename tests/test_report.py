@@ -47,7 +47,8 @@ def test_summary_comes_first_and_names_the_refused(small, tmp_path):
         "TFLM's DEQUANTIZE takes int8/int16 only; ship float32, or a full-integer int8 variant)"
     ) in text
     assert "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize" in text  # its words
-    assert "## Environment" in text and "## Reproduce" in text
+    assert "## Environment" in text
+    assert "## Reproduce" in text
     assert small["command"] in text
 
 

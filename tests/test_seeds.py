@@ -72,5 +72,6 @@ def test_a_three_seed_run_reports_intervals(tmp_path):
         "within noise",
     )
     report = (tmp_path / "REPORT.md").read_text()
-    assert "## Across training seeds" in report and "Seeds 0, 1, 2" in report
+    assert "## Across training seeds" in report
+    assert "Seeds 0, 1, 2" in report
     assert (tmp_path / "plots" / "seed-seeds.png").is_file()

@@ -119,7 +119,8 @@ def test_latency_and_energy_arithmetic():
     est = energy.estimate(model, _catalog(b), [b]).boards["b"]
     assert est.est_cycles == pytest.approx(104_000)
     assert est.est_energy_uj == pytest.approx(52.0)  # 1.04 ms x 50 mW
-    assert est.fits and est.calibrated  # dense int8 and power come from measurements
+    assert est.fits
+    assert est.calibrated
     conv = energy.Footprint(dataclasses.replace(work, conv_macs=10), {}, 5_000, True, 2_000, 20)
     assert not energy.estimate(conv, _catalog(b), [b]).boards["b"].calibrated
 

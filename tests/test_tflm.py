@@ -8,9 +8,9 @@ import pytest
 from helpers import typed
 
 from bench import UsageError, export, tflm
-from bench.runtime import Micro, time_invokes
+from bench.runtime import Budget, Micro, time_invokes
 from bench.schema import Allocation
-from variants.convert import to_tflite
+from variants.convert import Conversion, to_tflite
 
 RECORDED = """\
 [RecordingMicroAllocator] Arena allocation total 1488 bytes
@@ -108,7 +108,7 @@ def test_hybrid_dynamic_range_is_refused_with_the_kernels_reason():
     model = keras.Sequential(
         [keras.layers.Input((64,)), keras.layers.Dense(32), keras.layers.Dense(64)]
     )  # >= 1,024 weights: quantized
-    measured = tflm.arena(to_tflite(model, optimize=True))
+    measured = tflm.arena(to_tflite(model, Conversion(optimize=True)))
     assert measured.tflm_deployable is False
     assert "FLOAT32 with filter type: INT8" in measured.tflm_error
     assert "FULLY_CONNECTED" in measured.tflm_failing_ops
@@ -127,7 +127,7 @@ def test_tflm_scores_agree_with_litert(tiny_ctx, tiny_models):
 def test_tflm_latency_from_a_fake_clock(tiny_ctx, tiny_models):
     micro = Micro(tiny_models["int8"].model, tflm.GENEROUS_ARENA)
     ticks = iter(range(0, 10**9, 700))
-    times = time_invokes(micro, tiny_ctx.windows.test.x, 10, 2, clock=lambda: next(ticks))
+    times = time_invokes(micro, tiny_ctx.windows.test.x, 10, 2, Budget(clock=lambda: next(ticks)))
     assert times == [700] * 10
 
 

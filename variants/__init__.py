@@ -11,8 +11,9 @@ The CLI, the report and the test suites enumerate `REGISTRY`; there is no
 other list of variant names.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class NotApplicable(Exception):
@@ -58,6 +59,7 @@ class Variant:
 
 
 REGISTRY: dict[str, Variant] = {}
+Recipe = Callable[..., bytes]
 
 
 def register(
@@ -66,11 +68,11 @@ def register(
     parent: str | None = None,
     f1_target: F1Target | None = None,
     trains: bool = False,
-    **params,
-):
+    **params: Any,
+) -> Callable[[Recipe], Recipe]:
     """Decorator: add `recipe` to the registry under `name` with fixed `params`."""
 
-    def add(recipe):
+    def add(recipe: Recipe) -> Recipe:
         if name in REGISTRY:
             raise ValueError(f"variant {name!r} is registered twice")
         summary = (recipe.__doc__ or "").strip().splitlines()[0] if recipe.__doc__ else ""
@@ -81,16 +83,20 @@ def register(
 
 
 def register_float_and_int8(
-    name: str, transform, summary: str, f1_target: F1Target | None = None, **params
+    name: str,
+    transform: Callable[..., Any],
+    summary: str,
+    f1_target: F1Target | None = None,
+    **params: Any,
 ) -> None:
     """Register `name` (the Keras model from `transform(ctx, **params)`, as float32) and
     `name_int8` (the same model, full-integer quantized), sharing one transform."""
     from variants.convert import to_int8, to_tflite
 
-    def as_float32(ctx, **p):
+    def as_float32(ctx: Any, **p: Any) -> bytes:
         return to_tflite(ctx.derived(transform, **p))
 
-    def as_int8(ctx, **p):
+    def as_int8(ctx: Any, **p: Any) -> bytes:
         return to_int8(ctx, ctx.derived(transform, **p))
 
     as_float32.__doc__ = f"{summary}; float32"
@@ -102,7 +108,7 @@ def register_float_and_int8(
     register(f"{name}_int8", parent=name, f1_target=f1_target, **params)(as_int8)
 
 
-def check_names(archs, names) -> None:
+def check_names(archs: Iterable[str], names: Iterable[str]) -> None:
     """Unknown architecture or variant names: one UsageError with a suggestion."""
     from bench import unknown
     from variants.baseline import ARCHS

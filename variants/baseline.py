@@ -12,7 +12,9 @@ Every model takes flat windows (window x channels, as the data pipeline makes th
 the sequence families reshape to (window, channels) inside, so TFLM sees RESHAPE.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,30 +78,28 @@ class TrainConfig:
         return asdict(self)
 
 
-def build_model(arch: Arch, width: int, hidden: tuple[int, ...] | None = None, channels: int = 1):
+def build_model(
+    arch: Arch, width: int, hidden: tuple[int, ...] | None = None, channels: int = 1
+) -> Any:
     """The untrained Keras (tf_keras) autoencoder for flat windows of `width` values
     (window x channels). `hidden` replaces the encoder widths (the distilled student)."""
     from variants._tf import keras
 
     hidden = arch.hidden if hidden is None else hidden
     build = {"dense": _dense, "conv": _conv, "lstm": _lstm}[arch.family]
-    return build(
-        keras.layers,
-        keras.Sequential(name=f"{arch.name}_autoencoder"),
-        arch,
-        width,
-        hidden,
-        channels,
-    )
+    model = keras.Sequential(name=f"{arch.name}_autoencoder")
+    build(model, arch, width, hidden, channels)
+    return model
 
 
-def _dense(layers, model, arch: Arch, width: int, hidden, channels: int):
-    widths = list(hidden) + list(reversed(hidden[:-1]))
+def _dense(model: Any, arch: Arch, width: int, hidden: tuple, channels: int) -> None:
+    from variants._tf import keras
+
+    layers, widths = keras.layers, list(hidden) + list(reversed(hidden[:-1]))
     model.add(layers.Input(shape=(width,), name="window"))
     for i, units in enumerate(widths):
         model.add(layers.Dense(units, activation="relu", name=f"dense_{i}"))
     model.add(layers.Dense(width, activation=arch.output, name="reconstruction"))
-    return model
 
 
 def _sequence(width: int, channels: int) -> int:
@@ -108,8 +108,10 @@ def _sequence(width: int, channels: int) -> int:
     return width // channels
 
 
-def _conv(layers, model, arch: Arch, width: int, hidden, channels: int):
-    steps = _sequence(width, channels)
+def _conv(model: Any, arch: Arch, width: int, hidden: tuple, channels: int) -> None:
+    from variants._tf import keras
+
+    layers, steps = keras.layers, _sequence(width, channels)
     if steps % 2 ** len(hidden):
         raise ValueError(
             f"the conv arch halves the window {len(hidden)} times: use a window "
@@ -135,11 +137,12 @@ def _conv(layers, model, arch: Arch, width: int, hidden, channels: int):
         )
     )
     model.add(layers.Reshape((width,)))
-    return model
 
 
-def _lstm(layers, model, arch: Arch, width: int, hidden, channels: int):
-    steps, units = _sequence(width, channels), hidden[0]
+def _lstm(model: Any, arch: Arch, width: int, hidden: tuple, channels: int) -> None:
+    from variants._tf import keras
+
+    layers, steps, units = keras.layers, _sequence(width, channels), hidden[0]
     model.add(layers.Input(shape=(width,), name="window"))
     model.add(layers.Reshape((steps, channels)))
     model.add(layers.LSTM(units, name="encode"))
@@ -152,14 +155,13 @@ def _lstm(layers, model, arch: Arch, width: int, hidden, channels: int):
         )
     )
     model.add(layers.Reshape((width,)))
-    return model
 
 
-def train(arch: Arch, x_train: np.ndarray, cfg: TrainConfig, channels: int = 1):
+def train(arch: Arch, x_train: np.ndarray, cfg: TrainConfig, channels: int = 1) -> Any:
     """Train on normal windows to reconstruct themselves; deterministic for `cfg.seed`."""
     seed_everything(cfg.seed)
     model = build_model(arch, x_train.shape[1], channels=channels)
-    return fit(model, x_train, x_train, cfg, cfg.epochs, cfg.learning_rate)
+    return fit(model, x_train, x_train, cfg)
 
 
 def seed_everything(seed: int) -> None:
@@ -169,21 +171,24 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def fit(model, x, y, cfg: TrainConfig, epochs: int, learning_rate: float, callbacks=()):
-    """Compile with Adam on MSE and fit; every recipe that trains goes through here."""
+def fit(
+    model: Any, x: np.ndarray, y: np.ndarray, cfg: TrainConfig, callbacks: Sequence[Any] = ()
+) -> Any:
+    """Compile with Adam on MSE and fit for `cfg.epochs` at `cfg.learning_rate`; every
+    recipe that trains goes through here."""
     from variants._tf import keras
 
     # An epoch's steps run in one graph call: the same updates in the same order (the same
     # weights, bit for bit) without Python's per-step overhead, which dominates for models
     # this small. TFMOT's pruning wrapper counts its steps inside the graph, so it agrees.
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = keras.optimizers.Adam(cfg.learning_rate)
     model.compile(optimizer=optimizer, loss="mse", steps_per_execution=STEPS)
     # The optimizer's slots made now: a first trace that creates variables is traced twice.
     optimizer.build(model.trainable_variables)
     model.fit(
         x,
         y,
-        epochs=epochs,
+        epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         shuffle=True,
         verbose=0,
@@ -192,7 +197,7 @@ def fit(model, x, y, cfg: TrainConfig, epochs: int, learning_rate: float, callba
     return model
 
 
-def wrap_supported(model, wrap, supports):
+def wrap_supported(model: Any, wrap: Callable[[Any], Any], supports: Callable[[Any], bool]) -> Any:
     """A copy of `model` whose layers that `supports` are wrapped by `wrap` (TFMOT's way
     for models that mix supported and unsupported layers); the rest are kept as they are."""
     from variants._tf import keras
@@ -202,7 +207,7 @@ def wrap_supported(model, wrap, supports):
     )
 
 
-def copy_model(model):
+def copy_model(model: Any) -> Any:
     """An independent copy with the same weights, so a recipe never alters the teacher."""
     from variants._tf import keras
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ class BuildContext:
     _model: Any = field(default=None, repr=False)
     _derived: dict = field(default_factory=dict, repr=False)
 
-    def key(self, **extra) -> str:
+    def key(self, **extra: Any) -> str:
         source = self.source and file_hash(self.source)
         return _hash(
             {
@@ -53,7 +54,7 @@ class BuildContext:
             }
         )
 
-    def keras_model(self):
+    def keras_model(self) -> Any:
         """The trained float baseline: from the cache, else trained now."""
         if self._model is None and self.source is not None:
             from variants.external import load_keras
@@ -79,7 +80,7 @@ class BuildContext:
                     os.replace(tmp, path)
         return self._model
 
-    def derived(self, transform, **params):
+    def derived(self, transform: Callable[..., Any], **params: Any) -> Any:
         """`transform(ctx, **params)` -> Keras model, made once per context and shared by
         the variants that convert it (e.g. `pruned80` and `pruned80_int8`)."""
         key = (transform.__module__, transform.__qualname__, tuple(sorted(params.items())))
@@ -213,8 +214,8 @@ class Job:
         ctx: BuildContext,
         cache_root: Path,
         names: tuple[str, ...] = (),
-        policy=None,
-        detection_only=False,
+        policy: str | None = None,
+        detection_only: bool = False,
     ) -> "Job":
         return cls(
             ctx.arch,
@@ -268,7 +269,7 @@ def build_job(job: Job) -> list[Outcome]:
     return found
 
 
-def work(job) -> Any:
+def work(job: "Job | dict") -> Any:
     """What an executor runs: a `Job` without names trains (`train_job`), one with names
     builds (`build_job`); {"spec", "cache"} puts a calibration model into the cache."""
     if isinstance(job, Job):
@@ -312,18 +313,18 @@ def calibration_model(spec: dict, cache: Cache) -> bytes:
         import numpy as np
 
         from variants._tf import keras
-        from variants.convert import to_tflite
+        from variants.convert import Conversion, to_tflite
 
         keras.utils.set_random_seed(0)  # the same weights, whatever ran before
         keras_model = _ds_cnn(**spec["ds_cnn"]) if "ds_cnn" in spec else _dense_ae(spec["layers"])
         shape = keras_model.input_shape[1:]
         sample = np.random.default_rng(0).random((64, *shape), dtype=np.float32)
-        model = to_tflite(keras_model, representative=sample, int8_io=True)
+        model = to_tflite(keras_model, Conversion(representative=sample, int8_io=True))
         cache.write(key, "model.tflite", model)
     return model
 
 
-def _dense_ae(layers: list[int]):
+def _dense_ae(layers: list[int]) -> Any:
     arch = Arch(
         "calibration",
         layers[0],
@@ -334,7 +335,7 @@ def _dense_ae(layers: list[int]):
     return build_model(arch, layers[0])
 
 
-def _ds_cnn(input: list[int], filters: int, blocks: int, classes: int):
+def _ds_cnn(input: list[int], filters: int, blocks: int, classes: int) -> Any:
     """MLPerf Tiny's KWS reference: conv 10x4 /2, then depthwise 3x3 + pointwise 1x1
     blocks (batch norm and ReLU after each), average pooling, dense softmax."""
     from variants._tf import keras

@@ -1,12 +1,18 @@
 """Weight clustering (TFMOT): each layer's weights share `clusters` values, fine-tuned."""
 
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
 from variants import F1Target, register_float_and_int8
 from variants.baseline import fit, seed_everything, wrap_supported
+
+if TYPE_CHECKING:
+    from variants.build import BuildContext
 
 FINE_TUNE_LR = 1e-4
 
 
-def cluster(ctx, clusters: int):
+def cluster(ctx: "BuildContext", clusters: int) -> Any:
     import tensorflow_model_optimization as tfmot
 
     clustering = tfmot.clustering.keras
@@ -16,7 +22,7 @@ def cluster(ctx, clusters: int):
         ClusteringRegistry,
     )
 
-    def wrap(layer):
+    def wrap(layer: Any) -> Any:
         return clustering.cluster_weights(
             layer,
             number_of_clusters=clusters,
@@ -24,7 +30,7 @@ def cluster(ctx, clusters: int):
         )
 
     model = wrap_supported(ctx.keras_model(), wrap, ClusteringRegistry.supports)
-    fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
+    fit(model, x, x, replace(cfg, epochs=max(2, cfg.epochs // 3), learning_rate=FINE_TUNE_LR))
     return clustering.strip_clustering(model)
 
 

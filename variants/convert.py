@@ -4,12 +4,18 @@ chatter kept off the console."""
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from variants.build import BuildContext
+
 
 @contextlib.contextmanager
-def quiet_native_stderr():
+def quiet_native_stderr() -> Iterator[None]:
     """Send file descriptor 2 (where the converter's C++ logs go) to a temp file."""
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
@@ -21,19 +27,26 @@ def quiet_native_stderr():
             os.close(saved)
 
 
-def to_tflite(
-    model,
-    *,
-    optimize=False,
-    float16=False,
-    representative=None,
-    int8_io=False,
-    per_tensor=False,
-    int16x8=False,
-) -> bytes:
-    """`int8_io`: full-integer with int8 input and output; `per_tensor`: one scale per dense
-    weight tensor (no per-channel buffers in TFLM's arena); `int16x8`: 16-bit activations,
-    8-bit weights, int16 input and output."""
+@dataclass(frozen=True)
+class Conversion:
+    """How the TF converter quantizes. `representative`: calibration windows (full-integer
+    quantization); `int8_io`: int8 input and output; `per_tensor`: one scale per dense
+    weight tensor (no per-channel buffers in TFLM's arena); `int16x8`: 16-bit
+    activations, 8-bit weights, int16 input and output."""
+
+    optimize: bool = False
+    float16: bool = False
+    representative: Any = None
+    int8_io: bool = False
+    per_tensor: bool = False
+    int16x8: bool = False
+
+
+FLOAT = Conversion()  # as trained: float32 weights and activations
+
+
+def to_tflite(model: Any, how: Conversion = FLOAT) -> bytes:
+    """The Keras model as a .tflite flatbuffer, converted `how`."""
     from variants._tf import tf
 
     # Batch 1, as firmware runs it: static shapes everywhere (a dynamic batch leaves -1 in
@@ -41,27 +54,33 @@ def to_tflite(
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
     function = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], _holder(model))
-    if optimize or float16 or representative is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if float16:
-        converter.target_spec.supported_types = [tf.float16]
-    if representative is not None:
-        samples = np.asarray(representative, dtype=np.float32)
-        converter.representative_dataset = lambda: ([s[None]] for s in samples)
-    if int8_io:
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8
-    if per_tensor:
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-    if int16x8:
-        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        converter.target_spec.supported_ops = [ops]
-        converter.inference_input_type = converter.inference_output_type = tf.int16
+    _configure(converter, how)
     with quiet_native_stderr():
         return converter.convert()
 
 
-def _holder(model):
+def _configure(converter: Any, how: Conversion) -> None:
+    from variants._tf import tf
+
+    if how.optimize or how.float16 or how.representative is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if how.float16:
+        converter.target_spec.supported_types = [tf.float16]
+    if how.representative is not None:
+        samples = np.asarray(how.representative, dtype=np.float32)
+        converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    if how.int8_io:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+    if how.per_tensor:
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    if how.int16x8:
+        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        converter.target_spec.supported_ops = [ops]
+        converter.inference_input_type = converter.inference_output_type = tf.int16
+
+
+def _holder(model: Any) -> Any:
     """What the converter saves beside the function: the model's variables alone. Handing it
     the Keras model makes it serialize every layer first (3-6x the conversion's time), and
     for some models (QAT Conv1D) that fails and the converter silently takes its other path."""
@@ -72,10 +91,12 @@ def _holder(model):
     return holder
 
 
-def to_int8(ctx, model, calibration_windows: int = 500, **options) -> bytes:
+def to_int8(
+    ctx: "BuildContext", model: Any, calibration_windows: int = 500, **options: Any
+) -> bytes:
     """Full-integer quantization with int8 input and output (or `int16x8`), calibrated on
     training windows spread evenly over the training part."""
     x = ctx.windows.train.x
     pick = np.linspace(0, len(x) - 1, min(calibration_windows, len(x))).astype(int)
     int8_io = not options.get("int16x8", False)
-    return to_tflite(model, representative=x[pick], int8_io=int8_io, **options)
+    return to_tflite(model, Conversion(representative=x[pick], int8_io=int8_io, **options))

@@ -4,11 +4,16 @@ The loss `alpha * MSE(s, teacher) + (1 - alpha) * MSE(s, x)` equals, up to a con
 `MSE(s, alpha * teacher + (1 - alpha) * x)`: the student fits that blended target.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from variants import F1Target, register_float_and_int8
 from variants.baseline import build_model, fit, seed_everything
 
+if TYPE_CHECKING:
+    from variants.build import BuildContext
 
-def distill(ctx, alpha: float):
+
+def distill(ctx: "BuildContext", alpha: float) -> Any:
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     teacher = ctx.keras_model()
     target = alpha * teacher.predict(x, batch_size=4096, verbose=0) + (1 - alpha) * x
@@ -16,7 +21,7 @@ def distill(ctx, alpha: float):
     student = build_model(
         ctx.arch, x.shape[1], hidden=ctx.arch.student or None, channels=ctx.windows.channels
     )
-    return fit(student, x, target, cfg, cfg.epochs, cfg.learning_rate)
+    return fit(student, x, target, cfg)
 
 
 register_float_and_int8(

@@ -4,6 +4,7 @@ that the registry's recipes start from instead of the trained baseline."""
 import hashlib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from bench import InvalidModel, UsageError, files
 from variants.baseline import Arch
@@ -72,7 +73,7 @@ def opened(model: bytes, path: Path) -> bytes:
     return model
 
 
-def load_keras(path: Path):
+def load_keras(path: Path) -> Any:
     """Load in safe mode: a Lambda layer's Python code is refused, in .keras and .h5 alike."""
     from variants._tf import keras  # first: it picks tf_keras and quiets TensorFlow
     from variants.convert import quiet_native_stderr
@@ -99,7 +100,7 @@ def load_keras(path: Path):
     return model
 
 
-def flat(model, steps: int, channels: int):
+def flat(model: Any, steps: int, channels: int) -> Any:
     """A (window, channels) model taking and giving flat windows, as the pipeline has them."""
     from variants._tf import keras
 

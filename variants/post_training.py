@@ -1,31 +1,36 @@
 """Post-training recipes: the float model converted as is, or quantized after training."""
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from variants import F1Target, NotApplicable, register
-from variants.convert import to_int8, to_tflite
+from variants.convert import Conversion, to_int8, to_tflite
+
+if TYPE_CHECKING:
+    from variants.build import BuildContext
 
 
 @register("float32")
-def float32(ctx) -> bytes:
+def float32(ctx: "BuildContext") -> bytes:
     """The trained float model, converted without optimization."""
     return to_tflite(ctx.keras_model())
 
 
 @register("float16", parent="float32")
-def float16(ctx) -> bytes:
+def float16(ctx: "BuildContext") -> bytes:
     """Weights stored as float16, dequantized to float32 at load."""
-    return to_tflite(ctx.keras_model(), float16=True)
+    return to_tflite(ctx.keras_model(), Conversion(float16=True))
 
 
 @register("dynamic_range", parent="float32")
-def dynamic_range(ctx) -> bytes:
+def dynamic_range(ctx: "BuildContext") -> bytes:
     """int8 weights, float activations (tensors under 1,024 elements stay float)."""
-    return to_tflite(ctx.keras_model(), optimize=True)
+    return to_tflite(ctx.keras_model(), Conversion(optimize=True))
 
 
 @register("int8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
-def int8(ctx, calibration_windows: int) -> bytes:
+def int8(ctx: "BuildContext", calibration_windows: int) -> bytes:
     """Full-integer quantization with int8 input and output, calibrated on training windows."""
     return to_int8(ctx, ctx.keras_model(), calibration_windows)
 
@@ -33,7 +38,7 @@ def int8(ctx, calibration_windows: int) -> bytes:
 @register(
     "int8_per_tensor", parent="int8", f1_target=F1Target(max_loss=0.01), calibration_windows=500
 )
-def int8_per_tensor(ctx, calibration_windows: int) -> bytes:
+def int8_per_tensor(ctx: "BuildContext", calibration_windows: int) -> bytes:
     """int8 with one scale per dense weight tensor: no per-channel buffers in the arena."""
     from variants._tf import keras
 
@@ -44,7 +49,7 @@ def int8_per_tensor(ctx, calibration_windows: int) -> bytes:
 
 
 @register("int16x8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
-def int16x8(ctx, calibration_windows: int) -> bytes:
+def int16x8(ctx: "BuildContext", calibration_windows: int) -> bytes:
     """16-bit activations, 8-bit weights, int16 input and output, calibrated as int8."""
     try:
         return to_int8(ctx, ctx.keras_model(), calibration_windows, int16x8=True)
@@ -55,7 +60,7 @@ def int16x8(ctx, calibration_windows: int) -> bytes:
         raise NotApplicable(f"the TF converter has no 16x8 quantization for {found[1]}") from None
 
 
-def _layers(model):
+def _layers(model: Any) -> Iterator[Any]:
     """Every layer, inside wrappers such as TimeDistributed too."""
     for layer in model.layers:
         yield layer

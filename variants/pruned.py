@@ -4,13 +4,19 @@ The flatbuffer keeps the zeros, so its raw size does not shrink: `sparsity` and
 `size_gzip_bytes` show what pruning buys.
 """
 
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
 from variants import F1Target, register_float_and_int8
 from variants.baseline import fit, seed_everything, wrap_supported
+
+if TYPE_CHECKING:
+    from variants.build import BuildContext
 
 FINE_TUNE_LR = 5e-4
 
 
-def prune(ctx, sparsity: float):
+def prune(ctx: "BuildContext", sparsity: float) -> Any:
     import tensorflow_model_optimization as tfmot
 
     sparse = tfmot.sparsity.keras
@@ -35,7 +41,8 @@ def prune(ctx, sparsity: float):
         lambda layer: sparse.prune_low_magnitude(layer, pruning_schedule=schedule),
         PruneRegistry.supports,
     )
-    fit(model, x, x, cfg, epochs, FINE_TUNE_LR, callbacks=[sparse.UpdatePruningStep()])
+    tune = replace(cfg, epochs=epochs, learning_rate=FINE_TUNE_LR)
+    fit(model, x, x, tune, callbacks=[sparse.UpdatePruningStep()])
     return sparse.strip_pruning(model)
 
 

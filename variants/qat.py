@@ -6,48 +6,53 @@ converter lowers a Conv1D to CONV_2D, whose int8 kernel TFLM takes per tensor or
 """
 
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from variants import F1Target, NotApplicable, register
 from variants.baseline import copy_model, fit, seed_everything
 from variants.convert import to_int8
 
+if TYPE_CHECKING:
+    from variants.build import BuildContext
+
 FINE_TUNE_LR = 1e-4
 
 
-def _conv1d_config():
+def _conv1d_config() -> Any:
     import tensorflow_model_optimization as tfmot
 
     q = tfmot.quantization.keras
 
     class Conv1DConfig(q.QuantizeConfig):  # type: ignore[name-defined]
-        def get_weights_and_quantizers(self, layer):
+        def get_weights_and_quantizers(self, layer: Any) -> list:
             kernel = q.quantizers.LastValueQuantizer(
                 num_bits=8, symmetric=True, narrow_range=True, per_axis=False
             )
             return [(layer.kernel, kernel)]
 
-        def get_activations_and_quantizers(self, layer):
+        def get_activations_and_quantizers(self, layer: Any) -> list:
             activation = q.quantizers.MovingAverageQuantizer(
                 num_bits=8, symmetric=False, narrow_range=False, per_axis=False
             )
             return [(layer.activation, activation)]
 
-        def set_quantize_weights(self, layer, weights):
+        def set_quantize_weights(self, layer: Any, weights: Any) -> None:
             layer.kernel = weights[0]
 
-        def set_quantize_activations(self, layer, activations):
+        def set_quantize_activations(self, layer: Any, activations: Any) -> None:
             layer.activation = activations[0]
 
-        def get_output_quantizers(self, layer):
+        def get_output_quantizers(self, layer: Any) -> list:
             return []
 
-        def get_config(self):
+        def get_config(self) -> dict:
             return {}
 
     return Conv1DConfig
 
 
-def quantize_aware(model):
+def quantize_aware(model: Any) -> Any:
     """`model` with fake quantization on every layer; Conv1D layers get `Conv1DConfig`."""
     import tensorflow_model_optimization as tfmot
 
@@ -56,7 +61,7 @@ def quantize_aware(model):
     q, config = tfmot.quantization.keras, _conv1d_config()
     conv1d = (keras.layers.Conv1D, keras.layers.Conv1DTranspose)
 
-    def annotate(layer):
+    def annotate(layer: Any) -> Any:
         if isinstance(layer, keras.layers.InputLayer):
             return layer
         custom = config() if isinstance(layer, conv1d) else None
@@ -70,7 +75,7 @@ def quantize_aware(model):
 @register(
     "qat", parent="float32", f1_target=F1Target(max_loss=0.01), trains=True, calibration_windows=500
 )
-def qat(ctx, calibration_windows: int) -> bytes:
+def qat(ctx: "BuildContext", calibration_windows: int) -> bytes:
     """Fine-tuned with fake quantization, then full-integer int8."""
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     seed_everything(cfg.seed)
@@ -83,5 +88,5 @@ def qat(ctx, calibration_windows: int) -> bytes:
             f"TFMOT cannot quantize-aware-train the {layer}: it has no QuantizeConfig for it "
             "(int8 is this family's integer variant)"
         ) from None
-    fit(model, x, x, cfg, max(2, cfg.epochs // 3), FINE_TUNE_LR)
+    fit(model, x, x, replace(cfg, epochs=max(2, cfg.epochs // 3), learning_rate=FINE_TUNE_LR))
     return to_int8(ctx, model, calibration_windows)

@@ -25,7 +25,7 @@ class Series:
     channels: tuple[str, ...] = ("value",)
     log: bool = False  # log1p before scaling (positive, log-normal data such as volumes)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n = len(self.values)
         if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
             raise ValueError(f"series {self.name}: values must be (n, {len(self.channels)})")

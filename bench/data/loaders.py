@@ -79,15 +79,33 @@ def _short(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+NAB_COLUMNS = CsvColumns("timestamp", ("value",), None)
+
+
 def read_table(
-    path: Path,
-    sep: str,
-    time: str,
-    values: list[str] | None,
-    label: str | None,
-    warnings: list[str],
+    path: Path, sep: str, columns: CsvColumns, warnings: list[str]
 ) -> "tuple[pd.Series, np.ndarray, np.ndarray | None, list]":
-    """Read and check one file: (timestamps, values (n, c), labels or None, value names)."""
+    """Read and check one file: (timestamps, values (n, c), labels or None, value names);
+    what is odd but usable goes to `warnings`."""
+    frame = _frame(path, sep)
+    names = _value_names(frame, path, columns)
+    stamps = _stamps(frame[columns.time], path, warnings)
+    numeric = _numbers(frame[names], path)
+    dup = np.concatenate([[False], stamps.to_numpy()[1:] == stamps.to_numpy()[:-1]])
+    if dup.any():
+        warnings.append(
+            f"{_short(path)}: {int(dup.sum())} repeated timestamp(s) on consecutive rows; "
+            "kept the first of each"
+        )
+        frame, numeric, stamps = frame[~dup], numeric[~dup], stamps[~dup]
+    numeric = _filled(numeric, path, warnings)
+    _gaps(stamps, path, warnings)
+    label = columns.label
+    labels = _labels(frame[label], path, label) if label and label in frame.columns else None
+    return stamps.reset_index(drop=True), numeric.to_numpy(np.float64), labels, names
+
+
+def _frame(path: Path, sep: str) -> "pd.DataFrame":
     import pandas as pd
 
     data = io.BytesIO(files.read_bytes(path, "CSV file"))
@@ -95,27 +113,34 @@ def read_table(
         frame = pd.read_csv(data, sep=sep)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{path}: not a readable {sep!r}-separated file ({err})") from None
-    if time not in frame.columns:
+    return frame
+
+
+def _value_names(frame: "pd.DataFrame", path: Path, columns: CsvColumns) -> list:
+    have = ", ".join(map(str, frame.columns))
+    if columns.time not in frame.columns:
+        raise UsageError(f"{path}: no time column {columns.time!r}; columns are {have}")
+    names = list(columns.values) or [
+        c for c in frame.columns if c not in (columns.time, columns.label)
+    ]
+    missing = [c for c in names if c not in frame.columns]
+    if missing or not names:
         raise UsageError(
-            f"{path}: no time column {time!r}; columns are {', '.join(map(str, frame.columns))}"
-        )
-    if values is None:
-        values = [c for c in frame.columns if c not in (time, label)]
-    missing = [c for c in values if c not in frame.columns]
-    if missing or not values:
-        raise UsageError(
-            f"{path}: missing value column(s) {', '.join(missing) or '(none)'}; "
-            f"columns are {', '.join(map(str, frame.columns))}"
+            f"{path}: missing value column(s) {', '.join(missing) or '(none)'}; columns are {have}"
         )
     if frame.empty:
         raise UsageError(f"{path}: a header and no data row; give the series' rows")
-    stamps = timestamps(frame[time], path)
+    return names
+
+
+def _stamps(given: "pd.Series", path: Path, warnings: list[str]) -> "pd.Series":
+    """The time column as naive UTC; unreadable ones and a clock that steps back warned."""
+    stamps = timestamps(given, path)
     unread = stamps.isna().to_numpy()
     if unread.all():
         raise UsageError(
-            f"{path}: no readable timestamp in column {time!r} (first value "
-            f"{frame[time].iloc[0] if len(frame) else None!r}): row order cannot "
-            "be established"
+            f"{path}: no readable timestamp in column {given.name!r} (first value "
+            f"{given.iloc[0] if len(given) else None!r}): row order cannot be established"
         )
     if unread.any():
         warnings.append(
@@ -129,14 +154,20 @@ def read_table(
             f"data row {int(back[0]) + 2}; rows kept in file order, as NAB's "
             "scorer reads them"
         )
-    numeric = frame[values].apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna() & frame[values].notna()
+    return stamps
+
+
+def _numbers(given: "pd.DataFrame", path: Path) -> "pd.DataFrame":
+    """The value columns as numbers: text, infinities and overflows refused."""
+    import pandas as pd
+
+    numeric = given.apply(pd.to_numeric, errors="coerce")
+    bad = numeric.isna() & given.notna()
     if bad.to_numpy().any():
         row, col = np.argwhere(bad.to_numpy())[0]
         raise UsageError(
             f"{path}: {int(bad.to_numpy().sum())} non-numeric value(s), the first "
-            f"in column {values[col]!r}, data row {row + 1}: "
-            f"{frame[values[col]].iloc[row]!r}"
+            f"in column {given.columns[col]!r}, data row {row + 1}: {given.iloc[row, col]!r}"
         )
     huge = ~np.isfinite(numeric.to_numpy(np.float64)) & numeric.notna().to_numpy()
     huge |= np.abs(numeric.fillna(0).to_numpy(np.float64)) > MAX_VALUE
@@ -144,23 +175,23 @@ def read_table(
         row, col = np.argwhere(huge)[0]
         raise UsageError(
             f"{path}: {int(huge.sum())} infinite or overflowing value(s) (beyond "
-            f"{MAX_VALUE:g}), the first in column {values[col]!r}, data row "
-            f"{row + 1}: {frame[values[col]].iloc[row]!r}"
+            f"{MAX_VALUE:g}), the first in column {given.columns[col]!r}, data row "
+            f"{row + 1}: {given.iloc[row, col]!r}"
         )
-    stamp_values = stamps.to_numpy()
-    dup = np.concatenate([[False], stamp_values[1:] == stamp_values[:-1]])
-    if dup.any():
-        warnings.append(
-            f"{_short(path)}: {int(dup.sum())} repeated timestamp(s) on consecutive rows; "
-            "kept the first of each"
-        )
-        frame, numeric, stamps = frame[~dup], numeric[~dup], stamps[~dup]
+    return numeric
+
+
+def _filled(numeric: "pd.DataFrame", path: Path, warnings: list[str]) -> "pd.DataFrame":
     nans = int(numeric.isna().to_numpy().sum())
-    if nans:
-        if numeric.isna().all().any():
-            raise UsageError(f"{path}: a value column holds no number at all")
-        numeric = numeric.interpolate(limit_direction="both")
-        warnings.append(f"{_short(path)}: {nans} missing value(s) filled by linear interpolation")
+    if not nans:
+        return numeric
+    if numeric.isna().all().any():
+        raise UsageError(f"{path}: a value column holds no number at all")
+    warnings.append(f"{_short(path)}: {nans} missing value(s) filled by linear interpolation")
+    return numeric.interpolate(limit_direction="both")
+
+
+def _gaps(stamps: "pd.Series", path: Path, warnings: list[str]) -> None:
     steps = np.diff(stamps.to_numpy()).astype("timedelta64[s]").astype(float)
     steps = steps[np.isfinite(steps)]
     if len(steps) and (gaps := int((steps > 2 * np.median(steps)).sum())):
@@ -168,13 +199,15 @@ def read_table(
             f"{_short(path)}: {gaps} gap(s) longer than twice the usual step; "
             "windows run across them, no resampling"
         )
-    labels = None
-    if label is not None and label in frame.columns:
-        given = pd.to_numeric(frame[label], errors="coerce")
-        if given.isna().any() or not given.isin([0, 1]).all():
-            raise UsageError(f"{path}: label column {label!r} must hold only 0 and 1")
-        labels = given.to_numpy(dtype=np.int8)
-    return stamps.reset_index(drop=True), numeric.to_numpy(np.float64), labels, values
+
+
+def _labels(given: "pd.Series", path: Path, label: str) -> np.ndarray:
+    import pandas as pd
+
+    found = pd.to_numeric(given, errors="coerce")
+    if found.isna().any() or not found.isin([0, 1]).all():
+        raise UsageError(f"{path}: label column {label!r} must hold only 0 and 1")
+    return found.to_numpy(dtype=np.int8)
 
 
 def timestamps(given: "pd.Series", where: Path) -> "pd.Series":
@@ -194,10 +227,13 @@ def timestamps(given: "pd.Series", where: Path) -> "pd.Series":
     return found.dt.tz_convert(None)
 
 
-def _series(name, values, labels, train_end, val_end, channels) -> Series:
+def _series(
+    name: str, values: np.ndarray, labels: np.ndarray, ends: tuple[int, int], channels: list[str]
+) -> Series:
+    """A series whose training part ends at `ends[0]` and validation part at `ends[1]`."""
     kinds = np.where(labels == 1, "anomaly", "").astype(object)
     try:
-        return Series(name, values, labels, kinds, train_end, val_end, tuple(channels))
+        return Series(name, values, labels, kinds, *ends, tuple(channels))
     except ValueError as err:
         raise UsageError(
             f"{name}: {len(values)} data rows cannot be split into training, "
@@ -218,14 +254,18 @@ def load_skab(root: Path) -> Dataset:
         )
     warnings: list[str] = []
     series: list[Series] = []
-    _, values, _, names = read_table(free, ";", "datetime", None, None, warnings)
+    _, values, _, names = read_table(free, ";", CsvColumns("datetime", (), None), warnings)
     keep = [i for i, c in enumerate(names) if c not in ("anomaly", "changepoint")]
     channels, values, n = [names[i] for i in keep], values[:, keep], len(values)
     series.append(
-        _series("anomaly-free", values, np.zeros(n, np.int8), int(n * (1 - VAL_SHARE)), n, channels)
+        _series(
+            "anomaly-free", values, np.zeros(n, np.int8), (int(n * (1 - VAL_SHARE)), n), channels
+        )
     )
     for path in runs:
-        _, values, labels, _ = read_table(path, ";", "datetime", channels, "anomaly", warnings)
+        _, values, labels, _ = read_table(
+            path, ";", CsvColumns("datetime", tuple(channels), "anomaly"), warnings
+        )
         if labels is None:
             raise UsageError(f"{path}: no 'anomaly' label column")
         name = f"{path.parent.name}/{path.stem}"
@@ -233,7 +273,7 @@ def load_skab(root: Path) -> Dataset:
             raise UsageError(
                 f"{path}: {len(values)} rows, SKAB's protocol needs more than {SKAB_TRAIN_ROWS}"
             )
-        series.append(_series(name, values, labels, SKAB_TRAIN_ROWS, SKAB_TRAIN_ROWS, channels))
+        series.append(_series(name, values, labels, (SKAB_TRAIN_ROWS, SKAB_TRAIN_ROWS), channels))
     return Dataset("skab", series, "skab", warnings, LEADERBOARDS["skab"])
 
 
@@ -274,7 +314,7 @@ def load_nab(root: Path) -> Dataset:
         )
     for name in sorted(set(windows) - set(absent)):
         path = root / "data" / name
-        stamps, values, _, _ = read_table(path, ",", "timestamp", ["value"], None, warnings)
+        stamps, values, _, _ = read_table(path, ",", NAB_COLUMNS, warnings)
         labels = np.zeros(len(values), np.int8)
         for start, end in _windows(windows[name], labels_file, name):
             inside = (stamps >= start) & (stamps <= end)
@@ -290,15 +330,16 @@ def load_nab(root: Path) -> Dataset:
                 name.removesuffix(".csv"),
                 values,
                 labels,
-                int(probation * (1 - VAL_SHARE)),
-                probation,
+                (int(probation * (1 - VAL_SHARE)), probation),
                 ["value"],
             )
         )
     return Dataset("nab", series, "nab", warnings, LEADERBOARDS["nab"])
 
 
-def _windows(given, labels_file: Path, name: str) -> "list[tuple[pd.Timestamp, pd.Timestamp]]":
+def _windows(
+    given: object, labels_file: Path, name: str
+) -> "list[tuple[pd.Timestamp, pd.Timestamp]]":
     """A file's label windows as [start, end] timestamps, checked."""
     import pandas as pd
 
@@ -323,9 +364,7 @@ def _windows(given, labels_file: Path, name: str) -> "list[tuple[pd.Timestamp, p
 def load_csv(path: Path, columns: CsvColumns) -> Dataset:
     """A user's CSV: timestamp, value column(s), optional 0/1 label; split 60/20/20."""
     warnings: list[str] = []
-    _, values, labels, names = read_table(
-        path, ",", columns.time, list(columns.values) or None, columns.label, warnings
-    )
+    _, values, labels, names = read_table(path, ",", columns, warnings)
     n = len(values)
     if n < MIN_CSV_ROWS:
         raise UsageError(
@@ -341,7 +380,7 @@ def load_csv(path: Path, columns: CsvColumns) -> Dataset:
     stem = CONTROL.sub("_", path.stem)
     return Dataset(
         stem,
-        [_series(stem, values, labels, int(n * 0.6), int(n * 0.8), names)],
+        [_series(stem, values, labels, (int(n * 0.6), int(n * 0.8)), names)],
         "csv",
         warnings,
     )

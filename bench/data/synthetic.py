@@ -61,36 +61,45 @@ def normal_volume(cfg: StreamConfig, rng: np.random.Generator) -> np.ndarray:
     return np.exp(log_volume).ravel()
 
 
-def _inject(volume, labels, kinds, start, stop, cfg, rng):
-    """Inject anomalies of every kind into [start, stop) without overlaps."""
-    sessions = (stop - start) / cfg.bars_per_session
-    plan = [
-        ("spike", cfg.spikes, (1, 3)),
-        ("level_shift", cfg.level_shifts, (24, 96)),
-        ("dropout", cfg.dropouts, (4, 12)),
-        ("flatline", cfg.flatlines, (6, 20)),
-    ]
-    for kind, rate, (lo, hi) in plan:
-        count = max(1, round(rate * sessions / 100))
-        placed = tries = 0
-        while placed < count and tries < 1000:
-            tries += 1
-            length = int(rng.integers(lo, hi + 1))
-            a = int(rng.integers(start + 1, stop - length))
-            b = a + length
-            if labels[a - 1 : b + 1].any():  # keep a normal gap between anomalies
-                continue
-            if kind == "spike":
-                volume[a:b] *= rng.uniform(8.0, 12.0)
-            elif kind == "level_shift":
-                volume[a:b] *= rng.choice([3.0, 0.3])
-            elif kind == "dropout":
-                volume[a:b] = 0.0
-            else:
-                volume[a:b] = volume[a - 1]
-            labels[a:b] = 1
-            kinds[a:b] = kind
-            placed += 1
+@dataclass
+class _Stream:
+    """The stream's values, labels and anomaly kinds, anomalies injected in place."""
+
+    volume: np.ndarray
+    labels: np.ndarray
+    kinds: np.ndarray
+
+    def inject(self, span: tuple[int, int], cfg: StreamConfig, rng: np.random.Generator) -> None:
+        """Inject anomalies of every kind into [start, stop) without overlaps."""
+        start, stop = span
+        sessions = (stop - start) / cfg.bars_per_session
+        plan = [
+            ("spike", cfg.spikes, (1, 3)),
+            ("level_shift", cfg.level_shifts, (24, 96)),
+            ("dropout", cfg.dropouts, (4, 12)),
+            ("flatline", cfg.flatlines, (6, 20)),
+        ]
+        for kind, rate, (lo, hi) in plan:
+            count = max(1, round(rate * sessions / 100))
+            placed = tries = 0
+            while placed < count and tries < 1000:
+                tries += 1
+                length = int(rng.integers(lo, hi + 1))
+                a = int(rng.integers(start + 1, stop - length))
+                b = a + length
+                if self.labels[a - 1 : b + 1].any():  # keep a normal gap between anomalies
+                    continue
+                if kind == "spike":
+                    self.volume[a:b] *= rng.uniform(8.0, 12.0)
+                elif kind == "level_shift":
+                    self.volume[a:b] *= rng.choice([3.0, 0.3])
+                elif kind == "dropout":
+                    self.volume[a:b] = 0.0
+                else:
+                    self.volume[a:b] = self.volume[a - 1]
+                self.labels[a:b] = 1
+                self.kinds[a:b] = kind
+                placed += 1
 
 
 def nepse_stream(cfg: StreamConfig = StreamConfig()) -> Series:
@@ -98,13 +107,13 @@ def nepse_stream(cfg: StreamConfig = StreamConfig()) -> Series:
     rng = np.random.default_rng(cfg.seed)
     volume = normal_volume(cfg, rng)
     n = len(volume)
-    labels = np.zeros(n, dtype=np.int8)
-    kinds = np.full(n, "", dtype=object)
+    stream = _Stream(volume, np.zeros(n, dtype=np.int8), np.full(n, "", dtype=object))
     bars = cfg.bars_per_session
     train_end = int(cfg.sessions * cfg.train_frac) * bars
     val_end = int(cfg.sessions * (cfg.train_frac + cfg.val_frac)) * bars
-    _inject(volume, labels, kinds, train_end, val_end, cfg, rng)
-    _inject(volume, labels, kinds, val_end, n, cfg, rng)
+    stream.inject((train_end, val_end), cfg, rng)
+    stream.inject((val_end, n), cfg, rng)
+    labels, kinds = stream.labels, stream.kinds
     return Series(
         "nepse", volume[:, None], labels, kinds, train_end, val_end, ("volume",), log=True
     )

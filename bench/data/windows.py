@@ -74,22 +74,33 @@ class Windows:
         return self.scalers[0]
 
 
-def _split(scaled, labels, first_end, stop, length, index, normal_only=False) -> Split:
-    ends = np.arange(max(first_end, length - 1), stop)
-    starts = ends - length + 1
-    x = scaled[starts[:, None] + np.arange(length)].reshape(len(ends), length * scaled.shape[1])
-    holds = np.lib.stride_tricks.sliding_window_view(labels, length).max(axis=1)
-    y = holds[starts].astype(np.int8)
-    if normal_only:
-        keep = y == 0
-        x, y, ends = x[keep], y[keep], ends[keep]
-    return Split(
-        np.ascontiguousarray(x, dtype=np.float32),
-        y,
-        ends,
-        labels[ends].astype(np.int8),
-        np.full(len(ends), index),
-    )
+@dataclass(frozen=True)
+class _Scaled:
+    """One series scaled, its labels, the window length and the series' index."""
+
+    values: np.ndarray
+    labels: np.ndarray
+    length: int
+    index: int
+
+    def split(self, first_end: int, stop: int, normal_only: bool = False) -> Split:
+        """The windows ending at first_end .. stop - 1 (normal ones only, if asked)."""
+        scaled, labels, length = self.values, self.labels, self.length
+        ends = np.arange(max(first_end, length - 1), stop)
+        starts = ends - length + 1
+        x = scaled[starts[:, None] + np.arange(length)].reshape(len(ends), length * scaled.shape[1])
+        holds = np.lib.stride_tricks.sliding_window_view(labels, length).max(axis=1)
+        y = holds[starts].astype(np.int8)
+        if normal_only:
+            keep = y == 0
+            x, y, ends = x[keep], y[keep], ends[keep]
+        return Split(
+            np.ascontiguousarray(x, dtype=np.float32),
+            y,
+            ends,
+            labels[ends].astype(np.int8),
+            np.full(len(ends), self.index),
+        )
 
 
 def series_windows(series: Series, length: int, scaling: str = "minmax", index: int = 0) -> Windows:
@@ -99,14 +110,12 @@ def series_windows(series: Series, length: int, scaling: str = "minmax", index: 
             f"2..{series.train_end} (its training part has {series.train_end} points)"
         )
     scaler = Scaler.fit(series.values[: series.train_end], scaling, series.log)
-    scaled = scaler.transform(series.values)
-    train = _split(
-        scaled, series.labels, length - 1, series.train_end, length, index, normal_only=True
-    )
+    scaled = _Scaled(scaler.transform(series.values), series.labels, length, index)
+    train = scaled.split(length - 1, series.train_end, normal_only=True)
     if len(train.x) == 0:
         raise UsageError(f"series {series.name!r}: no normal training window of {length}")
-    val = _split(scaled, series.labels, series.train_end, series.val_end, length, index)
-    test = _split(scaled, series.labels, series.val_end, len(series.values), length, index)
+    val = scaled.split(series.train_end, series.val_end)
+    test = scaled.split(series.val_end, len(series.values))
     labels = {index: series.labels.astype(np.int8)}
     return Windows(
         (series.name,), length, len(series.channels), (scaler,), train, val, test, labels

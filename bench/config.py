@@ -1,0 +1,118 @@
+"""What a run is asked to do (`RunConfig`), and the checks that refuse bad input before
+any work. The CLI's `--help` shows these defaults; the API takes these fields."""
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench import UsageError, targets
+from bench.choose import Constraints
+from bench.data.loaders import CsvColumns
+from bench.data.synthetic import StreamConfig
+from bench.executor import check_executor, check_workers, cores
+from bench.isolate import MAX_TENSOR_BYTES, check_tensors
+from bench.output import check_out
+from variants import REGISTRY, check_names
+from variants.baseline import DEFAULT_ARCHS, TrainConfig
+from variants.external import KERAS, check_path
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str | None = None  # nepse (None: the built-in default), nab:PATH, skab:PATH,
+    # csv:FILE; a model brought in with --model is scored for detection only when named
+    csv_columns: CsvColumns = field(default_factory=CsvColumns)
+    archs: tuple[str, ...] = DEFAULT_ARCHS
+    variants: tuple[str, ...] = tuple(REGISTRY)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    window: int | None = None  # None: each architecture's own default
+    scaling: str = "minmax"
+    threshold: str = "auto"
+    latency_samples: int = 2000
+    out: Path = Path("reports")
+    cache: Path | None = None  # None: no cache
+    calibration_cache: Path | None = None  # the catalog's reference models, kept even
+    # under --no-cache (they do not depend on the run); None: the run's cache
+    model: Path | None = None  # a user's .tflite or Keras model instead of the archs
+    constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
+    targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
+    boards: tuple[str, ...] = ()  # () = every board of the catalog
+    inferences_per_second: float | None = None  # None: the catalog's default
+    quick: bool = False
+    workers: int = field(default_factory=cores)  # build processes (--workers)
+    seeds: tuple[int, ...] = ()  # --seeds: training seeds (the first is train.seed)
+    executor: str = "local"  # or ray[=ADDRESS]
+    per_series: bool = False  # one model per series (NAB's protocol)
+    measure_timeout: float | None = None  # s per measurement of a brought .tflite; None:
+    # scaled to its size (`isolate.default_timeout`)
+    measure_memory_bytes: int = 4 << 30  # address space each such measurement may add
+    max_tensor_bytes: int = MAX_TENSOR_BYTES  # a brought model's larger tensor: refused
+
+    @classmethod
+    def quick_config(cls, **overrides: Any) -> "RunConfig":
+        """Small and fast: for tests and smoke runs, not for conclusions."""
+        base = cls(
+            train=TrainConfig(epochs=3),
+            stream=StreamConfig(sessions=60),
+            latency_samples=200,
+            quick=True,
+        )
+        return replace(base, **overrides)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("out", "cache", "calibration_cache", "model", "targets"):
+            d[key] = None if d[key] is None else str(d[key])
+        return d
+
+
+def check(cfg: RunConfig) -> None:
+    """Reject bad input before anything is trained or written."""
+    check_names(cfg.archs, cfg.variants)
+    check_workers(cfg.workers)
+    check_executor(cfg.executor)
+    if cfg.per_series and (cfg.model is not None or len(cfg.seeds) > 1):
+        raise UsageError("--per-series trains the archs per series: drop --model and --seeds")
+    if not cfg.archs or not cfg.variants:
+        raise UsageError("nothing to run: give at least one architecture and one variant")
+    _check_numbers(cfg)
+    if cfg.model is not None:
+        check_path(cfg.model)
+        if cfg.model.suffix not in KERAS:  # refused before anything opens it
+            check_tensors(cfg.model.read_bytes(), cfg.max_tensor_bytes, str(cfg.model))
+    from bench.detection import check_policy
+
+    check_policy(cfg.threshold)
+    catalog(cfg).select(cfg.boards)
+    check_out(cfg.out, inputs(cfg))
+
+
+def _check_numbers(cfg: RunConfig) -> None:
+    if cfg.window is not None and cfg.window < 2:
+        raise UsageError(f"--window {cfg.window}: a window holds at least 2 points")
+    if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
+        raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
+    limits = (cfg.measure_timeout or 1.0, cfg.measure_memory_bytes, cfg.max_tensor_bytes)
+    if not all(math.isfinite(v) and v > 0 for v in limits):
+        raise UsageError("--measure-timeout and --max-tensor-bytes must be positive numbers")
+    if cfg.inferences_per_second is not None and not 0 < cfg.inferences_per_second < math.inf:
+        raise UsageError("--rate must be a positive number of inferences per second")
+    for seed in (cfg.train.seed, cfg.stream.seed, *cfg.seeds):
+        if not 0 <= seed < 2**32:
+            raise UsageError(f"seed {seed} is out of range: give 0 to {2**32 - 1}")
+
+
+def inputs(cfg: RunConfig) -> list[Path | None]:
+    """The files and folders the run reads: none may lie inside its output."""
+    data = (cfg.dataset or "").partition(":")[2]
+    return [cfg.model, cfg.targets, Path(data).expanduser() if data else None]
+
+
+def catalog(cfg: RunConfig) -> targets.Catalog:
+    """The target catalog with the run's inference rate."""
+    loaded = targets.load(cfg.targets)
+    if cfg.inferences_per_second is not None:
+        loaded.defaults["inferences_per_second"] = cfg.inferences_per_second
+    return loaded
