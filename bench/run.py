@@ -4,7 +4,7 @@ import dataclasses
 import hashlib
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -571,59 +571,40 @@ def refuse_if_all_failed(rows: list[Row], out: Path) -> None:
         raise RunFailed(f"every row failed ({why}); {out} is left as it was")
 
 
+@dataclass
+class Measured:
+    """What the measuring stages hand the results file: the rows, and per arch the test
+    points' trace, the baselines and each series' scaling."""
+
+    rows: list[Row] = field(default_factory=list)
+    traces: dict[str, dict] = field(default_factory=dict)
+    baselines: dict[str, dict] = field(default_factory=dict)
+    scaling: dict[str, list] = field(default_factory=dict)
+
+    def windows(self, s: Session, arch: str, windows: Windows, dataset: Dataset) -> None:
+        """What the report needs of `arch`'s windows (and what firmware must apply)."""
+        self.traces[arch] = trace(windows)
+        self.baselines[arch] = baselines(windows, s.cfg, dataset, s.cache)
+        self.scaling[arch] = scalers(windows)
+
+
 def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     """The run itself, writing into `cfg.out` (the staging folder); `config` is what the
-    user asked for, as recorded in the results."""
+    user asked for, as recorded in the results. The stages: data; train, build and
+    measure; count instructions; derive the comparisons; calibrate; write."""
     start = time.perf_counter()
     s = Session(cfg, settings(cfg), log, results.machine_info(), Cache(cfg.cache))
-    clock, how, cache = s.clock, s.how, s.cache
     dataset = load(cfg.dataset or "nepse", cfg.stream, cfg.csv_columns)
     for warning in dataset.warnings:
         log(f"warning: {warning}")
-    clock.add("data", start)
-    traces: dict[str, dict] = {}
-    reference: dict[str, dict] = {}
-    scaling: dict[str, list] = {}
-    rows: list[Row] = []
-    if cfg.model is not None and cfg.model.suffix not in KERAS:
-        row, windows = tflite_row(s, cfg.model, dataset)
-        rows = [row]
-        if windows is not None:
-            traces["user"] = trace(windows)
-            reference["user"] = baselines(windows, cfg, dataset, cache)
-            scaling["user"] = scalers(windows)
-    else:
-        built = contexts(cfg, dataset, cache)
-        for ctx in built:  # before any training: what the data cannot serve
-            detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
-            reference[ctx.arch.name] = baselines(ctx.windows, cfg, dataset, cache)
-            scaling[ctx.arch.name] = scalers(ctx.windows)
-        others = [
-            replace_seed(ctx, seed) for seed in cfg.seeds[1:] for ctx in built
-        ]  # more training seeds: detection only
-        wholes = {c.arch.name: c.windows for c in built}
-        if cfg.per_series:
-            parts = {ctx.arch.name: series_contexts(ctx, cfg, dataset) for ctx in built}
-            built = [mine[0] for mine in parts.values()]  # the rows show the first series'
-            others = [c for mine in parts.values() for c in mine[1:]]
-        outcomes = build_all(s, built + others, rows=len(built))
-        for ctx, found in zip(built, outcomes, strict=False):
-            rows += registry_rows(s, ctx, dataset, found)
-            traces[ctx.arch.name] = trace(wholes[ctx.arch.name])
-        if cfg.per_series:
-            rest = iter(outcomes[len(built) :])  # `others`: each arch's series after its first
-            by_arch = {
-                arch: [outcomes[i], *(next(rest) for _ in mine[1:])]
-                for i, (arch, mine) in enumerate(parts.items())
-            }
-            per_series_detection(s, rows, PerSeries(parts, by_arch, wholes), reference)
-        elif others:
-            add_seed_figures(s, rows, others, outcomes[len(built) :])
-    add_instructions(rows, cfg.out, cache, clock, min(cfg.workers, cores()))
-    add_deltas(rows)
+    s.clock.add("data", start)
+    brought = cfg.model is not None and cfg.model.suffix not in KERAS
+    found = brought_tflite(s, dataset) if brought else registry(s, dataset)
+    add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
+    add_deltas(found.rows)
     t = time.perf_counter()
-    calibration = calibrate(how.catalog, Cache(cfg.calibration_cache))
-    clock.add("calibration", t)
+    calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache))
+    s.clock.add("calibration", t)
     out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
         "created": results.now_iso(),
@@ -633,18 +614,64 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
         "config": config,
         "dataset": dataset.summary(),
         "project": results.project_info(),
-        "stages_s": clock.seconds,
-        "rows": rows,
-        "traces": traces,
-        "baselines": reference,
-        "scaling": scaling,
-        "boards": {b.key: b.as_dict() for b in how.boards},
-        "estimate_defaults": how.catalog.defaults,
+        "stages_s": s.clock.seconds,
+        "rows": found.rows,
+        "traces": found.traces,
+        "baselines": found.baselines,
+        "scaling": found.scaling,
+        "boards": {b.key: b.as_dict() for b in s.how.boards},
+        "estimate_defaults": s.how.catalog.defaults,
         "calibration": calibration,
     }
     out["stages_s"]["total"] = time.perf_counter() - start
-    path = cfg.out / "results.json"
+    return write(s, out)
+
+
+def write(s: Session, out: dict) -> dict:
+    """results.json, then the report from what the file holds, nothing else."""
+    path = s.cfg.out / "results.json"
     results.write(out, path)
-    out = results.read(path)  # the report renders what the file holds, nothing else
-    report.write(out, cfg.out, cache=cache)
+    out = results.read(path)
+    report.write(out, s.cfg.out, cache=s.cache)
     return out
+
+
+def brought_tflite(s: Session, dataset: Dataset) -> Measured:
+    """A user's .tflite: one row, measured as it is."""
+    assert s.cfg.model is not None
+    found = Measured()
+    row, windows = tflite_row(s, s.cfg.model, dataset)
+    found.rows.append(row)
+    if windows is not None:
+        found.windows(s, "user", windows, dataset)
+    return found
+
+
+def registry(s: Session, dataset: Dataset) -> Measured:
+    """Every registered variant of every arch (or of the user's Keras model): trained,
+    built on the executor, measured; over seeds or series when asked."""
+    cfg, found = s.cfg, Measured()
+    built = contexts(cfg, dataset, s.cache)
+    for ctx in built:  # before any training: what the data cannot serve
+        detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
+        found.windows(s, ctx.arch.name, ctx.windows, dataset)
+    wholes = {c.arch.name: c.windows for c in built}
+    # more training seeds, or the other series: detection only
+    others = [replace_seed(ctx, seed) for seed in cfg.seeds[1:] for ctx in built]
+    parts = {c.arch.name: series_contexts(c, cfg, dataset) for c in built if cfg.per_series}
+    if cfg.per_series:
+        built = [mine[0] for mine in parts.values()]  # the rows show the first series'
+        others = [c for mine in parts.values() for c in mine[1:]]
+    outcomes = build_all(s, built + others, rows=len(built))
+    for ctx, one in zip(built, outcomes, strict=False):
+        found.rows += registry_rows(s, ctx, dataset, one)
+    if cfg.per_series:
+        rest = iter(outcomes[len(built) :])  # `others`: each arch's series after its first
+        by_arch = {
+            arch: [outcomes[i], *(next(rest) for _ in mine[1:])]
+            for i, (arch, mine) in enumerate(parts.items())
+        }
+        per_series_detection(s, found.rows, PerSeries(parts, by_arch, wholes), found.baselines)
+    elif others:
+        add_seed_figures(s, found.rows, others, outcomes[len(built) :])
+    return found
