@@ -754,6 +754,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as err:
         print(f"edgebench: error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `edgebench variants | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt as stop:
         why = "terminated" if isinstance(stop, Terminated) else "interrupted"
         print(f"edgebench: {why}; files already written are complete", file=sys.stderr)

@@ -32,10 +32,18 @@ def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
         "seed-scores.png",
         "seed-size-vs-f1.png",
     ]
+    sizes = {  # width x height: each figure's size at 100 dpi
+        "seed-energy.png": (1100, 450),
+        "seed-latency.png": (1200, 450),  # LiteRT and TFLM side by side
+        "seed-memory.png": (1100, 375),  # 5 variants: 0.35 in each + 2
+        "seed-scores.png": (1100, 400),
+        "seed-size-vs-f1.png": (700, 450),
+    }
     for png in pngs:
         data = png.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
-        assert len(data) > 5_000
+        shape = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert shape == sizes[png.name]
         assert f"(plots/{png.name})" in text
 
 

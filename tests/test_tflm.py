@@ -87,8 +87,8 @@ def test_real_arena_is_the_smallest_that_works(tiny_models):
     assert measured.tflm_deployable
     assert measured.tflm_error is None
     size = measured.arena_bytes
-    assert size % 16 == 0
-    assert size >= measured.arena_recorded_bytes > 0
+    assert size == 1872  # the tiny seed int8 model on the 64-bit host build
+    assert measured.arena_recorded_bytes == 1488  # what the recording allocator sums
     assert tflm.probe(model, size).ok
     assert not tflm.probe(model, size - 16).ok
     assert "TfLiteEvalTensor data" in measured.arena_breakdown
@@ -257,6 +257,6 @@ def test_inputs_of_any_shape_run_on_tflm():
     inputs = np.random.default_rng(0).random((4, 8, 8, 1), dtype=np.float32)
     measured = tflm.arena(flat)
     assert measured.tflm_deployable
-    assert measured.arena_bytes
+    assert measured.arena_bytes == 1904
     timed = tflm.latency(flat, measured.arena_bytes, inputs, samples=5, warmup=1)
     assert timed.tflm_latency_samples == len(timed.tflm_latency_samples_us) == 5
