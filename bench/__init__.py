@@ -12,12 +12,10 @@ from pathlib import Path
 def source_digest(*files: str) -> str:
     """A short hash over these files of the `bench` package (names and contents): what
     cached results were computed by."""
-    import hashlib
+    from bench.cache import sources_digest
 
-    root, digest = Path(__file__).parent, hashlib.sha256()
-    for file in files:
-        digest.update(file.encode() + (root / file).read_bytes())
-    return digest.hexdigest()[:12]
+    root = Path(__file__).parent
+    return sources_digest((file, root / file) for file in files)
 
 
 class UsageError(Exception):
@@ -42,6 +40,11 @@ class RunFailed(Exception):
 
 class MeasurementError(Exception):
     """A metric that could not be measured on a model: a row error, not a user error."""
+
+
+def names(text: str) -> tuple[str, ...]:
+    """`float32, int8,` -> ("float32", "int8"): a comma-separated list of names."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def unknown(kind: str, name: str, choices: Iterable[str]) -> UsageError:

@@ -59,12 +59,12 @@ __all__ = [
 
 def run(quick: bool = False, log: Log | None = None, **fields: Any) -> dict:
     """Train, build, measure and write results and report into `out`; the results."""
-    from bench.config import RunConfig
+    from bench.config import PATHS, RunConfig
     from bench.progress import plain
     from bench.run import run as run_harness
 
     base = RunConfig.quick_config() if quick else RunConfig()
-    for key in ("out", "cache", "calibration_cache", "model", "targets"):
+    for key in PATHS:
         if fields.get(key) is not None:
             fields[key] = Path(fields[key])
     return run_harness(replace(base, **fields), command="bench.api.run", log=log or plain)

@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,20 @@ DIGEST_CHARS = 16  # every JSON digest (cache keys, measure keys) has this many 
 
 def digest(obj: Any) -> str:
     """A short stable hash of JSON-able data (keys sorted; other values as `str`)."""
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+    return digest_bytes(json.dumps(obj, sort_keys=True, default=str).encode())
+
+
+def digest_bytes(*chunks: bytes) -> str:
+    """A short stable hash of raw bytes (arrays, files), in the one length."""
+    sha = hashlib.sha256()
+    for chunk in chunks:
+        sha.update(chunk)
+    return sha.hexdigest()[:DIGEST_CHARS]
+
+
+def sources_digest(sources: Iterable[tuple[str, Path]]) -> str:
+    """What results were computed by: each source file's name and contents."""
+    return digest_bytes(*(name.encode() + path.read_bytes() for name, path in sources))
 
 
 def default_cache_dir() -> Path:
@@ -31,11 +44,8 @@ def code_version() -> str:
     """Hash of the sources that shape a built model: the recipes and the data pipeline."""
     found = importlib.util.find_spec("variants")
     recipes = Path(next(iter(found.submodule_search_locations or ()))) if found else None
-    sha = hashlib.sha256()
-    for folder in (recipes, Path(__file__).parent / "data"):
-        for source in sorted(folder.glob("*.py")) if folder else ():
-            sha.update(source.name.encode() + source.read_bytes())
-    return sha.hexdigest()[:12]
+    folders = [f for f in (recipes, Path(__file__).parent / "data") if f is not None]
+    return sources_digest((p.name, p) for folder in folders for p in sorted(folder.glob("*.py")))
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -15,17 +15,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from bench import RunFailed, UsageError
+from bench import RunFailed, UsageError, names
 
 if TYPE_CHECKING:
     from bench.choose import Constraints
     from bench.config import RunConfig
 
 RUNS, LATEST = Path("reports/runs"), Path("reports/latest")  # a run's default home
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def _add_constraints(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +148,7 @@ def _data_args(run: argparse.ArgumentParser, default: "RunConfig") -> None:
     run.add_argument("--time-column", default=columns.time, help="csv: the timestamp column")
     run.add_argument(
         "--value-columns",
-        type=_names,
+        type=names,
         default=None,
         help="csv: value columns, comma-separated (default: all but time, label)",
     )
@@ -163,14 +159,14 @@ def _data_args(run: argparse.ArgumentParser, default: "RunConfig") -> None:
     )
     run.add_argument(
         "--arch",
-        type=_names,
+        type=names,
         default=None,
         help=f"architectures, comma-separated, of {','.join(ARCHS)} (default: "
         f"{','.join(default.archs)})",
     )
     run.add_argument(
         "--variants",
-        type=_names,
+        type=names,
         default=None,
         help=f"variants, comma-separated (default: all of {','.join(REGISTRY)})",
     )
@@ -268,7 +264,7 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
     )
     run.add_argument(
         "--boards",
-        type=_names,
+        type=names,
         default=None,
         help="boards to estimate for, comma-separated (default: all)",
     )

@@ -2,7 +2,7 @@
 any work. The CLI's `--help` shows these defaults; the API takes these fields."""
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,12 @@ class RunConfig:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for key in ("out", "cache", "calibration_cache", "model", "targets"):
+        for key in PATHS:
             d[key] = None if d[key] is None else str(d[key])
         return d
+
+
+PATHS = tuple(f.name for f in fields(RunConfig) if "Path" in str(f.type))  # out, cache, ...
 
 
 def check(cfg: RunConfig) -> None:

@@ -45,11 +45,6 @@ def _sense(metric: str, a: Any, b: Any) -> str:
     return "better" if (b < a) == (best == "min") else "worse"
 
 
-def _board(row: Row, board: str) -> float | None:
-    est = row.boards.get(board)
-    return None if est is None else est.est_latency_ms
-
-
 def compare(a: dict, b: dict) -> list[Change]:
     """Every variant of either run, every metric (and the estimate on each common board)."""
     rows_a: dict[tuple, Row] = {r.key: r for r in a["rows"]}
@@ -76,7 +71,7 @@ def compare(a: dict, b: dict) -> list[Change]:
             sense = "not comparable" if why else _sense(metric, va, vb)
             found.append(Change(name, metric, va, vb, sense, why or ""))
         for board in boards:
-            va, vb = _board(ra, board), _board(rb, board)
+            va, vb = ra.boards.latency_ms(board), rb.boards.latency_ms(board)
             found.append(Change(name, f"est ms @ {board}", va, vb, _faster(va, vb)))
     return found
 

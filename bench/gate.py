@@ -253,11 +253,6 @@ def compare(
     return found
 
 
-def _board_estimate(row: Row, board: str) -> float | None:
-    est = row.boards.get(board)
-    return None if est is None else est.est_latency_ms
-
-
 def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
     if not res["rows"]:
@@ -282,7 +277,7 @@ def _budget(row: Row, key: str, limit: Any) -> Finding:
     name = row.label
     if key == "max_est_latency_ms":
         board, limit = limit["board"], limit["ms"]
-        now, metric = _board_estimate(row, board), f"est_latency_ms@{board}"
+        now, metric = row.boards.latency_ms(board), f"est_latency_ms@{board}"
     else:
         metric = key.removeprefix("max_").removeprefix("min_")
         now = row.value(metric)

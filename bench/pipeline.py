@@ -27,7 +27,7 @@ from bench import (
     source_digest,
     tflm,
 )
-from bench.cache import Cache
+from bench.cache import Cache, digest, digest_bytes
 from bench.data.windows import Windows
 from bench.detection import Cut
 from bench.isolate import Limits
@@ -75,10 +75,7 @@ class Settings:
 
 
 def _digest(*arrays: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    for a in arrays:
-        digest.update(np.ascontiguousarray(a).tobytes())
-    return digest.hexdigest()[:16]
+    return digest_bytes(*(np.ascontiguousarray(a).tobytes() for a in arrays))
 
 
 def windows_digest(windows: Windows) -> str:
@@ -136,7 +133,7 @@ def _cached(
     if cache is None:
         return run()
     parts = {**parts, "code": code_hashes(), "versions": _versions()}
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    key = digest(parts)
     hit = cache.read(key, "record.json")
     if hit is not None:
         return load(json.loads(hit))
@@ -283,9 +280,7 @@ def count_instructions(
     model's sha256, the tools and the counting code: a warm run starts no valgrind."""
     used = instructions.tool()
     keys = [
-        hashlib.sha256(
-            f"{hashlib.sha256(m).hexdigest()} {used} {code_hashes()}".encode()
-        ).hexdigest()[:32]
+        digest({"model": hashlib.sha256(m).hexdigest(), "tool": used, "code": code_hashes()})
         for m, _, _ in models
     ]
     found: dict[int, Instructions] = {}

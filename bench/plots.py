@@ -5,8 +5,6 @@ only new numbers are the host timings, copies the rest from the cache.
 """
 
 import dataclasses
-import hashlib
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench import source_digest
-from bench.cache import Cache, write_atomic
+from bench.cache import Cache, digest, write_atomic
 from bench.choose import pareto
 from bench.schema import HostLatency, Row, TflmLatency
 
@@ -337,4 +335,4 @@ def _figure_key(name: str, args: tuple) -> str:
 
     code = source_digest("plots.py", "choose.py")
     parts = [name, [shown(a) for a in args], code, matplotlib.__version__]
-    return "figure-" + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+    return "figure-" + digest(parts)

@@ -8,7 +8,6 @@ non-finite number, or two rows for one (dataset, arch, variant).
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import math
 import platform
@@ -21,7 +20,7 @@ from typing import Any
 import psutil
 
 from bench import InvalidResults, files
-from bench.cache import write_text_atomic
+from bench.cache import digest, write_text_atomic
 from bench.schema import (
     CONTROL,
     NAME,
@@ -86,7 +85,7 @@ def machine_info() -> dict[str, Any]:
         info["python"],
         *(info["packages"][name] for name in RUNTIMES),
     ]
-    info["fingerprint"] = hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:12]
+    info["fingerprint"] = digest(basis)
     return info
 
 

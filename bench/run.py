@@ -23,7 +23,7 @@ from bench import (
     seeds,
     targets,
 )
-from bench.cache import Cache, code_version, write_atomic
+from bench.cache import Cache, code_version, digest_bytes, write_atomic
 from bench.config import RunConfig, catalog, check
 from bench.data import Dataset
 from bench.data.loaders import load
@@ -145,15 +145,16 @@ def row_conditions(
 
 def data_key(cfg: RunConfig, dataset: Dataset) -> dict:
     """What the built models depend on in the data: the values and labels themselves."""
-    digest = hashlib.sha256()
-    for s in dataset.series:
-        digest.update(
+    found = digest_bytes(
+        *(
             s.name.encode()
             + s.values.tobytes()
             + s.labels.tobytes()
             + f"{s.train_end},{s.val_end},{s.log}".encode()
+            for s in dataset.series
         )
-    return {"dataset": dataset.name, "digest": digest.hexdigest()[:16], "scaling": cfg.scaling}
+    )
+    return {"dataset": dataset.name, "digest": found, "scaling": cfg.scaling}
 
 
 def contexts(cfg: RunConfig, dataset: Dataset, cache: Cache) -> list[BuildContext]:

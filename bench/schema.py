@@ -13,13 +13,13 @@ when those conditions agree, and otherwise says "not comparable".
 """
 
 import dataclasses
-import hashlib
-import json
 import re
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
+
+from bench.cache import digest
 
 SCHEMA_VERSION = 5
 
@@ -212,8 +212,7 @@ class Conditions:
     code_instructions: str | None = None
 
     def key(self) -> str:
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return digest(dataclasses.asdict(self))
 
 
 MODEL_SHAPE = ("window", "channels")
@@ -544,6 +543,11 @@ class Boards(Record):
 
     def get(self, board: str) -> BoardEstimate | None:
         return (self.boards or {}).get(board)
+
+    def latency_ms(self, board: str) -> float | None:
+        """The estimated latency on `board`, or None without an estimate there."""
+        est = self.get(board)
+        return None if est is None else est.est_latency_ms
 
 
 @dataclass

@@ -3,7 +3,7 @@ interval per metric, and whether a recipe's F1 target holds beyond the noise."""
 
 import statistics
 
-from bench import UsageError
+from bench import UsageError, names
 from bench.schema import Detection, Seeds
 from variants import REGISTRY
 
@@ -11,7 +11,7 @@ from variants import REGISTRY
 def parse(text: str) -> tuple[int, ...]:
     """`0,1,2` -> (0, 1, 2); duplicates, non-integers or nothing: one UsageError."""
     try:
-        seeds = tuple(int(part) for part in text.split(","))
+        seeds = tuple(int(part) for part in names(text))
     except ValueError:
         raise UsageError(
             f"--seeds {text!r}: give integers separated by commas, e.g. 0,1,2"

@@ -1,12 +1,12 @@
 """A user's own model (`--model PATH`): a .tflite measured as it is, or a Keras model
 that the registry's recipes start from instead of the trained baseline."""
 
-import hashlib
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from bench import InvalidModel, UsageError, files
+from bench.cache import digest_bytes
 from variants.baseline import Arch
 
 TFLITE, KERAS = (".tflite",), (".keras", ".h5")
@@ -117,7 +117,7 @@ def flat(model: Any, steps: int, channels: int) -> Any:
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return digest_bytes(path.read_bytes())
 
 
 def user_arch(path: Path, window: int) -> Arch:
