@@ -23,6 +23,7 @@ from bench import InvalidResults, files
 from bench.cache import digest, write_text_atomic
 from bench.schema import (
     CONTROL,
+    MAX_ROWS,
     NAME,
     SCHEMA_VERSION,
     Conditions,
@@ -154,6 +155,11 @@ def validate(results: dict, where: str) -> None:
     """Finite numbers, the JSON Schema, one row per (dataset, arch, variant)."""
     import jsonschema
 
+    if len(results["rows"]) > MAX_ROWS:  # before the schema: its checks grow with the rows
+        raise InvalidResults(
+            f"{where}: {len(results['rows']):,} rows, more than the {MAX_ROWS:,} a results "
+            "file holds"
+        )
     bad = _non_finite(results)
     if bad is not None:
         raise InvalidResults(f"{where}: {_place(results, bad)}: not a finite number in range")

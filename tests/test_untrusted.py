@@ -531,3 +531,41 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         write_atomic(tmp_path / "model.tflite", b"x" * 100)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_results_file_of_too_many_rows_is_refused(tmp_path):
+    def edit(res):
+        res["rows"] = [{**res["rows"][0], "variant": f"v{i}"} for i in range(5_001)]
+
+    with pytest.raises(InvalidResults, match="5,001 rows, more than the 5,000"):
+        read(_results(tmp_path, edit))
+
+
+def test_a_zero_point_outside_its_type_is_not_exported(tiny_models):
+    """An int8 model whose input zero point was set to 2^40 in the flatbuffer."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    from bench import UsageError, export
+
+    data = bytearray(tiny_models["int8"].model)
+    graph = fb.Model.GetRootAs(data, 0).Subgraphs(0)
+    zeros = graph.Tensors(int(graph.Inputs(0))).Quantization().ZeroPointAsNumpy()
+    zeros[0] = 2**40  # a writable view into `data`
+    fw = export.Firmware("seed-int8", bytes(data), 1872, 0.25)
+    with pytest.raises(UsageError, match=r"input zero point 1099511627776 is outside int8"):
+        export.header(fw)
+
+
+def test_the_readmes_budgets_example_loads(tmp_path):
+    """The README's budgets said `min_f1`, which the gate refuses: the key is min_point_f1."""
+    import re
+
+    from bench import gate
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (block,) = re.findall(r"```toml\n(\[tolerances\].*?)```", readme, re.S)
+    path = tmp_path / "budgets.toml"
+    path.write_text(block)
+    tols, budgets = gate.load_gates(path)
+    assert tols.f1_tolerance == 0.005
+    assert budgets["deep/int8"]["min_point_f1"] == 0.85
