@@ -23,7 +23,8 @@ def suite_measured(suite_config: Any) -> Callable[[str, str], Case]:
     from bench import pipeline, schema
     from bench.cache import Cache
     from bench.data.loaders import load
-    from bench.run import contexts, settings
+    from bench.session import settings
+    from bench.train import contexts
     from variants import REGISTRY, NotApplicable
     from variants.build import build
 

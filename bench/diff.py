@@ -11,7 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench import schema
+from bench import results, schema
 from bench.gate import incomparable
 from bench.schema import Row, label_of
 
@@ -49,7 +49,7 @@ def compare(a: dict, b: dict) -> list[Change]:
     """Every variant of either run, every metric (and the estimate on each common board)."""
     rows_a: dict[tuple, Row] = {r.key: r for r in a["rows"]}
     rows_b: dict[tuple, Row] = {r.key: r for r in b["rows"]}
-    boards = [k for k in a.get("boards") or {} if k in (b.get("boards") or {})]
+    boards = [k for k in results.boards(a) if k in results.boards(b)]
     found = []
     for key in dict.fromkeys([*rows_a, *rows_b]):
         name = label_of(key[1], key[2])

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from bench import InvalidResults, files, schema
+from bench import InvalidResults, files, results, schema
 from bench.schema import CONTROL, Row
 
 PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
@@ -258,7 +258,7 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     if not res["rows"]:
         raise InvalidResults("the results hold no rows: nothing to gate")
     rows: list[Row] = res["rows"]
-    boards = {b for r in rows for b in r.boards.boards or {}} | set(res.get("boards") or {})
+    boards = {b for r in rows for b in r.boards.boards or {}} | set(results.boards(res))
     found = []
     for pattern, limits in table.items():
         matched = [r for r in rows if fnmatch.fnmatchcase(r.label, pattern)]

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bench import source_digest
+from bench import results, source_digest
 from bench.cache import Cache, digest, write_atomic
 from bench.choose import pareto
 from bench.schema import HostLatency, Row, TflmLatency
@@ -293,7 +293,7 @@ def write_all(
             ("size-vs-f1", size_vs_f1, (rows, arch)),
             ("latency", latency_boxes, (rows, arch)),
             ("scores", score_trace, (shown, res.get("traces", {}).get(arch))),
-            ("memory", memory, (rows, arch, res.get("boards") or {})),
+            ("memory", memory, (rows, arch, results.boards(res))),
             ("energy", energy, (rows, arch)),
             ("seeds", seed_spread, (rows, arch)),
         ]

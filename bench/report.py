@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from bench import schema
+from bench import results, schema
 from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
 from bench.choose import Constraints, answer, pareto, within_noise
@@ -187,7 +187,7 @@ def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | N
     arches = _arches(res)
     return [
         (board, arch, answer(rows, constraints, board))
-        for board in res.get("boards") or {}
+        for board in results.boards(res)
         for arch, rows in arches.items()
     ]
 
@@ -205,7 +205,7 @@ def _f1_cell(row: Row, constraints: Constraints) -> str:
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     """Per board (and arch): the variant to ship, its estimates, memory and quality."""
     constraints = _constraints(res, constraints)
-    boards = res.get("boards") or {}
+    boards = results.boards(res)
     body: list[list[str]] = []
     for board, arch, row in answers(res, constraints):
         name = boards[board].get("name", board)
@@ -303,7 +303,7 @@ def detection_warnings(rows: list[Row]) -> list[str]:
 
 
 def _boards(res: dict, rows: list[Row]) -> list[str]:
-    return [b for b in res.get("boards", {}) if any(b in (r.boards.boards or {}) for r in rows)]
+    return [b for b in results.boards(res) if any(b in (r.boards.boards or {}) for r in rows)]
 
 
 def board_tables(res: dict, rows: list[Row]) -> list[str]:
@@ -363,7 +363,7 @@ def board_tables(res: dict, rows: list[Row]) -> list[str]:
 
 def _shipped(res: dict, arch: str, rows: list[Row], constraints: Constraints) -> Row:
     """The row the answer ships to the first board, else float32, else the first row."""
-    board = next(iter(res.get("boards") or {}), None)
+    board = next(iter(results.boards(res)), None)
     pick = answer(rows, constraints, board) if board else None
     return pick or next((r for r in rows if r.variant == "float32"), rows[0])
 
@@ -554,7 +554,7 @@ PROTOCOLS = {
 
 
 def dataset_section(res: dict) -> list[str]:
-    data, cfg = res.get("dataset", {}), res["config"]
+    data, cfg = results.dataset(res), res["config"]
     series = data.get("series", [])
     policies = sorted(
         {r.detection.threshold_policy for r in res["rows"] if r.detection.threshold_policy}
@@ -563,7 +563,7 @@ def dataset_section(res: dict) -> list[str]:
         f"Dataset `{text(data.get('name'))}` ({len(series)} series, "
         f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
         f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
-        f"{PROTOCOLS.get(data.get('protocol'), 'n/a')}. Threshold policy "
+        f"{PROTOCOLS.get(str(data.get('protocol')), 'n/a')}. Threshold policy "
         f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
         "only. Streaming: a point's score is that of the window ending at it."
     ]
@@ -592,7 +592,7 @@ ALL_ROWS = ("all_rows_point_f1", "all_rows_far", "all_rows_mar")
 
 def _with_all_rows(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
     """The all-rows figures after `mar`, when the dataset's leaderboard counts that way."""
-    board = (res.get("dataset") or {}).get("leaderboard") or {}
+    board = results.dataset(res).get("leaderboard") or {}
     if board.get("compare") not in ALL_ROWS:
         return columns
     at = columns.index("mar") + 1

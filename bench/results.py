@@ -112,6 +112,16 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def boards(results: dict) -> dict[str, dict]:
+    """The boards the run estimated for, by key (the catalog as the run saw it)."""
+    return results.get("boards") or {}
+
+
+def dataset(results: dict) -> dict:
+    """What the run measured on: name, series, channels, points, warnings, leaderboard."""
+    return results.get("dataset") or {}
+
+
 def write(results: dict, path: Path) -> None:
     """The results with their `Row`s flat, as the schema describes the file."""
     flat = {**results, "rows": [row.to_dict() for row in results["rows"]]}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench import graph
-from bench.run import lineage
+from bench.rows import lineage
 from bench.runtime import LiteRT
 from variants import REGISTRY, F1Target
 from variants.baseline import ARCHS, build_model

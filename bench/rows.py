@@ -1,0 +1,297 @@
+"""The measure stage: one `Row` per variant (measured, skipped or failed), the user's
+.tflite, figures over seeds and series, and the comparisons with float32."""
+
+import dataclasses
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import (
+    MeasurementError,
+    UsageError,
+    detection,
+    graph,
+    instructions,
+    seeds,
+)
+from bench.cache import Cache, write_atomic
+from bench.config import RunConfig
+from bench.data import Dataset
+from bench.data.windows import Windows, make_windows
+from bench.executor import Died
+from bench.isolate import Limits, default_timeout
+from bench.pipeline import (
+    baseline_figures,
+    conditions,
+    measure,
+    measure_detection,
+)
+from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
+from bench.session import Session
+from bench.train import data_key, model_window
+from variants import REGISTRY
+from variants.build import (
+    BuildContext,
+    Outcome,
+)
+from variants.external import read_tflite
+
+
+def lineage(name: str) -> str:
+    """`float32 > pruned80 > pruned80_int8`: the chain of parents in the registry."""
+    chain = [name]
+    while parent := REGISTRY[chain[0]].parent:
+        chain.insert(0, parent)
+    return " > ".join(chain)
+
+
+def add_deltas(rows: list[Row]) -> None:
+    """Comparisons with float32 of the same arch and dataset, and each F1 target's verdict."""
+    refs = {(r.arch, r.id.dataset): r for r in rows if r.variant == "float32"}
+    for row in rows:
+        registered = row.id.recipe_params is not None  # not a user's .tflite
+        target = REGISTRY[row.variant].f1_target if registered else None
+        ref = refs.get((row.arch, row.id.dataset))
+        row.vs_float32 = row.against(ref, target)
+
+
+def save_model(out: Path, model: bytes, row: Row) -> None:
+    """The model into `out/models/`, and where it is and its hash into the row."""
+    artifact = out / "models" / f"{row.arch}-{row.variant}.tflite"
+    write_atomic(artifact, model)
+    row.id.artifact = str(artifact.relative_to(out))
+    row.id.sha256 = hashlib.sha256(model).hexdigest()
+
+
+def identity(s: Session, dataset: Dataset, window: int | None, **given: Any) -> Identity:
+    """A row's identity: `given` and the conditions this run measures it under."""
+    where = row_conditions(s.cfg, dataset, window, s.machine)
+    fields = {"dataset": dataset.name, "window": window, **given}
+    return Identity(**fields, conditions=where, measure_key=where.key())
+
+
+def row_conditions(
+    cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict
+) -> Conditions:
+    """The conditions a row of this run is measured under (see `schema.Conditions`)."""
+    versions = machine["packages"]
+    return conditions(
+        dataset=dataset.name,
+        data_digest=data_key(cfg, dataset)["digest"],
+        window=window,
+        channels=len(dataset.channels),
+        scaling=cfg.scaling,
+        epochs=cfg.train.epochs,
+        batch_size=cfg.train.batch_size,
+        learning_rate=cfg.train.learning_rate,
+        seed=cfg.train.seed,
+        threshold=cfg.threshold,
+        latency_samples=cfg.latency_samples,
+        machine=machine["fingerprint"],
+        litert=versions["ai-edge-litert"],
+        tflite_micro=versions["tflite-micro"],
+        valgrind=instructions.valgrind_version(),
+    )
+
+
+def trace(windows: Windows) -> dict:
+    """The test windows' labels and end points: what the report plots scores against."""
+    return {
+        "end": windows.test.end.tolist(),
+        "y": windows.test.y_end.tolist(),
+        "series": windows.test.series.tolist(),
+        "names": list(windows.series_names),
+    }
+
+
+@dataclass
+class PerSeries:
+    """NAB's protocol (`--per-series`): per arch, one context per series, their outcomes
+    in the same order, and the windows of every series together."""
+
+    parts: dict[str, list[BuildContext]]
+    outcomes: dict[str, list[dict[str, Any]]]
+    wholes: dict[str, Windows]
+
+
+def per_series_detection(s: Session, rows: list[Row], split: PerSeries, reference: dict) -> None:
+    """Each row's detection from one model per series, scored on all test points."""
+    t = time.perf_counter()
+    for row in rows:
+        if not row.id.artifact:
+            continue
+        built = [found.get(row.variant) for found in split.outcomes[row.arch]]
+        models = [b.model for b in built if isinstance(b, Outcome) and b.model is not None]
+        if len(models) < len(built):
+            row.fail(StepError.of("detection", "a series' build failed"))
+            continue
+        row.detection = detection.measure_per_series(
+            models,
+            [c.windows for c in split.parts[row.arch]],
+            split.wholes[row.arch],
+            s.how.threshold,
+            {k: v for k, v in reference[row.arch].items() if isinstance(v, dict)},
+        )
+    s.clock.add("per_series", t)
+
+
+def add_seed_figures(
+    s: Session, rows: list[Row], contexts: list[BuildContext], outcomes: list[dict[str, Any]]
+) -> None:
+    """Detection of every other seed's build of each variant, then each row's figures
+    over all seeds (`schema.Seeds`)."""
+    t = time.perf_counter()
+    by_seed: dict[tuple[str, str], dict[int, Detection]] = {}
+    for row in rows:
+        by_seed[(row.arch, row.variant)] = {s.cfg.seeds[0]: row.detection}
+    for ctx, found in zip(contexts, outcomes, strict=True):
+        for name, one in found.items():
+            scored = Detection()
+            if not isinstance(one, Died) and one.model is not None:
+                scored = measure_detection(one.model, ctx.windows, s.how)
+            by_seed.setdefault((ctx.arch.name, name), {})[ctx.train_cfg.seed] = scored
+    for row in rows:
+        mine = by_seed[(row.arch, row.variant)]
+        float32 = by_seed.get((row.arch, "float32"), {})
+        row.seeds = seeds.figures(row.variant, mine, float32)
+    s.clock.add("seeds", t)
+
+
+def _build_error(one: Outcome | Died) -> StepError:
+    if isinstance(one, Died):
+        return StepError.of("build", one.reason, "WorkerDied")
+    kind, message = one.error or ("BuildError", "the recipe built no model")
+    return StepError.of("build", message, kind)
+
+
+def registry_rows(
+    s: Session, ctx: BuildContext, dataset: Dataset, outcomes: dict[str, Any]
+) -> list[Row]:
+    """One row per registered variant of `ctx`'s arch: measured, skipped or failed."""
+    rows = []
+    for name in s.cfg.variants:
+        variant = REGISTRY[name]
+        s.log(f"[{ctx.arch.name}] {name}: measuring", start=True)
+        row = Row(
+            identity(
+                s,
+                dataset,
+                ctx.windows.length,
+                variant=name,
+                arch=ctx.arch.name,
+                parent=variant.parent,
+                recipe=variant.summary,
+                recipe_params=variant.params,
+                lineage=lineage(name),
+                f1_target=str(variant.f1_target) if variant.f1_target else None,
+            )
+        )
+        one = outcomes[name]
+        if not isinstance(one, Died) and one.skipped:
+            row.id.recipe_skipped = one.skipped
+        elif isinstance(one, Died) or one.error or one.model is None:
+            row.fail(_build_error(one))
+        else:
+            measured(s, row, one, ctx)
+        rows.append(row)
+    return rows
+
+
+def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
+    """A built variant's model saved and measured into its row."""
+    assert one.model is not None
+    if one.note:
+        s.log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
+    save_model(s.cfg.out, one.model, row)
+    row.id.cache_key, row.id.cached, row.id.build_seconds = one.key, one.cached, one.build_seconds
+    detect = s.cfg.model is None or s.cfg.dataset is not None
+    measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, s.how, row)
+    if not detect:
+        row.id.detection_skipped = SKIPPED
+
+
+def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
+    """The non-learned detectors on these test points; what cannot be computed is the
+    user's input (data too short for its window), said before any training."""
+    try:
+        found = baseline_figures(windows, cfg.threshold, cache)
+    except MeasurementError as err:
+        raise UsageError(
+            f"dataset {dataset.name!r}: the baselines cannot be computed "
+            f"({err}); give more data or a shorter --window"
+        ) from None
+    return {"dataset": dataset.name, "test_points": len(windows.test.y_end), **found}
+
+
+def scalers(windows: Windows) -> list[dict]:
+    """Each series' scaling, fitted on its training part: what firmware must apply."""
+    return [
+        {"series": name, **dataclasses.asdict(scaler)}
+        for name, scaler in zip(windows.series_names, windows.scalers, strict=True)
+    ]
+
+
+SKIPPED = (
+    "a model brought in is scored for detection only on data you name: pass "
+    "--dataset (nepse for the built-in stream)"
+)
+
+
+def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows | None]:
+    """A user's .tflite, measured as it is; detection when its input is a window."""
+    cfg = s.cfg
+    model = read_tflite(path)
+    shape, out_shape = graph.io_shapes(model)
+    limits = Limits(
+        cfg.measure_timeout or default_timeout(len(model)),
+        cfg.measure_memory_bytes,
+        cfg.max_tensor_bytes,
+    )
+    how = replace(s.how, isolate=limits)  # every step in a child bounded in time and memory
+    windows = None
+    if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
+        windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
+        inputs = windows.test.x
+    else:
+        rng = np.random.default_rng(cfg.train.seed)
+        per_window = 4 * math.prod(shape)
+        count = min(256, max(2, cfg.max_tensor_bytes // per_window))
+        inputs = rng.random((count, *shape[1:]), dtype=np.float32)
+    name = safe_name(path.stem)
+    s.log(f"[user] {name}: measuring", start=True)
+    window = windows.length if windows else None
+    given = {"variant": name, "arch": "user", "recipe": f"user model {path.name}"}
+    row = Row(identity(s, dataset, window, **given, input_shape=shape))
+    row.id.dataset = dataset.name if windows else None
+    save_model(cfg.out, model, row)
+    if cfg.dataset is None:
+        row.id.detection_skipped = SKIPPED
+    elif windows is None:
+        row.id.detection_skipped = (
+            f"input {shape} -> output {out_shape} is not a window "
+            "autoencoder; latency used random inputs"
+        )
+    measure(model, inputs, windows, how, row)
+    return row, windows
+
+
+@dataclass
+class Measured:
+    """What the measuring stages hand the results file: the rows, and per arch the test
+    points' trace, the baselines and each series' scaling."""
+
+    rows: list[Row] = field(default_factory=list)
+    traces: dict[str, dict] = field(default_factory=dict)
+    baselines: dict[str, dict] = field(default_factory=dict)
+    scaling: dict[str, list] = field(default_factory=dict)
+
+    def windows(self, s: Session, arch: str, windows: Windows, dataset: Dataset) -> None:
+        """What the report needs of `arch`'s windows (and what firmware must apply)."""
+        self.traces[arch] = trace(windows)
+        self.baselines[arch] = baselines(windows, s.cfg, dataset, s.cache)
+        self.scaling[arch] = scalers(windows)
