@@ -3,18 +3,10 @@ DS-CNN) built and counted, and the estimator set beside every published result."
 
 import dataclasses
 
-from bench import (
-    energy,
-    graph,
-    targets,
-)
+from bench import energy, graph, targets
 from bench.cache import Cache
-from bench.pipeline import (
-    arena_and_instructions,
-)
-from variants.build import (
-    calibration_model,
-)
+from bench.pipeline import arena_and_instructions
+from variants.build import calibration_model
 
 
 def calibrate(cat: targets.Catalog, cache: Cache) -> dict:

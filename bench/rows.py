@@ -11,34 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from bench import (
-    MeasurementError,
-    UsageError,
-    detection,
-    graph,
-    instructions,
-    seeds,
-)
+from bench import MeasurementError, UsageError, detection, graph, instructions, seeds
 from bench.cache import Cache, write_atomic
 from bench.config import RunConfig
 from bench.data import Dataset
 from bench.data.windows import Windows, make_windows
 from bench.executor import Died
 from bench.isolate import Limits, default_timeout
-from bench.pipeline import (
-    baseline_figures,
-    conditions,
-    measure,
-    measure_detection,
-)
+from bench.pipeline import baseline_figures, conditions, measure, measure_detection
 from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
 from bench.session import Session
 from bench.train import data_key, model_window
 from variants import REGISTRY
-from variants.build import (
-    BuildContext,
-    Outcome,
-)
+from variants.build import BuildContext, Outcome
 from variants.external import read_tflite
 
 

@@ -10,13 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import (
-    RunFailed,
-    UsageError,
-    detection,
-    report,
-    results,
-)
+from bench import RunFailed, UsageError, detection, report, results
 from bench.cache import Cache, code_version
 from bench.calibrate import calibrate
 from bench.config import RunConfig, check
@@ -24,9 +18,7 @@ from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
 from bench.output import staging, swap_in
-from bench.pipeline import (
-    add_instructions,
-)
+from bench.pipeline import add_instructions
 from bench.progress import Log, plain
 from bench.rows import (
     Measured,

@@ -131,10 +131,6 @@ class StepError:
             kind, err = type(err).__name__, str(err)
         return cls(stage, kind, err.strip()[:500])
 
-    def add_to(self, row: dict) -> None:
-        """Record this error in `row`'s `errors`, beside the others."""
-        row["errors"] = {**(row.get("errors") or {}), self.stage: dataclasses.asdict(self)}
-
 
 @dataclass
 class Layer:
@@ -715,11 +711,8 @@ class Row:
         self.id.errors = {**(self.id.errors or {}), error.stage: error}
 
 
-ATTRIBUTE: dict[type[Record], str] = {
-    type(default): f.name
-    for f in dataclasses.fields(Row)
-    if (default := f.default_factory() if callable(f.default_factory) else None) is not None
-} | {Identity: "id"}
+# Which attribute of a Row holds each record.
+ATTRIBUTE: dict[type[Record], str] = {tp: name for name, tp in typing.get_type_hints(Row).items()}
 
 
 def _fields() -> dict[str, tuple[type[Record], dataclasses.Field]]:

@@ -7,10 +7,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from bench import (
-    UsageError,
-    targets,
-)
+from bench import UsageError, targets
 from bench.cache import Cache, digest_bytes
 from bench.config import RunConfig, catalog
 from bench.data import Dataset
