@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
@@ -94,7 +95,15 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"edgebench {metadata.version('edgebench')}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_run_args, _report_args, _export_args, _gate_args, _targets_args, _diff_args):
+    for add in (
+        _run_args,
+        _report_args,
+        _export_args,
+        _gate_args,
+        _targets_args,
+        _diff_args,
+        _clean_args,
+    ):
         add(sub)
     sub.add_parser(
         "schema",
@@ -154,8 +163,14 @@ def _data_args(run: argparse.ArgumentParser, default: "RunConfig") -> None:
     )
     run.add_argument(
         "--label-column",
-        default=columns.label,
-        help=f"csv: the 0/1 label column, used when present (default {columns.label})",
+        default=None,
+        help=f"csv: the 0/1 label column (default {columns.label}, used when present; a "
+        "column named here must be there)",
+    )
+    run.add_argument(
+        "--sep",
+        default=None,
+        help="csv: the field separator (default: sniffed from the header: , ; tab or |)",
     )
     run.add_argument(
         "--arch",
@@ -408,6 +423,29 @@ def _targets_args(sub: Subparsers) -> None:
     targets.add_argument("--targets", type=Path, help="catalog TOML (default: built-in)")
 
 
+def _clean_args(sub: Subparsers) -> None:
+    clean = sub.add_parser(
+        "clean",
+        help="remove old runs from reports/runs, keeping the newest N",
+        description="Remove the run folders under reports/runs/ but the newest N; the run "
+        "reports/latest points to and folders no edgebench run wrote are kept.",
+    )
+    clean.add_argument(
+        "--keep", type=int, default=5, help="how many newest runs to keep (default 5)"
+    )
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from bench.output import clean
+
+    gone = clean(RUNS, args.keep, LATEST) if RUNS.is_dir() else []
+    print(
+        f"removed {len(gone)} run folder(s) from {RUNS}: "
+        + (", ".join(p.name for p in gone) or "none")
+    )
+    return 0
+
+
 def _diff_args(sub: Subparsers) -> None:
     diff = sub.add_parser(
         "diff",
@@ -461,7 +499,13 @@ def _run_config(args: argparse.Namespace) -> "RunConfig":
         "measure_timeout": args.measure_timeout,
         "max_tensor_bytes": args.max_tensor_bytes,
     }
-    columns = CsvColumns(args.time_column, args.value_columns or (), args.label_column)
+    columns = CsvColumns(
+        args.time_column,
+        args.value_columns or (),
+        args.label_column or CsvColumns.label,
+        label_required=args.label_column is not None,
+        sep=args.sep,
+    )
     return replace(
         cfg,
         dataset=args.dataset,
@@ -518,7 +562,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(answer_text(res))
     print(
         f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res['rows'])} rows, "
-        f"{failed} with errors) in {res['stages_s']['total']:.1f} s"
+        f"{failed} with errors) in {time.perf_counter() - args.started:.1f} s, the "
+        "command's wall time"
     )
     return 0
 
@@ -737,9 +782,10 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
-    args.argv = argv
+    args.argv, args.started = argv, started
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
@@ -771,6 +817,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schema": _cmd_schema,
     "diff": _cmd_diff,
     "variants": _cmd_variants,
+    "clean": _cmd_clean,
 }
 
 if __name__ == "__main__":

@@ -61,6 +61,19 @@ def check_out(out: Path, inputs: Iterable[Path | None] = ()) -> None:
     check_writable(out)
 
 
+def clean(runs: Path, keep: int, latest: Path) -> list[Path]:
+    """Remove all but the newest `keep` run folders under `runs` (named by their start
+    time); never the one `latest` points to, nor a folder no edgebench run wrote."""
+    if keep < 0:
+        raise UsageError(f"--keep {keep}: give how many of the newest runs to keep (0 or more)")
+    pinned = latest.resolve() if latest.is_symlink() else None
+    found = sorted((p for p in runs.iterdir() if p.is_dir() and is_run_folder(p)), reverse=True)
+    gone = [p for p in found[keep:] if p.resolve() != pinned]
+    for folder in gone:
+        shutil.rmtree(folder)
+    return gone
+
+
 def check_writable(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -203,6 +203,13 @@ def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
 def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
     """The non-learned detectors on these test points; what cannot be computed is the
     user's input (data too short for its window), said before any training."""
+    val = windows.val.y_end
+    if len(val) and val.all():
+        raise UsageError(
+            f"dataset {dataset.name!r}: every one of the {len(val):,} validation points is "
+            "labelled anomalous, and the threshold is set on normal validation points; give "
+            "data with normal points between the training and test parts"
+        )
     try:
         found = baseline_figures(windows, cfg.threshold, cache)
     except MeasurementError as err:

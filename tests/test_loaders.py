@@ -76,8 +76,8 @@ def test_a_good_csv_loads_with_its_labels(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,value\n2024-01-01,1\n", "no time column 'timestamp'"),
-        ("timestamp,label\n2024-01-01,0\n", "missing value column(s) (none)"),
+        ("time,value\n2024-01-01,1\n", "unknown time column 'timestamp'; did you mean 'time'?"),
+        ("timestamp,label\n2024-01-01,0\n", "no value column besides the time and label"),
         (
             csv_rows().replace(",3.0,", ",abc,", 1),
             "non-numeric value(s), the first in column 'value', data row 4: 'abc'",

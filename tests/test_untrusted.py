@@ -569,3 +569,69 @@ def test_the_readmes_budgets_example_loads(tmp_path):
     tols, budgets = gate.load_gates(path)
     assert tols.f1_tolerance == 0.005
     assert budgets["deep/int8"]["min_point_f1"] == 0.85
+
+
+# ---- what a new user trips over (#28): columns, separators, housekeeping -----------------
+
+
+def _labelled_csv(tmp_path: Path, sep: str = ",", name: str = "d.csv") -> Path:
+    rows = [f"2024-01-01 00:{i // 60:02d}:{i % 60:02d}{sep}{np.sin(i / 5):.3f}{sep}"
+            f"{int(i % 50 == 0)}" for i in range(600)]  # fmt: skip
+    path = tmp_path / name
+    path.write_text(f"timestamp{sep}value{sep}label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "message"),
+    [
+        ("--label-column", "anomaly", "unknown label column 'anomaly'"),
+        ("--label-column", "labels", "unknown label column 'labels'; did you mean 'label'?"),
+        ("--time-column", "timestmp", "did you mean 'timestamp'?"),
+        ("--value-columns", "valeu", "unknown value column 'valeu'; did you mean 'value'?"),
+    ],
+)
+def test_a_misspelt_column_is_refused_with_a_suggestion(tmp_path, option, given, message):
+    """`--label-column anomaly` on a file labelled in `label` used to train on the labels."""
+    path = _labelled_csv(tmp_path)
+    done = edgebench(
+        "run", "--quick", "--dataset", f"csv:{path}", option, given, "--out", tmp_path / "o"
+    )
+    _one_line_exit_2(done)
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_the_separator_is_sniffed(tmp_path, sep):
+    from bench.data.loaders import CsvColumns, load_csv
+
+    found = load_csv(_labelled_csv(tmp_path, sep), CsvColumns())
+    assert found.channels == ("value",)
+    assert int(found.series[0].labels.sum()) == 12
+
+
+def test_a_validation_part_without_normal_points_says_so(tmp_path):
+    path = _labelled_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    for i in range(361, 481):  # rows 60-80 %: the validation part, all anomalous
+        lines[i] = lines[i].rsplit(",", 1)[0] + ",1"
+    path.write_text("\n".join(lines) + "\n")
+    done = edgebench("run", "--quick", "--dataset", f"csv:{path}", "--arch", "seed",
+                     "--out", tmp_path / "o")  # fmt: skip
+    _one_line_exit_2(done)
+    assert "validation points is labelled anomalous" in done.stderr
+
+
+def test_clean_keeps_the_newest_runs_the_latest_and_foreign_folders(tmp_path):
+    runs = tmp_path / "runs"
+    for name in ("20260101-000000", "20260102-000000", "20260103-000000", "20260104-000000"):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "results.json").write_text('{"schema_version": 5, "rows": []}')
+    (runs / "mine").mkdir()
+    latest = tmp_path / "latest"
+    latest.symlink_to(runs / "20260101-000000")
+    gone = output.clean(runs, 1, latest)
+    assert [p.name for p in gone] == ["20260103-000000", "20260102-000000"]
+    assert sorted(p.name for p in runs.iterdir()) == ["20260101-000000", "20260104-000000", "mine"]
+    with pytest.raises(UsageError, match="--keep -1"):
+        output.clean(runs, -1, latest)

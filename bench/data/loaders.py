@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench import UsageError, files
+from bench import UsageError, files, unknown
 from bench.data import Dataset, Series
 from bench.data.synthetic import StreamConfig, nepse_dataset
 from bench.schema import CONTROL
@@ -57,6 +57,11 @@ class CsvColumns:
     time: str = "timestamp"
     values: tuple[str, ...] = ()  # () = every numeric column but time and label
     label: str | None = "label"  # used when present
+    label_required: bool = False  # named by the user: a file without it is refused
+    sep: str | None = None  # None: sniffed from the header (, ; tab |)
+
+
+SEPARATORS = ",;\t|"
 
 
 def load(
@@ -83,7 +88,7 @@ NAB_COLUMNS = CsvColumns("timestamp", ("value",), None)
 
 
 def read_table(
-    path: Path, sep: str, columns: CsvColumns, warnings: list[str]
+    path: Path, sep: str | None, columns: CsvColumns, warnings: list[str]
 ) -> "tuple[pd.Series, np.ndarray, np.ndarray | None, list]":
     """Read and check one file: (timestamps, values (n, c), labels or None, value names);
     what is odd but usable goes to `warnings`."""
@@ -105,32 +110,48 @@ def read_table(
     return stamps.reset_index(drop=True), numeric.to_numpy(np.float64), labels, names
 
 
-def _frame(path: Path, sep: str) -> "pd.DataFrame":
+def _frame(path: Path, sep: str | None) -> "pd.DataFrame":
+    """The table, its separator sniffed from the header unless given."""
     import pandas as pd
 
-    data = io.BytesIO(files.read_bytes(path, "CSV file"))
+    data = files.read_bytes(path, "CSV file")
+    sep = sep or sniff(data)
     try:
-        frame = pd.read_csv(data, sep=sep)
+        frame = pd.read_csv(io.BytesIO(data), sep=sep)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{path}: not a readable {sep!r}-separated file ({err})") from None
     return frame
 
 
 def _value_names(frame: "pd.DataFrame", path: Path, columns: CsvColumns) -> list:
-    have = ", ".join(map(str, frame.columns))
-    if columns.time not in frame.columns:
-        raise UsageError(f"{path}: no time column {columns.time!r}; columns are {have}")
+    have = [str(c) for c in frame.columns]
+    _present(path, "time column", columns.time, have)
+    if columns.label_required and columns.label is not None:
+        _present(path, "label column", columns.label, have)  # never read as a value
     names = list(columns.values) or [
         c for c in frame.columns if c not in (columns.time, columns.label)
     ]
-    missing = [c for c in names if c not in frame.columns]
-    if missing or not names:
-        raise UsageError(
-            f"{path}: missing value column(s) {', '.join(missing) or '(none)'}; columns are {have}"
-        )
+    for name in names:
+        _present(path, "value column", name, have)
+    if not names:
+        raise UsageError(f"{path}: no value column besides the time and label; columns are {have}")
     if frame.empty:
         raise UsageError(f"{path}: a header and no data row; give the series' rows")
     return names
+
+
+def _present(path: Path, kind: str, name: str, have: list[str]) -> None:
+    """`name` is one of the file's columns, or one line with a suggestion."""
+    if name not in have:
+        raise UsageError(f"{path}: {unknown(kind, name, have)}")
+
+
+def sniff(head: bytes) -> str:
+    """The separator of a table: the one of `SEPARATORS` its header line holds most of."""
+    line = head.split(b"\n", 1)[0].decode(errors="replace")
+    counts = {sep: line.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _stamps(given: "pd.Series", path: Path, warnings: list[str]) -> "pd.Series":
@@ -364,7 +385,7 @@ def _windows(
 def load_csv(path: Path, columns: CsvColumns) -> Dataset:
     """A user's CSV: timestamp, value column(s), optional 0/1 label; split 60/20/20."""
     warnings: list[str] = []
-    _, values, labels, names = read_table(path, ",", columns, warnings)
+    _, values, labels, names = read_table(path, columns.sep, columns, warnings)
     n = len(values)
     if n < MIN_CSV_ROWS:
         raise UsageError(
