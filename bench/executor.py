@@ -28,7 +28,7 @@ from multiprocessing import forkserver
 from typing import Any
 
 from bench import UsageError
-from bench.lifetime import die_with_parent
+from bench.lifetime import die_with_parent, mark_run
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def _forkserver() -> multiprocessing.context.BaseContext:
     ctx.set_forkserver_preload(["bench._forkserver"])
     before = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
+    mark_run()  # the server and its workers exit when this process is gone
     try:
         forkserver.ensure_running()
     finally:

@@ -9,17 +9,40 @@ import sys
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+RUN_PID = "EDGEBENCH_RUN_PID"  # the process whose children these are: they check it lives
+
+
+def mark_run() -> None:
+    """In the process about to start children: they may check that it still lives."""
+    os.environ[RUN_PID] = str(os.getpid())
 
 
 def die_with_parent(sig: int = signal.SIGKILL) -> None:
     """Have the kernel send `sig` to this process when its parent dies, however the
-    parent dies (SIGKILL included); Linux only, elsewhere nothing."""
+    parent dies (SIGKILL included); Linux only, elsewhere nothing. A process whose run
+    died before this call (it was starting up) exits at once."""
     if sys.platform != "linux":
         return
-    parent = os.getppid()
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig))
-    if os.getppid() != parent:  # the parent died before the call above
+    if orphaned():
         os._exit(1)
+
+
+def orphaned() -> bool:
+    """Whether the run this process belongs to is gone: its parent is init, or the
+    process that marked the run (`mark_run`) no longer exists."""
+    if os.getppid() == 1:
+        return True
+    pid = os.environ.get(RUN_PID, "")
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, as another user's process: not ours to judge
+        return False
+    return False
 
 
 def watch(*folders: Path) -> int:

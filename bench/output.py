@@ -115,6 +115,7 @@ def staging(out: Path) -> Iterator[tuple[Path, Path]]:
     stage = out.parent / f".{out.name}.staging-{os.getpid()}"
     stage.mkdir(parents=True)
     scratch = Path(tempfile.mkdtemp(prefix="edgebench-cache-"))
+    lifetime.mark_run()
     watchdog = lifetime.watch(stage, scratch)
     try:
         yield stage, scratch

@@ -289,13 +289,19 @@ def test_a_run_whose_every_row_failed_keeps_the_earlier_output():
 # ---- 7: a run stopped by SIGTERM or SIGKILL leaves no process and no staging behind -----
 
 
-def _descendants(pid: int) -> list:
+def _tagged(tag: str) -> list:
+    """Every live process whose environment carries `tag`: a run's processes, however
+    they were started and whoever their parent is now."""
     import psutil
 
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("EDGEBENCH_TEST_TAG") == tag and proc.status() != "zombie":
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
 
 
 @pytest.mark.slow
@@ -308,30 +314,28 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, signal_name, code):
 
     import psutil
 
-    out = tmp_path / "out"
-    env = {**os.environ, "EDGEBENCH_CACHE": str(tmp_path / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out, tag = tmp_path / "out", f"{os.getpid()}-{signal_name}"
+    env = {**os.environ, "EDGEBENCH_CACHE": str(tmp_path / "cache"), "EDGEBENCH_TEST_TAG": tag}
     argv = ["run", "--quick", "--arch", "seed", "--variants", "float32,qat", "--out", str(out)]
+    log = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", *argv],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "bench.cli", *argv], env=env, stdout=subprocess.DEVNULL, stderr=log
     )
-    deadline, seen = time.monotonic() + 120, []
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        seen = _descendants(proc.pid)
-        if len(seen) >= 4:  # watchdog, resource tracker, fork server, a worker: training
+        children = psutil.Process(proc.pid).children(recursive=True)
+        if len(children) >= 4:  # watchdog, resource tracker, fork server, a worker: training
             break
         time.sleep(0.2)
-    assert len(seen) >= 4, seen
+    assert proc.poll() is None
     proc.send_signal(getattr(signal, signal_name))
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == code, stderr
-    _, alive = psutil.wait_procs(seen, timeout=10)
-    assert alive == []
+    assert proc.wait(timeout=60) == code, (tmp_path / "stderr.txt").read_text()
+    deadline = time.monotonic() + 10
+    while _tagged(tag) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [(p.pid, p.name(), p.cmdline()[:3]) for p in _tagged(tag)] == []
     assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
-    assert not out.exists() or not (out / "results.json").exists()
+    assert not (out / "results.json").exists()
 
 
 # ---- 1: dates ----------------------------------------------------------------------------
