@@ -11,11 +11,12 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench import results, schema
+from bench import gate, results, schema
 from bench.gate import incomparable
 from bench.schema import Row, label_of
 
 METRICS = (
+    "tflm_deployable",
     "size_bytes",
     "arena_bytes",
     "tflm_instructions",
@@ -39,10 +40,35 @@ class Change:
 def _sense(metric: str, a: Any, b: Any) -> str:
     if a == b:
         return "same"
+    if isinstance(a, bool) and isinstance(b, bool):  # deployability: a flip says which way
+        return "better" if b else "worse"
     best = schema.info(metric)["best"] if metric in schema.FIELDS else None
     if a is None or b is None or best is None:
         return "changed"
     return "better" if (b < a) == (best == "min") else "worse"
+
+
+def _timing(metric: str, ra: Row, rb: Row) -> tuple[str, str]:
+    """(sense, note) of a wall-clock median by the gate's test: slower or faster only
+    when the whole interval of the shift lies beyond the gate's factor."""
+    samples, tol = schema.info(metric)["samples"], gate.Tolerances()
+    if not ra.value(samples) or not rb.value(samples):
+        return _sense(metric, ra.value(metric), rb.value(metric)), ""
+    slower = gate.timing(metric, samples, ra, rb, tol)
+    faster = gate.timing(metric, samples, rb, ra, tol)
+    if slower.verdict == gate.FAIL:
+        return "worse", slower.change
+    if faster.verdict == gate.FAIL:
+        return "better", faster.change
+    if ra.value(metric) == rb.value(metric):
+        return "same", ""
+    return "same", f"within noise, {slower.change}"
+
+
+FLIPS: dict[tuple[object, object], str] = {
+    (True, False): "no longer deployable on TFLM",
+    (False, True): "now deployable on TFLM",
+}
 
 
 def compare(a: dict, b: dict) -> list[Change]:
@@ -65,15 +91,21 @@ def compare(a: dict, b: dict) -> list[Change]:
                 )
             )
             continue
-        for metric in METRICS:
-            why = incomparable(metric, ra, rb)
-            va, vb = ra.value(metric), rb.value(metric)
-            sense = "not comparable" if why else _sense(metric, va, vb)
-            found.append(Change(name, metric, va, vb, sense, why or ""))
+        found += [_change(name, metric, ra, rb) for metric in METRICS]
         for board in boards:
             va, vb = ra.boards.latency_ms(board), rb.boards.latency_ms(board)
             found.append(Change(name, f"est ms @ {board}", va, vb, _faster(va, vb)))
     return found
+
+
+def _change(name: str, metric: str, ra: Row, rb: Row) -> Change:
+    va, vb = ra.value(metric), rb.value(metric)
+    why = incomparable(metric, ra, rb)
+    if why:
+        return Change(name, metric, va, vb, "not comparable", why)
+    if schema.info(metric)["gate"] == "timing":
+        return Change(name, metric, va, vb, *_timing(metric, ra, rb))
+    return Change(name, metric, va, vb, _sense(metric, va, vb), FLIPS.get((va, vb), ""))
 
 
 def _faster(a: float | None, b: float | None) -> str:
@@ -88,11 +120,36 @@ COLOURS = {"better": "\033[32m", "worse": "\033[31m", "not comparable": "\033[33
 
 
 def _show(value: object) -> str:
+    """Integers as integers, other numbers to 4 significant digits, never in exponents."""
     if isinstance(value, bool) or value is None:
         return "n/a" if value is None else str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:,.4g}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+SENSES = ("worse", "better", "changed", "not comparable", "only in A", "only in B")
+
+
+def summary(changes: list[Change]) -> str:
+    """`3 worse, 1 better, ...` over the compared variants and metrics, first line."""
+    counts = {s: sum(c.sense == s for c in changes) for s in SENSES}
+    flips = sum(bool(FLIPS.get((c.a, c.b))) for c in changes if c.metric == "tflm_deployable")
+    said = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no difference"
+    rows = len({c.variant for c in changes})
+    flipped = f"; {flips} deployability flip(s)" if flips else ""
+    return f"{rows} variant(s), {len(changes)} comparisons: {said}{flipped}"
+
+
+def _delta(a: object, b: object) -> str:
+    """The relative change of a number (not of a flag)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return ""
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or not a:
+        return ""
+    return f"{(b - a) / abs(a):+.1%}"
 
 
 def render(changes: list[Change], colour: bool = False, all_rows: bool = False) -> str:
@@ -101,18 +158,20 @@ def render(changes: list[Change], colour: bool = False, all_rows: bool = False) 
     for c in changes:
         if c.sense == "same" and not all_rows:
             continue
-        delta = ""
-        if isinstance(c.a, int | float) and isinstance(c.b, int | float) and c.a:
-            delta = f"{(c.b - c.a) / abs(c.a):+.1%}"
+        delta = _delta(c.a, c.b)
         sense = c.sense + (f" ({c.note})" if c.note else "")
         if colour and c.sense in COLOURS:
             sense = f"{COLOURS[c.sense]}{sense}\033[0m"
         body.append([c.variant, c.metric, _show(c.a), _show(c.b), delta, sense])
     if not body:
-        return "no difference in any compared metric"
-    return tabulate(
-        body,
-        headers=["variant", "metric", "A", "B", "change", "verdict"],
-        tablefmt="github",
-        disable_numparse=True,
+        return summary(changes) + "\n\nno difference in any compared metric"
+    return (
+        summary(changes)
+        + "\n\n"
+        + tabulate(
+            body,
+            headers=["variant", "metric", "A", "B", "change", "verdict"],
+            tablefmt="github",
+            disable_numparse=True,
+        )
     )

@@ -639,3 +639,46 @@ def test_clean_keeps_the_newest_runs_the_latest_and_foreign_folders(tmp_path):
     assert sorted(p.name for p in runs.iterdir()) == ["20260101-000000", "20260104-000000", "mine"]
     with pytest.raises(UsageError, match="--keep -1"):
         output.clean(runs, -1, latest)
+
+
+def _diff_rows(**now: object) -> tuple[dict, dict]:
+    """Two results of one row measured alike; `now` changes B's figures."""
+    from helpers import typed
+
+    rng = np.random.default_rng(0)
+    samples = list(np.exp(rng.normal(np.log(3.0), 0.05, 400)))
+    row = {
+        "dataset": "nepse",
+        "arch": "deep",
+        "variant": "int8",
+        "tflm_deployable": True,
+        "size_bytes": 86_864,
+        "latency_us_p50": float(np.median(samples)),
+        "latency_samples_us": samples,
+        "conditions": {"machine": "m"},
+    }
+    factor = float(now.pop("slower", 1.0))  # type: ignore[arg-type]
+    later = {**row, **now, "latency_samples_us": [s * factor for s in samples]}
+    later["latency_us_p50"] = float(np.median(later["latency_samples_us"]))
+    return typed({"rows": [row]}), typed({"rows": [later]})
+
+
+def test_diff_says_a_summary_first_and_calls_out_a_deployability_flip():
+    from bench import diff
+
+    a, b = _diff_rows(tflm_deployable=False, size_bytes=18_180.0)
+    text = diff.render(diff.compare(a, b))
+    first, *_ = text.splitlines()
+    assert first == "1 variant(s), 8 comparisons: 1 worse, 1 better; 1 deployability flip(s)"
+    assert "| worse (no longer deployable on TFLM) " in text
+    assert "| size_bytes      | 86,864 | 18,180 | -79.1%   | better " in text
+
+
+@pytest.mark.parametrize(("slower", "verdict"), [(1.03, "same"), (1.5, "worse"), (0.6, "better")])
+def test_diff_calls_a_timing_change_only_beyond_the_gates_noise(slower, verdict):
+    from bench import diff
+
+    a, b = _diff_rows(slower=slower)
+    (found,) = [c for c in diff.compare(a, b) if c.metric == "latency_us_p50"]
+    assert found.sense == verdict
+    assert found.note.startswith("within noise" if verdict == "same" else "x")
