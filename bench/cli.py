@@ -597,8 +597,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     saved = Constraints.saved(res)
     cache = default_cache_dir()  # where a run left the figures it drew from the same data
     figures = Cache(cache if os.access(cache, os.W_OK) else None)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
+    try:  # `check_out` made the folder
         path = report.write(res, out, _constraints(args, saved), cache=figures)
     except OSError as err:
         raise UsageError(f"cannot write the report to {out}: {err.strerror or err}") from None

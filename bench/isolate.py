@@ -6,6 +6,7 @@ model runs here: the child's address space is capped (`RLIMIT_AS`), the parent k
 it at the deadline, and what it returns comes back pickled through a pipe.
 """
 
+import math
 import os
 import pickle
 import resource
@@ -29,7 +30,6 @@ class Limits:
 
     timeout_s: float  # wall seconds per measurement
     memory_bytes: int  # address space the child may add to what it inherits
-    max_tensor_bytes: int  # a declared tensor larger than this is refused unopened
 
 
 def default_timeout(model_bytes: int) -> float:
@@ -110,8 +110,6 @@ def _collect(fd: int, deadline: float, pid: int) -> tuple[bytes, bool]:
 
 def check_tensors(model: bytes, limit: int, where: str) -> None:
     """Refuse, before anything is allocated, a model declaring a tensor over `limit` bytes."""
-    import numpy as np
-
     from bench import graph
 
     try:
@@ -119,7 +117,7 @@ def check_tensors(model: bytes, limit: int, where: str) -> None:
     except InvalidModel:
         return  # damaged: the isolated opening says how, in its own words
     for name, shape, itemsize in declared:
-        size = int(np.prod(np.array(shape, dtype=np.float64))) * itemsize
+        size = math.prod(shape) * itemsize
         if size > limit:
             raise InvalidModel(
                 f"{where}: tensor {name!r} {list(shape)} declares {size:,} bytes, over the "

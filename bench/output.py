@@ -24,7 +24,8 @@ def is_run_folder(out: Path) -> bool:
     """Whether `out` holds an edgebench run: its manifest, or a results file that says so."""
     if (out / MANIFEST).is_file() or _starts(out / "REPORT.md", "# edgebench report"):
         return True
-    return _starts(out / RESULTS, "{") and '"schema_version"' in _head(out / RESULTS)
+    head = _head(out / RESULTS) if (out / RESULTS).is_file() else ""
+    return head.lstrip().startswith("{") and '"schema_version"' in head
 
 
 def _head(path: Path) -> str:

@@ -60,6 +60,18 @@ def code_hashes() -> dict[str, str]:
     return {name: source_digest(*files) for name, files in MEASURING_CODE.items()}
 
 
+class Stopwatch:
+    """Accumulates wall seconds per stage name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the steps take from the run's configuration."""
@@ -71,7 +83,7 @@ class Settings:
     timings: bool = True  # False: the pytest-benchmark suite times the invokes itself
     cache: Any = None  # a `variants.build.Cache` for the deterministic steps; None: none
     isolate: Limits | None = None  # a foreign model: every step in a bounded child
-    clock: "Stopwatch" = field(default_factory=lambda: Stopwatch())  # wall s per step
+    clock: Stopwatch = field(default_factory=Stopwatch)  # wall s per step
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -140,18 +152,6 @@ def _cached(
     found = run()
     cache.write(key, "record.json", json.dumps(dump(found)).encode())
     return found
-
-
-class Stopwatch:
-    """Accumulates wall seconds per stage name."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def add(self, stage: str, since: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
-        return now
 
 
 def measure(

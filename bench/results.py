@@ -130,14 +130,19 @@ def write(results: dict, path: Path) -> None:
 
 def read(path: Path) -> dict:
     """Load, migrate and validate a results file; any problem is one InvalidResults line."""
+    try:
+        return _read(path)
+    except RecursionError:  # JSON nested thousands deep, in the parser or in the checks
+        raise InvalidResults(f"{path}: nested too deep to be a results file") from None
+
+
+def _read(path: Path) -> dict:
     if not Path(path).exists():
         raise InvalidResults(f"{path}: no such results file; run `edgebench run` first")
     try:
         results = json.loads(files.read_text(Path(path), "results file", InvalidResults))
     except json.JSONDecodeError as err:
         raise InvalidResults(f"{path}: not a readable results file ({err})") from None
-    except RecursionError:
-        raise InvalidResults(f"{path}: nested too deep to be a results file") from None
     if not isinstance(results, dict) or not isinstance(results.get("rows"), list):
         raise InvalidResults(f"{path}: not an edgebench results file (no 'rows' list)")
     version = results.get("schema_version")
@@ -151,13 +156,10 @@ def read(path: Path) -> dict:
             f"{path}: schema_version {version} is newer than this edgebench "
             f"reads ({SCHEMA_VERSION}); upgrade edgebench"
         )
-    try:
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            results = MIGRATIONS[step](results)
-            results["schema_version"] = step
-        validate(results, str(path))
-    except RecursionError:
-        raise InvalidResults(f"{path}: nested too deep to be a results file") from None
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        results = MIGRATIONS[step](results)
+        results["schema_version"] = step
+    validate(results, str(path))
     return {**results, "rows": [Row.of(row) for row in results["rows"]]}
 
 

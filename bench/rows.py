@@ -53,10 +53,11 @@ def save_model(out: Path, model: bytes, row: Row) -> None:
     row.id.sha256 = hashlib.sha256(model).hexdigest()
 
 
-def identity(s: Session, dataset: Dataset, window: int | None, **given: Any) -> Identity:
-    """A row's identity: `given` and the conditions this run measures it under."""
-    where = row_conditions(s.cfg, dataset, window, s.machine)
-    fields = {"dataset": dataset.name, "window": window, **given}
+def identity(s: Session, data: Dataset, window: int | None, **given: Any) -> Identity:
+    """A row's identity: `given` and the conditions this run measures it under on `data`
+    (whose name the row carries unless `given` says otherwise)."""
+    where = row_conditions(s.cfg, data, window, s.machine)
+    fields = {"dataset": data.name, "window": window, **given}
     return Identity(**fields, conditions=where, measure_key=where.key())
 
 
@@ -239,11 +240,7 @@ def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows |
     cfg = s.cfg
     model = read_tflite(path)
     shape, out_shape = graph.io_shapes(model)
-    limits = Limits(
-        cfg.measure_timeout or default_timeout(len(model)),
-        cfg.measure_memory_bytes,
-        cfg.max_tensor_bytes,
-    )
+    limits = Limits(cfg.measure_timeout or default_timeout(len(model)), cfg.measure_memory_bytes)
     how = replace(s.how, isolate=limits)  # every step in a child bounded in time and memory
     windows = None
     if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
@@ -258,8 +255,8 @@ def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows |
     s.log(f"[user] {name}: measuring", start=True)
     window = windows.length if windows else None
     given = {"variant": name, "arch": "user", "recipe": f"user model {path.name}"}
-    row = Row(identity(s, dataset, window, **given, input_shape=shape))
-    row.id.dataset = dataset.name if windows else None
+    named = dataset.name if windows else None  # detection measured on it, or none
+    row = Row(identity(s, dataset, window, **given, dataset=named, input_shape=shape))
     save_model(cfg.out, model, row)
     if cfg.dataset is None:
         row.id.detection_skipped = SKIPPED

@@ -135,13 +135,13 @@ def test_huge_numbers_and_deep_nesting_are_one_line(tmp_path, content, message):
 
 
 def test_a_child_that_runs_too_long_is_killed_and_named():
-    limits = isolate.Limits(timeout_s=0.5, memory_bytes=1 << 30, max_tensor_bytes=1 << 20)
+    limits = isolate.Limits(timeout_s=0.5, memory_bytes=1 << 30)
     with pytest.raises(MeasurementError, match=r"^timed out after 0.5 s measuring latency$"):
         isolate.run(lambda: __import__("time").sleep(60), limits, "latency")
 
 
 def test_a_child_that_allocates_past_its_limit_fails_alone():
-    limits = isolate.Limits(timeout_s=30, memory_bytes=256 << 20, max_tensor_bytes=1 << 20)
+    limits = isolate.Limits(timeout_s=30, memory_bytes=256 << 20)
     with pytest.raises(MeasurementError, match="ran out of memory"):
         isolate.run(lambda: np.ones(1 << 30), limits, "detection")
     assert isolate.run(lambda: 6 * 7, limits, "size") == 42
