@@ -819,5 +819,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "clean": _cmd_clean,
 }
 
+
+def console() -> None:
+    """The `edgebench` command. After SIGTERM or SIGINT, once `main` has killed the workers
+    and removed the staging, the process ends at once: interpreter shutdown would join the
+    executor's threads, and those of a pool whose workers were killed need not finish."""
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
