@@ -776,7 +776,15 @@ class Terminated(KeyboardInterrupt):
     SIGINT is: workers stopped, staging removed, earlier output intact."""
 
 
+CLEANUP_S = 20.0  # after SIGTERM: the time the cleanup gets before the process just ends
+
+
 def _terminate(_signum: int, _frame: object) -> None:
+    # A backstop: should the cleanup hang, the process ends anyway; its children die with
+    # it (parent-death signal) and the watchdog removes the staging.
+    backstop = threading.Timer(CLEANUP_S, os._exit, (143,))
+    backstop.daemon = True
+    backstop.start()
     raise Terminated
 
 
