@@ -11,7 +11,7 @@ from pathlib import Path
 def edgebench(*args, cwd=None, process: bool = False, timeout: float = 900):
     """`edgebench ARGS`: its exit code, stdout and stderr (a `CompletedProcess`).
 
-    By default through the console script's own `bench.cli.main`, in this process: every
+    By default through `bench.cli.main` (what the console script runs), in this process: every
     run's workers then fork from this process's one fork server, which imports TensorFlow
     once per test process instead of once per run. `process=True` starts a fresh
     interpreter, for what only a process shows: a crash of the main process, what it
