@@ -246,6 +246,8 @@ def _training_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "R
 
 
 def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "RunConfig") -> None:
+    from bench.firmware.build import CORES
+
     run.add_argument(
         "--threshold",
         help=f"threshold policy on validation data: auto (default {default.threshold}:"
@@ -270,6 +272,20 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
         type=int,
         help="a --model .tflite declaring a larger tensor is refused unopened "
         f"(default {default.max_tensor_bytes:,})",
+    )
+    run.add_argument(
+        "--tflm-tree",
+        type=Path,
+        help="a TFLM + CMSIS-NN source tree (tflite-micro's create_tflm_tree.py) to build "
+        "and emulate each variant's firmware per Cortex-M core (default: "
+        "$EDGEBENCH_TFLM_TREE; without one the firmware figures say unavailable)",
+    )
+    run.add_argument(
+        "--firmware-cores",
+        type=lambda text: tuple(c for c in text.split(",") if c),
+        help="comma-separated cores to build firmware for (default: all of "
+        + ", ".join(CORES)
+        + ")",
     )
     run.add_argument(
         "--targets",
@@ -498,6 +514,8 @@ def _run_config(args: argparse.Namespace) -> "RunConfig":
         "per_series": args.per_series or None,
         "measure_timeout": args.measure_timeout,
         "max_tensor_bytes": args.max_tensor_bytes,
+        "tflm_tree": args.tflm_tree,
+        "firmware_cores": args.firmware_cores,
     }
     columns = CsvColumns(
         args.time_column,

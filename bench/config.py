@@ -11,6 +11,7 @@ from bench.choose import Constraints
 from bench.data.loaders import CsvColumns
 from bench.data.synthetic import StreamConfig
 from bench.executor import check_executor, check_workers, cores
+from bench.firmware.toolchain import tree_from
 from bench.isolate import MAX_TENSOR_BYTES, check_tensors
 from bench.output import check_out
 from variants import REGISTRY, check_names
@@ -49,6 +50,9 @@ class RunConfig:
     # scaled to its size (`isolate.default_timeout`)
     measure_memory_bytes: int = 4 << 30  # address space each such measurement may add
     max_tensor_bytes: int = MAX_TENSOR_BYTES  # a brought model's larger tensor: refused
+    tflm_tree: Path | None = None  # TFLM + CMSIS-NN sources for the firmware; None: the
+    # EDGEBENCH_TFLM_TREE environment variable, else no firmware figures
+    firmware_cores: tuple[str, ...] = ()  # () = every emulated core
 
     @classmethod
     def quick_config(cls, **overrides: Any) -> "RunConfig":
@@ -88,8 +92,19 @@ def check(cfg: RunConfig) -> None:
     from bench.detection import check_policy
 
     check_policy(cfg.threshold)
+    tree_from(cfg.tflm_tree)
+    check_cores(cfg.firmware_cores)
     catalog(cfg).select(cfg.boards)
     check_out(cfg.out, inputs(cfg))
+
+
+def check_cores(names: tuple[str, ...]) -> None:
+    from bench import unknown
+    from bench.firmware.build import CORES
+
+    for name in names:
+        if name not in CORES:
+            raise unknown("core", name, CORES)
 
 
 def _check_numbers(cfg: RunConfig) -> None:

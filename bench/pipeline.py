@@ -52,6 +52,14 @@ MEASURING_CODE = {
     "code_latency": ("latency.py", "runtime.py"),
     "code_detection": ("detection.py", "runtime.py", "data/windows.py"),
     "code_instructions": ("instructions.py",),
+    "code_firmware": (
+        "firmware/build.py",
+        "firmware/emulate.py",
+        "firmware/measure.py",
+        "firmware/templates/main.cc",
+        "firmware/templates/startup.c",
+        "firmware/templates/link.ld",
+    ),
 }
 R = TypeVar("R", bound=Record)
 

@@ -17,6 +17,8 @@ from bench.config import RunConfig, check
 from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
+from bench.firmware import toolchain
+from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
 from bench.pipeline import add_instructions
 from bench.progress import Log, plain
@@ -79,6 +81,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     brought = cfg.model is not None and cfg.model.suffix not in KERAS
     found = brought_tflite(s, dataset) if brought else registry(s, dataset)
     add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
+    add_firmware(found.rows, cfg.out, s.cache, s.clock, firmware_setup(cfg))
     add_deltas(found.rows)
     t = time.perf_counter()
     calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache))
@@ -112,6 +115,13 @@ def write(s: Session, out: dict) -> dict:
     out = results.read(path)
     report.write(out, s.cfg.out, cache=s.cache)
     return out
+
+
+def firmware_setup(cfg: RunConfig) -> Setup:
+    """The toolchain (or why none), the cores and the workers of the firmware stage."""
+    found = toolchain.find(toolchain.tree_from(cfg.tflm_tree))
+    cores_asked = cfg.firmware_cores or Setup.cores
+    return Setup(found, tuple(cores_asked), min(cfg.workers, cores()))
 
 
 def brought_tflite(s: Session, dataset: Dataset) -> Measured:

@@ -164,6 +164,25 @@ class BoardEstimate:
 
 
 @dataclass
+class CoreFirmware:
+    """One variant's firmware for one Cortex-M core, linked and run in its emulator."""
+
+    core: str
+    flash_bytes: int  # text + rodata + the load image of .data
+    flash_model_bytes: int  # the flatbuffer
+    flash_tflm_bytes: int  # the interpreter and its kernels (TFLM + CMSIS-NN)
+    flash_rest_bytes: int  # libc, libstdc++, startup, main and alignment
+    ram_bytes: int  # arena + static data + stack
+    ram_arena_bytes: int  # arena_used_bytes() on the 32-bit target; invoked at that size
+    ram_static_bytes: int  # .data + .bss besides the arena and the I/O buffers
+    ram_stack_bytes: int  # the stack's high-water mark (painted, read back)
+    instructions: int  # per invoke; two invokes agree
+    instructions_by_op: dict[str, int]  # (interpreter) = the rest of Invoke()
+    output_max_abs_diff: float  # from host TFLM's output, for the same fixed input
+    output_matches_host: bool  # integers exactly; floats within 1e-5 of the largest
+
+
+@dataclass
 class SeriesDetection:
     point_precision: float
     point_recall: float
@@ -206,6 +225,8 @@ class Conditions:
     code_latency: str | None = None
     code_detection: str | None = None
     code_instructions: str | None = None
+    firmware: str | None = None  # compiler, TFLM tree and unicorn versions
+    code_firmware: str | None = None
 
     def key(self) -> str:
         return digest(dataclasses.asdict(self))
@@ -431,6 +452,24 @@ class Instructions(Record):
 
 
 @dataclass
+class Firmware(Record):
+    """The firmware that would ship: TFLM + CMSIS-NN cross-compiled per Cortex-M core,
+    flash and RAM read from the linked image, instructions counted in unicorn."""
+
+    DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "firmware", "code_firmware")
+
+    firmware: dict[str, CoreFirmware] | None = metric(doc="core -> its firmware's figures")
+    firmware_errors: dict[str, str] | None = metric(
+        doc="core -> why it has no figures (does not link, faults, no kernel)"
+    )
+    firmware_tool: str | None = metric(doc="compiler, TFLM tree digest and unicorn")
+    firmware_error: str | None = metric(doc="why no core has figures (unavailable: ...)")
+
+    def on(self, core: str) -> CoreFirmware | None:
+        return (self.firmware or {}).get(core)
+
+
+@dataclass
 class Detection(Record):
     """Quality on the test part, threshold from validation only: point level first."""
 
@@ -601,6 +640,7 @@ RECORDS: tuple[type[Record], ...] = (
     Tflm,
     TflmLatency,
     Instructions,
+    Firmware,
     Detection,
     Agreement,
     Boards,
@@ -628,6 +668,7 @@ class Row:
     tflm: Tflm = field(default_factory=Tflm)
     tflm_timing: TflmLatency = field(default_factory=TflmLatency)
     instructions: Instructions = field(default_factory=Instructions)
+    firmware: Firmware = field(default_factory=Firmware)
     detection: Detection = field(default_factory=Detection)
     agreement: Agreement = field(default_factory=Agreement)
     boards: Boards = field(default_factory=Boards)
@@ -644,6 +685,7 @@ class Row:
             Tflm.from_dict(flat),
             TflmLatency.from_dict(flat),
             Instructions.from_dict(flat),
+            Firmware.from_dict(flat),
             Detection.from_dict(flat),
             Agreement.from_dict(flat),
             Boards.from_dict(flat),

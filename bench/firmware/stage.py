@@ -1,0 +1,133 @@
+"""The firmware stage of a run: every TFLM-deployable row's model, linked for each
+emulated core and run there, on worker processes, through the cache.
+
+The cores' libraries are compiled first, in this process, `workers` compilers at a time
+(cached after); then one task per model links and emulates it on every core."""
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.cache import Cache, digest
+from bench.executor import Died, Local
+from bench.firmware import build, measure, toolchain
+from bench.pipeline import Stopwatch, code_hashes
+from bench.schema import CoreFirmware, Firmware, Row
+
+Outcome = dict[str, CoreFirmware | str]
+
+
+@dataclass(frozen=True)
+class Setup:
+    found: toolchain.Toolchain | str  # or why there is none
+    cores: tuple[str, ...] = tuple(build.CORES)
+    workers: int = 1
+
+
+def tool(tc: toolchain.Toolchain, tree_digest: str) -> str:
+    from importlib.metadata import version
+
+    return (
+        f"arm-none-eabi-gcc {tc.gcc_version}, TFLM tree {tree_digest}, unicorn {version('unicorn')}"
+    )
+
+
+def add_firmware(rows: list[Row], root: Path, cache: Cache, clock: Stopwatch, setup: Setup) -> None:
+    """Each built row's Firmware record: figures per core, or why there are none."""
+    start = time.perf_counter()
+    built = [r for r in rows if r.id.artifact]
+    runs = [r for r in built if r.tflm.tflm_deployable and r.tflm.arena_bytes]
+    for row in built:
+        if isinstance(setup.found, str):
+            row.firmware = Firmware(firmware_error=setup.found)
+        elif row not in runs:
+            why = (row.tflm.tflm_error or "not measured")[:200]
+            row.firmware = Firmware(firmware_error=f"TFLM cannot run it: {why}")
+    if isinstance(setup.found, str) or not runs:
+        return
+    tc, tree = setup.found, build.tree_digest(setup.found.tree)
+    used = tool(tc, tree)
+    folder = cache.root or root / ".firmware"
+    models = [(root / str(r.id.artifact)).read_bytes() for r in runs]
+    tasks = [
+        measure.Task(m, r.tflm.arena_bytes or 0, tc, setup.cores, folder, tree)
+        for m, r in zip(models, runs, strict=True)
+    ]
+    for row, outcome in zip(runs, measured(tasks, cache, used, setup), strict=True):
+        row.firmware = record(outcome, used)
+        if row.id.conditions is not None:
+            row.id.conditions.firmware = used
+    clock.add("firmware", start)
+
+
+def record(outcome: Outcome, used: str) -> Firmware:
+    figures = {c: f for c, f in outcome.items() if isinstance(f, CoreFirmware)}
+    errors = {c: f for c, f in outcome.items() if isinstance(f, str)}
+    return Firmware(
+        firmware=figures or None,
+        firmware_errors=errors or None,
+        firmware_tool=used,
+        firmware_error=None if figures else next(iter(errors.values()), "no core measured"),
+    )
+
+
+def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -> list[Outcome]:
+    """Each task's outcome, from the cache or measured: libraries first, then the tasks
+    on `setup.workers` worker processes."""
+    code = code_hashes()["code_firmware"]
+    keys = [
+        digest({"model": hashlib.sha256(t.model).hexdigest(), "arena": t.host_arena,
+                "cores": t.cores, "tool": used, "code": code})
+        for t in tasks
+    ]  # fmt: skip
+    found: dict[int, Outcome] = {}
+    for i, key in enumerate(keys):
+        hit = cache.read(key, "firmware.json")
+        if hit is not None:
+            found[i] = _outcome(json.loads(hit))
+    todo = [i for i in range(len(tasks)) if i not in found]
+    if todo:
+        prepare([tasks[i] for i in todo], setup.workers)
+        with Local(setup.workers) as pool:
+            for k, result in pool.map(measure.measure, [tasks[i] for i in todo]):
+                i = todo[k]
+                if isinstance(result, Died):  # perhaps the machine's doing: not cached
+                    found[i] = _died(tasks[i])
+                    continue
+                found[i] = result  # a fault or a refusal is the model's: cached too
+                cache.write(keys[i], "firmware.json", json.dumps(_plain(result)).encode())
+    return [found[i] for i in range(len(tasks))]
+
+
+def prepare(tasks: list[measure.Task], jobs: int) -> None:
+    """Every core's library and the kernels the tasks' models use, compiled and cached
+    here, so that the workers only link."""
+    if not tasks:
+        return
+    first = tasks[0]
+    ops = sorted({op for t in tasks for op in measure.operators(t.model)})
+    tree = first.toolchain.tree
+    known = build.known_operators(tree)
+    for name in first.cores:
+        objects = build.Objects.at(
+            first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest
+        )
+        build.library(objects, jobs)
+        objects.compile(build.kernel_sources(tree, [op for op in ops if op in known]), jobs)
+
+
+def _died(task: measure.Task) -> Outcome:
+    return {
+        core: "the emulator's worker process died (crashed or ran out of memory)"
+        for core in task.cores
+    }
+
+
+def _plain(outcome: Outcome) -> dict:
+    return {c: asdict(f) if isinstance(f, CoreFirmware) else f for c, f in outcome.items()}
+
+
+def _outcome(data: dict) -> Outcome:
+    return {c: CoreFirmware(**f) if isinstance(f, dict) else str(f) for c, f in data.items()}
