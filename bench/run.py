@@ -121,7 +121,8 @@ def firmware_setup(cfg: RunConfig) -> Setup:
     """The toolchain (or why none), the cores and the workers of the firmware stage."""
     found = toolchain.find(toolchain.tree_from(cfg.tflm_tree))
     cores_asked = cfg.firmware_cores or Setup.cores
-    return Setup(found, tuple(cores_asked), min(cfg.workers, cores()))
+    # the libraries are kept with the reference models, even under --no-cache
+    return Setup(found, cfg.calibration_cache, tuple(cores_asked), min(cfg.workers, cores()))
 
 
 def brought_tflite(s: Session, dataset: Dataset) -> Measured:

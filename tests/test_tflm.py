@@ -194,8 +194,8 @@ int main(void) {
     assert example.returncode == 0
     assert "threshold 0.0818" in example.stdout
     ops = (tmp_path / "model_ops.h").read_text()
-    assert "resolver.AddFullyConnected()" in ops
-    assert "resolver.AddLogistic()" in ops
+    assert "resolver.AddFullyConnected(EDGEBENCH_REGISTRATION(0, tflite::Register_FULLY_CONN" in ops
+    assert "resolver.AddLogistic(EDGEBENCH_REGISTRATION(1, tflite::Register_LOGISTIC()))" in ops
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")

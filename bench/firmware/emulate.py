@@ -17,7 +17,8 @@ from typing import Any
 STACK_PAINT = 0xCD
 CPACR = 0xE000ED88  # coprocessor access: full access to CP10/CP11, the FPU
 SCS = (0xE0000000, 0x100000)
-MAX_INSTRUCTIONS = 2_000_000_000
+MAX_INSTRUCTIONS = 2_000_000_000  # about 3 minutes emulated; no default model comes near
+TIMEOUT_S = 300
 # functions whose instructions are not the firmware's own work
 EXCLUDED = ("eb_invoke_begin", "eb_invoke_end", "eb_op_begin", "eb_op_end", "main")
 WRAPPER = "7WrappedILi"  # mangled Wrapped<K>::Invoke
@@ -89,7 +90,18 @@ def _load(elf_path: Path, _mtime: int, _size: int) -> Loaded:
     return segments, symbols, symbols.address("_sstack"), symbols.address("_estack")
 
 
-def run(elf_path: Path, cpu: str, feed: bytes, arena_size: int = 0, invokes: int = 2) -> Emulated:
+@dataclass(frozen=True)
+class Run:
+    """How the firmware is run: the arena it may use (0: its whole capacity), how many
+    invokes, and the limits past which it has run away."""
+
+    arena_size: int = 0
+    invokes: int = 2
+    max_instructions: int = MAX_INSTRUCTIONS
+    timeout_s: float = TIMEOUT_S
+
+
+def run(elf_path: Path, cpu: str, feed: bytes, how: Run = Run()) -> Emulated:
     """Run the firmware with `feed` as its input; Fault if it faults or runs away."""
     import unicorn as uc
     from unicorn import arm_const as arm
@@ -100,8 +112,8 @@ def run(elf_path: Path, cpu: str, feed: bytes, arena_size: int = 0, invokes: int
     _map(emu, segments, stack_high)
     emu.mem_write(stack_low, bytes([STACK_PAINT]) * (stack_high - stack_low))
     emu.mem_write(symbols.address("eb_input"), feed)
-    emu.mem_write(symbols.address("eb_arena_size"), arena_size.to_bytes(4, "little"))
-    emu.mem_write(symbols.address("eb_invokes"), invokes.to_bytes(4, "little"))
+    emu.mem_write(symbols.address("eb_arena_size"), how.arena_size.to_bytes(4, "little"))
+    emu.mem_write(symbols.address("eb_invokes"), how.invokes.to_bytes(4, "little"))
     counter = Counter(symbols)
     emu.hook_add(uc.UC_HOOK_BLOCK, counter.block)
     emu.hook_add(uc.UC_HOOK_INTR, counter.interrupt)
@@ -109,7 +121,7 @@ def run(elf_path: Path, cpu: str, feed: bytes, arena_size: int = 0, invokes: int
     emu.reg_write(arm.UC_ARM_REG_SP, int.from_bytes(vectors[0:4], "little"))
     entry = int.from_bytes(vectors[4:8], "little")
     try:
-        emu.emu_start(entry | 1, 0, timeout=60_000_000, count=MAX_INSTRUCTIONS)
+        emu.emu_start(entry | 1, 0, timeout=int(how.timeout_s * 1e6), count=how.max_instructions)
     except uc.UcError as err:
         pc = emu.reg_read(arm.UC_ARM_REG_PC)
         raise Fault(f"{err} at 0x{pc:08x} in {symbols.function(pc)}") from None
@@ -117,7 +129,10 @@ def run(elf_path: Path, cpu: str, feed: bytes, arena_size: int = 0, invokes: int
         raise Fault(counter.fault)
     if not counter.stopped:
         pc = emu.reg_read(arm.UC_ARM_REG_PC)
-        raise Fault(f"did not finish (time limit) at 0x{pc:08x} in {symbols.function(pc)}")
+        raise Fault(
+            f"did not finish within {how.max_instructions:,} instructions or "
+            f"{how.timeout_s:g} s; stopped at 0x{pc:08x} in {symbols.function(pc)}"
+        )
     return _read_back(emu, symbols, counter, (stack_low, stack_high))
 
 

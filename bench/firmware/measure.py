@@ -72,7 +72,7 @@ def _one(
         image = build.link(objects, program, Path(folder))
         sizes = flash_and_static(Path(folder) / "firmware.map")
         arena = smallest_arena(image.elf, cpu, feed)
-        ran = emulate.run(image.elf, cpu, feed, arena_size=arena)
+        ran = emulate.run(image.elf, cpu, feed, emulate.Run(arena_size=arena))
     if ran.status != 2:
         raise MeasurementError(
             f"the firmware allocated but did not invoke at its smallest arena, {arena:,} B"
@@ -104,9 +104,9 @@ def smallest_arena(elf: Path, cpu: str, feed: bytes) -> int:
     allocations in Prepare can exceed)."""
 
     def allocates(size: int) -> bool:
-        return emulate.run(elf, cpu, feed, arena_size=size, invokes=0).status in (1, 2)
+        return emulate.run(elf, cpu, feed, emulate.Run(size, invokes=0)).status in (1, 2)
 
-    whole = emulate.run(elf, cpu, feed, invokes=0)  # at the whole capacity
+    whole = emulate.run(elf, cpu, feed, emulate.Run(invokes=0))  # at the whole capacity
     if whole.status not in (1, 2):  # 2: allocated, and no invoke was asked
         raise MeasurementError(ALLOCATE_FAILED)
     low, step = whole.arena_used - 16, 16  # low: known not to allocate (or below used)

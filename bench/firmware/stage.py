@@ -22,6 +22,7 @@ Outcome = dict[str, CoreFirmware | str]
 @dataclass(frozen=True)
 class Setup:
     found: toolchain.Toolchain | str  # or why there is none
+    libraries: Path | None = None  # where the compiled objects live (None: the run's cache)
     cores: tuple[str, ...] = tuple(build.CORES)
     workers: int = 1
 
@@ -49,7 +50,7 @@ def add_firmware(rows: list[Row], root: Path, cache: Cache, clock: Stopwatch, se
         return
     tc, tree = setup.found, build.tree_digest(setup.found.tree)
     used = tool(tc, tree)
-    folder = cache.root or root / ".firmware"
+    folder = setup.libraries or cache.root or root / ".firmware"
     models = [(root / str(r.id.artifact)).read_bytes() for r in runs]
     tasks = [
         measure.Task(m, r.tflm.arena_bytes or 0, tc, setup.cores, folder, tree)

@@ -1,0 +1,185 @@
+"""The firmware that would ship: TFLM + CMSIS-NN cross-compiled for a Cortex-M core from
+`../shared/tflm`, linked with one model, run in unicorn's model of the core.
+
+Without the Arm toolchain these tests skip, except in CI (CI=true), which installs it:
+there a missing toolchain fails them."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import edgebench
+
+from bench import MeasurementError
+from bench.firmware import build, emulate, measure, toolchain
+from bench.schema import CoreFirmware
+
+TREE = Path(__file__).resolve().parents[2] / "shared" / "tflm"
+M4 = "cortex-m4+fp"
+
+
+@pytest.fixture(scope="module")
+def tc() -> toolchain.Toolchain:
+    found = toolchain.find(TREE if TREE.is_dir() else None)
+    if isinstance(found, str):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the firmware toolchain: {found}")
+        pytest.skip(found)
+    return found
+
+
+@pytest.fixture(scope="module")
+def m4(tc, cache_dir) -> build.Objects:
+    return build.Objects.at(cache_dir, tc, build.CORES[M4], build.tree_digest(tc.tree))
+
+
+def _task(model: bytes, tc, cache_dir, cores=(M4,)) -> measure.Task:
+    return measure.Task(model, 4096, tc, cores, cache_dir, build.tree_digest(tc.tree))
+
+
+def test_the_seed_int8_firmware_runs_on_the_m4_as_the_host_does(tiny_models, tc, cache_dir):
+    model = tiny_models["int8"].model
+    first = measure.measure(_task(model, tc, cache_dir))[M4]
+    again = measure.measure(_task(model, tc, cache_dir))[M4]
+    assert isinstance(first, CoreFirmware), first
+    assert first == again  # the same image, the same counts, in a second measurement
+    assert first.output_matches_host
+    assert first.output_max_abs_diff == 0
+    assert first.flash_model_bytes == len(model)
+    assert first.flash_bytes == (
+        first.flash_model_bytes + first.flash_tflm_bytes + first.flash_rest_bytes
+    )
+    assert first.flash_tflm_bytes > first.flash_rest_bytes > 0  # the interpreter dominates
+    assert first.ram_bytes == first.ram_arena_bytes + first.ram_static_bytes + first.ram_stack_bytes
+    assert set(first.instructions_by_op) == {"(interpreter)", "FULLY_CONNECTED", "LOGISTIC"}
+    assert sum(first.instructions_by_op.values()) == first.instructions
+    # 32-bit pointers: the target's arena is smaller than the 64-bit host's
+    from bench import tflm
+
+    assert first.ram_arena_bytes < tflm.arena(model).arena_bytes
+
+
+def test_the_arena_found_is_the_smallest_that_allocates(tiny_models, m4, tmp_path):
+    feed, _, program = measure._host(tiny_models["int8"].model, 4096)
+    image = build.link(m4, program, tmp_path)
+    arena = measure.smallest_arena(image.elf, m4.core.unicorn_cpu, feed)
+    cpu = m4.core.unicorn_cpu
+    assert emulate.run(image.elf, cpu, feed, emulate.Run(arena, invokes=0)).status == 2
+    assert emulate.run(image.elf, cpu, feed, emulate.Run(arena - 16, invokes=0)).status == 10
+
+
+def test_a_float_model_agrees_with_the_host_within_rounding(tiny_models, tc, cache_dir):
+    got = measure.measure(_task(tiny_models["float32"].model, tc, cache_dir))[M4]
+    assert isinstance(got, CoreFirmware), got
+    assert got.output_matches_host
+    assert got.output_max_abs_diff < 1e-5
+
+
+def test_an_operator_without_a_kernel_is_named(tc):
+    with pytest.raises(MeasurementError, match="not deployable: NO_SUCH_OP has no kernel"):
+        build.kernel_sources(tc.tree, ["FULLY_CONNECTED", "NO_SUCH_OP"])
+
+
+def test_each_operator_compiles_its_kernel_and_the_files_it_includes(tc):
+    files = build.kernel_sources(tc.tree, ["FULLY_CONNECTED"])
+    assert "tensorflow/lite/micro/kernels/cmsis_nn/fully_connected.cc" in files  # CMSIS-NN's
+    assert "tensorflow/lite/micro/kernels/fully_connected_common.cc" in files
+    assert not any("logistic" in f for f in files)
+
+
+def test_a_firmware_too_large_to_link_says_why_in_the_linkers_words(tiny_models, m4, tmp_path):
+    _, _, program = measure._host(tiny_models["int8"].model, 4096)
+    huge = build.Program(
+        program.model + bytes(build.FLASH_BYTES), program.ops, 10, 10, program.arena_capacity
+    )
+    with pytest.raises(MeasurementError, match=r"linking the firmware failed: .*FLASH"):
+        build.link(m4, huge, tmp_path)
+
+
+def _bare(tc, tmp_path: Path, body: str) -> Path:
+    """A firmware of our startup and `body` as main, with the symbols the emulator sets."""
+    main = tmp_path / "main.c"
+    main.write_text(
+        "#include <stdint.h>\n"
+        "volatile uint32_t eb_status, eb_arena_used, eb_output_bytes = 4;\n"
+        "uint8_t eb_input[4], eb_output[4];\n"
+        '__attribute__((section(".noinit.a"))) volatile uint32_t eb_arena_size, eb_invokes;\n'
+        "void eb_invoke_begin(void) {} void eb_invoke_end(void) {}\n"
+        "void eb_op_begin(uint32_t k) {} void eb_op_end(uint32_t k) {}\n"
+        f"int main(void) {{ {body} return 0; }}\n"
+    )
+    script = tmp_path / "link.ld"
+    defines = ["-DEB_FLASH_BYTES=65536", "-DEB_RAM_BYTES=65536", "-DEB_STACK_BYTES=4096"]
+    template = build.TEMPLATES / "link.ld"
+    subprocess.run([tc.gcc, "-E", "-P", "-x", "c", *defines, template, "-o", script], check=True)
+    elf = tmp_path / "bare.elf"
+    subprocess.run(
+        [tc.gcc, *build.CORES[M4].flags, "-mthumb", "-O1", main, build.TEMPLATES / "startup.c",
+         *(f for f in build.LINK if "gc-sections" not in f), f"-T{script}", "-o", elf],
+        check=True,
+    )  # fmt: skip
+    return elf
+
+
+def test_a_fault_is_named_with_the_function_it_happened_in(tc, tmp_path):
+    elf = _bare(tc, tmp_path, "eb_status = *(volatile uint32_t*)0x40000000;")
+    with pytest.raises(emulate.Fault, match=r"Invalid memory read .* in main"):
+        emulate.run(elf, "CORTEX_M4", bytes(4))
+
+
+def test_a_firmware_that_runs_away_is_stopped(tc, tmp_path):
+    elf = _bare(tc, tmp_path, "for (;;) eb_status++;")
+    with pytest.raises(emulate.Fault, match=r"did not finish within 100,000 instructions"):
+        emulate.run(elf, "CORTEX_M4", bytes(4), emulate.Run(max_instructions=100_000))
+
+
+def test_the_stack_high_water_mark_is_what_main_used(tc, tmp_path):
+    elf = _bare(
+        tc, tmp_path, "volatile uint8_t big[1000]; for (int i = 0; i < 1000; ++i) big[i] = i;"
+    )
+    used = emulate.run(elf, "CORTEX_M4", bytes(4)).stack_bytes
+    assert 1000 <= used < 1200
+
+
+def test_without_the_toolchain_each_part_says_what_is_missing_and_how_to_get_it(
+    monkeypatch, tmp_path
+):
+    assert toolchain.find(None).startswith("unavailable: ")
+    assert "--tflm-tree" in toolchain.find(None) or "arm-none-eabi-gcc" in toolchain.find(None)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert toolchain.find(TREE) == f"unavailable: no arm-none-eabi-gcc on PATH, {toolchain.GET_GCC}"
+
+
+def test_a_tree_path_that_is_not_a_tflm_tree_is_refused_before_any_work(tmp_path):
+    done = edgebench("run", "--quick", "--tflm-tree", tmp_path, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "not a TFLM tree" in done.stderr
+    assert "create_tflm_tree.py" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_core_is_refused_with_a_suggestion(tmp_path):
+    done = edgebench("run", "--quick", "--firmware-cores", "cortex-m5", "--out", tmp_path)
+    assert done.returncode == 2
+    assert "unknown core 'cortex-m5'" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_brought_tflite_gets_its_firmware_figures(tiny_models, tc, tmp_path):
+    model = tmp_path / "seed-int8.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    out = tmp_path / "out"
+    done = edgebench(
+        "run", "--model", model, "--tflm-tree", tc.tree, "--firmware-cores", M4, "--out", out
+    )
+    assert done.returncode == 0, done.stderr
+    row = json.loads((out / "results.json").read_text())["rows"][0]
+    figures = row["firmware"][M4]
+    assert figures["output_matches_host"]
+    assert figures["flash_model_bytes"] == len(tiny_models["int8"].model)
+    assert np.isclose(sum(figures["instructions_by_op"].values()), figures["instructions"])
+    assert M4 in (out / "REPORT.md").read_text()
