@@ -5,14 +5,17 @@ import dataclasses
 
 from bench import energy, graph, targets
 from bench.cache import Cache
+from bench.firmware import boards
+from bench.firmware.stage import Setup, reference_counts
 from bench.pipeline import arena_and_instructions
 from variants.build import calibration_model
 
 
-def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
+def calibrate(cat: targets.Catalog, cache: Cache, setup: Setup | None = None) -> dict:
     """Build each calibration model (MLPerf Tiny ad01 and the KWS DS-CNN), count its work
     and TFLM instructions from the flatbuffer, and set the estimator beside every
-    published measurement."""
+    published measurement; with a firmware `setup`, also count each model's firmware on
+    the boards' cores and fit each board's cycles per instruction (`firmware.boards`)."""
     models, counted = {}, {}
     built = {bench: calibration_model(cat.models[bench], cache) for bench in targets.BENCHMARKS}
     shapes = {bench: graph.measure(model) for bench, model in built.items()}
@@ -33,9 +36,16 @@ def calibrate(cat: targets.Catalog, cache: Cache) -> dict:
             "tflm_instructions": count.tflm_instructions if count else None,
             "tflm_error": arenas[bench].tflm_error,
         }
-    return {
+    out = {
         "models": models,
         "catalog": cat.path,
         "fixed_cycles": cat.fixed,
         "rows": energy.calibration(cat, counted),
     }
+    if setup is not None and not isinstance(setup.found, str):
+        references = {b: (built[b], a) for b in built if (a := arenas[b].arena_bytes)}
+        on_cores = reference_counts(references, setup, cache)
+        out["firmware"] = {k: dataclasses.asdict(f) for k, f in boards.fit(cat, on_cores).items()}
+        for bench, by_core in on_cores.items():
+            models[bench]["firmware_instructions"] = by_core
+    return out

@@ -250,7 +250,45 @@ def compare(
             )
             continue
         found += [f for m in metrics if (f := judge(m, base_row, row, tol)) is not None]
+        found += firmware(base_row, row, tol)
     return found
+
+
+# each core's firmware figure -> the allowance that loosens it
+FIRMWARE = {
+    "instructions": "instructions_allowance_ratio",
+    "flash_bytes": "size_allowance_bytes",
+    "ram_bytes": "arena_allowance_bytes",
+}
+
+
+def firmware(base_row: Row, row: Row, tol: Tolerances) -> list[Finding]:
+    """On-target instructions, flash and RAM per core, exactly (within the allowances). A
+    machine without the cross toolchain skips them; a firmware that fails now fails."""
+    found = []
+    for core, base in (base_row.firmware.firmware or {}).items():
+        now = row.firmware.on(core)
+        for figure, allowance in FIRMWARE.items():
+            metric, was = f"firmware {core} {figure}", getattr(base, figure)
+            if now is None:
+                found.append(_no_firmware(metric, row, core, was))
+                continue
+            why = incomparable("firmware", base_row, row)
+            if why is not None:
+                found.append(Finding(metric, row.label, was, None, "", NOT_COMPARABLE, why))
+                continue
+            slack = getattr(tol, allowance)
+            slack = was * slack if allowance.endswith("_ratio") else slack
+            found.append(_upper(metric, row.label, was, getattr(now, figure), slack))
+    return found
+
+
+def _no_firmware(metric: str, row: Row, core: str, was: int) -> Finding:
+    unavailable = row.firmware.firmware_error or ""
+    if unavailable.startswith("unavailable"):
+        return Finding(metric, row.label, was, None, "", SKIP, unavailable)
+    why = (row.firmware.firmware_errors or {}).get(core) or unavailable or "no firmware now"
+    return Finding(metric, row.label, was, None, "", FAIL, why[:200])
 
 
 def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:

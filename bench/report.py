@@ -11,6 +11,7 @@ from bench import results, schema
 from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
 from bench.choose import Constraints, answer, pareto, within_noise
+from bench.firmware import tables as firmware_tables
 from bench.schema import Row
 
 # Per table: the row fields shown; headers, formats and which value is best come from
@@ -202,6 +203,18 @@ def _f1_cell(row: Row, constraints: Constraints) -> str:
     return f"{row.seeds.point_f1_mean:.3f} ± {half:.3f} ({delta}{noise})"
 
 
+def _memory(row: Row, board: dict) -> list[str]:
+    """Flash and RAM of the firmware for the board's core; `~` host proxies (flatbuffer,
+    host arena) where no firmware was measured for it."""
+    from bench.firmware.boards import CORE_OF
+
+    core = CORE_OF.get(board.get("core", ""), (None, None))[0]
+    fw = row.firmware.on(core) if core else None
+    if fw is not None:
+        return [f"{fw.flash_bytes:,}", f"{fw.ram_bytes:,}"]
+    return [f"~{row.size.size_bytes:,}", f"~{row.tflm.arena_bytes:,}"]
+
+
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     """Per board (and arch): the variant to ship, its estimates, memory and quality."""
     constraints = _constraints(res, constraints)
@@ -220,8 +233,7 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
                 row.variant,
                 f"{est.est_latency_ms:.3g}" + ("" if est.calibrated else " *"),
                 f"{est.est_energy_uj:.3g}",
-                f"{row.tflm.arena_bytes:,}",
-                f"{row.size.size_bytes:,}",
+                *_memory(row, boards[board]),
                 _f1_cell(row, constraints),
                 _cell(row, "far", "{:.3f}", None),
                 _baseline(row),
@@ -235,8 +247,8 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
             "ship",
             "est ms",
             "est uJ",
-            "arena B",
             "flash B",
+            "RAM B",
             "point F1 (vs float32)",
             "FAR",
             "best baseline F1",
@@ -250,7 +262,9 @@ RULE = (
     "Rule: among the variants that meet the constraints and fit the board, the one with "
     "the least estimated energy per inference; ties go to the smaller flatbuffer, then "
     "the better point F1 (each test point scored by the window that ends at it). `*`: "
-    "an estimate that uses an uncalibrated figure."
+    "an estimate that uses an uncalibrated figure. Flash and RAM are the firmware's, "
+    "linked for the board's core (RAM: arena + static data + stack's high-water mark); "
+    "`~`: no firmware for that core, so the flatbuffer and the host's arena stand in."
 )
 
 
@@ -791,6 +805,7 @@ def render(
             columns = _with_all_rows(res, columns) if lead else columns
             lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
         lines += series_table(rows)
+        lines += firmware_tables.section(rows)
         lines += board_tables(res, rows)
         shown = _shipped(res, arch, rows, constraints)
         lines += layer_table(shown)
@@ -828,6 +843,7 @@ def render(
     calibration = calibration_section(res)
     if calibration:
         lines += ["", *calibration]
+    lines += firmware_tables.calibration(res)
     stages = sorted(res["stages_s"].items(), key=lambda kv: kv[0] == "total")
     lines += [
         "",

@@ -18,6 +18,7 @@ from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
 from bench.firmware import toolchain
+from bench.firmware.boards import BoardFit, refine
 from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
 from bench.pipeline import add_instructions
@@ -81,10 +82,12 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     brought = cfg.model is not None and cfg.model.suffix not in KERAS
     found = brought_tflite(s, dataset) if brought else registry(s, dataset)
     add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
-    add_firmware(found.rows, cfg.out, s.cache, s.clock, firmware_setup(cfg))
+    setup = firmware_setup(cfg)
+    add_firmware(found.rows, cfg.out, s.cache, s.clock, setup)
     add_deltas(found.rows)
     t = time.perf_counter()
-    calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache))
+    calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache), setup)
+    refine_all(found.rows, s.how.boards, calibration, s.how.catalog)
     s.clock.add("calibration", t)
     out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
@@ -115,6 +118,15 @@ def write(s: Session, out: dict) -> dict:
     out = results.read(path)
     report.write(out, s.cfg.out, cache=s.cache)
     return out
+
+
+def refine_all(rows: list[Row], chosen: list, calibration: dict, cat: Any) -> None:
+    """Every row's board estimates from its firmware, where the boards have a fit."""
+    fits = {k: BoardFit(**f) for k, f in calibration.get("firmware", {}).items()}
+    by_key = {b.key: b for b in chosen}
+    for row in rows:
+        if row.firmware.firmware or row.firmware.firmware_errors:
+            refine(row, by_key, fits, cat)
 
 
 def firmware_setup(cfg: RunConfig) -> Setup:

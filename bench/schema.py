@@ -161,6 +161,8 @@ class BoardEstimate:
     est_cycles: float | None = None
     kernels: str | None = None  # the kernel library the estimate stands for
     battery_capped: bool | None = None  # at the battery's shelf life
+    basis: str | None = None  # "firmware on <core>": its instructions and measured sizes;
+    # None: MACs and the flatbuffer plus the catalog's runtime constants
 
 
 @dataclass

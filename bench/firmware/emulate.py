@@ -115,7 +115,11 @@ def run(elf_path: Path, cpu: str, feed: bytes, how: Run = Run()) -> Emulated:
     emu.mem_write(symbols.address("eb_arena_size"), how.arena_size.to_bytes(4, "little"))
     emu.mem_write(symbols.address("eb_invokes"), how.invokes.to_bytes(4, "little"))
     counter = Counter(symbols)
-    emu.hook_add(uc.UC_HOOK_BLOCK, counter.block)
+    if how.invokes:
+        emu.hook_add(uc.UC_HOOK_BLOCK, counter.block)
+    else:  # allocation only: nothing to count, so only the fault handler is watched
+        fault = counter.fault_handler
+        emu.hook_add(uc.UC_HOOK_BLOCK, counter.block, begin=fault, end=fault + 1)
     emu.hook_add(uc.UC_HOOK_INTR, counter.interrupt)
     vectors = segments[0][1]
     emu.reg_write(arm.UC_ARM_REG_SP, int.from_bytes(vectors[0:4], "little"))

@@ -132,3 +132,21 @@ def _plain(outcome: Outcome) -> dict:
 
 def _outcome(data: dict) -> Outcome:
     return {c: CoreFirmware(**f) if isinstance(f, dict) else str(f) for c, f in data.items()}
+
+
+def reference_counts(
+    models: dict[str, tuple[bytes, int]], setup: Setup, cache: Cache
+) -> dict[str, dict[str, int]]:
+    """Benchmark -> core -> instructions per invoke of its reference model's firmware
+    (a core whose firmware failed is left out)."""
+    tc = setup.found
+    assert not isinstance(tc, str)
+    tree = build.tree_digest(tc.tree)
+    folder = setup.libraries or cache.root
+    assert folder is not None
+    tasks = [measure.Task(m, arena, tc, setup.cores, folder, tree) for m, arena in models.values()]
+    outcomes = measured(tasks, cache, tool(tc, tree), setup)
+    return {
+        bench: {c: f.instructions for c, f in outcome.items() if isinstance(f, CoreFirmware)}
+        for bench, outcome in zip(models, outcomes, strict=True)
+    }
