@@ -21,6 +21,7 @@ from bench import RunFailed, UsageError, names
 if TYPE_CHECKING:
     from bench.choose import Constraints
     from bench.config import RunConfig
+    from bench.export import Firmware
 
 RUNS, LATEST = Path("reports/runs"), Path("reports/latest")  # a run's default home
 
@@ -402,6 +403,12 @@ def _export_args(sub: Subparsers) -> None:
         help=f"margin added to the measured arena (default {ARENA_MARGIN} = "
         f"{100 * ARENA_MARGIN:.0f}%%)",
     )
+    export.add_argument(
+        "--tflm-tree",
+        type=Path,
+        help="a TFLM tree: also write firmware/, whose Makefile builds the very image a run "
+        "measures (default: $EDGEBENCH_TFLM_TREE)",
+    )
 
 
 def _gate_args(sub: Subparsers) -> None:
@@ -647,12 +654,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     else:
         raise UsageError("name a variant to export, or give --model PATH")
     out = args.out or Path("reports") / "firmware" / fw.name
-    paths = export.write(out, fw)
+    paths = export.write(out, fw, _firmware_project(fw, args.tflm_tree))
     print(
         f"wrote {', '.join(p.name for p in paths)} to {out} ({len(fw.model):,} bytes, arena "
         f"{export.arena_constant(fw.arena_bytes, args.arena_margin):,} bytes with margin)"
     )
     return 0
+
+
+def _firmware_project(fw: "Firmware", tree_option: Path | None) -> dict[str, bytes] | None:
+    """The measured firmware's build, where a TFLM tree is given (or in the environment)."""
+    from bench.firmware import build, measure, toolchain
+
+    tree = toolchain.tree_from(tree_option)
+    if tree is None:
+        return None
+    return build.project(measure.program(fw.model, fw.arena_bytes), tree)
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import UsageError, graph
-from bench.cache import write_text_atomic
+from bench.cache import write_atomic
 from bench.results import artifact_path
 
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
@@ -297,14 +297,17 @@ int main() {{
 """
 
 
-def write(out: Path, fw: Firmware) -> list[Path]:
-    files = {
+def write(out: Path, fw: Firmware, project: dict[str, bytes] | None = None) -> list[Path]:
+    """The export's files; `project`: the measured firmware's build (`firmware/`)."""
+    files: dict[str, str | bytes] = {
         "model_data.h": header(fw),
         "model_data.cc": source(fw),
         "model_ops.h": ops_header(fw),
         "main.cc": example(fw),
     }
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in files) if out.is_dir() else []
+    files |= {f"firmware/{name}": data for name, data in (project or {}).items()}
+    tops = {name.split("/")[0] for name in files}
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in tops) if out.is_dir() else []
     if foreign:
         raise UsageError(
             f"{out} holds files that the export does not write ({', '.join(foreign[:3])}); "
@@ -312,13 +315,13 @@ def write(out: Path, fw: Firmware) -> list[Path]:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            write_text_atomic(out / name, text)
+        for name, data in files.items():
+            write_atomic(out / name, data.encode() if isinstance(data, str) else data)
     except OSError as err:
         raise UsageError(
             f"cannot write to {out}: {err.strerror or err}; pick another with --out"
         ) from None
-    return [out / name for name in files]
+    return [out / name for name in sorted(tops)]
 
 
 def from_results(

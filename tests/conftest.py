@@ -14,6 +14,9 @@ def cache_dir(tmp_path_factory):
     path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cache"
     path.mkdir(exist_ok=True)
     os.environ["EDGEBENCH_CACHE"] = str(path)
+    # the firmware stage only where a test asks for it with --tflm-tree: a user's tree
+    # would otherwise make every run of the suite build firmware for every core
+    os.environ.pop("EDGEBENCH_TFLM_TREE", None)
     return path
 
 

@@ -183,3 +183,25 @@ def test_a_brought_tflite_gets_its_firmware_figures(tiny_models, tc, tmp_path):
     assert figures["flash_model_bytes"] == len(tiny_models["int8"].model)
     assert np.isclose(sum(figures["instructions_by_op"].values()), figures["instructions"])
     assert M4 in (out / "REPORT.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_export_builds_the_very_image_that_was_measured(tiny_models, tc, cache_dir, tmp_path):
+    model = tmp_path / "seed-int8.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    out = tmp_path / "export"
+    done = edgebench("export", "--model", model, "--tflm-tree", tc.tree, "--out", out)
+    assert done.returncode == 0, done.stderr
+    folder = out / "firmware"
+    subprocess.run(
+        ["make", "-j2", f"CORE={M4}", f"TFLM_TREE={tc.tree}"],
+        cwd=folder, check=True, capture_output=True, timeout=900,
+    )  # fmt: skip
+    measured = measure.measure(_task(tiny_models["int8"].model, tc, cache_dir))[M4]
+    assert isinstance(measured, CoreFirmware)
+    sizes = measure.flash_and_static(folder / "build" / M4 / "firmware.map")
+    assert sizes.flash == measured.flash_bytes
+    assert sizes.static == measured.ram_static_bytes
+    feed = measure._host(tiny_models["int8"].model, 4096)[0]
+    ran = emulate.run(folder / "build" / M4 / "firmware.elf", "CORTEX_M4", feed)
+    assert ran.invokes == [measured.instructions] * 2

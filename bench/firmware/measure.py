@@ -132,6 +132,11 @@ def _tolerance(expected: np.ndarray) -> float:
     return 1e-5 * max(1.0, float(np.max(np.abs(expected), initial=0)))
 
 
+def program(model: bytes, arena: int) -> build.Program:
+    """What the firmware of `model` is made of (`arena`: TFLM's on the host)."""
+    return _host(model, arena)[2]
+
+
 def _host(model: bytes, arena: int) -> tuple[bytes, np.ndarray, build.Program]:
     """A fixed input, TFLM's output for it on the host, and the firmware's program."""
     from tflite_micro.python.tflite_micro import runtime
