@@ -255,6 +255,33 @@ def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def operators(row: Row, path: Path) -> Path | None:
+    """Instructions per operator of one variant: its firmware on each core beside TFLM's
+    reference kernels on the x86-64 host."""
+    host = row.instructions.tflm_instructions_by_op or {}
+    cores = row.firmware.firmware or {}
+    if not cores:
+        return None
+    series = {"x86-64 host (reference kernels)": host} if host else {}
+    series |= {core: fw.instructions_by_op for core, fw in cores.items()}
+    ops = sorted({op for counts in series.values() for op in counts})
+    fig, ax = plt.subplots(figsize=(11, 1.4 + 0.9 * len(ops)))
+    y, height = np.arange(len(ops)), 0.8 / len(series)
+    for i, (name, counts) in enumerate(series.items()):
+        values = [max(counts.get(op, 0), 1) for op in ops]
+        ax.barh(y + (i - (len(series) - 1) / 2) * height, values, height, label=name, color=f"C{i}")
+    ax.set_yticks(y, ops, fontsize=9)
+    ax.invert_yaxis()
+    ax.set(
+        xscale="log",
+        xlabel="instructions per inference (log)",
+        title=f"{row.label}: instructions per operator, on each core's firmware and the host",
+    )
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside, never over
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
 def seed_spread(rows: list[Row], arch: str, path: Path) -> Path | None:
     """Point F1 of every training seed per variant, with the mean and its 95 % interval."""
     have = [r for r in rows if r.seeds.point_f1_by_seed and r.seeds.point_f1_mean is not None]
@@ -296,6 +323,7 @@ def write_all(
             ("memory", memory, (rows, arch, results.boards(res))),
             ("energy", energy, (rows, arch)),
             ("seeds", seed_spread, (rows, arch)),
+            ("operators", operators, (shown,)),
         ]
         paths = [
             _drawn(draw, args, folder / f"{arch}-{name}.png", cache) for name, draw, args in figures

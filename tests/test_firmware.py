@@ -205,3 +205,60 @@ def test_the_export_builds_the_very_image_that_was_measured(tiny_models, tc, cac
     feed = measure._host(tiny_models["int8"].model, 4096)[0]
     ran = emulate.run(folder / "build" / M4 / "firmware.elf", "CORTEX_M4", feed)
     assert ran.invokes == [measured.instructions] * 2
+
+
+def _row(instructions: int, errors: dict | None = None, error: str | None = None):
+    from bench.schema import Conditions, Firmware, Identity, Row
+
+    figures = CoreFirmware(
+        M4, 43_000, 2_384, 32_000, 8_616, 2_560, 1_152, 592, 816, instructions,
+        {"(interpreter)": 171, "FULLY_CONNECTED": instructions - 171}, 0.0, True,
+    )  # fmt: skip
+    fw = Firmware(firmware_errors=errors, firmware_error=error)
+    if not errors and not error:
+        fw = Firmware(firmware={M4: figures}, firmware_tool="gcc 12")
+    where = Conditions(firmware="gcc 12")
+    return Row(Identity(variant="int8", arch="seed", conditions=where), firmware=fw)
+
+
+def test_the_gate_fails_firmware_that_grew_and_skips_a_machine_without_the_toolchain():
+    from bench import gate
+
+    base = _row(5_630)
+    assert {f.verdict for f in gate.firmware(base, _row(5_630), gate.Tolerances())} == {gate.PASS}
+    grew = gate.firmware(base, _row(5_631), gate.Tolerances())
+    assert [f.metric for f in grew if f.verdict == gate.FAIL] == [f"firmware {M4} instructions"]
+    failing = gate.firmware(base, _row(0, errors={M4: "HardFault in main"}), gate.Tolerances())
+    assert {f.verdict for f in failing} == {gate.FAIL}
+    assert "HardFault in main" in failing[0].note
+    absent = gate.firmware(
+        base, _row(0, error="unavailable: no arm-none-eabi-gcc"), gate.Tolerances()
+    )
+    assert {f.verdict for f in absent} == {gate.SKIP}
+
+
+def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
+    from bench.firmware import boards
+    from bench.schema import BoardEstimate, Boards
+    from bench.targets import load
+
+    cat = load()
+    board = cat.boards["nucleo-l4r5zi"]
+    row = _row(0, errors={M4: "AllocateTensors() failed in the firmware"})
+    row.boards = Boards(boards={board.key: BoardEstimate("int8", 0.02, 1.0, 99.0, True, "", True)})
+    boards.refine(row, {board.key: board}, {}, cat)
+    est = row.boards.get(board.key)
+    assert est is not None
+    assert not est.fits
+    assert "AllocateTensors() failed" in est.fit_reason
+    fitted = _row(5_630)
+    fitted.boards = Boards(
+        boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
+    )
+    fit = boards.BoardFit(board.key, M4, 2.0)
+    boards.refine(fitted, {board.key: board}, {board.key: fit}, cat)
+    est = fitted.boards.get(board.key)
+    assert est is not None
+    assert est.est_cycles == 2.0 * 5_630
+    assert est.est_latency_ms == pytest.approx(2.0 * 5_630 / (board.clock_mhz * 1000))
+    assert est.basis == f"firmware on {M4}"
