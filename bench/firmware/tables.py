@@ -1,6 +1,8 @@
 """The report's firmware parts: per arch, each variant's image per core; the boards'
 cycles-per-instruction fits on published results."""
 
+import statistics
+
 from tabulate import tabulate
 
 from bench.firmware.measure import INTERPRETER
@@ -74,16 +76,22 @@ def section(rows: list[Row]) -> list[str]:
     return [*lines, ""] if missing else lines
 
 
-CALIBRATION = [
-    "board",
-    "core",
-    "CPI",
-    "row used",
-    "instructions",
-    "published ms",
-    "fitted ms (error)",
-    "leave-one-out",
-]
+def _errors(fits: dict) -> str:
+    """`In sample: median |error| ...; leave-one-out: ...` over every row used."""
+    rows = [r for f in fits.values() for r in f["rows"]]
+    fitted = sorted(abs(r["error_ms"]) for r in rows)
+    held = sorted(abs(r["loo_error_ms"]) for r in rows if r["loo_error_ms"] is not None)
+    if not fitted:
+        return "- no published row to fit"
+    loo = (
+        f"; leave-one-out median {statistics.median(held):.1%}, worst {held[-1]:.1%}"
+        if held
+        else ""
+    )
+    return (
+        f"- {len(fitted)} rows: in sample median |error| {statistics.median(fitted):.1%}, "
+        f"worst {fitted[-1]:.1%}{loo}"
+    )
 
 
 CALIBRATION = [
@@ -123,6 +131,7 @@ def calibration(res: dict) -> list[str]:
                 ]
             )
     notes = [f"- {b}: {f['note']}" for b, f in fits.items() if f.get("note")]
+    notes.insert(0, _errors(fits))
     return [
         "### Board latency from the firmware's own counts",
         "",
