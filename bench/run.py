@@ -18,7 +18,7 @@ from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
 from bench.firmware import toolchain
-from bench.firmware.boards import BoardFit, refine
+from bench.firmware.boards import refine_all
 from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
 from bench.pipeline import add_instructions
@@ -82,12 +82,12 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     brought = cfg.model is not None and cfg.model.suffix not in KERAS
     found = brought_tflite(s, dataset) if brought else registry(s, dataset)
     add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
-    setup = firmware_setup(cfg)
+    setup = firmware_setup(cfg, s.log)
     add_firmware(found.rows, cfg.out, s.cache, s.clock, setup)
     add_deltas(found.rows)
     t = time.perf_counter()
     calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache), setup)
-    refine_all(found.rows, s.how.boards, calibration, s.how.catalog)
+    refine_all(found.rows, s.how.boards, calibration.get("firmware", {}), s.how.catalog)
     s.clock.add("calibration", t)
     out: dict[str, Any] = {
         "schema_version": results.SCHEMA_VERSION,
@@ -120,21 +120,12 @@ def write(s: Session, out: dict) -> dict:
     return out
 
 
-def refine_all(rows: list[Row], chosen: list, calibration: dict, cat: Any) -> None:
-    """Every row's board estimates from its firmware, where the boards have a fit."""
-    fits = {k: BoardFit(**f) for k, f in calibration.get("firmware", {}).items()}
-    by_key = {b.key: b for b in chosen}
-    for row in rows:
-        if row.firmware.firmware or row.firmware.firmware_errors:
-            refine(row, by_key, fits, cat)
-
-
-def firmware_setup(cfg: RunConfig) -> Setup:
-    """The toolchain (or why none), the cores and the workers of the firmware stage."""
+def firmware_setup(cfg: RunConfig, log: Log) -> Setup:
+    """The toolchain (or why none), the cores and the workers of the firmware stage; the
+    libraries are kept with the reference models, even under --no-cache."""
     found = toolchain.find(toolchain.tree_from(cfg.tflm_tree))
-    cores_asked = cfg.firmware_cores or Setup.cores
-    # the libraries are kept with the reference models, even under --no-cache
-    return Setup(found, cfg.calibration_cache, tuple(cores_asked), min(cfg.workers, cores()))
+    asked = cfg.firmware_cores or Setup.cores
+    return Setup(found, cfg.calibration_cache, tuple(asked), min(cfg.workers, cores()), log)
 
 
 def brought_tflite(s: Session, dataset: Dataset) -> Measured:

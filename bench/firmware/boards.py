@@ -98,6 +98,15 @@ def _row(ref: dict, used: list[dict], board: Board, counts: dict, core: str) -> 
     }
 
 
+def refine_all(rows: list[Row], chosen: list[Board], fits: dict[str, dict], cat: Catalog) -> None:
+    """Every row's board estimates from its firmware (`fits`: as the results hold them)."""
+    typed = {k: BoardFit(**f) for k, f in fits.items()}
+    by_key = {b.key: b for b in chosen}
+    for row in rows:
+        if row.firmware.firmware or row.firmware.firmware_errors:
+            refine(row, by_key, typed, cat)
+
+
 def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: Catalog) -> None:
     """The row's board estimates from its firmware on each board's core: fit on measured
     flash and RAM; latency and energy from the core's instructions and the board's CPI
@@ -105,8 +114,11 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
     estimates = dict(row.boards.boards or {})
     for key, est in estimates.items():
         board = boards.get(key)
-        core = core_of(board) if board else None
-        if board is None or core is None:
+        if board is None:
+            continue
+        core = core_of(board)
+        if core is None:
+            estimates[key] = replace(est, basis=f"{no_core(board)}: MACs and host sizes")
             continue
         figures = row.firmware.on(core)
         if figures is None:

@@ -52,11 +52,13 @@ CORES = {
     )
 }
 
-# Release flags. -O2: CMSIS-NN's inner loops are written for the optimiser's speed
-# levels and TFLM's own Makefile builds release kernels at -O2; -Os would trade cycles
-# for flash the boards have. Sections per function and datum so that --gc-sections
-# drops what the model does not reach; error strings stripped; no exceptions or RTTI.
-COMMON = ("-mthumb", "-O2", "-ffunction-sections", "-fdata-sections", "-fno-common", "-g0")
+# Release flags, as TFLM's own Makefile builds a release with gcc: the interpreter at
+# -Os (flash matters, little time is spent there) and the kernels, TFLM's and CMSIS-NN's,
+# at -O2 (their inner loops are written for the speed levels). Sections per function and
+# datum so that --gc-sections drops what the model does not reach; error strings
+# stripped; no exceptions or RTTI.
+COMMON = ("-mthumb", "-ffunction-sections", "-fdata-sections", "-fno-common", "-g0")
+CORE_LEVEL, KERNEL_LEVEL = "-Os", "-O2"
 CXX = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
        "-fno-unwind-tables", "-fno-use-cxa-atexit")  # fmt: skip
 DEFINES = ("-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN", "-DTF_LITE_STRIP_ERROR_STRINGS", "-DNDEBUG")
@@ -86,6 +88,13 @@ FRAMEWORK_DIRS = (
 FRAMEWORK_FILES = (f"{MICRO}/cortex_m_generic/debug_log.cc",)
 SKIP = re.compile(r"(test|fake|mock)[^/]*$")
 KERNEL_INCLUDE = re.compile(rf'#include "{KERNELS}/(\w+)\.h"')
+
+
+def optimization(source: str) -> str:
+    """-O2 for a kernel (TFLM's or CMSIS-NN's), -Os for the rest."""
+    return (
+        KERNEL_LEVEL if source.startswith((f"{KERNELS}/", "third_party/cmsis_nn/")) else CORE_LEVEL
+    )
 
 
 def _sources(tree: Path, folder: str, recursive: bool, suffixes: tuple[str, ...]) -> list[str]:
@@ -157,13 +166,14 @@ class Objects:
 
     @classmethod
     def at(cls, cache_dir: Path, toolchain: Toolchain, core: Core, tree_digest: str) -> "Objects":
-        key = digest([core.flags, COMMON, CXX, DEFINES, toolchain.gcc_version, tree_digest])
+        levels = [CORE_LEVEL, KERNEL_LEVEL]
+        key = digest([core.flags, COMMON, levels, CXX, DEFINES, toolchain.gcc_version, tree_digest])
         return cls(toolchain, core, cache_dir / "firmware" / f"{core.name}-{key}")
 
     def flags(self, source: str) -> list[str]:
         lang = list(CXX) if source.endswith((".cc", ".cpp")) else ["-std=gnu11"]
         includes = [f"-I{self.toolchain.tree / i}" for i in INCLUDES]
-        return [*self.core.flags, *COMMON, *lang, *DEFINES, *includes]
+        return [*self.core.flags, *COMMON, optimization(source), *lang, *DEFINES, *includes]
 
     def object(self, source: str) -> Path:
         return self.root / "obj" / (source + ".o")
@@ -403,6 +413,8 @@ FRAMEWORK := \\
   {_words(framework)}
 KERNELS := \\
   {_words(kernels)}
+KERNEL_LEVEL_FILES := \\
+  {_words(s for s in framework + kernels if optimization(s) == KERNEL_LEVEL)}
 object = $(patsubst %,$(OUT)/obj/%.o,$(1))
 
 all: $(OUT)/firmware.elf
@@ -414,6 +426,10 @@ $(OUT)/obj/%.cc.o: $(TFLM_TREE)/%.cc
 $(OUT)/obj/%.c.o: $(TFLM_TREE)/%.c
 \t@mkdir -p $(dir $@)
 \t$(CC) $(COMMON) -std=gnu11 -c $< -o $@
+
+# the interpreter at {CORE_LEVEL}, the kernels (TFLM's and CMSIS-NN's) at {KERNEL_LEVEL}
+OPT := {CORE_LEVEL}
+$(call object,$(KERNEL_LEVEL_FILES)): OPT := {KERNEL_LEVEL}
 
 $(OUT)/libtflm.a: $(call object,$(FRAMEWORK))
 \t$(AR) rcs $@ $^

@@ -14,6 +14,7 @@ from bench.cache import Cache, digest
 from bench.executor import Died, Local
 from bench.firmware import build, measure, toolchain
 from bench.pipeline import Stopwatch, code_hashes
+from bench.progress import Log, plain
 from bench.schema import CoreFirmware, Firmware, Row
 
 Outcome = dict[str, CoreFirmware | str]
@@ -25,6 +26,7 @@ class Setup:
     libraries: Path | None = None  # where the compiled objects live (None: the run's cache)
     cores: tuple[str, ...] = tuple(build.CORES)
     workers: int = 1
+    log: Log = plain
 
 
 def tool(tc: toolchain.Toolchain, tree_digest: str) -> str:
@@ -90,7 +92,10 @@ def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -
             found[i] = _outcome(json.loads(hit))
     todo = [i for i in range(len(tasks)) if i not in found]
     if todo:
-        prepare([tasks[i] for i in todo], setup.workers)
+        prepare([tasks[i] for i in todo], setup)
+        setup.log(
+            f"firmware: {len(todo)} model(s) x {len(setup.cores)} core(s), linked and emulated"
+        )
         with Local(setup.workers) as pool:
             for k, result in pool.map(measure.measure, [tasks[i] for i in todo]):
                 i = todo[k]
@@ -102,9 +107,9 @@ def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -
     return [found[i] for i in range(len(tasks))]
 
 
-def prepare(tasks: list[measure.Task], jobs: int) -> None:
+def prepare(tasks: list[measure.Task], setup: Setup) -> None:
     """Every core's library and the kernels the tasks' models use, compiled and cached
-    here, so that the workers only link."""
+    here, `setup.workers` compilers at a time, so that the workers only link."""
     if not tasks:
         return
     first = tasks[0]
@@ -115,8 +120,12 @@ def prepare(tasks: list[measure.Task], jobs: int) -> None:
         objects = build.Objects.at(
             first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest
         )
-        build.library(objects, jobs)
-        objects.compile(build.kernel_sources(tree, [op for op in ops if op in known]), jobs)
+        if not (objects.root / "libtflm.a").is_file():
+            setup.log(f"firmware: compiling TFLM + CMSIS-NN for {name} (once; cached after)")
+        build.library(objects, setup.workers)
+        objects.compile(
+            build.kernel_sources(tree, [op for op in ops if op in known]), setup.workers
+        )
 
 
 def _died(task: measure.Task) -> Outcome:
