@@ -235,17 +235,6 @@ MODEL_SYMBOL = "eb_model"
 
 
 @dataclass(frozen=True)
-class Image:
-    """One linked firmware: the ELF and what was compiled into it."""
-
-    elf: Path
-    arena_capacity: int
-    input_bytes: int
-    output_bytes: int
-    ops: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Program:
     """What the firmware is made for: the model, its operators and tensor sizes."""
 
@@ -274,8 +263,9 @@ def library(objects: Objects, jobs: int) -> Path:
     return archive
 
 
-def link(objects: Objects, program: Program, folder: Path, jobs: int = 1) -> Image:
-    """The firmware of `program` for the core of `objects`, linked in `folder`."""
+def link(objects: Objects, program: Program, folder: Path, jobs: int = 1) -> Path:
+    """The firmware of `program` for the core of `objects`, linked in `folder`: its ELF
+    (firmware.map beside it)."""
     kernels = objects.compile(kernel_sources(objects.toolchain.tree, program.ops), jobs)
     archive = library(objects, jobs)
     main = _main_object(objects, program.ops)
@@ -304,9 +294,7 @@ def link(objects: Objects, program: Program, folder: Path, jobs: int = 1) -> Ima
         "linking the firmware",
         cwd=folder,
     )  # fmt: skip
-    return Image(
-        elf, program.arena_capacity, program.input_bytes, program.output_bytes, program.ops
-    )
+    return elf
 
 
 def _data_source(program: Program) -> str:

@@ -69,10 +69,10 @@ def _one(
 ) -> CoreFirmware:
     cpu = objects.core.unicorn_cpu
     with tempfile.TemporaryDirectory(prefix="edgebench-fw-") as folder:
-        image = build.link(objects, program, Path(folder))
+        elf = build.link(objects, program, Path(folder))
         sizes = flash_and_static(Path(folder) / "firmware.map")
-        arena = smallest_arena(image.elf, cpu, feed)
-        ran = emulate.run(image.elf, cpu, feed, emulate.Run(arena_size=arena))
+        arena = smallest_arena(elf, cpu, feed)
+        ran = emulate.run(elf, cpu, feed, emulate.Run(arena_size=arena))
     if ran.status != 2:
         raise MeasurementError(
             f"the firmware allocated but did not invoke at its smallest arena, {arena:,} B"
