@@ -105,11 +105,12 @@ class Constraints:
             return "failed: " + "; ".join(row.id.errors)
         if row.id.recipe_skipped:
             return f"not applicable: {row.id.recipe_skipped}"
-        if row.detection.point_f1 is None:
-            return "no detection result"
         if self.require_tflm and not row.tflm.tflm_deployable:
             why = (row.tflm.tflm_error or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
+        if row.detection.point_f1 is None:
+            # a brought model scored on no data: judged on fit, energy and latency alone
+            return self.over_resources(row) if row.id.detection_skipped else "no detection result"
         f1, delta = point_f1(row)
         loss, best = -(delta or 0.0), row.detection.baseline_best_point_f1
         if self.beat_baselines and best is not None and f1 <= best:
@@ -121,16 +122,28 @@ class Constraints:
             (self.max_f1_loss, loss, "point F1 loss {:.3f} > {}", "max"),
             (self.min_f1, f1, "point F1 {:.3f} < {}", "min"),
             (self.max_far, row.detection.far, "FAR {:.3f} > {}", "max"),
-            (self.max_size_bytes, row.size.size_bytes, "size {:,} > {:,}", "max"),
-            (self.max_arena_bytes, row.tflm.arena_bytes, "arena {:,} > {:,}", "max"),
-            (self.max_latency_us, row.litert.latency_us_p50, "p50 {:.2f} us > {}", "max"),
         )
-        for limit, value, text, sense in checks:
-            if limit is None:
-                continue
-            if value is None or (value > limit if sense == "max" else value < limit):
-                return text.format(value if value is not None else float("nan"), limit)
-        return None
+        return _first_over(checks) or self.over_resources(row)
+
+    def over_resources(self, row: Row) -> str | None:
+        """The limits on size, arena and host latency, which hold with or without data."""
+        return _first_over(
+            (
+                (self.max_size_bytes, row.size.size_bytes, "size {:,} > {:,}", "max"),
+                (self.max_arena_bytes, row.tflm.arena_bytes, "arena {:,} > {:,}", "max"),
+                (self.max_latency_us, row.litert.latency_us_p50, "p50 {:.2f} us > {}", "max"),
+            )
+        )
+
+
+def _first_over(checks: tuple[tuple[float | None, float | None, str, str], ...]) -> str | None:
+    """The first limit a value breaks (a missing value breaks it), in words."""
+    for limit, value, text, sense in checks:
+        if limit is None:
+            continue
+        if value is None or (value > limit if sense == "max" else value < limit):
+            return text.format(value if value is not None else float("nan"), limit)
+    return None
 
 
 def point_f1(row: Row) -> tuple[float, float | None]:
@@ -166,4 +179,5 @@ def _cost(row: Row, board: str) -> tuple[float, int, float]:
     """Least energy on `board`, then the smaller flatbuffer, then the better F1."""
     est = row.boards.get(board)
     assert est is not None  # `answer` kept only rows with an estimate
-    return est.est_energy_uj, row.size.size_bytes, -point_f1(row)[0]
+    f1 = point_f1(row)[0] if row.detection.point_f1 is not None else 0.0  # unscored: 0
+    return est.est_energy_uj, row.size.size_bytes, -f1

@@ -605,9 +605,10 @@ def _point_latest_at(out: Path) -> None:
 
 
 def answer_text(res: dict) -> str:
-    from bench.report import answer_table
+    from bench.report import answer_table, unscored_line
 
-    return answer_table(res)
+    first = unscored_line(res)
+    return (f"{first}\n\n" if first else "") + answer_table(res)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

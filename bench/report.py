@@ -195,6 +195,8 @@ def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | N
 
 def _f1_cell(row: Row, constraints: Constraints) -> str:
     """`0.781 (+0.002)`, or over seeds `0.780 ± 0.004 (+0.001, within noise)`."""
+    if row.detection.point_f1 is None:
+        return "not scored"
     if row.seeds.point_f1_mean is None or row.seeds.point_f1_ci95_high is None:
         return f"{row.detection.point_f1:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})"
     half = row.seeds.point_f1_ci95_high - row.seeds.point_f1_mean
@@ -268,10 +270,23 @@ RULE = (
 )
 
 
+def unscored_line(res: dict) -> str | None:
+    """The answer's first line when detection was not scored (a model brought in alone)."""
+    why = next((r.id.detection_skipped for r in res["rows"] if r.id.detection_skipped), None)
+    if why is None:
+        return None
+    return (
+        f"Detection was not scored ({why}): the answer ranks by fit on the board, then "
+        "energy and latency."
+    )
+
+
 def summary(res: dict, constraints: Constraints) -> list[str]:
     """The answer first: what to ship to which board; then what no variant achieves, the
     Pareto fronts and what could not be considered, each reason once."""
     lines = ["## The answer: which variant to ship to which board", ""]
+    unscored = unscored_line(res)
+    lines += [f"**{unscored}**", ""] if unscored else []
     for arch, rows in _arches(res).items():
         scored = [r for r in rows if r.detection.baseline_best_point_f1 is not None]
         if scored and not any(

@@ -69,12 +69,23 @@ def _one_row(model, out, *options) -> dict:
 
 
 def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
-    row = _one_row(user_models / "ae.tflite", tmp_path)
+    done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert "point_f1" not in row
     assert "pass --dataset" in row["detection_skipped"]
     assert row["tflm_instructions"] > 0
     assert row["arena_bytes"] > 0
-    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "## Detection not measured" in report
+    # it still gets its answer, by fit and energy, and the first line says why and how
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("[")]  # no logs
+    first = next(line for line in lines if line.strip())
+    assert first.startswith("Detection was not scored (")
+    assert "pass --dataset" in first
+    assert "none qualifies" not in done.stdout
+    assert done.stdout.count("| user   | ae ") == len(row["boards"])
+    assert "**Detection was not scored" in report
 
 
 def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
