@@ -61,10 +61,17 @@ class Progress:
         if start:
             self.done += 1
         if self._bar is not None and self._task is not None:
-            if start:
-                self._bar.update(self._task, completed=self.done - 1, description=message)
-            else:
+            # the bar names what runs now: training, building, measuring, the firmware
+            self._bar.update(
+                self._task, completed=max(0, self.done - 1), description=_short(message)
+            )
+            if not start:
                 self._bar.console.print(message)
             return
         elapsed = time.perf_counter() - self.started
         print(f"[{self.done}/{self.total} {elapsed:6.1f} s] {message}", flush=True)
+
+
+def _short(message: str, width: int = 56) -> str:
+    """A message cut to fit the bar's description."""
+    return message if len(message) <= width else message[: width - 1] + "…"

@@ -146,6 +146,10 @@ def _build_on_workers(
         owner.update({len(jobs) + k: i for k in range(len(new))})
         return new
 
+    log(
+        f"training {len(order)} float model(s), then building their variants on "
+        f"{cfg.workers} worker(s)"
+    )
     with executor(cfg.executor, cfg.workers) as pool:
         for j, done in pool.map(work, jobs, then=recipes):
             if j not in owner:
