@@ -40,47 +40,61 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def size_front(rows: list[Row]) -> list[Row]:
+    """The Pareto front over flatbuffer size and point F1 of the variants TFLM runs."""
+    deployable = [r for r in rows if r.tflm.tflm_deployable]
+    return pareto(deployable, (("size_bytes", "min"), ("point_f1", "max")))
+
+
 def size_vs_f1(rows: list[Row], arch: str, path: Path) -> Path | None:
+    """Each variant's flatbuffer size against its point F1, with the Pareto front of the
+    variants TFLM runs; labels pushed apart (adjustText), the legend beside the axes."""
+    from adjustText import adjust_text
+
     rows = [r for r in rows if r.size.size_bytes and r.detection.point_f1 is not None]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    front = pareto(rows, (("size_bytes", "min"), ("point_f1", "max")))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    front = size_front(rows)
     labels: dict[tuple, list[str]] = {}  # variants at the same point share one label
     for r in rows:
-        ok = r.tflm.tflm_deployable
         ax.scatter(
             r.size.size_bytes,
             r.detection.point_f1,
-            marker="o" if ok else "x",
+            marker="o" if r.tflm.tflm_deployable else "x",
             color="tab:blue" if r in front else "tab:gray",
             zorder=3,
         )
         labels.setdefault((r.size.size_bytes, r.detection.point_f1), []).append(r.variant)
-    for (x, y), names in labels.items():
-        ax.annotate(
-            "\n".join(names),
-            (x, y),
-            fontsize=7,
-            xytext=(4, 3),
-            textcoords="offset points",
-            va="top",
-        )
     front = sorted(front, key=lambda r: r.size.size_bytes)
     ax.step(
         [r.size.size_bytes for r in front],
         [r.detection.point_f1 for r in front],
         where="post",
         color="tab:blue",
-        label="Pareto front (size, F1)",
+        label="Pareto front (size, F1), variants TFLM runs",
     )
+    ax.scatter([], [], marker="x", color="tab:gray", label="not deployable on TFLM")
+    sizes = [r.size.size_bytes for r in rows]
+    wide = max(sizes) > 10 * min(sizes)  # a log axis only where it spans a decade
     ax.set(
-        xscale="log",
-        xlabel="flatbuffer size (bytes, log)",
+        xscale="log" if wide else "linear",
+        xlabel="flatbuffer size (bytes" + (", log)" if wide else ")"),
         ylabel="point F1 on the test part",
-        title=f"{arch}: size vs F1 (x = not deployable on TFLM)",
+        title=f"{arch}: size vs point F1",
     )
-    ax.legend(loc="lower right")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.margins(x=0.08, y=0.35)  # room for the labels to move into
+    texts = [ax.text(x, y, "\n".join(names), fontsize=7) for (x, y), names in labels.items()]
+    adjust_text(
+        texts,
+        ax=ax,
+        expand=(1.3, 1.6),
+        arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5},
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -224,33 +238,39 @@ def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
 
 
 def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
-    """Estimated energy per inference of each deployable variant on each board."""
+    """Estimated energy per inference of each deployable variant on each board; a hollow
+    marker is an estimate that uses an uncalibrated figure (the tables' `*`)."""
     rows = [r for r in rows if r.boards.boards and r.tflm.tflm_deployable]
     if not rows:
         return None
     boards = list(rows[0].boards.boards)
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 4.5))
     x = np.arange(len(rows))
     for i, board in enumerate(boards):
-        values = [r.boards.boards[board].est_energy_uj for r in rows]
-        measured = all(r.boards.boards[board].calibrated for r in rows)
-        ax.scatter(
-            x + (i - len(boards) / 2) * 0.08,
-            values,
-            s=18,
-            marker="os^vD<>p"[i % 8],
-            label=board if measured else f"{board} (uncalibrated)",
-            facecolors=None if measured else "none",
-            edgecolors=None if measured else f"C{i}",
-            color=f"C{i}",
-        )
+        at = x + (i - len(boards) / 2) * 0.08
+        estimates = [r.boards.boards[board] for r in rows]
+        named = False  # one legend entry per board, filled where any estimate is calibrated
+        for calibrated in (True, False):
+            picked = [k for k, e in enumerate(estimates) if e.calibrated is calibrated]
+            if not picked:
+                continue
+            ax.scatter(
+                at[picked],
+                [estimates[k].est_energy_uj for k in picked],
+                s=18,
+                marker="os^vD<>p"[i % 8],
+                label=None if named else board,
+                facecolors=f"C{i}" if calibrated else "none",
+                edgecolors=f"C{i}",
+            )
+            named = True
     ax.set_xticks(x, [r.variant for r in rows], rotation=30, ha="right", fontsize=8)
     ax.set(
         yscale="log",
         ylabel="estimated uJ per inference (log)",
-        title=f"{arch}: energy per inference on each board (estimates; hollow = uncalibrated)",
+        title=f"{arch}: energy per inference on each board (hollow: uses an uncalibrated figure)",
     )
-    ax.legend(fontsize=7, ncol=4)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3, axis="y")
     return _save(fig, path)
 

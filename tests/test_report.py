@@ -33,11 +33,11 @@ def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
         "seed-size-vs-f1.png",
     ]
     sizes = {  # width x height: each figure's size at 100 dpi
-        "seed-energy.png": (1100, 450),
+        "seed-energy.png": (1200, 450),  # the legend beside the axes
         "seed-latency.png": (1200, 450),  # LiteRT and TFLM side by side
         "seed-memory.png": (1100, 375),  # 5 variants: 0.35 in each + 2
         "seed-scores.png": (1100, 400),
-        "seed-size-vs-f1.png": (700, 450),
+        "seed-size-vs-f1.png": (900, 500),  # the legend beside the axes
     }
     for png in pngs:
         data = png.read_bytes()
@@ -166,3 +166,81 @@ def test_the_python_api_reads_typed_records(small):
     assert row.size.size_bytes == 2148  # seed float32 in the golden file
     assert row.detection.point_f1 == pytest.approx(0.78107, abs=1e-5)
     assert api.answer(res) == report.answer_table(res)
+
+
+def _drawn_figure(monkeypatch, draw, *args):
+    """The figure `draw` saves, drawn, for its artists to be measured."""
+    from bench import plots
+
+    kept = {}
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        kept["fig"] = fig
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    draw(*args)
+    return kept["fig"]
+
+
+def test_size_vs_f1_labels_do_not_overlap_one_another_or_the_legend(small, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from bench import plots
+
+    # a dozen variants a few bytes apart at one F1, as int8 children often are
+    base = small["rows"][2]
+    rows = [
+        replace(
+            base,
+            id=replace(base.id, variant=f"clustered{k}_int8_per_tensor"),
+            size=replace(base.size, size_bytes=2_300 + 9 * k),
+        )
+        for k in range(12)
+    ]
+    fig = _drawn_figure(monkeypatch, plots.size_vs_f1, rows, "seed", tmp_path / "a.png")
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) == 12
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    legend = ax.get_legend().get_window_extent()
+    assert not any(box.overlaps(legend) for box in boxes)
+    ticks = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    assert not any(a.overlaps(b) for i, a in enumerate(ticks) for b in ticks[i + 1 :])
+
+
+def test_the_size_front_holds_only_variants_tflm_runs(small):
+    from dataclasses import replace
+
+    from bench import plots
+
+    rows = small["rows"]
+    float16 = next(r for r in rows if r.variant == "float16")
+    assert not float16.tflm.tflm_deployable
+    tempting = replace(float16, size=replace(float16.size, size_bytes=100))  # smallest of all
+    front = plots.size_front([*rows, tempting])
+    assert tempting not in front
+    assert {r.variant for r in front} == {"float32"}
+
+
+def test_the_energy_legend_names_each_board_once_and_hollow_means_uncalibrated(
+    small, tmp_path, monkeypatch
+):
+    from bench import plots
+
+    rows = [r for r in small["rows"] if r.tflm.tflm_deployable]
+    fig = _drawn_figure(monkeypatch, plots.energy, small["rows"], "seed", tmp_path / "e.png")
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert names == list(rows[0].boards.boards)
+
+    def filled(collection) -> bool:
+        faces = collection.get_facecolors()
+        return bool(len(faces)) and faces[0][3] > 0
+
+    points = [(len(c.get_offsets()), filled(c)) for c in ax.collections]
+    estimates = [e for r in rows for e in (r.boards.boards or {}).values()]
+    assert sum(n for n, _ in points) == len(estimates)
+    assert sum(n for n, full in points if full) == sum(e.calibrated for e in estimates)
+    assert not any("uncalibrated" in name for name in names)
