@@ -16,6 +16,8 @@ and the one that breaks its worker again comes back as `Died`.
 """
 
 import concurrent.futures as cf
+import contextlib
+import importlib.util
 import multiprocessing
 import multiprocessing.context
 import os
@@ -80,6 +82,22 @@ def _forkserver() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+@contextlib.contextmanager
+def _main_spec() -> Iterator[None]:
+    """While the pool starts workers: a script's `__main__` names `bench._worker_main`, so
+    that workers import that instead of the script (an unguarded `api.run` in a script
+    would run again in each of them). A module run with -m, or none, is left alone."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = importlib.util.find_spec("bench._worker_main")
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
 Then = Callable[[int, Any], Sequence[Any]] | None  # a result's follow-up items
 Results = Iterator[tuple[int, Any]]
 
@@ -98,11 +116,14 @@ class Local:
         check_workers(workers)
         self.workers = workers
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._main = contextlib.ExitStack()
 
     def __enter__(self) -> "Local":
+        self._main.enter_context(_main_spec())
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._main.close()
         if self._pool is None:
             return
         if kind is not None and issubclass(kind, KeyboardInterrupt):  # SIGINT or SIGTERM:

@@ -389,3 +389,27 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
     )
     assert compare.returncode == 0
     assert "test_litert_invoke[int8-deep]" in compare.stdout
+
+
+@pytest.mark.slow
+def test_the_readmes_api_snippet_runs_as_pasted_into_a_script(tmp_path):
+    """An unguarded script: its workers must not import it again (they did, and each
+    died with multiprocessing's bootstrapping RuntimeError, the run exiting 0)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    snippet = readme.split("```python\nfrom bench import api\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "try.py"
+    script.write_text("from bench import api\n" + snippet)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "RuntimeError" not in done.stderr
+    printed = [line.split() for line in done.stdout.splitlines() if line.startswith("seed/")]
+    assert [p[0] for p in printed] == ["seed/float32", "seed/int8"]
+    assert all(p[1] != "None" and p[2] != "None" for p in printed)
+    assert "| seed   | " in done.stdout  # the answer
