@@ -319,7 +319,7 @@ def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
         "export", "int8", "--arch", "deep", "--results", out / "results.json", "--out", tmp_path
     )
     assert done.returncode == 0, done.stderr
-    source = (tmp_path / "model_data.cc").read_text()
+    source = (tmp_path / "model_data.c").read_text()
     assert "g_deep_int8_model_data_len = " in source
     header = (tmp_path / "model_data.h").read_text()
     assert "#define DEEP_INT8_ARENA_SIZE " in header

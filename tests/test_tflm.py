@@ -2,12 +2,13 @@ import os
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import typed
 
-from bench import UsageError, export, tflm
+from bench import UsageError, export, graph, tflm
 from bench.runtime import Budget, Micro, time_invokes
 from bench.schema import Allocation
 from variants.convert import Conversion, to_tflite
@@ -182,9 +183,10 @@ int main(void) {
 """)
     for command in (
         ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "use.c"],
-        ["g++", "-std=c++17", "-Wall", "-Werror", "-c", "model_data.cc"],
+        ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "model_data.c"],  # C, and C++ below
+        ["g++", "-std=c++17", "-Wall", "-Werror", "-x", "c++", "-c", "model_data.c", "-o", "cc.o"],
         ["g++", "-std=c++17", "-Wall", "-Werror", "use.o", "model_data.o", "-o", "check"],
-        ["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.cc", "-o", "example"],
+        ["g++", "-std=c++17", "-Wall", "-Werror", "main.cc", "model_data.o", "-o", "example"],
     ):
         done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stderr)
@@ -260,3 +262,74 @@ def test_inputs_of_any_shape_run_on_tflm():
     assert measured.arena_bytes == 1904
     timed = tflm.latency(flat, measured.arena_bytes, inputs, samples=5, warmup=1)
     assert timed.tflm_latency_samples == len(timed.tflm_latency_samples_us) == 5
+
+
+TREE = Path(__file__).resolve().parents[2] / "shared" / "tflm"
+
+
+def _host_build(tree: Path, folder: Path, sources: list[str]) -> list[Path]:
+    """TFLM's sources compiled for this host (CMSIS-NN's portable C paths), in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.firmware import build
+
+    includes = [f"-I{tree / i}" for i in build.INCLUDES]
+    defines = ["-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN", "-DTF_LITE_STRIP_ERROR_STRINGS"]
+
+    def one(source: str) -> Path:
+        target = folder / (source.replace("/", "_") + ".o")
+        cxx = source.endswith(".cc")
+        compiler = ["g++", "-std=c++17", "-fno-rtti", "-fno-exceptions"] if cxx else ["gcc"]
+        command = [*compiler, "-O1", *defines, *includes, "-c", str(tree / source)]
+        subprocess.run([*command, "-o", str(target)], check=True, capture_output=True)
+        return target
+
+    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        return list(pool.map(one, sources))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TREE.is_dir() or shutil.which("g++") is None, reason="no TFLM tree")
+def test_the_exported_example_streams_windows_as_tflm_scores_them(tmp_path, tiny_models, tiny_ctx):
+    """Built on the host over a TFLM tree: set up once, five windows of its demo stream
+    scored and checked against TFLM's Python interpreter on the same windows."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from bench.firmware import build
+
+    fw = _firmware(tiny_models, tiny_ctx)
+    export.write(tmp_path, fw)
+    ops = tuple(dict.fromkeys(graph.op_names(fw.model)))
+    objects = _host_build(
+        TREE, tmp_path, build.framework_sources(TREE) + build.kernel_sources(TREE, ops)
+    )
+    subprocess.run(["ar", "rcs", "libtflm.a", *map(str, objects)], cwd=tmp_path, check=True)
+    subprocess.run(["gcc", "-c", "model_data.c"], cwd=tmp_path, check=True)
+    includes = [f"-I{TREE / i}" for i in build.INCLUDES]
+    linked = subprocess.run(
+        ["g++", "-std=c++17", "-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_STRIP_ERROR_STRINGS",
+         *includes, "main.cc", "model_data.o", "libtflm.a", "-o", "stream"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert linked.returncode == 0, linked.stderr[-2000:]
+    done = subprocess.run([tmp_path / "stream"], capture_output=True, text=True, check=True)
+    scores = [float(line.split()[3]) for line in done.stdout.splitlines()]
+    assert len(scores) == export.STREAM_WINDOWS
+
+    interpreter = runtime.Interpreter.from_bytes(fw.model, arena_size=1 << 16)
+    qin, qout = interpreter.get_input_details(0), interpreter.get_output_details(0)
+    (s_in,), (z_in,) = (qin["quantization_parameters"][k] for k in ("scales", "zero_points"))
+    (s_out,), (z_out,) = (qout["quantization_parameters"][k] for k in ("scales", "zero_points"))
+    f32 = np.float32
+    stream = f32(1) + f32(0.5) * np.sin(f32(0.3) * np.arange(10 + 5, dtype=f32))
+    shift, scale = f32(fw.scaling["shift"][0]), f32(fw.scaling["scale"][0])
+    for t, score in enumerate(scores):
+        raw = stream[t : t + 10]
+        scaled = ((np.log1p(raw) if fw.scaling["log"] else raw) - shift) / scale
+        x = scaled / f32(s_in)
+        rounded = np.sign(x) * np.floor(np.abs(x) + 0.5)  # lround: half away from zero
+        q = np.clip(rounded + z_in, -128, 127).astype(np.int8)
+        interpreter.set_input(q.reshape(qin["shape"]), 0)
+        interpreter.invoke()
+        y = f32(s_out) * (interpreter.get_output(0).reshape(-1).astype(f32) - f32(z_out))
+        assert score == pytest.approx(float(np.mean((y - scaled) ** 2)), rel=1e-3)
