@@ -168,3 +168,19 @@ def test_a_users_gru_model_gets_the_advisors_reason_and_its_crash_costs_one_row(
     assert "WHILE" in float32["tflm_advice"]
     assert "use an LSTM" in float32["tflm_advice"]
     assert int8["errors"]["build"]["kind"] == "WorkerDied"
+
+
+def test_distillation_works_on_a_users_keras_model(user_models, tmp_path):
+    """It failed on every user model ("Unknown activation function ''"): a user's arch
+    had no output activation and no student widths."""
+    done = edgebench(
+        "run", "--quick", "--model", user_models / "transpose.keras",
+        "--variants", "float32,distilled,distilled_int8", "--out", tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "results.json").read_text())["rows"]}
+    assert set(rows) == {"float32", "distilled", "distilled_int8"}
+    for name in ("distilled", "distilled_int8"):
+        assert not rows[name]["errors"], rows[name]["errors"]
+        assert rows[name]["tflm_deployable"]
+        assert rows[name]["params"] < rows["float32"]["params"]  # a student, smaller

@@ -18,10 +18,17 @@ def distill(ctx: "BuildContext", alpha: float) -> Any:
     teacher = ctx.keras_model()
     target = alpha * teacher.predict(x, batch_size=4096, verbose=0) + (1 - alpha) * x
     seed_everything(cfg.seed)
-    student = build_model(
-        ctx.arch, x.shape[1], hidden=ctx.arch.student or None, channels=ctx.windows.channels
-    )
+    hidden = ctx.arch.student or student_widths(x.shape[1], teacher.count_params())
+    student = build_model(ctx.arch, x.shape[1], hidden=hidden, channels=ctx.windows.channels)
     return fit(student, x, target, cfg)
+
+
+def student_widths(width: int, teacher_params: int) -> tuple[int, ...]:
+    """A user model's student, whose architecture is not known here: a dense autoencoder
+    with one bottleneck, at most a quarter of the window's values and small enough for
+    about half the teacher's parameters (2 * width * h + h + width), at least 1 wide."""
+    fits_half = (teacher_params // 2 - width) // (2 * width + 1)
+    return (max(1, min(width // 4, fits_half)),)
 
 
 register_float_and_int8(

@@ -121,4 +121,6 @@ def file_hash(path: Path) -> str:
 
 
 def user_arch(path: Path, window: int) -> Arch:
-    return Arch("user", window, (), "", f"user model {path.name}")
+    """A user's model as an arch: dense and linear-output for the recipes that build a
+    model of their own (the distilled student), as the windows are standardized."""
+    return Arch("user", window, (), "linear", f"user model {path.name}")
