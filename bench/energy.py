@@ -69,11 +69,16 @@ def fit_on(model: Footprint, board: Board, defaults: dict) -> tuple[bool, str]:
         return False, "TFLite Micro cannot run it"
     flash = model.size_bytes + defaults["runtime_flash_bytes"]
     sram = model.arena_bytes + 4 * model.io_elements + defaults["runtime_sram_bytes"]
+    return fits_memory(flash, sram, board)
+
+
+def fits_memory(flash: int, sram: int, board: Board, whose: str = "") -> tuple[bool, str]:
+    """Whether `flash` and `sram` bytes fit the board, and if not, why in words."""
     reasons = []
     if flash > board.flash_bytes:
-        reasons.append(f"flash {flash:,} > {board.flash_bytes:,} B")
+        reasons.append(f"{whose}flash {flash:,} > {board.flash_bytes:,} B")
     if sram > board.sram_bytes:
-        reasons.append(f"SRAM {sram:,} > {board.sram_bytes:,} B")
+        reasons.append(f"{whose}SRAM {sram:,} > {board.sram_bytes:,} B")
     return not reasons, "; ".join(reasons)
 
 

@@ -12,6 +12,7 @@ leave-one-out figure."""
 import math
 from dataclasses import dataclass, field, replace
 
+from bench.energy import battery_days, fits_memory
 from bench.schema import BoardEstimate, Row
 from bench.targets import Board, Catalog
 
@@ -129,7 +130,7 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
                     est, fits=False, fit_reason=why, basis=f"firmware on {core}"
                 )
             continue
-        ok, why = fit_measured(figures.flash_bytes, figures.ram_bytes, board)
+        ok, why = fits_memory(figures.flash_bytes, figures.ram_bytes, board, "firmware ")
         basis = f"firmware on {core}"
         estimates[key] = replace(est, fits=ok, fit_reason=why, basis=basis)
         got = fits.get(key)
@@ -141,8 +142,6 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
 
 
 def _timed(est: BoardEstimate, board: Board, cycles: float, cat: Catalog) -> BoardEstimate:
-    from bench.energy import battery_days
-
     ms = cycles / (board.clock_mhz * 1000.0)
     uj = ms * board.active_mw
     days = battery_days(uj, ms, board, cat.defaults)
@@ -155,12 +154,3 @@ def _timed(est: BoardEstimate, board: Board, cycles: float, cat: Catalog) -> Boa
         calibrated=bool(board.calibrated.get("active_mw")),  # the CPI is fitted always
         battery_capped=days >= cat.defaults["battery_shelf_years"] * 365.25,
     )
-
-
-def fit_measured(flash: int, ram: int, board: Board) -> tuple[bool, str]:
-    reasons = []
-    if flash > board.flash_bytes:
-        reasons.append(f"firmware flash {flash:,} > {board.flash_bytes:,} B")
-    if ram > board.sram_bytes:
-        reasons.append(f"firmware RAM {ram:,} > {board.sram_bytes:,} B")
-    return not reasons, "; ".join(reasons)
