@@ -262,3 +262,25 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     assert est.est_cycles == 2.0 * 5_630
     assert est.est_latency_ms == pytest.approx(2.0 * 5_630 / (board.clock_mhz * 1000))
     assert est.basis == f"firmware on {M4}"
+
+
+@pytest.mark.skipif(not TREE.is_dir(), reason="../shared/tflm is absent")
+def test_the_resolver_generator_names_each_operator_as_the_tree_does():
+    """Every builtin of the tree's MicroMutableOpResolver: our method name, and whether
+    it takes the `Register_<OP>()` we wrap."""
+    import re
+
+    from bench import export
+
+    header = (TREE / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
+    methods = re.finditer(r"TfLiteStatus (Add\w+)\(([^{]*)\)\s*\{(.*?)\n  \}", header, re.S)
+    seen = 0
+    for method, arguments, body in (m.groups() for m in methods):
+        op = re.search(r"BuiltinOperator_(\w+)", body)
+        if op is None or op.group(1) == "CUSTOM":
+            continue
+        seen += 1
+        assert export.resolver_call(op.group(1)) == method
+        takes = f"Register_{op.group(1)}()" in arguments
+        assert takes == (op.group(1) not in export.UNWRAPPED), method
+    assert seen > 90
