@@ -280,7 +280,14 @@ def firmware(base_row: Row, row: Row, tol: Tolerances) -> list[Finding]:
             slack = getattr(tol, allowance)
             slack = was * slack if allowance.endswith("_ratio") else slack
             found.append(_upper(metric, row.label, was, getattr(now, figure), slack))
+        if now is not None and base.output_matches_host and not now.output_matches_host:
+            found.append(_output_differs(core, row, now.output_max_abs_diff))
     return found
+
+
+def _output_differs(core: str, row: Row, diff: float) -> Finding:
+    metric, note = f"firmware {core} output_matches_host", f"max |diff| {diff:g} from host TFLM"
+    return Finding(metric, row.label, True, False, "", FAIL, note)
 
 
 def _no_firmware(metric: str, row: Row, core: str, was: int) -> Finding:

@@ -207,12 +207,14 @@ def test_the_export_builds_the_very_image_that_was_measured(tiny_models, tc, cac
     assert ran.invokes == [measured.instructions] * 2
 
 
-def _row(instructions: int, errors: dict | None = None, error: str | None = None):
+def _row(
+    instructions: int, errors: dict | None = None, error: str | None = None, diff: float = 0.0
+):
     from bench.schema import Conditions, Firmware, Identity, Row
 
     figures = CoreFirmware(
         M4, 43_000, 2_384, 32_000, 8_616, 2_560, 1_152, 592, 816, instructions,
-        {"(interpreter)": 171, "FULLY_CONNECTED": instructions - 171}, 0.0, True,
+        {"(interpreter)": 171, "FULLY_CONNECTED": instructions - 171}, diff, diff == 0,
     )  # fmt: skip
     fw = Firmware(firmware_errors=errors, firmware_error=error)
     if not errors and not error:
@@ -262,6 +264,16 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     assert est.est_cycles == 2.0 * 5_630
     assert est.est_latency_ms == pytest.approx(2.0 * 5_630 / (board.clock_mhz * 1000))
     assert est.basis == f"firmware on {M4}"
+    # a firmware whose output disagrees with the host's is not shipped there
+    differs = _row(5_630, diff=12.0)
+    differs.boards = Boards(
+        boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
+    )
+    boards.refine(differs, {board.key: board}, {board.key: fit}, cat)
+    est = differs.boards.get(board.key)
+    assert est is not None
+    assert not est.fits
+    assert "differs from host TFLM's (max |diff| 12" in est.fit_reason
 
 
 @pytest.mark.skipif(not TREE.is_dir(), reason="../shared/tflm is absent")

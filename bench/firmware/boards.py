@@ -131,6 +131,8 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
                 )
             continue
         ok, why = fits_memory(figures.flash_bytes, figures.ram_bytes, board, "firmware ")
+        if not figures.output_matches_host:  # what the board would compute is not what was scored
+            ok, why = False, _differs(figures.output_max_abs_diff, core, why)
         basis = f"firmware on {core}"
         estimates[key] = replace(est, fits=ok, fit_reason=why, basis=basis)
         got = fits.get(key)
@@ -139,6 +141,14 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
             continue
         estimates[key] = _timed(estimates[key], board, got.cpi * figures.instructions, cat)
     row.boards.boards = estimates
+
+
+def _differs(diff: float, core: str, why: str) -> str:
+    said = (
+        f"its firmware's output on {core} differs from host TFLM's (max |diff| {diff:g} "
+        "on a fixed input): CMSIS-NN's kernels disagree with the reference ones"
+    )
+    return f"{said}; {why}" if why else said
 
 
 def _timed(est: BoardEstimate, board: Board, cycles: float, cat: Catalog) -> BoardEstimate:
