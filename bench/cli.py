@@ -665,12 +665,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _firmware_project(fw: "Firmware", tree_option: Path | None) -> dict[str, bytes] | None:
     """The measured firmware's build, where a TFLM tree is given (or in the environment)."""
-    from bench.firmware import build, measure, toolchain
+    from bench.firmware import measure, project, toolchain
 
     tree = toolchain.tree_from(tree_option)
     if tree is None:
         return None
-    return build.project(measure.program(fw.model, fw.arena_bytes), tree)
+    return project.files(measure.program(fw.model, fw.arena_bytes), tree)
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
