@@ -7,13 +7,11 @@ from pathlib import Path
 
 from bench.firmware.build import (
     COMMON,
-    CORE_LEVEL,
     CORES,
     CXX,
     DEFINES,
     FLASH_BYTES,
     INCLUDES,
-    KERNEL_LEVEL,
     LINK,
     STACK_BYTES,
     TEMPLATES,
@@ -21,7 +19,6 @@ from bench.firmware.build import (
     data_source,
     framework_sources,
     kernel_sources,
-    optimization,
     ram_bytes,
 )
 
@@ -73,34 +70,28 @@ FRAMEWORK := \\
   {_words(framework)}
 KERNELS := \\
   {_words(kernels)}
-KERNEL_LEVEL_FILES := \\
-  {_words(s for s in framework + kernels if optimization(s) == KERNEL_LEVEL)}
 object = $(patsubst %,$(OUT)/obj/%.o,$(1))
 
 all: $(OUT)/firmware.elf
 
 $(OUT)/obj/%.cc.o: $(TFLM_TREE)/%.cc
 \t@mkdir -p $(dir $@)
-\t$(CC) $(COMMON) $(OPT) $(CXXFLAGS) -c $< -o $@
+\t$(CC) $(COMMON) $(CXXFLAGS) -c $< -o $@
 
 $(OUT)/obj/%.c.o: $(TFLM_TREE)/%.c
 \t@mkdir -p $(dir $@)
-\t$(CC) $(COMMON) $(OPT) -std=gnu11 -c $< -o $@
-
-# the interpreter at {CORE_LEVEL}, the kernels (TFLM's and CMSIS-NN's) at {KERNEL_LEVEL}
-OPT := {CORE_LEVEL}
-$(call object,$(KERNEL_LEVEL_FILES)): OPT := {KERNEL_LEVEL}
+\t$(CC) $(COMMON) -std=gnu11 -c $< -o $@
 
 $(OUT)/libtflm.a: $(call object,$(FRAMEWORK))
 \t$(AR) rcs $@ $^
 
 $(OUT)/main.o: main.cc model_ops.h
 \t@mkdir -p $(OUT)
-\t$(CC) $(COMMON) $(OPT) $(CXXFLAGS) -I. -c main.cc -o $@
+\t$(CC) $(COMMON) $(CXXFLAGS) -I. -c main.cc -o $@
 
 $(OUT)/startup.o: startup.c
 \t@mkdir -p $(OUT)
-\t$(CC) $(COMMON) $(OPT) -std=gnu11 -c startup.c -o $@
+\t$(CC) $(COMMON) -std=gnu11 -c startup.c -o $@
 
 $(OUT)/model.o: model.S model.bin
 \t@mkdir -p $(OUT)
