@@ -50,19 +50,24 @@ def add_firmware(rows: list[Row], root: Path, cache: Cache, clock: Stopwatch, se
             row.firmware = Firmware(firmware_error=f"TFLM cannot run it: {why}")
     if isinstance(setup.found, str) or not runs:
         return
-    tc, tree = setup.found, build.tree_digest(setup.found.tree)
-    used = tool(tc, tree)
-    folder = setup.libraries or cache.root or root / ".firmware"
-    models = [(root / str(r.id.artifact)).read_bytes() for r in runs]
-    tasks = [
-        measure.Task(m, r.tflm.arena_bytes or 0, tc, setup.cores, folder, tree)
-        for m, r in zip(models, runs, strict=True)
-    ]
+    models = [((root / str(r.id.artifact)).read_bytes(), r.tflm.arena_bytes or 0) for r in runs]
+    tasks, used = _tasks(models, setup, setup.libraries or cache.root or root / ".firmware")
     for row, outcome in zip(runs, measured(tasks, cache, used, setup), strict=True):
         row.firmware = record(outcome, used)
         if row.id.conditions is not None:
             row.id.conditions.firmware = used
     clock.add("firmware", start)
+
+
+def _tasks(
+    models: list[tuple[bytes, int]], setup: Setup, folder: Path
+) -> tuple[list[measure.Task], str]:
+    """A task per (model, host arena) for every core of `setup`, and the tool they use."""
+    tc = setup.found
+    assert not isinstance(tc, str)
+    tree = build.tree_digest(tc.tree)
+    tasks = [measure.Task(m, arena, tc, setup.cores, folder, tree) for m, arena in models]
+    return tasks, tool(tc, tree)
 
 
 def record(outcome: Outcome, used: str) -> Firmware:
@@ -148,13 +153,10 @@ def reference_counts(
 ) -> dict[str, dict[str, int]]:
     """Benchmark -> core -> instructions per invoke of its reference model's firmware
     (a core whose firmware failed is left out)."""
-    tc = setup.found
-    assert not isinstance(tc, str)
-    tree = build.tree_digest(tc.tree)
     folder = setup.libraries or cache.root
     assert folder is not None
-    tasks = [measure.Task(m, arena, tc, setup.cores, folder, tree) for m, arena in models.values()]
-    outcomes = measured(tasks, cache, tool(tc, tree), setup)
+    tasks, used = _tasks(list(models.values()), setup, folder)
+    outcomes = measured(tasks, cache, used, setup)
     return {
         bench: {c: f.instructions for c, f in outcome.items() if isinstance(f, CoreFirmware)}
         for bench, outcome in zip(models, outcomes, strict=True)
