@@ -1,13 +1,19 @@
 """Which variant to ship: one rule, one answer per board (and per architecture).
 
 The rule: among the variants that meet the constraints (run on TFLite Micro, lose at
-most the allowed point F1 against float32, beat the best non-learned baseline, and
-any limits given) and fit the board (flash: model + runtime; SRAM: arena + I/O +
-runtime), ship the one that spends the least estimated energy per inference; ties go
-to the smaller flatbuffer, then the better point F1. With several training seeds
-(`--seeds`), point F1 and its loss are the means over seeds, and a loss whose 95 %
-interval straddles the limit is said to be within noise. The report's first screen, its
-per-architecture tables and the answer `edgebench run` prints all come from `answer`.
+most the allowed point F1 against float32, beat the best non-learned baseline beyond
+noise with no more false alarms than it, and any limits given) and fit the board
+(flash: model + runtime; SRAM: arena + I/O + runtime), ship the one that spends the
+least estimated energy per inference; ties go to the smaller flatbuffer, then the
+better point F1.
+
+Noise: "beats the baseline" needs the paired block-bootstrap interval of the F1
+difference (`bench.bootstrap`) wholly above 0; a loss against float32 is out only when
+its paired interval lies wholly below the allowed loss, and said to be within noise when
+it straddles it. With several training seeds (`--seeds`), point F1 and its loss are the
+means over seeds, and their Student-t interval adds the training noise. The report's
+first screen, its per-architecture tables and the answer `edgebench run` prints all
+come from `answer`.
 
 Pure functions over result rows; nothing here runs a model.
 """
@@ -57,7 +63,8 @@ class Constraints:
     max_f1_loss: float | None = 0.02  # point F1, against float32 of the same arch
     min_f1: float | None = None  # point F1
     max_far: float | None = None  # false alarms / normal points
-    beat_baselines: bool = True  # point F1 above the best non-learned baseline's
+    beat_baselines: bool = True  # point F1 above the best non-learned baseline's, beyond noise
+    baseline_far: bool = True  # and no more false alarms than that baseline raises
     max_size_bytes: int | None = None
     max_arena_bytes: int | None = None
     max_latency_us: float | None = None
@@ -96,7 +103,9 @@ class Constraints:
             if value is not None:
                 parts.append(text.format(value))
         if self.beat_baselines:
-            parts.append("beats the best baseline's point F1")
+            parts.append("beats the best baseline's point F1 beyond noise")
+        if self.baseline_far:
+            parts.append("no more false alarms than that baseline")
         return ", ".join(parts) or "none"
 
     def rejects(self, row: Row) -> str | None:
@@ -111,15 +120,13 @@ class Constraints:
         if row.detection.point_f1 is None:
             # a brought model scored on no data: judged on fit, energy and latency alone
             return self.over_resources(row) if row.id.detection_skipped else "no detection result"
-        f1, delta = point_f1(row)
-        loss, best = -(delta or 0.0), row.detection.baseline_best_point_f1
-        if self.beat_baselines and best is not None and f1 <= best:
-            return (
-                f"point F1 {f1:.3f} does not beat the baseline "
-                f"{row.detection.baseline_best} ({best:.3f})"
-            )
+        f1, _ = point_f1(row)
+        if self.beat_baselines and (reason := below_baseline(row)):
+            return reason
+        if self.baseline_far and (reason := more_false_alarms(row)):
+            return reason
         checks = (
-            (self.max_f1_loss, loss, "point F1 loss {:.3f} > {}", "max"),
+            (self.max_f1_loss, judged_loss(row), "point F1 loss {:.3f} > {}" + _beyond(row), "max"),
             (self.min_f1, f1, "point F1 {:.3f} < {}", "min"),
             (self.max_far, row.detection.far, "FAR {:.3f} > {}", "max"),
         )
@@ -146,6 +153,54 @@ def _first_over(checks: tuple[tuple[float | None, float | None, str, str], ...])
     return None
 
 
+def below_baseline(row: Row) -> str | None:
+    """Why `row` does not beat its best baseline beyond noise, or None when it does."""
+    found, (f1, _) = row.detection, point_f1(row)
+    best = found.baseline_best_point_f1
+    if best is None:
+        return None
+    name = (found.baseline_best or "").replace("_", " ")
+    if f1 <= best:
+        return f"point F1 {f1:.3f} does not beat the baseline {name} ({best:.3f})"
+    low, high = found.point_f1_delta_vs_baseline_low, found.point_f1_delta_vs_baseline_high
+    if low is not None and high is not None and low <= 0:
+        return (
+            f"point F1 {f1:.3f} beats the baseline {name} ({best:.3f}) only within noise "
+            f"(paired 95 % interval {low:+.3f} to {high:+.3f})"
+        )
+    return None
+
+
+def more_false_alarms(row: Row) -> str | None:
+    """Why `row` raises more false alarms than its best baseline, or None."""
+    mine, theirs = row.detection.far, row.detection.baseline_best_far
+    if mine is None or theirs is None or mine <= theirs:
+        return None
+    name = (row.detection.baseline_best or "").replace("_", " ")
+    return (
+        f"{1000 * mine:.1f} false alarms per 1,000 normal points, more than the baseline "
+        f"{name}'s {1000 * theirs:.1f}"
+    )
+
+
+def judged_loss(row: Row) -> float:
+    """The point F1 lost against float32 as the loss rule reads it: over seeds, the mean;
+    else the least loss the paired test interval allows (its upper end), or the plain
+    difference without one."""
+    if row.seeds.point_f1_mean is not None:
+        return -(row.seeds.point_f1_delta_mean or 0.0)
+    high = row.vs_float32.point_f1_delta_vs_float32_high
+    delta = row.vs_float32.point_f1_delta_vs_float32
+    return -(high if high is not None else delta or 0.0)
+
+
+def _beyond(row: Row) -> str:
+    """How a loss was judged, when an interval judged it."""
+    if row.seeds.point_f1_mean is not None:
+        return " (mean over seeds)"
+    return "" if row.vs_float32.point_f1_delta_vs_float32_high is None else " beyond noise"
+
+
 def point_f1(row: Row) -> tuple[float, float | None]:
     """(point F1, its delta vs float32): the means over seeds when the run had several
     (`--seeds`), else the one seed's."""
@@ -155,9 +210,12 @@ def point_f1(row: Row) -> tuple[float, float | None]:
 
 
 def within_noise(row: Row, constraints: Constraints) -> bool:
-    """Does the 95 % interval over seeds of the F1 lost against float32 straddle the
-    allowed loss? Then another seed could flip the verdict."""
+    """Does the 95 % interval of the F1 lost against float32 (over seeds, else paired
+    over the test points) straddle the allowed loss? Then noise could flip the verdict."""
     low, high = row.seeds.point_f1_delta_ci95_low, row.seeds.point_f1_delta_ci95_high
+    if low is None:
+        low = row.vs_float32.point_f1_delta_vs_float32_low
+        high = row.vs_float32.point_f1_delta_vs_float32_high
     limit = constraints.max_f1_loss
     return None not in (low, high, limit) and low <= -limit <= high  # type: ignore[operator]
 
@@ -173,6 +231,19 @@ def answer(rows: list[Row], constraints: Constraints, board: str) -> Row | None:
         if limit is None or est.est_latency_ms <= limit:
             ok.append(row)
     return min(ok, key=lambda r: _cost(r, board), default=None)
+
+
+def nothing_qualifies(rows: list[Row], constraints: Constraints) -> str | None:
+    """Why no variant of an arch ships to any board, in one line: the reason its best
+    scored variant is out, or that those that qualify fit no board."""
+    if not rows:
+        return None
+    ok = [r for r in rows if constraints.rejects(r) is None]
+    if ok:
+        return f"{len(ok)} variant(s) meet the constraints but fit no board within its limits."
+    scored = [r for r in rows if r.detection.point_f1 is not None and not r.id.errors]
+    best = max(scored or rows, key=lambda r: r.detection.point_f1 or 0.0)
+    return f"Its best-scoring variant, `{best.label}`: {constraints.rejects(best)}."
 
 
 def _cost(row: Row, board: str) -> tuple[float, int, float]:

@@ -55,7 +55,14 @@ def _add_constraints(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ignore-baselines",
         action="store_true",
-        help="also recommend variants whose point F1 does not beat the best non-learned baseline's",
+        help="also recommend variants whose point F1 does not beat the best non-learned "
+        "baseline's beyond noise",
+    )
+    group.add_argument(
+        "--allow-more-false-alarms",
+        action="store_true",
+        help="also recommend variants that raise more false alarms per 1,000 normal points "
+        "than the baseline they beat",
     )
 
 
@@ -85,6 +92,8 @@ def _constraints(args: argparse.Namespace, base: "Constraints | None" = None) ->
         given["require_tflm"] = False
     if args.ignore_baselines:
         given["beat_baselines"] = False
+    if args.allow_more_false_alarms:
+        given["baseline_far"] = False
     return replace(base or Constraints(), **given)
 
 
@@ -247,6 +256,7 @@ def _training_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "R
 
 
 def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "RunConfig") -> None:
+    from bench.detection import SCORES
     from bench.firmware.build import CORES
 
     run.add_argument(
@@ -254,6 +264,10 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
         help=f"threshold policy on validation data: auto (default {default.threshold}:"
         " f1 when validation holds anomalies, else percentile:99), f1, or "
         "percentile:P of the normal validation windows' scores",
+    )
+    run.add_argument(
+        "--score",
+        help=f"a window's anomaly score (default {default.score}): {SCORES}",
     )
     run.add_argument(
         "--latency-samples",
@@ -514,6 +528,7 @@ def _run_config(args: argparse.Namespace) -> "RunConfig":
         "window": args.window,
         "scaling": args.scaling,
         "threshold": args.threshold,
+        "score": args.score,
         "latency_samples": args.latency_samples,
         "workers": args.workers,
         "seeds": seeds or None,

@@ -31,6 +31,7 @@ class RunConfig:
     window: int | None = None  # None: each architecture's own default
     scaling: str = "minmax"
     threshold: str = "auto"
+    score: str = "auto"  # a window's score (`detection.Score`); auto: chosen on validation
     latency_samples: int = 2000
     out: Path = Path("reports")
     cache: Path | None = None  # None: no cache
@@ -89,9 +90,10 @@ def check(cfg: RunConfig) -> None:
         check_path(cfg.model)
         if cfg.model.suffix not in KERAS:  # refused before anything opens it
             check_tensors(cfg.model.read_bytes(), cfg.max_tensor_bytes, str(cfg.model))
-    from bench.detection import check_policy
+    from bench.detection import check_policy, check_score
 
     check_policy(cfg.threshold)
+    check_score(cfg.score)
     tree_from(cfg.tflm_tree)
     check_cores(cfg.firmware_cores)
     catalog(cfg).select(cfg.boards)

@@ -2,7 +2,9 @@
 validation only, metrics from scikit-learn on the test part.
 
 Point level comes first, as SKAB and NAB count: a point's score is that of the window
-ending at it (`point_f1`, `far`, `mar`, point ROC-AUC and PR-AUC), with event figures
+ending at it, read from the window's reconstruction errors by a `Score` (the window's
+mean, the newest point's, or the largest of the newest k; `auto` chooses on validation
+PR-AUC), (`point_f1`, `far`, `mar`, point ROC-AUC and PR-AUC), with event figures
 over each labelled run of anomalous points (share detected, delay to the first alarm,
 false alarms per 1,000 normal points) and NAB's score. Window level (a window is
 anomalous when it holds an anomalous point: `window_f1`, ...) stays for reference: it
@@ -11,6 +13,8 @@ flatters, since every spike keeps alarming for as long as a window still holds i
 Beside every figure, baselines on the same test points: always alarm, a random
 detector at the model's own alarm rate (expected value), and a rolling z-score of the
 newest point against the rest of its window, thresholded on validation like the model.
+Every figure that verdicts rest on carries a block-bootstrap interval (`bench.bootstrap`),
+and the difference from the best baseline a paired one.
 """
 
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import MeasurementError, UsageError, nab
+from bench import MeasurementError, UsageError, bootstrap, nab
 from bench.data.windows import Split, Windows
 from bench.runtime import LiteRT
 from bench.schema import Detection, SeriesDetection
@@ -29,6 +33,61 @@ THRESHOLD_POLICIES = (
     "windows that hold no anomaly, 0<P<100)"
 )
 CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
+SCORES = (
+    "auto (chosen per arch on float32's validation PR-AUC), mean (the window's mean "
+    "squared reconstruction error, the case study's), last (the newest point's) or "
+    "max:k (the largest of the newest k points' errors, 1<k<window)"
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a window's reconstruction errors become its score: `mean` of all its points,
+    the newest point's (`last`), or the largest of the newest `k` points' (`max:k`); a
+    point's error is its squared error averaged over channels."""
+
+    kind: str
+    k: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "Score":
+        kind, _, k = text.partition(":")
+        if text in ("mean", "last"):
+            return cls(text)
+        if kind == "max" and k.isdigit() and int(k) > 1:
+            return cls("max", int(k))
+        raise UsageError(f"--score {text!r}: use {SCORES}")
+
+    def __str__(self) -> str:
+        return f"max:{self.k}" if self.kind == "max" else self.kind
+
+    def newest(self, length: int) -> int:
+        """How many of the newest points the score reads."""
+        return length if self.kind == "mean" else 1 if self.kind == "last" else self.k
+
+    def of(self, errors: np.ndarray, channels: int) -> np.ndarray:
+        """(windows, length * channels) squared errors -> (windows,) scores."""
+        per_point = errors.reshape(len(errors), -1, channels).mean(axis=2)
+        if self.kind == "mean":
+            return per_point.mean(axis=1)
+        return per_point[:, -self.newest(per_point.shape[1]) :].max(axis=1)
+
+
+def check_score(text: str, length: int | None = None) -> None:
+    """Fail early, before any training, on a score `Score.parse` rejects or that reads
+    more points than a window holds."""
+    if text == "auto":
+        return
+    score = Score.parse(text)
+    if length is not None and score.newest(length) > length:
+        raise UsageError(f"--score {text}: a window holds {length} points; use k <= {length}")
+
+
+def candidates(length: int) -> list[Score]:
+    """What `auto` chooses among: the mean, the newest point, and the maximum over the
+    newest 3 and the newest quarter of the window."""
+    ks = sorted({k for k in (3, length // 4) if 1 < k < length})
+    return [Score("mean"), Score("last"), *(Score("max", k) for k in ks)]
 
 
 def _metrics() -> Any:
@@ -216,8 +275,20 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
         **point_curves(test.y_end, z_test),
         **all_rows(windows.labels, scored, cut),
         "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
+        "threshold": cut,
     }
     return found
+
+
+def baseline_alarms(name: str, windows: Windows, reference: dict) -> np.ndarray | None:
+    """The test alarms of baseline `name` (None: the random detector, an expectation)."""
+    test = windows.test
+    if name == "always_alarm":
+        return np.ones(len(test.y_end), dtype=bool)
+    if name == "rolling_zscore":
+        cut = reference[name]["threshold"]
+        return zscores(test.x, windows.length, windows.channels) > cut
+    return None
 
 
 def warnings(found: Detection) -> list[str]:
@@ -230,53 +301,110 @@ def warnings(found: Detection) -> list[str]:
         said.append(f"point ROC-AUC {auc:.3f} is within {CHANCE_AUC} of chance")
     if found.alarm_rate == 0:
         said.append("the threshold left no alarm on the test part")
-    if found.point_f1 <= best:
-        said.append(f"point F1 {found.point_f1:.3f} does not beat the best baseline ({best:.3f})")
+    if found.vs_baseline != "above":
+        low, high = found.point_f1_delta_vs_baseline_low, found.point_f1_delta_vs_baseline_high
+        paired = "" if low is None else f"; paired 95 % interval {low:+.3f} to {high:+.3f}"
+        said.append(
+            f"point F1 {found.point_f1:.3f} does not beat the best baseline ({best:.3f}) "
+            f"beyond noise{paired}"
+        )
     return said
 
 
-def measure(model: bytes, windows: Windows, policy: str, reference: dict[str, dict]) -> Detection:
-    """Detection figures of `model`; `reference` = `baselines(windows, policy)`."""
-    scored, threshold, policy = _scored(model, windows, policy)
-    rows = all_rows(windows.labels, scored, threshold)
-    return _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
+def measure(
+    model: bytes, windows: Windows, policy: str, reference: dict[str, dict], scores: list[Score]
+) -> dict[str, Detection]:
+    """Detection figures of `model` under each of `scores`, from one pass of inference;
+    `reference` = `baselines(windows, policy)`."""
+    parts, per_part = _inferred(model, windows, scores)
+    policy = resolve_policy(policy, windows.val.y_end)
+    found = {}
+    for j, score in enumerate(scores):
+        scored = [(part, s[:, j]) for part, s in zip(parts, per_part, strict=True)]
+        threshold = threshold_from_validation(scored[1][1], windows.val, policy)
+        rows = all_rows(windows.labels, scored, threshold)
+        one = _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
+        one.window_score = str(score)
+        one.validation_point_pr_auc = point_curves(windows.val.y_end, scored[1][1])["point_pr_auc"]
+        found[str(score)] = one
+    return found
 
 
-def _scored(model: bytes, windows: Windows, policy: str) -> tuple[Scored, float, str]:
-    """Scores of the training windows of each tested series, of validation and of test
-    (in that order), the threshold set on validation, and the policy it resolved to."""
+def _inferred(
+    model: bytes, windows: Windows, scores: list[Score]
+) -> tuple[tuple[Split, ...], list[np.ndarray]]:
+    """The training windows of each tested series, validation and test (in that order),
+    and their scores: (windows, len(scores)) per part."""
     host = LiteRT(model)
     parts = (tested_training(windows), windows.val, windows.test)
-    scored = [(part, host.scores(part.x)) for part in parts]
+
+    def each(errors: np.ndarray) -> np.ndarray:
+        return np.stack([s.of(errors, windows.channels) for s in scores], axis=1)
+
+    return parts, [host.scores(part.x, each, windows.seen(part.x)) for part in parts]
+
+
+def _scored(model: bytes, windows: Windows, policy: str, score: Score) -> tuple[Scored, float, str]:
+    """The parts' scores under `score`, the threshold set on validation, and the policy
+    it resolved to."""
+    parts, per_part = _inferred(model, windows, [score])
+    scored = [(part, s[:, 0]) for part, s in zip(parts, per_part, strict=True)]
     policy = resolve_policy(policy, windows.val.y_end)
     return scored, threshold_from_validation(scored[1][1], windows.val, policy), policy
 
 
-def measure_per_series(
-    models: list[bytes], parts: list[Windows], whole: Windows, policy: str, reference: dict
-) -> Detection:
+@dataclass(frozen=True)
+class PerSeries:
+    """NAB's protocol: one model per series, its windows alone, and every series'."""
+
+    models: list[bytes]
+    parts: list[Windows]
+    whole: Windows
+
+
+def measure_per_series(split: PerSeries, policy: str, score: Score, reference: dict) -> Detection:
     """One model per series (NAB's protocol), each thresholded on its own validation
-    part, scored together on `whole`'s test points: a point's score is its model's
+    part, scored together on the whole test points: a point's score is its model's
     score over that model's threshold, so the alarm threshold is 1 for every series."""
+    whole = split.whole
     scores, policies = np.empty(len(whole.test.y_end), dtype=np.float32), set()
     every: Scored = []
-    for model, part in zip(models, parts, strict=True):
+    for model, part in zip(split.models, split.parts, strict=True):
         mine = whole.test.series == part.test.series[0]
-        found, threshold, resolved = _scored(model, part, policy)
+        found, threshold, resolved = _scored(model, part, policy, score)
         scale = threshold if threshold > 0 else 1.0
-        every += [(split, s / scale) for split, s in found]
+        every += [(one, s / scale) for one, s in found]
         scores[mine] = found[-1][1] / scale
         policies.add(resolved)
     how = f"{'/'.join(sorted(policies))} per series"
-    return _figures(whole, scores, Cut(1.0, how), reference, all_rows(whole.labels, every, 1.0))
+    rows = all_rows(whole.labels, every, 1.0)
+    out = _figures(whole, scores, Cut(1.0, how), reference, rows)
+    out.window_score = str(score)
+    return out
 
 
 @dataclass(frozen=True)
 class Cut:
-    """A threshold on the scores and the policy that set it on validation data."""
+    """A threshold on the scores, the policy that set it on validation data, and the
+    window score it applies to."""
 
     threshold: float
     policy: str
+    score: str = "mean"
+
+
+def choose(found: list[Detection], whose: str) -> Detection:
+    """The detection whose score has the best validation PR-AUC (ties: the earlier, the
+    window mean first), with why; the mean when validation holds no anomaly."""
+    ranked = [d for d in found if d.validation_point_pr_auc is not None]
+    if not ranked:
+        best = found[0]
+        best.score_choice = f"{best.window_score}: validation holds no anomaly to choose on"
+        return best
+    best = max(ranked, key=lambda d: d.validation_point_pr_auc or 0.0)
+    each = ", ".join(f"{d.window_score} {d.validation_point_pr_auc:.3f}" for d in ranked)
+    best.score_choice = f"{best.window_score}: best validation PR-AUC of {whose} ({each})"
+    return best
 
 
 def _figures(
@@ -310,6 +438,8 @@ def _figures(
     best = max(candidates, key=lambda k: candidates[k])
     found = Detection(
         **figures,
+        **_intervals(windows, alarms, best, reference),
+        baseline_best_far=reference[best]["far"] if best in reference else rate,
         **window_metrics(test.y, test_scores, threshold),
         baseline_random_point_f1=random,
         baseline_best=best,
@@ -323,4 +453,24 @@ def _figures(
         test_scores=[float(f"{s:.4g}") for s in test_scores],
     )
     found.detection_warnings = warnings(found)
+    return found
+
+
+def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict) -> dict:
+    """95 % block-bootstrap intervals of the test figures, and the paired one of the
+    point F1 difference from the best baseline `best` with its verdict."""
+    test = windows.test
+    cut = bootstrap.Blocks.over(test.series, windows.length)
+    drawn = bootstrap.figures(cut, test.y_end, alarms, test.series)
+    found: dict = {"bootstrap": cut.describe()}
+    for name in ("point_f1", "far", "event_recall", "nab_score_standard"):
+        found[f"{name}_boot_low"], found[f"{name}_boot_high"] = bootstrap.interval(drawn[name])
+    other = baseline_alarms(best, windows, reference)
+    if other is None:  # the random detector at this model's alarm rate
+        theirs = bootstrap.random_f1(drawn, float(alarms.mean()) if len(alarms) else 0.0)
+    else:
+        theirs = bootstrap.points(cut, test.y_end, other)["point_f1"]
+    low, high = bootstrap.interval(drawn["point_f1"] - theirs)
+    found["point_f1_delta_vs_baseline_low"], found["point_f1_delta_vs_baseline_high"] = low, high
+    found["vs_baseline"] = bootstrap.verdict(low, high)
     return found

@@ -21,6 +21,7 @@ import importlib.util
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -35,12 +36,35 @@ from bench.lifetime import die_with_parent, mark_run
 
 @dataclass(frozen=True)
 class Died:
-    """A task whose worker process died before it returned."""
+    """A task whose worker process died before it returned; run alone, the signal that
+    killed it and its pid (where the task may have left a breadcrumb), and what it was
+    doing when the caller knows (`said`)."""
 
-    reason: str = (
-        "its worker process died (crashed, was killed or ran out of memory); "
-        "the rest of the run went on"
-    )
+    killed_by: str | None = None  # the signal's name
+    pid: int | None = None
+    said: str | None = None  # what the task was doing, in words, where it is known
+
+    @property
+    def reason(self) -> str:
+        if self.said:
+            return self.said
+        how = (
+            f"killed by {self.killed_by}"
+            if self.killed_by
+            else "crashed, was killed or ran out of memory"
+        )
+        return f"its worker process died ({how}); the rest of the run went on"
+
+    @classmethod
+    def of(cls, processes: dict) -> "Died":
+        """From the one worker a task ran alone in (`ProcessPoolExecutor._processes`)."""
+        for pid, process in processes.items():
+            code = process.exitcode
+            if code is not None and code < 0:
+                with contextlib.suppress(ValueError):
+                    return cls(signal.Signals(-code).name, pid)
+            return cls(None, pid)
+        return cls()
 
 
 def cores() -> int:
@@ -173,10 +197,12 @@ class Local:
     def _alone(self, task: Callable[[Any], Any], item: Any) -> Any:
         """One task in a worker of its own: a second death is the task's doing."""
         with self._new_pool(1) as pool:
+            future = pool.submit(task, item)
+            alone = dict(pool._processes or {})  # private: its one worker, whose exit tells
             try:
-                return pool.submit(task, item).result()
+                return future.result()
             except BrokenProcessPool:
-                return Died()
+                return Died.of(alone)
 
 
 class Ray:

@@ -105,6 +105,8 @@ def _unmeasured_in_baseline(metric: str, base_row: Row) -> bool:
         return not base_row.tflm.tflm_deployable
     if record is schema.Instructions:
         return bool(base_row.instructions.tflm_instructions_error)
+    if metric == "point_pr_auc":  # None: its test part held one class, as its warnings say
+        return base_row.detection.point_pr_auc is None
     return False
 
 

@@ -44,16 +44,25 @@ def windows(labels: np.ndarray) -> list[tuple[int, int]]:
 
 def raw_score(labels: np.ndarray, alarms: np.ndarray, weights: tuple[float, float, float]) -> float:
     """One series, in time order: the sum of its windows' and false alarms' scores."""
+    return float(contributions(labels, alarms, weights)[1].sum())
+
+
+def contributions(
+    labels: np.ndarray, alarms: np.ndarray, weights: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(where, score): each window's score at its left edge, each false alarm's at its
+    own point; their sum is the series' raw score."""
     tp, fp, fn = weights
     found = windows(labels)
-    score = 0.0
+    at, values = [], []
     for left, right in found:
         width = right - left + 1
         hits = np.flatnonzero(alarms[left : right + 1]) + left
         best = -fn
         for i in hits[:1]:  # the earliest detection is the best one
             best = max(best, scaled_sigmoid(-(right - i + 1) / width) * tp / MAX_TP)
-        score += best
+        at.append(left)
+        values.append(best)
     rights = np.array([r for _, r in found])
     widths = np.array([r - lo + 1 for lo, r in found])
     for i in np.flatnonzero(alarms & (labels == 0)):
@@ -63,8 +72,9 @@ def raw_score(labels: np.ndarray, alarms: np.ndarray, weights: tuple[float, floa
         else:
             k = before[-1]
             position = abs(int(rights[k]) - int(i)) / max(float(widths[k] - 1), 1.0)
-        score += fp * scaled_sigmoid(position)
-    return score
+        at.append(int(i))
+        values.append(fp * scaled_sigmoid(position))
+    return np.array(at, dtype=np.int64), np.array(values, dtype=np.float64)
 
 
 def score(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from bench import (
 )
 from bench.cache import Cache, digest, digest_bytes
 from bench.data.windows import Windows
-from bench.detection import Cut
+from bench.detection import Cut, Score
 from bench.isolate import Limits
 from bench.schema import (
     Agreement,
@@ -92,6 +92,26 @@ class Settings:
     cache: Any = None  # a `variants.build.Cache` for the deterministic steps; None: none
     isolate: Limits | None = None  # a foreign model: every step in a bounded child
     clock: Stopwatch = field(default_factory=Stopwatch)  # wall s per step
+    score: str = "auto"  # the window score (`detection.Score`), or auto: chosen on validation
+
+    @property
+    def scoring(self) -> "Scoring":
+        return Scoring(self.threshold, self.score)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How detection scores and thresholds: the threshold policy, and the window score
+    (`auto`: each candidate measured, the best on validation PR-AUC chosen)."""
+
+    policy: str = "auto"
+    score: str = "auto"
+
+    def scores(self, length: int) -> list[Score]:
+        """The scores to measure: the one given, or every candidate of `auto`."""
+        if self.score == "auto":
+            return detection.candidates(length)
+        return [Score.parse(self.score)]
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -152,13 +172,11 @@ def _cached(
     the interpreters' versions (`dump`/`load`: to and from JSON data)."""
     if cache is None:
         return run()
-    parts = {**parts, "code": code_hashes(), "versions": _versions()}
-    key = digest(parts)
-    hit = cache.read(key, "record.json")
+    hit = _read(cache, parts, load)
     if hit is not None:
-        return load(json.loads(hit))
+        return hit
     found = run()
-    cache.write(key, "record.json", json.dumps(dump(found)).encode())
+    _write(cache, parts, dump(found))
     return found
 
 
@@ -197,14 +215,11 @@ def measure(
                 "tflm_latency", lambda: tflm.latency(model, arena, inputs, settings.latency_samples)
             )
     if windows is not None:
-        policy, cache = settings.threshold, settings.cache
-        found = step("detection", lambda: detect(model, windows, policy, cache))
+        scoring, cache = settings.scoring, settings.cache
+        found = step("detection", lambda: detect(model, windows, scoring, cache))
         if found is not None and arena is not None:
-            threshold = found.threshold
-            step(
-                "tflm_agreement",
-                lambda: agree(model, arena, windows, cache, Cut(threshold, policy)),
-            )
+            cut = Cut(found.threshold, scoring.policy, found.window_score or "mean")
+            step("tflm_agreement", lambda: agree(model, arena, windows, cache, [cut])[0])
     if sized is not None and shape is not None and micro is not None:
         footprint = energy.Footprint(
             Work.of_layers(shape.layers),
@@ -227,43 +242,104 @@ def search_arena(model: bytes, cache: Cache | None) -> Tflm:
     return memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
 
 
-def detect(model: bytes, windows: Windows, policy: str, cache: Cache | None) -> Detection:
-    """Detection with its baselines, through the cache."""
-    return memo(
-        cache,
-        Detection,
-        model,
-        _seen(windows, policy),
-        lambda: detection.measure(model, windows, policy, baseline_figures(windows, policy, cache)),
-    )
+def detect(model: bytes, windows: Windows, scoring: Scoring, cache: Cache | None) -> Detection:
+    """Detection with its baselines under `scoring`, through the cache; under `auto`, the
+    candidate with the best validation PR-AUC on this model."""
+    found = detect_each(model, windows, scoring, cache)
+    if scoring.score != "auto":
+        return found[0]
+    return detection.choose(found, "this model's")
 
 
-def agree(model: bytes, arena: int, windows: Windows, cache: Cache | None, cut: Cut) -> Agreement:
-    """TFLM's decisions against LiteRT's at `cut` (the run's policy), through the cache."""
-    threshold = cut.threshold
-    seen = {**_seen(windows, cut.policy), "arena": arena, "threshold": threshold}
-    return memo(
-        cache,
-        Agreement,
-        model,
-        seen,
-        lambda: tflm.agreement(model, arena, windows.test.x, threshold),
-    )
+def detect_each(
+    model: bytes, windows: Windows, scoring: Scoring, cache: Cache | None
+) -> list[Detection]:
+    """Detection under each of `scoring.scores`, each through the cache; what is missing
+    is measured in one pass of inference."""
+    scores = scoring.scores(windows.length)
+    sha = hashlib.sha256(model).hexdigest()
+    keys = [
+        {"step": "Detection", "model": sha, **_seen(windows, scoring.policy), "score": str(sc)}
+        for sc in scores
+    ]
+    found = [_read(cache, k, Detection.from_dict) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if todo:
+        reference = baseline_figures(windows, scoring.policy, cache)
+        new = detection.measure(
+            model, windows, scoring.policy, reference, [scores[i] for i in todo]
+        )
+        for i, record in zip(todo, new.values(), strict=True):
+            found[i] = record
+            _write(cache, keys[i], record.to_dict())
+    return [f for f in found if f is not None]
+
+
+def _read(cache: Cache | None, parts: dict, load: Callable[[Any], R]) -> R | None:
+    if cache is None:
+        return None
+    hit = cache.read(_key(parts), "record.json")
+    return None if hit is None else load(json.loads(hit))
+
+
+def _write(cache: Cache | None, parts: dict, data: Any) -> None:
+    if cache is not None:
+        cache.write(_key(parts), "record.json", json.dumps(data).encode())
+
+
+def _key(parts: dict) -> str:
+    return digest({**parts, "code": code_hashes(), "versions": _versions()})
+
+
+def agree(
+    model: bytes, arena: int, windows: Windows, cache: Cache | None, cuts: list[Cut]
+) -> list[Agreement]:
+    """TFLM's decisions against LiteRT's at each cut, through the cache; what is missing
+    is measured in one pass of each interpreter."""
+    sha = hashlib.sha256(model).hexdigest()
+    keys = [
+        {
+            "step": "Agreement",
+            "model": sha,
+            **_seen(windows, c.policy),
+            "arena": arena,
+            "threshold": c.threshold,
+            "score": c.score,
+        }
+        for c in cuts
+    ]
+    found = [_read(cache, k, Agreement.from_dict) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if todo:
+        given = [(cuts[i].threshold, _reduce(cuts[i].score, windows.channels)) for i in todo]
+        x = windows.test.x
+        measured = tflm.agreement(model, arena, x, given, windows.seen(x))
+        for i, record in zip(todo, measured, strict=True):
+            found[i] = record
+            _write(cache, keys[i], record.to_dict())
+    return [f for f in found if f is not None]
+
+
+def _reduce(score: str, channels: int) -> Callable[[np.ndarray], np.ndarray]:
+    parsed = Score.parse(score)
+    return lambda errors: parsed.of(errors, channels)
 
 
 def prefetch(
-    model: bytes, windows: Windows, policy: str, cache: Cache, detection_only: bool = False
+    model: bytes, windows: Windows, scoring: Scoring, cache: Cache, detection_only: bool = False
 ) -> None:
     """The deterministic steps of `measure` (arena search, detection, agreement; or
     detection alone) into the cache, where `measure` finds them: a build worker calls it
-    on what it built. A step that fails here is left for `measure` to run and report."""
+    on what it built, under every score `auto` may choose. A step that fails here is left
+    for `measure` to run and report."""
     try:
-        found = detect(model, windows, policy, cache)
+        found = detect_each(model, windows, scoring, cache)
         if detection_only:
             return
         micro = search_arena(model, cache)
         if micro.tflm_deployable and micro.arena_bytes is not None:
-            agree(model, micro.arena_bytes, windows, cache, Cut(found.threshold, policy))
+            cuts = [Cut(f.threshold, scoring.policy, f.window_score or "mean") for f in found]
+            agree(model, micro.arena_bytes, windows, cache, cuts)
     except Exception:  # measured again, and reported, by `measure`
         pass
 
@@ -271,7 +347,7 @@ def prefetch(
 def measure_detection(model: bytes, windows: Windows, settings: Settings) -> Detection:
     """Detection alone (another seed's build of a variant); every figure None on failure."""
     try:
-        return detect(model, windows, settings.threshold, settings.cache)
+        return detect(model, windows, settings.scoring, settings.cache)
     except Exception:  # the seed's figure is missing; the interval says so by its absence
         return Detection()
 

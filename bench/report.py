@@ -10,7 +10,7 @@ from tabulate import tabulate
 from bench import results, schema
 from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
-from bench.choose import Constraints, answer, pareto, within_noise
+from bench.choose import Constraints, answer, nothing_qualifies, pareto, within_noise
 from bench.firmware import tables as firmware_tables
 from bench.schema import Row
 
@@ -114,15 +114,17 @@ def variant_table(rows: list[Row], keys: Sequence[str], lead: Sequence[Row] = ()
 
 
 def target_table(rows: list[Row]) -> str:
-    """Each promised point-F1 target with its verdict; a missed one is said plainly."""
+    """Each promised point-F1 target with its verdict on the point difference and on the
+    paired interval; a missed one is said plainly."""
     body = [
         [
             r.label,
             r.id.f1_target,
             _cell(r, "point_f1", "{:.3f}", None),
-            _cell(r, "point_f1_delta_vs_float32", "{:+.3f}", None),
+            _spread(r.vs_float32.point_f1_delta_vs_float32, *_paired(r), "{:+.3f}"),
             _cell(r, "point_f1_ratio_vs_float32", "{:.3f}", None),
             "met" if r.vs_float32.f1_target_met else "**MISSED**",
+            _verdict(r.vs_float32.f1_target_judged),
         ]
         for r in rows
         if r.id.f1_target and r.vs_float32.f1_target_met is not None
@@ -131,10 +133,106 @@ def target_table(rows: list[Row]) -> str:
         return ""
     return tabulate(
         body,
-        headers=["variant", "target", "point F1", "dF1", "F1 ratio", "verdict"],
+        headers=[
+            "variant",
+            "target",
+            "point F1",
+            "dF1 [paired 95 %]",
+            "F1 ratio",
+            "on the difference",
+            "on the interval",
+        ],
         tablefmt="github",
         disable_numparse=True,
     )
+
+
+def _verdict(said: str | None) -> str:
+    return "n/a" if said is None else "**MISSED**" if said == "missed" else said
+
+
+def _paired(row: Row) -> tuple[float | None, float | None]:
+    return (
+        row.vs_float32.point_f1_delta_vs_float32_low,
+        row.vs_float32.point_f1_delta_vs_float32_high,
+    )
+
+
+def _spread(value: float | None, low: float | None, high: float | None, fmt: str) -> str:
+    """`0.781 [0.702, 0.850]`; the value alone without an interval."""
+    if value is None:
+        return "n/a"
+    if low is None or high is None:
+        return fmt.format(value)
+    return f"{fmt.format(value)} [{fmt.format(low)}, {fmt.format(high)}]"
+
+
+def noise_table(rows: list[Row]) -> list[str]:
+    """Per variant: the window score, each verdict figure with its block-bootstrap
+    interval, the paired differences from the best baseline and from float32, and the
+    threshold-free fidelity to float32."""
+    have = [r for r in rows if r.detection.bootstrap]
+    if not have:
+        return []
+    body = []
+    for r in have:
+        d, v = r.detection, r.vs_float32
+        body.append(
+            [
+                r.variant,
+                d.window_score or "mean",
+                _spread(d.point_f1, d.point_f1_boot_low, d.point_f1_boot_high, "{:.3f}"),
+                _spread(d.far, d.far_boot_low, d.far_boot_high, "{:.3f}"),
+                _spread(
+                    d.event_recall, d.event_recall_boot_low, d.event_recall_boot_high, "{:.2f}"
+                ),
+                _spread(
+                    d.nab_score_standard,
+                    d.nab_score_standard_boot_low,
+                    d.nab_score_standard_boot_high,
+                    "{:.1f}",
+                ),
+                _spread(
+                    None
+                    if d.point_f1 is None or d.baseline_best_point_f1 is None
+                    else d.point_f1 - d.baseline_best_point_f1,
+                    d.point_f1_delta_vs_baseline_low,
+                    d.point_f1_delta_vs_baseline_high,
+                    "{:+.3f}",
+                )
+                + f" {d.vs_baseline or ''}",
+                _spread(v.point_f1_delta_vs_float32, *_paired(r), "{:+.3f}"),
+                _cell(r, "score_rank_correlation", "{:.3f}", None),
+                _cell(r, "decision_agreement", "{:.3f}", None),
+                _cell(r, "point_pr_auc_delta_vs_float32", "{:+.3f}", None),
+            ]
+        )
+    headers = [
+        "variant",
+        "score",
+        "point F1 [95 %]",
+        "FAR [95 %]",
+        "event recall [95 %]",
+        "NAB std [95 %]",
+        "F1 - best baseline [paired]",
+        "F1 - float32 [paired]",
+        "rank corr vs float32",
+        "agreement vs float32",
+        "dPR-AUC",
+    ]
+    table = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+    return [
+        "",
+        "### Against noise, and against float32",
+        "",
+        f"95 % block-bootstrap intervals over the test points ({have[0].detection.bootstrap}; "
+        "the blocks are at least a window long). Paired: the same draws for both sides, so "
+        "the interval is of the difference. Rank correlation (Spearman) and agreement (at "
+        "float32's alarm count) compare the scores with float32's and need no threshold. "
+        f"Score: {have[0].detection.score_choice or 'n/a'}.",
+        "",
+        table,
+    ]
 
 
 def text(value: object) -> str:
@@ -180,7 +278,8 @@ def _baseline(row: Row) -> str:
     if row.detection.baseline_best_point_f1 is None:
         return "n/a"
     found = row.detection
-    return f"{found.baseline_best_point_f1:.3f} ({found.baseline_best.replace('_', ' ')})"
+    far = "" if found.baseline_best_far is None else f", FAR {found.baseline_best_far:.3f}"
+    return f"{found.baseline_best_point_f1:.3f} ({found.baseline_best.replace('_', ' ')}{far})"
 
 
 def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | None]]:
@@ -194,14 +293,19 @@ def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | N
 
 
 def _f1_cell(row: Row, constraints: Constraints) -> str:
-    """`0.781 (+0.002)`, or over seeds `0.780 ± 0.004 (+0.001, within noise)`."""
-    if row.detection.point_f1 is None:
+    """`0.781 [0.70, 0.85] (+0.002)` with the test points' bootstrap interval, or over
+    seeds `0.780 ± 0.004 (+0.001)`; `within noise` where the loss's interval straddles
+    the allowed loss."""
+    found = row.detection
+    if found.point_f1 is None:
         return "not scored"
+    noise = ", within noise" if within_noise(row, constraints) else ""
     if row.seeds.point_f1_mean is None or row.seeds.point_f1_ci95_high is None:
-        return f"{row.detection.point_f1:.3f} ({_cell(row, DELTA, '{:+.3f}', None)})"
+        low, high = found.point_f1_boot_low, found.point_f1_boot_high
+        spread = "" if low is None or high is None else f" [{low:.2f}, {high:.2f}]"
+        return f"{found.point_f1:.3f}{spread} ({_cell(row, DELTA, '{:+.3f}', None)}{noise})"
     half = row.seeds.point_f1_ci95_high - row.seeds.point_f1_mean
     delta = _cell(row, "point_f1_delta_mean", "{:+.3f}", None)
-    noise = ", within noise" if within_noise(row, constraints) else ""
     return f"{row.seeds.point_f1_mean:.3f} ± {half:.3f} ({delta}{noise})"
 
 
@@ -287,19 +391,10 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     lines = ["## The answer: which variant to ship to which board", ""]
     unscored = unscored_line(res)
     lines += [f"**{unscored}**", ""] if unscored else []
+    shipped = {arch for _, arch, row in answers(res, constraints) if row is not None}
     for arch, rows in _arches(res).items():
-        scored = [r for r in rows if r.detection.baseline_best_point_f1 is not None]
-        if scored and not any(
-            r.detection.point_f1 > r.detection.baseline_best_point_f1 for r in scored
-        ):
-            ref = scored[0]
-            lines += [
-                f"**No variant of `{arch}` beats the best non-learned baseline** "
-                f"({ref.detection.baseline_best.replace('_', ' ')}, point F1 "
-                f"{ref.detection.baseline_best_point_f1:.3f}): on this data the detector is not "
-                "worth shipping as it is.",
-                "",
-            ]
+        why = None if arch in shipped else nothing_qualifies(rows, constraints)
+        lines += [f"**`{arch}`: nothing to ship.** {why}", ""] if why else []
     lines += [answer_table(res, constraints), "", f"Constraints: {constraints}. {RULE}", ""]
     fronts = [
         f"`{arch}`: " + (", ".join(f"`{r.variant}`" for r in pareto(rows)) or "n/a")
@@ -819,6 +914,7 @@ def render(
             lead = baseline_rows(res, arch) if title.startswith("Detection") else []
             columns = _with_all_rows(res, columns) if lead else columns
             lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
+        lines += noise_table(rows)
         lines += series_table(rows)
         lines += firmware_tables.section(rows)
         lines += board_tables(res, rows)

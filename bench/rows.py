@@ -11,14 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from bench import MeasurementError, UsageError, detection, graph, instructions, seeds
+from bench import MeasurementError, UsageError, detection, fidelity, graph, instructions, seeds
 from bench.cache import Cache, write_atomic
 from bench.config import RunConfig
 from bench.data import Dataset
 from bench.data.windows import Windows, make_windows
 from bench.executor import Died
 from bench.isolate import Limits, default_timeout
-from bench.pipeline import baseline_figures, conditions, measure, measure_detection
+from bench.pipeline import (
+    Settings,
+    baseline_figures,
+    conditions,
+    detect_each,
+    measure,
+    measure_detection,
+)
 from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
 from bench.session import Session
 from bench.train import data_key, model_window
@@ -35,14 +42,18 @@ def lineage(name: str) -> str:
     return " > ".join(chain)
 
 
-def add_deltas(rows: list[Row]) -> None:
-    """Comparisons with float32 of the same arch and dataset, and each F1 target's verdict."""
+def add_deltas(rows: list[Row], traces: dict[str, dict]) -> None:
+    """Comparisons with float32 of the same arch and dataset, each F1 target's verdict,
+    and the fidelity figures on the arch's test points (`traces`)."""
     refs = {(r.arch, r.id.dataset): r for r in rows if r.variant == "float32"}
     for row in rows:
         registered = row.id.recipe_params is not None  # not a user's .tflite
         target = REGISTRY[row.variant].f1_target if registered else None
         ref = refs.get((row.arch, row.id.dataset))
         row.vs_float32 = row.against(ref, target)
+        if ref is not None and row.arch in traces:
+            figures = fidelity.compare(row, ref, traces[row.arch], target)
+            row.vs_float32 = replace(row.vs_float32, **figures)
 
 
 def save_model(out: Path, model: bytes, row: Row) -> None:
@@ -77,6 +88,7 @@ def row_conditions(
         learning_rate=cfg.train.learning_rate,
         seed=cfg.train.seed,
         threshold=cfg.threshold,
+        score=cfg.score,
         latency_samples=cfg.latency_samples,
         machine=machine["fingerprint"],
         litert=versions["ai-edge-litert"],
@@ -116,13 +128,14 @@ def per_series_detection(s: Session, rows: list[Row], split: PerSeries, referenc
         if len(models) < len(built):
             row.fail(StepError.of("detection", "a series' build failed"))
             continue
+        parts, choice = [c.windows for c in split.parts[row.arch]], row.detection.score_choice
         row.detection = detection.measure_per_series(
-            models,
-            [c.windows for c in split.parts[row.arch]],
-            split.wholes[row.arch],
+            detection.PerSeries(models, parts, split.wholes[row.arch]),
             s.how.threshold,
+            detection.Score.parse(row.detection.window_score or "mean"),
             {k: v for k, v in reference[row.arch].items() if isinstance(v, dict)},
         )
+        row.detection.score_choice = choice
     s.clock.add("per_series", t)
 
 
@@ -133,13 +146,16 @@ def add_seed_figures(
     over all seeds (`schema.Seeds`)."""
     t = time.perf_counter()
     by_seed: dict[tuple[str, str], dict[int, Detection]] = {}
+    chosen: dict[str, str | None] = {}  # each arch's window score, as its rows were measured
     for row in rows:
         by_seed[(row.arch, row.variant)] = {s.cfg.seeds[0]: row.detection}
+        chosen[row.arch] = row.detection.window_score or chosen.get(row.arch)
     for ctx, found in zip(contexts, outcomes, strict=True):
+        how = replace(s.how, score=chosen.get(ctx.arch.name) or s.how.score)
         for name, one in found.items():
             scored = Detection()
             if not isinstance(one, Died) and one.model is not None:
-                scored = measure_detection(one.model, ctx.windows, s.how)
+                scored = measure_detection(one.model, ctx.windows, how)
             by_seed.setdefault((ctx.arch.name, name), {})[ctx.train_cfg.seed] = scored
     for row in rows:
         mine = by_seed[(row.arch, row.variant)]
@@ -158,8 +174,9 @@ def _build_error(one: Outcome | Died) -> StepError:
 def registry_rows(
     s: Session, ctx: BuildContext, dataset: Dataset, outcomes: dict[str, Any]
 ) -> list[Row]:
-    """One row per registered variant of `ctx`'s arch: measured, skipped or failed."""
-    rows = []
+    """One row per registered variant of `ctx`'s arch: measured, skipped or failed, all
+    under the window score float32 chooses (`arch_settings`)."""
+    rows, (how, why) = [], arch_settings(s, ctx, outcomes.get("float32"))
     for name in s.cfg.variants:
         variant = REGISTRY[name]
         s.log(f"[{ctx.arch.name}] {name}: measuring", start=True)
@@ -183,12 +200,30 @@ def registry_rows(
         elif isinstance(one, Died) or one.error or one.model is None:
             row.fail(_build_error(one))
         else:
-            measured(s, row, one, ctx)
+            measured(s, row, one, ctx, how)
+            if row.detection.window_score is not None:
+                row.detection.score_choice = why or row.detection.score_choice
         rows.append(row)
     return rows
 
 
-def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
+def arch_settings(s: Session, ctx: BuildContext, float32: Any) -> tuple[Settings, str | None]:
+    """The settings an arch's rows are measured under, and why its window score: the
+    one given, or under `--score auto` the one float32's validation PR-AUC chooses (with
+    no float32, each model chooses on its own validation)."""
+    if s.how.score != "auto":
+        return s.how, f"{s.how.score}: given (--score)"
+    if not isinstance(float32, Outcome) or float32.model is None:
+        return s.how, None
+    try:
+        found = detect_each(float32.model, ctx.windows, s.how.scoring, s.how.cache)
+    except Exception:  # float32's detection fails, and says why, in its own row
+        return s.how, None
+    best = detection.choose(found, "float32")
+    return replace(s.how, score=best.window_score or "mean"), best.score_choice
+
+
+def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext, how: Settings) -> None:
     """A built variant's model saved and measured into its row."""
     assert one.model is not None
     if one.note:
@@ -196,7 +231,7 @@ def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext) -> None:
     save_model(s.cfg.out, one.model, row)
     row.id.cache_key, row.id.cached, row.id.build_seconds = one.key, one.cached, one.build_seconds
     detect = s.cfg.model is None or s.cfg.dataset is not None
-    measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, s.how, row)
+    measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, how, row)
     if not detect:
         row.id.detection_skipped = SKIPPED
 
@@ -222,9 +257,12 @@ def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) 
 
 
 def scalers(windows: Windows) -> list[dict]:
-    """Each series' scaling, fitted on its training part: what firmware must apply."""
+    """Each series' scaling, fitted on its training part, and the range the model's input
+    is clipped to (`Windows.seen`): what firmware must apply."""
+    low, high = windows.input_range
+    clip = {"input_low": low.tolist(), "input_high": high.tolist()}
     return [
-        {"series": name, **dataclasses.asdict(scaler)}
+        {"series": name, **dataclasses.asdict(scaler), **clip}
         for name, scaler in zip(windows.series_names, windows.scalers, strict=True)
     ]
 
@@ -245,6 +283,7 @@ def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows |
     windows = None
     if cfg.dataset is not None and len(shape) == 2 and shape == out_shape:
         windows = make_windows(dataset.series, model_window(cfg, dataset, shape[1]), cfg.scaling)
+        detection.check_score(cfg.score, windows.length)
         inputs = windows.test.x
     else:
         rng = np.random.default_rng(cfg.train.seed)

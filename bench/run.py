@@ -84,7 +84,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
     setup = firmware_setup(cfg, s.log)
     add_firmware(found.rows, cfg.out, s.cache, s.clock, setup)
-    add_deltas(found.rows)
+    add_deltas(found.rows, found.traces)
     t = time.perf_counter()
     calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache), setup)
     refine_all(found.rows, s.how.boards, calibration.get("firmware", {}), s.how.catalog)
@@ -146,6 +146,7 @@ def registry(s: Session, dataset: Dataset) -> Measured:
     built = contexts(cfg, dataset, s.cache)
     for ctx in built:  # before any training: what the data cannot serve
         detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
+        detection.check_score(cfg.score, ctx.windows.length)
         found.windows(s, ctx.arch.name, ctx.windows, dataset)
     wholes = {c.arch.name: c.windows for c in built}
     # more training seeds, or the other series: detection only

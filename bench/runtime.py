@@ -48,12 +48,22 @@ class Runtime(Protocol):
 
     def output(self) -> np.ndarray: ...
 
-    def scores(self, x: np.ndarray) -> np.ndarray: ...
+    def scores(
+        self, x: np.ndarray, reduce: "Reduce" = ..., seen: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
-def mse(recon: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Reconstruction error per window."""
-    return ((recon.reshape(len(x), -1) - x.reshape(len(x), -1)) ** 2).mean(axis=1)
+Reduce = Callable[[np.ndarray], np.ndarray]  # (windows, values) squared errors -> scores
+
+
+def mean_error(errors: np.ndarray) -> np.ndarray:
+    """The window's mean squared error (the case study's score)."""
+    return errors.mean(axis=1)
+
+
+def mse(recon: np.ndarray, x: np.ndarray, reduce: Reduce = mean_error) -> np.ndarray:
+    """Reconstruction error per window, reduced by `reduce` (default: the mean)."""
+    return reduce((recon.reshape(len(x), -1) - x.reshape(len(x), -1)) ** 2)
 
 
 class LiteRT:
@@ -153,12 +163,22 @@ class LiteRT:
             found.append(self.output()[0])
         return np.stack(found)
 
-    def scores(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-        out = np.empty(len(x), dtype=np.float32)
-        for start in range(0, len(x), chunk):
-            part = x[start : start + chunk]
-            out[start : start + len(part)] = mse(self.outputs(part), part)
-        return out
+    def scores(
+        self,
+        x: np.ndarray,
+        reduce: Reduce = mean_error,
+        seen: np.ndarray | None = None,
+        chunk: int = 65_536,
+    ) -> np.ndarray:
+        """Each window's score: `reduce` of its squared reconstruction errors, the model
+        given `seen` (default `x`) and its output compared with `x`."""
+        given = x if seen is None else seen
+        found = [
+            mse(self.outputs(given[start : start + chunk]), x[start : start + chunk], reduce)
+            for start in range(0, len(x), chunk)
+        ]
+        found = [part.astype(np.float32) for part in found]
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.float32)
 
 
 class Micro:
@@ -194,14 +214,18 @@ class Micro:
     def output(self) -> np.ndarray:
         return dequantize(self._interpreter.get_output(0), *self._params(self.output_detail))
 
-    def scores(self, x: np.ndarray) -> np.ndarray:
+    def scores(
+        self, x: np.ndarray, reduce: Reduce = mean_error, seen: np.ndarray | None = None
+    ) -> np.ndarray:
         """One invoke per window: TFLM has no batching."""
-        q, out = self.quantize(x[:, None]), np.empty(len(x), dtype=np.float32)
-        for i, window in enumerate(q):
+        found = []
+        for window in self.quantize((x if seen is None else seen)[:, None]):
             self.set_input(window)
             self.invoke()
-            out[i] = mse(self.output(), x[i : i + 1])[0]
-        return out
+            found.append(self.output().reshape(1, -1))
+        if not found:
+            return np.zeros(0, dtype=np.float32)
+        return mse(np.concatenate(found), x, reduce).astype(np.float32)
 
 
 @dataclass(frozen=True)

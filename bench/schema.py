@@ -217,6 +217,7 @@ class Conditions:
     learning_rate: float | None = None
     seed: int | None = None
     threshold: str | None = None
+    score: str | None = None  # --score as asked (auto: chosen on validation)
     latency_samples: int | None = None
     machine: str | None = None  # the machine fingerprint
     litert: str | None = None  # ai-edge-litert version
@@ -231,9 +232,13 @@ class Conditions:
     code_firmware: str | None = None
 
     def key(self) -> str:
-        return digest(dataclasses.asdict(self))
+        """A digest of the conditions; a field added since schema v5 counts once set, so
+        the files written before it keep their keys."""
+        given = dataclasses.asdict(self)
+        return digest({k: v for k, v in given.items() if k not in ADDED or v is not None})
 
 
+ADDED = ("score",)  # Conditions fields added since schema v5
 MODEL_SHAPE = ("window", "channels")
 TRAINING = ("dataset", "data_digest", "scaling", "epochs", "batch_size", "learning_rate", "seed")
 
@@ -475,7 +480,7 @@ class Firmware(Record):
 class Detection(Record):
     """Quality on the test part, threshold from validation only: point level first."""
 
-    DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "threshold", "litert", "code_detection")
+    DEPENDS_ON = (*MODEL_SHAPE, *TRAINING, "threshold", "score", "litert", "code_detection")
 
     point_precision: float = metric(
         "ratio", "each point scored by the window ending at it", "point P", "{:.3f}", "max"
@@ -490,7 +495,13 @@ class Detection(Record):
         gate="min",
         allowance="f1_tolerance",
     )
+    point_f1_boot_low: float | None = metric(
+        "ratio", "95 % block-bootstrap interval over the test points (see `bootstrap`)"
+    )
+    point_f1_boot_high: float | None = metric("ratio")
     far: float | None = metric("ratio", "false alarms / normal points", "FAR", "{:.3f}", "min")
+    far_boot_low: float | None = metric("ratio")
+    far_boot_high: float | None = metric("ratio")
     mar: float | None = metric("ratio", "missed / anomalous points", "MAR", "{:.3f}", "min")
     all_rows_point_f1: float | None = metric(
         "ratio",
@@ -507,10 +518,20 @@ class Detection(Record):
         "ratio", "MAR over every row, training rows included", "all-rows MAR", "{:.3f}", "min"
     )
     point_roc_auc: float | None = metric("ratio", "of point scores", "ROC-AUC", "{:.3f}", "max")
-    point_pr_auc: float | None = metric("ratio", "of point scores", "PR-AUC", "{:.3f}", "max")
+    point_pr_auc: float | None = metric(
+        "ratio",
+        "of point scores; threshold-free, so gated beside point F1",
+        "PR-AUC",
+        "{:.3f}",
+        "max",
+        gate="min",
+        allowance="f1_tolerance",
+    )
     alarm_rate: float = metric("ratio", "alarmed test points / test points", "alarm rate", "{:.3f}")
     events: int = metric("count", "runs of anomalous points", "events", "{:,}")
     event_recall: float | None = metric("ratio", label="event recall", fmt="{:.2f}", best="max")
+    event_recall_boot_low: float | None = metric("ratio")
+    event_recall_boot_high: float | None = metric("ratio")
     detection_delay_mean: float | None = metric(
         "points", label="delay pts", fmt="{:.1f}", best="min"
     )
@@ -524,6 +545,8 @@ class Detection(Record):
         "{:.1f}",
         "max",
     )
+    nab_score_standard_boot_low: float | None = metric("score 0-100")
+    nab_score_standard_boot_high: float | None = metric("score 0-100")
     nab_score_low_fp: float | None = metric(
         "score 0-100", "NAB's reward-low-FP profile", "NAB low FP", "{:.1f}", "max"
     )
@@ -538,6 +561,18 @@ class Detection(Record):
     )
     baseline_best: str = metric(doc="the baseline with the best point F1 on these points")
     baseline_best_point_f1: float = metric("ratio", label="best baseline F1", fmt="{:.3f}")
+    baseline_best_far: float | None = metric(
+        "ratio", "the best baseline's FAR on these points", "best baseline FAR", "{:.3f}"
+    )
+    point_f1_delta_vs_baseline_low: float | None = metric(
+        "ratio", "paired 95 % interval of point F1 minus the best baseline's"
+    )
+    point_f1_delta_vs_baseline_high: float | None = metric("ratio")
+    vs_baseline: str | None = metric(
+        doc="above, below, or within noise: where that paired interval lies against 0",
+        label="vs baseline",
+    )
+    bootstrap: str | None = metric(doc="the block bootstrap behind every interval here")
     detection_warnings: list[str] = metric(doc="why a figure here is not to be trusted")
     window_precision: float = metric(
         "ratio", "window level: a window is anomalous if any of its points is", "window P", "{:.3f}"
@@ -553,6 +588,14 @@ class Detection(Record):
         "score", "reconstruction MSE above which a window alarms", "threshold", "{:.3g}"
     )
     threshold_policy: str = metric()
+    window_score: str | None = metric(
+        doc="how a window's reconstruction errors make its score: mean, last or max:k",
+        label="score",
+    )
+    score_choice: str | None = metric(doc="why this score: given, or chosen on validation")
+    validation_point_pr_auc: float | None = metric(
+        "ratio", "point PR-AUC on validation, what `--score auto` chooses on"
+    )
     test_windows: int = metric("count")
     test_anomalous_windows: int = metric("count")
     test_scores: list[float] = metric("score", "per test window, 4 significant digits")
@@ -598,6 +641,34 @@ class VsFloat32(Record):
     size_ratio_vs_float32: float | None = metric("ratio", label="x float32", fmt="{:.2f}")
     params_ratio_vs_float32: float | None = metric("ratio", label="x float32 params", fmt="{:.2f}")
     f1_target_met: bool | None = metric(doc="the recipe's promise, on point F1")
+    point_f1_delta_vs_float32_low: float | None = metric(
+        "ratio", "paired 95 % block-bootstrap interval of point F1 minus float32's"
+    )
+    point_f1_delta_vs_float32_high: float | None = metric("ratio")
+    f1_target_judged: str | None = metric(
+        doc="the recipe's promise on that paired interval: met, missed or within noise",
+        label="F1 target",
+    )
+    score_rank_correlation: float | None = metric(
+        "correlation",
+        "Spearman's, of the test scores with float32's",
+        "rank corr vs float32",
+        "{:.3f}",
+        "max",
+    )
+    decision_agreement: float | None = metric(
+        "ratio",
+        "share of test points decided as float32 did, alarming on as many (its highest)",
+        "agreement vs float32",
+        "{:.3f}",
+        "max",
+    )
+    point_pr_auc_delta_vs_float32: float | None = metric(
+        "ratio", "threshold-free", "dPR-AUC", "{:+.3f}"
+    )
+    point_roc_auc_delta_vs_float32: float | None = metric(
+        "ratio", "threshold-free", "dROC-AUC", "{:+.3f}"
+    )
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

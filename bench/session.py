@@ -35,4 +35,5 @@ def settings(cfg: RunConfig, timings: bool = True) -> Settings:
         cat.select(cfg.boards),
         timings,
         Cache(cfg.cache),
+        score=cfg.score,
     )

@@ -24,7 +24,7 @@ from tflite_micro.python.tflite_micro import runtime
 from bench.advice import advice
 from bench.latency import summarize
 from bench.lifetime import die_with_parent
-from bench.runtime import WARMUP, LiteRT, Micro, time_invokes
+from bench.runtime import WARMUP, LiteRT, Micro, Reduce, time_invokes
 from bench.schema import Agreement, Allocation, Tflm, TflmLatency
 
 GENEROUS_ARENA = 8 << 20  # bytes: enough for any model this harness builds
@@ -212,11 +212,26 @@ def latency(
     return TflmLatency.of(summarize(times))
 
 
-def agreement(model: bytes, arena_bytes: int, x: np.ndarray, threshold: float) -> Agreement:
-    """Do TFLM and LiteRT score the same windows alike, and raise the same alarms?"""
-    host_scores = LiteRT(model).scores(x)
-    micro_scores = Micro(model, arena_bytes).scores(x)
-    return Agreement(
-        tflm_score_max_abs_diff=float(np.max(np.abs(micro_scores - host_scores))),
-        tflm_decisions_differ=int(np.sum((micro_scores > threshold) != (host_scores > threshold))),
-    )
+def agreement(
+    model: bytes,
+    arena_bytes: int,
+    x: np.ndarray,
+    cuts: list[tuple[float, Reduce]],
+    seen: np.ndarray | None = None,
+) -> list[Agreement]:
+    """Do TFLM and LiteRT score the same windows alike and raise the same alarms, under
+    each (threshold, score) of `cuts`, given `seen` of `x` (`Windows.seen`)? One pass of
+    each interpreter serves them all."""
+
+    def each(errors: np.ndarray) -> np.ndarray:
+        return np.stack([reduce(errors) for _, reduce in cuts], axis=1)
+
+    host = LiteRT(model).scores(x, each, seen)
+    micro = Micro(model, arena_bytes).scores(x, each, seen)
+    return [
+        Agreement(
+            tflm_score_max_abs_diff=float(np.max(np.abs(micro[:, j] - host[:, j]))),
+            tflm_decisions_differ=int(np.sum((micro[:, j] > t) != (host[:, j] > t))),
+        )
+        for j, (t, _) in enumerate(cuts)
+    ]

@@ -4,7 +4,9 @@ executor's workers, the float models first."""
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from bench import UsageError, targets
@@ -20,12 +22,14 @@ from variants.build import (
     BuildContext,
     Job,
     Outcome,
+    breadcrumbs,
     cached_outcome,
     calibration_key,
     groups,
     trains,
     work,
 )
+from variants.convert import crashed_doing
 from variants.external import load_keras, user_arch
 
 
@@ -130,6 +134,7 @@ def _build_on_workers(
     the cache, where the measuring pass finds them."""
     cfg, clock, log, cache = s.cfg, s.clock, s.log, s.cfg.cache
     assert cache is not None  # `run` gives a run-only cache under --no-cache
+    crumbs = breadcrumbs(cache)
     start, order = time.perf_counter(), list(todo)
     jobs: list[Any] = [Job.of(contexts[i], cache) for i in order]
     jobs += calibration_specs(cfg)
@@ -137,13 +142,16 @@ def _build_on_workers(
     untrained, trained_at = set(order), start
 
     def recipes(j: int, done: Any) -> list[Job]:
-        if j >= len(order) or not isinstance(done, float):
+        if split(jobs[j], done):  # each recipe of the group again, on its own
+            new = [replace(jobs[j], names=(name,)) for name in jobs[j].names]
+        elif j < len(order) and isinstance(done, float):
+            i = order[j]
+            ranked = sorted(groups(tuple(todo[i])), key=lambda group: not trains(group))
+            detection_only = rows is not None and i >= rows
+            new = [Job.of(contexts[i], cache, g, s.how.scoring, detection_only) for g in ranked]
+        else:
             return []
-        i = order[j]
-        ranked = sorted(groups(tuple(todo[i])), key=lambda group: not trains(group))
-        detection_only = rows is not None and i >= rows
-        new = [Job.of(contexts[i], cache, g, cfg.threshold, detection_only) for g in ranked]
-        owner.update({len(jobs) + k: i for k in range(len(new))})
+        owner.update({len(jobs) + k: owner[j] for k in range(len(new))})
         return new
 
     log(
@@ -155,20 +163,43 @@ def _build_on_workers(
             if j not in owner:
                 continue  # a calibration model, now in the cache
             i, job = owner[j], jobs[j]
+            if split(job, done):
+                continue  # its recipes run again one by one: a crash costs only its own
             if job.names:
-                for name, one in zip(job.names, _each(done, job.names), strict=True):
+                for name, one in zip(job.names, _each(done, job.names, crumbs), strict=True):
                     found[i][name] = one
                     log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
                 continue
             untrained.discard(i)
             if not untrained:  # the stages: until the last float model, and after
                 trained_at = clock.add("train", start)
-            if isinstance(done, float):
-                contexts[i].train_seconds = done
-                log(f"{_label(contexts[i], cfg)} float model ready ({done:.1f} s training)")
-            else:  # a float model that could not be made fails its variants
-                found[i] |= {name: done for name in todo[i]}
+            found[i] |= _trained(contexts[i], done, todo[i], log, _label(contexts[i], cfg))
     clock.add("build", trained_at)
+
+
+def _trained(
+    ctx: BuildContext, done: Any, names: list[str], log: Callable[[str], None], label: str
+) -> dict:
+    """A float model's training: its seconds into `ctx`, said in the log; or, when it
+    could not be made, that failure for each of its recipes."""
+    if not isinstance(done, float):
+        return dict.fromkeys(names, done)
+    ctx.train_seconds = done
+    log(f"{label} float model ready ({done:.1f} s training)")
+    return {}
+
+
+def split(job: Any, done: Any) -> bool:
+    """Did a job of several recipes die? Then each runs again on its own."""
+    return isinstance(job, Job) and len(job.names) > 1 and isinstance(done, Died)
+
+
+def in_words(died: Died, name: str, doing: str | None) -> Died:
+    """A recipe's death, said as the converter's crash when it died in the converter."""
+    if doing is None:
+        return died
+    how = died.killed_by or "its process died"
+    return replace(died, said=f"the TFLite converter crashed ({how}) {doing} {name}")
 
 
 def calibration_specs(cfg: RunConfig) -> list[dict]:
@@ -204,8 +235,13 @@ def replace_seed(ctx: BuildContext, seed: int) -> BuildContext:
     return BuildContext(ctx.arch, ctx.windows, train, ctx.data_key, ctx.cache, ctx.source)
 
 
-def _each(done: Any, names: tuple[str, ...]) -> list:
-    return [done] * len(names) if isinstance(done, Died) else done
+def _each(done: Any, names: tuple[str, ...], crumbs: Path) -> list:
+    """A build job's outcome per recipe; a recipe that died alone, in words."""
+    if not isinstance(done, Died):
+        return done
+    if len(names) == 1:
+        done = in_words(done, names[0], crashed_doing(crumbs, done.pid))
+    return [done] * len(names)
 
 
 def _said(one: Outcome | Died) -> str:

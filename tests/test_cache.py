@@ -5,6 +5,7 @@ import pytest
 
 from bench import detection, tflm
 from bench.cache import Cache
+from bench.detection import Score
 from bench.pipeline import memo, windows_digest
 from bench.schema import Detection, Tflm
 
@@ -25,7 +26,9 @@ def test_the_arena_search_and_detection_are_read_back_from_the_cache(
         Detection,
         model,
         seen,
-        lambda: detection.measure(model, windows, "auto", detection.baselines(windows, "auto")),
+        lambda: detection.measure(
+            model, windows, "auto", detection.baselines(windows, "auto"), [Score("mean")]
+        )["mean"],
     )
     assert memo(cache, Detection, model, seen, _never).to_dict() == found.to_dict()
     with pytest.raises(AssertionError, match="measured again"):  # other inputs, other key

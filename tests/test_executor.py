@@ -41,6 +41,38 @@ def test_follow_ups_run_too_and_a_dying_one_fails_alone():
     assert isinstance(found[2], Died)
 
 
+def convert_and_crash(folder: str) -> None:
+    """A task that dies of SIGSEGV inside the converter's breadcrumb, as a crashing
+    TFLite converter would."""
+    from variants.convert import BREADCRUMBS, breadcrumb
+
+    os.environ[BREADCRUMBS] = folder
+    with breadcrumb("quantizing"):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_a_converter_crash_is_said_with_its_signal_and_its_recipe(tmp_path):
+    from bench.train import _each, split
+    from variants.build import Job
+    from variants.convert import crashed_doing
+
+    with Local(1) as pool:
+        ((_, died),) = pool.map(convert_and_crash, [str(tmp_path)])
+    assert isinstance(died, Died)
+    assert died.killed_by == "SIGSEGV"
+    assert "killed by SIGSEGV" in died.reason
+    assert (tmp_path / str(died.pid)).read_text() == "quantizing"  # left behind by the crash
+    # a group of recipes that died runs again one by one; a recipe that died alone is said
+    group = Job(None, None, None, {}, tmp_path, None, ("pruned50", "pruned50_int8"))
+    assert split(group, died)
+    assert not split(Job(None, None, None, {}, tmp_path, None, ("pruned50",)), died)
+    (said,) = _each(died, ("pruned50_int8",), tmp_path)
+    assert said.reason == "the TFLite converter crashed (SIGSEGV) quantizing pruned50_int8"
+    assert crashed_doing(tmp_path, died.pid) is None  # read once, then removed
+    (plain,) = _each(Died("SIGKILL", 1), ("float32",), tmp_path)  # no breadcrumb: no words
+    assert plain.reason.startswith("its worker process died (killed by SIGKILL)")
+
+
 def test_zero_workers_is_refused():
     with pytest.raises(UsageError, match="at least 1"):
         check_workers(0)

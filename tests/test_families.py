@@ -8,6 +8,7 @@ from helpers import edgebench
 
 from bench import graph, tflm
 from bench.cache import Cache
+from bench.runtime import mean_error
 from variants import REGISTRY, NotApplicable
 from variants.baseline import ARCHS, TrainConfig
 from variants.build import BuildContext, build
@@ -39,7 +40,9 @@ def test_each_family_converts_quantizes_and_runs_on_tflm(family, variant):
         family.arch.family
     ]
     assert expected <= set(shape.ops)
-    agree = tflm.agreement(model, found.arena_bytes, family.windows.test.x[:64], 0.01)
+    agree = tflm.agreement(
+        model, found.arena_bytes, family.windows.test.x[:64], [(0.01, mean_error)]
+    )[0]
     assert agree.tflm_score_max_abs_diff < (1e-4 if variant == "float32" else 0.05)
 
 

@@ -30,6 +30,7 @@ def results(fingerprint="abc", epochs=3) -> dict:
             "size_bytes": size,
             "arena_bytes": arena,
             "point_f1": f1,
+            "point_pr_auc": f1 - 0.2,
             "tflm_deployable": True,
             "latency_us_p50": p50,
             "latency_samples_us": samples(p50, seed=i),
@@ -59,7 +60,7 @@ def test_results_pass_against_themselves():
     findings = compare(results(), results(), wall_clock=True)
     assert gate.verdict(findings) == 0
     assert {f.verdict for f in findings} == {gate.PASS}
-    assert len(findings) == 2 * 5  # size, arena, deployable, f1, latency per row
+    assert len(findings) == 2 * 6  # size, arena, deployable, F1, PR-AUC, latency per row
 
 
 def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
@@ -68,12 +69,14 @@ def test_a_baseline_doctored_smaller_faster_better_fails_each_metric():
     doctored["size_bytes"] -= 1
     doctored["arena_bytes"] -= 16
     doctored["point_f1"] += 0.01
+    doctored["point_pr_auc"] += 0.01
     doctored["latency_samples_us"] = samples(1.5 / 1.3, seed=1)
     findings = compare(results(), base, wall_clock=True)
     assert verdicts(findings, gate.FAIL) == {
         ("size_bytes", "deep/int8"),
         ("arena_bytes", "deep/int8"),
         ("point_f1", "deep/int8"),
+        ("point_pr_auc", "deep/int8"),
         ("latency_us_p50", "deep/int8"),
     }
     assert gate.verdict(findings) == 1
@@ -126,8 +129,9 @@ def test_other_epochs_make_f1_not_comparable_not_failed():
     base["rows"][1]["point_f1"] = 0.99  # would fail if it were compared
     findings = compare(results(epochs=30), base)
     assert verdicts(findings, gate.NOT_COMPARABLE) == {
-        ("point_f1", "deep/float32"),
-        ("point_f1", "deep/int8"),
+        (metric, variant)
+        for metric in ("point_f1", "point_pr_auc")
+        for variant in ("deep/float32", "deep/int8")
     }
     assert {f.note for f in findings if f.metric == "point_f1"} == {"epochs 3 -> 30"}
     assert gate.verdict(findings) == 0
@@ -281,3 +285,12 @@ def test_cli_refuses_a_budgets_file_with_unknown_keys(tmp_path):
     done = _cli(now, "--budgets", budgets)
     assert done.returncode == 2
     assert "unknown key(s) max_weight" in done.stderr
+
+
+def test_a_pr_auc_the_baseline_could_not_have_is_not_gated():
+    base = results()
+    base["rows"][1]["point_pr_auc"] = None  # its test part held one class
+    findings = compare(results(), base)
+    assert ("point_pr_auc", "deep/int8") not in {(f.metric, f.variant) for f in findings}
+    assert ("point_pr_auc", "deep/float32") in verdicts(findings, gate.PASS)
+    assert gate.verdict(findings) == 0

@@ -80,14 +80,26 @@ def test_the_random_baseline_is_the_expected_f1_at_the_alarm_rate():
 
 def test_a_detector_no_better_than_a_baseline_is_warned_about():
     found = Detection(
-        events=3, point_roc_auc=0.52, alarm_rate=0.0, point_f1=0.2, baseline_best_point_f1=0.3
+        events=3,
+        point_roc_auc=0.52,
+        alarm_rate=0.0,
+        point_f1=0.2,
+        baseline_best_point_f1=0.3,
+        vs_baseline="below",
+        point_f1_delta_vs_baseline_low=-0.2,
+        point_f1_delta_vs_baseline_high=-0.01,
     )
     said = detection.warnings(found)
     assert len(said) == 3
     assert "within 0.05 of chance" in said[0]
     assert "no alarm" in said[1]
-    assert "does not beat the best baseline (0.300)" in said[2]
-    single = dataclasses.replace(found, point_roc_auc=None, baseline_best_point_f1=0.1)
+    assert said[2] == (
+        "point F1 0.200 does not beat the best baseline (0.300) beyond noise; "
+        "paired 95 % interval -0.200 to -0.010"
+    )
+    single = dataclasses.replace(
+        found, point_roc_auc=None, baseline_best_point_f1=0.1, vs_baseline="above"
+    )
     assert detection.warnings(single) == [
         "the test part holds a single class: precision, recall and AUC say little",
         "the threshold left no alarm on the test part",
@@ -152,10 +164,19 @@ def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
     reference = detection.baselines(tiny_ctx.windows, "f1")
     assert set(reference) == {"always_alarm", "rolling_zscore"}
     assert reference["always_alarm"]["point_recall"] == 1.0
-    d = detection.measure(tiny_models["float32"].model, tiny_ctx.windows, "f1", reference).to_dict()
+    scores = detection.candidates(tiny_ctx.windows.length)
+    found = detection.measure(
+        tiny_models["float32"].model, tiny_ctx.windows, "f1", reference, scores
+    )
+    assert list(found) == [str(s) for s in scores] == ["mean", "last", "max:2", "max:3"]
+    d = found["max:3"].to_dict()
     assert set(d) == {f.name for f in dataclasses.fields(schema.Detection)}
+    assert d["score_choice"] is None  # `choose` writes it
     assert None not in (d["window_f1"], d["point_f1"], d["threshold"], d["far"])
     assert d["test_windows"] == len(tiny_ctx.windows.test.x) == len(d["test_scores"])
+    assert d["window_score"] == "max:3"
+    assert d["point_f1_boot_low"] <= d["point_f1"] <= d["point_f1_boot_high"]
+    assert d["bootstrap"].startswith("1,000 draws of ")
 
 
 def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bench import report, results
-from bench.choose import Constraints, answer, pareto
+from bench.choose import Constraints, answer, pareto, within_noise
 from bench.schema import Row
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -113,11 +113,49 @@ def test_a_rejection_says_why():
     assert Constraints(max_f1_loss=None, max_far=0.1).rejects(row) == "FAR 0.200 > 0.1"
     beaten = Row.of({**given, "baseline_best_point_f1": 0.6})
     assert Constraints(max_f1_loss=None).rejects(beaten) == (
-        "point F1 0.500 does not beat the baseline always_alarm (0.600)"
+        "point F1 0.500 does not beat the baseline always alarm (0.600)"
     )
     assert Constraints(max_f1_loss=None, beat_baselines=False).rejects(beaten) is None
     assert Constraints(max_f1_loss=None, max_size_bytes=50).rejects(row) == "size 100 > 50"
     assert Constraints(max_f1_loss=None).rejects(row) is None
+
+
+def test_verdicts_rest_on_the_paired_intervals():
+    given = {
+        "arch": "a",
+        "variant": "x",
+        "point_f1": 0.5,
+        "point_f1_delta_vs_float32": -0.1,
+        "point_f1_delta_vs_float32_low": -0.2,
+        "point_f1_delta_vs_float32_high": 0.01,
+        "tflm_deployable": True,
+        "size_bytes": 100,
+        "far": 0.05,
+        "baseline_best": "rolling_zscore",
+        "baseline_best_point_f1": 0.45,
+        "baseline_best_far": 0.04,
+        "point_f1_delta_vs_baseline_low": -0.03,
+        "point_f1_delta_vs_baseline_high": 0.12,
+    }
+    row = Row.of(given)
+    # above the baseline's point F1, but the paired interval holds 0
+    assert Constraints().rejects(row) == (
+        "point F1 0.500 beats the baseline rolling zscore (0.450) only within noise "
+        "(paired 95 % interval -0.030 to +0.120)"
+    )
+    beyond = Row.of({**given, "point_f1_delta_vs_baseline_low": 0.01})
+    assert Constraints().rejects(beyond) == (
+        "50.0 false alarms per 1,000 normal points, more than the baseline rolling zscore's 40.0"
+    )
+    fewer = Row.of({**given, "point_f1_delta_vs_baseline_low": 0.01, "far": 0.04})
+    # a loss of 0.1 whose paired interval reaches +0.01: within noise, so not out
+    assert Constraints().rejects(fewer) is None
+    assert within_noise(fewer, Constraints())
+    lost = Row.of({**fewer.to_dict(), "point_f1_delta_vs_float32_high": -0.05})
+    assert Constraints().rejects(lost) == "point F1 loss 0.050 > 0.02 beyond noise"
+    assert not within_noise(lost, Constraints())
+    assert Constraints(baseline_far=False).rejects(beyond) is None
+    assert Constraints(beat_baselines=False).rejects(row) == Constraints().rejects(beyond)
 
 
 def test_rerendering_keeps_a_report_whole(small, tmp_path):
@@ -244,3 +282,46 @@ def test_the_energy_legend_names_each_board_once_and_hollow_means_uncalibrated(
     assert sum(n for n, _ in points) == len(estimates)
     assert sum(n for n, full in points if full) == sum(e.calibrated for e in estimates)
     assert not any("uncalibrated" in name for name in names)
+
+
+def test_the_noise_table_shows_each_interval_and_verdict():
+    given = {
+        "arch": "a",
+        "variant": "int8",
+        "point_f1": 0.5,
+        "point_f1_boot_low": 0.4,
+        "point_f1_boot_high": 0.6,
+        "far": 0.02,
+        "far_boot_low": 0.01,
+        "far_boot_high": 0.03,
+        "baseline_best": "rolling_zscore",
+        "baseline_best_point_f1": 0.45,
+        "point_f1_delta_vs_baseline_low": -0.03,
+        "point_f1_delta_vs_baseline_high": 0.12,
+        "vs_baseline": "within noise",
+        "bootstrap": "1,000 draws of 12 blocks of 48 points",
+        "window_score": "last",
+        "score_choice": "last: best validation PR-AUC of float32 (mean 0.100, last 0.277)",
+        "point_f1_delta_vs_float32": 0.1,
+        "point_f1_delta_vs_float32_low": -0.2,
+        "point_f1_delta_vs_float32_high": 0.3,
+        "score_rank_correlation": 0.92,
+        "decision_agreement": 0.998,
+    }
+    text = "\n".join(report.noise_table([Row.of(given)]))
+    assert "1,000 draws of 12 blocks of 48 points" in text
+    assert "Score: last: best validation PR-AUC of float32 (mean 0.100, last 0.277)." in text
+    line = next(x for x in text.splitlines() if x.startswith("| int8"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[:8] == [
+        "int8",
+        "last",
+        "0.500 [0.400, 0.600]",
+        "0.020 [0.010, 0.030]",
+        "n/a",
+        "n/a",
+        "+0.050 [-0.030, +0.120] within noise",
+        "+0.100 [-0.200, +0.300]",
+    ]
+    assert cells[8:10] == ["0.920", "0.998"]
+    assert report.noise_table([Row.of({"arch": "a", "variant": "v"})]) == []

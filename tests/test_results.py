@@ -55,6 +55,7 @@ def test_every_row_field_belongs_to_one_record_with_a_unit_or_no_number():
         "tflm_latency_us_p50",
         "tflm_instructions",
         "point_f1",
+        "point_pr_auc",
     ]
 
 

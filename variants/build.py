@@ -12,14 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import variants
 from bench.cache import Cache, code_version, digest
 from bench.data.windows import Windows
 from variants import Variant
 from variants.baseline import Arch, TrainConfig, build_model, train
+from variants.convert import BREADCRUMBS
 from variants.external import file_hash
+
+if TYPE_CHECKING:
+    from bench.pipeline import Scoring
 
 
 def _hash(obj: Any) -> str:
@@ -205,7 +209,7 @@ class Job:
     cache_root: Path
     source: Path | None
     names: tuple[str, ...] = ()
-    policy: str | None = None  # the threshold policy: measure what was built, too
+    scoring: "Scoring | None" = None  # detection's settings: measure what was built, too
     detection_only: bool = False  # of what was built, measure detection alone
 
     @classmethod
@@ -214,7 +218,7 @@ class Job:
         ctx: BuildContext,
         cache_root: Path,
         names: tuple[str, ...] = (),
-        policy: str | None = None,
+        scoring: "Scoring | None" = None,
         detection_only: bool = False,
     ) -> "Job":
         return cls(
@@ -225,7 +229,7 @@ class Job:
             cache_root,
             ctx.source,
             names,
-            policy,
+            scoring,
             detection_only,
         )
 
@@ -256,23 +260,29 @@ def train_job(job: Job) -> float | Outcome:
 
 
 def build_job(job: Job) -> list[Outcome]:
-    """Build `job.names`; with a policy, also put each model's deterministic measurements
-    (`bench.pipeline.prefetch`), or its detection alone, into the cache."""
+    """Build `job.names`; with detection's settings, also put each model's deterministic
+    measurements (`bench.pipeline.prefetch`), or its detection alone, into the cache."""
     ctx = job.context()
     found = [outcome(variants.REGISTRY[name], ctx) for name in job.names]
-    if job.policy is not None:
+    if job.scoring is not None:
         from bench.pipeline import prefetch
 
         for one in found:
             if one.model is not None:
-                prefetch(one.model, job.windows, job.policy, ctx.cache, job.detection_only)
+                prefetch(one.model, job.windows, job.scoring, ctx.cache, job.detection_only)
     return found
+
+
+def breadcrumbs(cache_root: Path) -> Path:
+    """Where workers leave what the converter is doing (`variants.convert.breadcrumb`)."""
+    return cache_root / "breadcrumbs"
 
 
 def work(job: "Job | dict") -> Any:
     """What an executor runs: a `Job` without names trains (`train_job`), one with names
     builds (`build_job`); {"spec", "cache"} puts a calibration model into the cache."""
     if isinstance(job, Job):
+        os.environ[BREADCRUMBS] = str(breadcrumbs(job.cache_root))
         return build_job(job) if job.names else train_job(job)
     from bench.pipeline import arena_and_instructions
 

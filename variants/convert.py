@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,8 +56,39 @@ def to_tflite(model: Any, how: Conversion = FLOAT) -> bytes:
     function = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], _holder(model))
     _configure(converter, how)
-    with quiet_native_stderr():
+    quantizing = how.optimize or how.float16 or how.representative is not None
+    with quiet_native_stderr(), breadcrumb("quantizing" if quantizing else "converting"):
         return converter.convert()
+
+
+BREADCRUMBS = "EDGEBENCH_BREADCRUMBS"  # a folder: what each worker process is doing
+
+
+@contextlib.contextmanager
+def breadcrumb(doing: str) -> Iterator[None]:
+    """While the converter runs, `doing` in a file named by this process's pid under
+    $EDGEBENCH_BREADCRUMBS (if set): a worker the converter kills leaves it behind, and
+    the run says which step crashed (`crashed_doing`)."""
+    folder = os.environ.get(BREADCRUMBS)
+    path = Path(folder) / str(os.getpid()) if folder else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(doing)
+    try:
+        yield
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def crashed_doing(folder: Path, pid: int | None) -> str | None:
+    """What the worker `pid` was doing in the converter when it died, or None."""
+    path = folder / str(pid)
+    if pid is None or not path.is_file():
+        return None
+    doing = path.read_text()[:40]
+    path.unlink(missing_ok=True)
+    return doing
 
 
 def _configure(converter: Any, how: Conversion) -> None:

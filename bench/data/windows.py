@@ -10,6 +10,7 @@ series is (length, channels), flattened row by row.
 """
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -72,6 +73,20 @@ class Windows:
     @property
     def scaler(self) -> Scaler:
         return self.scalers[0]
+
+    @cached_property
+    def input_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per channel, the lowest and the highest value the training windows hold."""
+        per_channel = self.train.x.reshape(-1, self.channels)
+        return per_channel.min(axis=0), per_channel.max(axis=0)
+
+    def seen(self, x: np.ndarray) -> np.ndarray:
+        """What a model is given of windows `x`: each value clipped to its channel's
+        training range, as an int8 model's input saturates at its calibrated range. The
+        score still compares the reconstruction with `x` itself, so a value beyond what
+        training held costs its full distance."""
+        low, high = self.input_range
+        return np.clip(x, np.tile(low, self.length), np.tile(high, self.length)).astype(x.dtype)
 
 
 @dataclass(frozen=True)
