@@ -2,9 +2,9 @@
 validation only, metrics from scikit-learn on the test part.
 
 Point level comes first, as SKAB and NAB count: a point's score is that of the window
-ending at it, read from the window's reconstruction errors by a `Score` (the window's
-mean, the newest point's, or the largest of the newest k; `auto` chooses on validation
-PR-AUC), (`point_f1`, `far`, `mar`, point ROC-AUC and PR-AUC), with event figures
+ending at it (`point_f1`, `far`, `mar`, point ROC-AUC and PR-AUC), read from the
+window's reconstruction errors by a `Score` (the window's mean, the newest point's, or
+the largest of the newest k; `auto` chooses on validation PR-AUC), with event figures
 over each labelled run of anomalous points (share detected, delay to the first alarm,
 false alarms per 1,000 normal points) and NAB's score. Window level (a window is
 anomalous when it holds an anomalous point: `window_f1`, ...) stays for reference: it
@@ -36,7 +36,7 @@ CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
 SCORES = (
     "auto (chosen per arch on float32's validation PR-AUC), mean (the window's mean "
     "squared reconstruction error, the case study's), last (the newest point's) or "
-    "max:k (the largest of the newest k points' errors, 1<k<window)"
+    "max:k (the largest of the newest k points' errors, 1 < k <= window)"
 )
 
 

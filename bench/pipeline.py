@@ -262,16 +262,28 @@ def detect_each(
         {"step": "Detection", "model": sha, **_seen(windows, scoring.policy), "score": str(sc)}
         for sc in scores
     ]
-    found = [_read(cache, k, Detection.from_dict) for k in keys]
-    todo = [i for i, f in enumerate(found) if f is None]
-    if todo:
+
+    def missing(todo: list[int]) -> list[Detection]:
         reference = baseline_figures(windows, scoring.policy, cache)
-        new = detection.measure(
-            model, windows, scoring.policy, reference, [scores[i] for i in todo]
-        )
-        for i, record in zip(todo, new.values(), strict=True):
-            found[i] = record
-            _write(cache, keys[i], record.to_dict())
+        wanted = [scores[i] for i in todo]
+        return list(detection.measure(model, windows, scoring.policy, reference, wanted).values())
+
+    return _each_cached(cache, keys, Detection.from_dict, missing)
+
+
+def _each_cached(
+    cache: Cache | None,
+    keys: list[dict],
+    load: Callable[[Any], R],
+    measure: Callable[[list[int]], list[R]],
+) -> list[R]:
+    """The record of each key from the cache; those missing measured together
+    (`measure(their indices)`) and written."""
+    found = [_read(cache, k, load) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    for i, record in zip(todo, measure(todo) if todo else [], strict=True):
+        found[i] = record
+        _write(cache, keys[i], record.to_dict())
     return [f for f in found if f is not None]
 
 
@@ -308,16 +320,13 @@ def agree(
         }
         for c in cuts
     ]
-    found = [_read(cache, k, Agreement.from_dict) for k in keys]
-    todo = [i for i, f in enumerate(found) if f is None]
-    if todo:
+
+    def missing(todo: list[int]) -> list[Agreement]:
         given = [(cuts[i].threshold, _reduce(cuts[i].score, windows.channels)) for i in todo]
         x = windows.test.x
-        measured = tflm.agreement(model, arena, x, given, windows.seen(x))
-        for i, record in zip(todo, measured, strict=True):
-            found[i] = record
-            _write(cache, keys[i], record.to_dict())
-    return [f for f in found if f is not None]
+        return tflm.agreement(model, arena, x, given, windows.seen(x))
+
+    return _each_cached(cache, keys, Agreement.from_dict, missing)
 
 
 def _reduce(score: str, channels: int) -> Callable[[np.ndarray], np.ndarray]:

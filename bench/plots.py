@@ -152,7 +152,8 @@ def score_trace(row: Row, trace: dict, path: Path) -> Path | None:
         step="mid",
         label="anomalous points",
     )
-    ax.plot(end, s, lw=0.6, color="tab:blue", label="anomaly score (reconstruction MSE)")
+    how = row.detection.window_score or "mean"
+    ax.plot(end, s, lw=0.6, color="tab:blue", label=f"anomaly score ({how} squared error)")
     ax.axhline(
         row.detection.threshold,
         color="black",

@@ -825,7 +825,9 @@ NOTES = [
     "(see the calibration section); `*` marks an estimate that uses an uncalibrated "
     "figure.",
     "- detection: point level first, as SKAB and NAB count: each test point takes the "
-    "score (reconstruction MSE) of the window that ends at it (causal); point precision, "
+    "score of the window that ends at it (causal), read from its squared reconstruction "
+    "errors (`--score`: the mean, the newest point's, or the largest of the newest k; "
+    "the row says which and why); point precision, "
     "recall and F1 at the threshold chosen on validation data only; FAR = false alarms / "
     "normal points, MAR = missed / anomalous points; ROC-AUC and PR-AUC over all "
     "thresholds (scikit-learn); an event is a run of anomalous points, detected when an "

@@ -585,7 +585,7 @@ class Detection(Record):
     window_pr_auc: float | None = metric("ratio", "window level", "window PR-AUC", "{:.3f}")
     per_series: dict[str, SeriesDetection] = metric()
     threshold: float = metric(
-        "score", "reconstruction MSE above which a window alarms", "threshold", "{:.3g}"
+        "score", "the score above which a window alarms (see window_score)", "threshold", "{:.3g}"
     )
     threshold_policy: str = metric()
     window_score: str | None = metric(
