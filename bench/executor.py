@@ -12,7 +12,8 @@ with spawned workers) and workers never oversubscribe the cores.
 
 A task that kills its worker (a converter segfault, the OOM killer) costs only that
 task: the tasks that were unfinished when the pool broke are rerun one per fresh worker,
-and the one that breaks its worker again comes back as `Died`.
+and the one that breaks its worker again comes back as `Died`, with the signal that
+killed it.
 """
 
 import concurrent.futures as cf

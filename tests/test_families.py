@@ -160,17 +160,23 @@ def test_a_users_gru_model_gets_the_advisors_reason_and_its_crash_costs_one_row(
 ):
     """A GRU converts to WHILE loops; TFLM does not finish this one's (a sequence-to-
     sequence GRU decoder) within the probe's time; its int8 conversion crashes the TF
-    converter (SIGSEGV), which costs its worker process and its row only."""
+    converter (SIGSEGV), which costs its worker process and its own row only: pruned50,
+    built in one job with pruned50_int8, survives its child's crash."""
     done = edgebench(
         "run", "--quick", "--model", user_models / "gru.keras",
-        "--variants", "float32,int8", "--out", tmp_path,
+        "--variants", "float32,int8,pruned50,pruned50_int8", "--out", tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    float32, int8 = json.loads((tmp_path / "results.json").read_text())["rows"]
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "results.json").read_text())["rows"]}
+    float32 = rows["float32"]
     assert not float32["tflm_deployable"]
     assert "WHILE" in float32["tflm_advice"]
     assert "use an LSTM" in float32["tflm_advice"]
-    assert int8["errors"]["build"]["kind"] == "WorkerDied"
+    assert not rows["pruned50"]["errors"]
+    for name in ("int8", "pruned50_int8"):
+        error = rows[name]["errors"]["build"]
+        assert error["kind"] == "WorkerDied"
+        assert error["message"] == f"the TFLite converter crashed (SIGSEGV) quantizing {name}"
 
 
 def test_distillation_works_on_a_users_keras_model(user_models, tmp_path):

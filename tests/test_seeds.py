@@ -66,10 +66,11 @@ def test_a_three_seed_run_reports_intervals(tmp_path):
         assert row["point_f1_ci95_low"] <= row["point_f1_mean"] <= row["point_f1_ci95_high"]
     float32, int8 = res["rows"]
     assert float32["point_f1_delta_mean"] == 0
-    # int8 loses at most 0.003 against float32 on every seed: the target (a loss of at
-    # most 0.02) is met beyond the noise of three seeds
-    assert int8["point_f1_delta_ci95_low"] == pytest.approx(-0.00296, abs=1e-5)
-    assert int8["f1_target_verdict"] == "met"
+    # the interval of int8's F1 against float32 over three seeds reaches -0.019: past
+    # its recipe's target (a loss of at most 0.01), so the target is within noise
+    assert int8["point_f1_delta_ci95_low"] == pytest.approx(-0.01866, abs=1e-5)
+    assert int8["f1_target"] == "loss <= 0.01"
+    assert int8["f1_target_verdict"] == "within noise"
     report = (tmp_path / "REPORT.md").read_text()
     assert "## Across training seeds" in report
     assert "Seeds 0, 1, 2" in report
