@@ -19,6 +19,7 @@ import numpy as np
 from bench import (
     detection,
     energy,
+    fidelity,
     graph,
     instructions,
     isolate,
@@ -50,7 +51,14 @@ MEASURING_CODE = {
     "code_size": ("size.py", "graph.py"),
     "code_tflm": ("tflm.py", "runtime.py"),
     "code_latency": ("latency.py", "runtime.py"),
-    "code_detection": ("detection.py", "runtime.py", "data/windows.py"),
+    "code_detection": (
+        "detection.py",
+        "bootstrap.py",
+        "nab.py",
+        "fidelity.py",
+        "runtime.py",
+        "data/windows.py",
+    ),
     "code_instructions": ("instructions.py",),
     "code_firmware": (
         "firmware/build.py",
@@ -359,6 +367,16 @@ def measure_detection(model: bytes, windows: Windows, settings: Settings) -> Det
         return detect(model, windows, settings.scoring, settings.cache)
     except Exception:  # the seed's figure is missing; the interval says so by its absence
         return Detection()
+
+
+def fidelity_figures(row: Row, ref: Row, trace: dict, target: Any, cache: Cache | None) -> dict:
+    """`fidelity.compare` of `row` against float32 `ref` (and the recipe's F1 `target`),
+    through the cache, keyed by the two models' test scores and thresholds and the test
+    points: a warm run imports no scipy."""
+    seen = [(r.detection.test_scores, r.detection.threshold) for r in (row, ref)]
+    parts = {"step": "fidelity", "scores": digest(seen), "trace": digest(trace)}
+    parts |= {"window": str(row.id.window), "target": str(target)}
+    return _cached(cache, parts, lambda: fidelity.compare(row, ref, trace, target))
 
 
 def conditions(**given: Any) -> Conditions:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import MeasurementError, UsageError, detection, fidelity, graph, instructions, seeds
+from bench import MeasurementError, UsageError, detection, graph, instructions, seeds
 from bench.cache import Cache, write_atomic
 from bench.config import RunConfig
 from bench.data import Dataset
@@ -23,6 +23,7 @@ from bench.pipeline import (
     baseline_figures,
     conditions,
     detect_each,
+    fidelity_figures,
     measure,
     measure_detection,
 )
@@ -42,7 +43,7 @@ def lineage(name: str) -> str:
     return " > ".join(chain)
 
 
-def add_deltas(rows: list[Row], traces: dict[str, dict]) -> None:
+def add_deltas(rows: list[Row], traces: dict[str, dict], cache: Cache | None = None) -> None:
     """Comparisons with float32 of the same arch and dataset, each F1 target's verdict,
     and the fidelity figures on the arch's test points (`traces`)."""
     refs = {(r.arch, r.id.dataset): r for r in rows if r.variant == "float32"}
@@ -52,7 +53,7 @@ def add_deltas(rows: list[Row], traces: dict[str, dict]) -> None:
         ref = refs.get((row.arch, row.id.dataset))
         row.vs_float32 = row.against(ref, target)
         if ref is not None and row.arch in traces:
-            figures = fidelity.compare(row, ref, traces[row.arch], target)
+            figures = fidelity_figures(row, ref, traces[row.arch], target, cache)
             row.vs_float32 = replace(row.vs_float32, **figures)
 
 

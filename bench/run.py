@@ -84,7 +84,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     add_instructions(found.rows, cfg.out, s.cache, s.clock, min(cfg.workers, cores()))
     setup = firmware_setup(cfg, s.log)
     add_firmware(found.rows, cfg.out, s.cache, s.clock, setup)
-    add_deltas(found.rows, found.traces)
+    add_deltas(found.rows, found.traces, s.cache)
     t = time.perf_counter()
     calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache), setup)
     refine_all(found.rows, s.how.boards, calibration.get("firmware", {}), s.how.catalog)
