@@ -151,10 +151,11 @@ def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> 
     metrics = _metrics()
     y_pred = (scores > threshold).astype(int)
     both = len(np.unique(y_true)) == 2
+    precision, recall, f1 = _prf(y_true, y_pred)
     return {
-        "window_precision": float(metrics.precision_score(y_true, y_pred, zero_division=0)),
-        "window_recall": float(metrics.recall_score(y_true, y_pred, zero_division=0)),
-        "window_f1": float(metrics.f1_score(y_true, y_pred, zero_division=0)),
+        "window_precision": precision,
+        "window_recall": recall,
+        "window_f1": f1,
         "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
         "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
     }
@@ -162,15 +163,22 @@ def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> 
 
 def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
     """Per-point precision, recall, F1, and SKAB's false and missed alarm rates."""
-    metrics = _metrics()
-    tn, fp, fn, tp = metrics.confusion_matrix(y, alarms, labels=[0, 1]).ravel()
+    tn, fp, fn, tp = _metrics().confusion_matrix(y, alarms, labels=[0, 1]).ravel()
+    precision, recall, f1 = _prf(y, alarms)
     return {
-        "point_precision": float(metrics.precision_score(y, alarms, zero_division=0)),
-        "point_recall": float(metrics.recall_score(y, alarms, zero_division=0)),
-        "point_f1": float(metrics.f1_score(y, alarms, zero_division=0)),
+        "point_precision": precision,
+        "point_recall": recall,
+        "point_f1": f1,
         "far": float(fp / (fp + tn)) if fp + tn else None,
         "mar": float(fn / (fn + tp)) if fn + tp else None,
     }
+
+
+def _prf(y: np.ndarray, alarms: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the positive class, in one scikit-learn call (what
+    `precision_score`, `recall_score` and `f1_score` each compute)."""
+    found = _metrics().precision_recall_fscore_support(y, alarms, average="binary", zero_division=0)
+    return float(found[0]), float(found[1]), float(found[2])
 
 
 def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
@@ -319,15 +327,36 @@ def measure(
     parts, per_part = _inferred(model, windows, scores)
     policy = resolve_policy(policy, windows.val.y_end)
     found = {}
-    for j, score in enumerate(scores):
-        scored = [(part, s[:, j]) for part, s in zip(parts, per_part, strict=True)]
-        threshold = threshold_from_validation(scored[1][1], windows.val, policy)
-        rows = all_rows(windows.labels, scored, threshold)
-        one = _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
-        one.window_score = str(score)
-        one.validation_point_pr_auc = point_curves(windows.val.y_end, scored[1][1])["point_pr_auc"]
-        found[str(score)] = one
+    with _checked_once():
+        for j, score in enumerate(scores):
+            one = _one(windows, parts, [s[:, j] for s in per_part], policy, reference)
+            one.window_score = str(score)
+            found[str(score)] = one
     return found
+
+
+def _checked_once() -> Any:
+    """scikit-learn's metrics without re-validating their parameters on every call (its
+    own switch): the arrays are the harness's, built the same way each time."""
+    import sklearn
+
+    return sklearn.config_context(skip_parameter_validation=True)
+
+
+def _one(
+    windows: Windows,
+    parts: tuple[Split, ...],
+    scores: list[np.ndarray],
+    policy: str,
+    reference: dict,
+) -> Detection:
+    """The figures of one score: `scores` per part, the threshold set on validation."""
+    scored = list(zip(parts, scores, strict=True))
+    threshold = threshold_from_validation(scored[1][1], windows.val, policy)
+    rows = all_rows(windows.labels, scored, threshold)
+    one = _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
+    one.validation_point_pr_auc = point_curves(windows.val.y_end, scored[1][1])["point_pr_auc"]
+    return one
 
 
 def _inferred(
