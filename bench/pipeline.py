@@ -250,13 +250,20 @@ def search_arena(model: bytes, cache: Cache | None) -> Tflm:
     return memo(cache, Tflm, model, {}, lambda: tflm.arena(model))
 
 
-def detect(model: bytes, windows: Windows, scoring: Scoring, cache: Cache | None) -> Detection:
+def detect(
+    model: bytes,
+    windows: Windows,
+    scoring: Scoring,
+    cache: Cache | None,
+    whose: str = "this model's",
+) -> Detection:
     """Detection with its baselines under `scoring`, through the cache; under `auto`, the
-    candidate with the best validation PR-AUC on this model."""
+    candidate with the best validation PR-AUC on this model (`whose`, as the choice
+    names it)."""
     found = detect_each(model, windows, scoring, cache)
     if scoring.score != "auto":
         return found[0]
-    return detection.choose(found, "this model's")
+    return detection.choose(found, whose)
 
 
 def detect_each(

@@ -842,15 +842,9 @@ NOTES = [
 
 
 def _ci(row: Row, key: str, fmt: str = "{:.3f}") -> str:
-    mean, low, high = (
-        row.value(f"{key}_mean"),
-        row.value(f"{key}_ci95_low"),
-        row.value(f"{key}_ci95_high"),
-    )
-    if mean is None:
-        return ""
-    spread = "" if low is None or high is None else f" [{fmt.format(low)}, {fmt.format(high)}]"
-    return fmt.format(mean) + spread
+    mean = row.value(f"{key}_mean")
+    low, high = row.value(f"{key}_ci95_low"), row.value(f"{key}_ci95_high")
+    return "" if mean is None else _spread(mean, low, high, fmt)
 
 
 def seeds_section(rows: list[Row], constraints: Constraints) -> list[str]:

@@ -22,7 +22,7 @@ from bench.pipeline import (
     Settings,
     baseline_figures,
     conditions,
-    detect_each,
+    detect,
     fidelity_figures,
     measure,
     measure_detection,
@@ -217,10 +217,9 @@ def arch_settings(s: Session, ctx: BuildContext, float32: Any) -> tuple[Settings
     if not isinstance(float32, Outcome) or float32.model is None:
         return s.how, None
     try:
-        found = detect_each(float32.model, ctx.windows, s.how.scoring, s.how.cache)
+        best = detect(float32.model, ctx.windows, s.how.scoring, s.how.cache, "float32")
     except Exception:  # float32's detection fails, and says why, in its own row
         return s.how, None
-    best = detection.choose(found, "float32")
     return replace(s.how, score=best.window_score or "mean"), best.score_choice
 
 
@@ -231,9 +230,9 @@ def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext, how: Setting
         s.log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
     save_model(s.cfg.out, one.model, row)
     row.id.cache_key, row.id.cached, row.id.build_seconds = one.key, one.cached, one.build_seconds
-    detect = s.cfg.model is None or s.cfg.dataset is not None
-    measure(one.model, ctx.windows.test.x, ctx.windows if detect else None, how, row)
-    if not detect:
+    scored = s.cfg.model is None or s.cfg.dataset is not None
+    measure(one.model, ctx.windows.test.x, ctx.windows if scored else None, how, row)
+    if not scored:
         row.id.detection_skipped = SKIPPED
 
 
