@@ -196,14 +196,17 @@ class Local:
                 i += 1
 
     def _alone(self, task: Callable[[Any], Any], item: Any) -> Any:
-        """One task in a worker of its own: a second death is the task's doing."""
+        """One task in a worker of its own: a second death is the task's doing. Its exit
+        status is read once the pool has shut down: the pool's own thread reaps the worker
+        then, and a read racing it finds the status gone (and reports 255)."""
         with self._new_pool(1) as pool:
             future = pool.submit(task, item)
             alone = dict(pool._processes or {})  # private: its one worker, whose exit tells
             try:
                 return future.result()
             except BrokenProcessPool:
-                return Died.of(alone)
+                pass
+        return Died.of(alone)
 
 
 class Ray:

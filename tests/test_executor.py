@@ -28,6 +28,14 @@ def test_a_dying_task_fails_alone_and_the_rest_finish():
     assert again == {0: 36}
 
 
+def test_the_signal_that_killed_a_task_is_read_every_time():
+    # the pool's thread reaps the worker as it breaks; a read racing it said "no signal"
+    # about one time in five
+    with Local(1) as pool:
+        deaths = [died for _ in range(10) for _, died in pool.map(square_or_die, [3])]
+    assert [died.killed_by for died in deaths] == ["SIGKILL"] * 10
+
+
 def test_follow_ups_run_too_and_a_dying_one_fails_alone():
     items = [1, 2]
 
