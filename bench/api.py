@@ -76,7 +76,8 @@ def load(path: str | Path) -> dict:
 
 
 def answer(res: dict) -> str:
-    """The table `edgebench run` prints: per board, the variant to ship."""
-    from bench.report import answer_table
+    """What `edgebench run` prints: per board, the variant to ship (and why an arch
+    ships nowhere)."""
+    from bench.report import answer_text
 
-    return answer_table(res)
+    return answer_text(res)

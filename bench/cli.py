@@ -599,6 +599,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if default_out:
         _point_latest_at(args.out)
     failed = sum(1 for r in res["rows"] if r.id.errors)
+    from bench.report import answer_text
+
     print(answer_text(res))
     print(
         f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res['rows'])} rows, "
@@ -617,13 +619,6 @@ def _point_latest_at(out: Path) -> None:
         os.replace(tmp, LATEST)
     except OSError:
         tmp.unlink(missing_ok=True)
-
-
-def answer_text(res: dict) -> str:
-    from bench.report import answer_table, unscored_line
-
-    first = unscored_line(res)
-    return (f"{first}\n\n" if first else "") + answer_table(res)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -1,7 +1,10 @@
 """Compression judged as fidelity to float32 of the same arch, on the same test points:
 the paired bootstrap interval of the point F1 difference (what the F1 rules are judged
-on), the rank correlation of the two models' scores, their decision agreement at
-float32's alarm count, and the threshold-free PR-AUC and ROC-AUC differences.
+on), the rank correlation of the two models' scores, their decision agreement and the
+F1 difference at float32's alarm count (the variant alarming on its highest scores,
+as many as float32 alarmed on: a difference of the models, not of where their
+validation thresholds fell; no label is read to match), and the threshold-free PR-AUC
+and ROC-AUC differences.
 
 Alarms come from the scores the row keeps (4 significant digits) against its threshold.
 """
@@ -29,11 +32,19 @@ def compare(row: Row, ref: Row, trace: dict, target: object = None) -> dict:
     drawn = bootstrap.points(cut, y, a > mine.threshold)["point_f1"]
     ref_f1 = bootstrap.points(cut, y, b > theirs.threshold)["point_f1"]
     low, high = bootstrap.interval(drawn - ref_f1)
+    theirs_alarms = b > theirs.threshold
+    at_theirs = top(a, int(theirs_alarms.sum()))  # as many alarms as float32 raised
+    matched_low, matched_high = bootstrap.interval(
+        bootstrap.points(cut, y, at_theirs)["point_f1"] - ref_f1
+    )
     found: dict[str, Any] = {
         "point_f1_delta_vs_float32_low": low,
         "point_f1_delta_vs_float32_high": high,
+        "point_f1_matched_delta_vs_float32": _f1(y, at_theirs) - _f1(y, theirs_alarms),
+        "point_f1_matched_delta_vs_float32_low": matched_low,
+        "point_f1_matched_delta_vs_float32_high": matched_high,
         "score_rank_correlation": rank_correlation(a, b),
-        "decision_agreement": agreement(a, b > theirs.threshold),
+        "decision_agreement": agreement(a, theirs_alarms),
         "point_pr_auc_delta_vs_float32": _minus(mine.point_pr_auc, theirs.point_pr_auc),
         "point_roc_auc_delta_vs_float32": _minus(mine.point_roc_auc, theirs.point_roc_auc),
     }
@@ -55,15 +66,25 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(stats.spearmanr(a, b).statistic)
 
 
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Alarms on the `k` highest scores (ties: the earlier point first)."""
+    alarms = np.zeros(len(scores), dtype=bool)
+    alarms[np.argsort(-scores, kind="stable")[:k]] = True
+    return alarms
+
+
 def agreement(scores: np.ndarray, reference_alarms: np.ndarray) -> float | None:
     """The share of points where `scores`, alarming on as many points as the reference
     did (its highest), decides as the reference did: no threshold of its own involved."""
     if len(scores) == 0:
         return None
-    k = int(reference_alarms.sum())
-    alarms = np.zeros(len(scores), dtype=bool)
-    alarms[np.argsort(-scores, kind="stable")[:k]] = True
-    return float(np.mean(alarms == reference_alarms))
+    return float(np.mean(top(scores, int(reference_alarms.sum())) == reference_alarms))
+
+
+def _f1(y: np.ndarray, alarms: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, alarms, zero_division=0))
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

@@ -202,6 +202,12 @@ def noise_table(rows: list[Row]) -> list[str]:
                 )
                 + f" {d.vs_baseline or ''}",
                 _spread(v.point_f1_delta_vs_float32, *_paired(r), "{:+.3f}"),
+                _spread(
+                    v.point_f1_matched_delta_vs_float32,
+                    v.point_f1_matched_delta_vs_float32_low,
+                    v.point_f1_matched_delta_vs_float32_high,
+                    "{:+.3f}",
+                ),
                 _cell(r, "score_rank_correlation", "{:.3f}", None),
                 _cell(r, "decision_agreement", "{:.3f}", None),
                 _cell(r, "point_pr_auc_delta_vs_float32", "{:+.3f}", None),
@@ -216,6 +222,7 @@ def noise_table(rows: list[Row]) -> list[str]:
         "NAB std [95 %]",
         "F1 - best baseline [paired]",
         "F1 - float32 [paired]",
+        "at float32's alarm count",
         "rank corr vs float32",
         "agreement vs float32",
         "dPR-AUC",
@@ -227,8 +234,11 @@ def noise_table(rows: list[Row]) -> list[str]:
         "",
         f"95 % block-bootstrap intervals over the test points ({have[0].detection.bootstrap}; "
         "the blocks are at least a window long). Paired: the same draws for both sides, so "
-        "the interval is of the difference. Rank correlation (Spearman) and agreement (at "
-        "float32's alarm count) compare the scores with float32's and need no threshold. "
+        "the interval is of the difference. At float32's alarm count, the variant alarms "
+        "on its highest test scores, as many as float32 alarmed on: the F1 difference is "
+        "then the models', not their thresholds' (no label is read to match). Rank "
+        "correlation (Spearman) and agreement (at float32's alarm count) compare the "
+        "scores with float32's and need no threshold. "
         f"Score: {have[0].detection.score_choice or 'n/a'}.",
         "",
         table,
@@ -321,12 +331,38 @@ def _memory(row: Row, board: dict) -> list[str]:
     return [f"~{row.size.size_bytes:,}", f"~{row.tflm.arena_bytes:,}"]
 
 
+def unshipped(res: dict, constraints: Constraints) -> dict[str, str]:
+    """arch -> why, for each arch that ships to no board: the reason its best-scoring
+    variant is out."""
+    shipped = {arch for _, arch, row in answers(res, constraints) if row is not None}
+    found = {a: nothing_qualifies(rows, constraints) for a, rows in _arches(res).items()}
+    return {a: why for a, why in found.items() if a not in shipped and why}
+
+
+def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "") -> str:
+    """What `edgebench run` prints and the report opens with: why detection was not
+    scored, if it was not; why each arch that ships nowhere does not (one line each);
+    the table of the rest (`bold`: `**` for markdown)."""
+    constraints = _constraints(res, constraints)
+    unscored = unscored_line(res)
+    lines = [f"{bold}{unscored}{bold}"] if unscored else []
+    for arch, why in unshipped(res, constraints).items():
+        lines.append(f"{bold}`{arch}`: nothing to ship.{bold} {why}")
+    table = answer_table(res, constraints)
+    return "\n\n".join(lines + ([table] if table else []))
+
+
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
-    """Per board (and arch): the variant to ship, its estimates, memory and quality."""
+    """Per board (and arch): the variant to ship, its estimates, memory and quality; an
+    arch that ships to no board is left out (`answer_text` says why); empty when none
+    ships anywhere."""
     constraints = _constraints(res, constraints)
     boards = results.boards(res)
     body: list[list[str]] = []
+    nowhere = unshipped(res, constraints)
     for board, arch, row in answers(res, constraints):
+        if arch in nowhere:
+            continue
         name = boards[board].get("name", board)
         if row is None:
             body.append([name, arch, "none qualifies", "", "", "", "", "", "", ""])
@@ -345,6 +381,8 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
                 _baseline(row),
             ]
         )
+    if not body:
+        return ""
     return tabulate(
         body,
         headers=[
@@ -389,13 +427,12 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     """The answer first: what to ship to which board; then what no variant achieves, the
     Pareto fronts and what could not be considered, each reason once."""
     lines = ["## The answer: which variant to ship to which board", ""]
-    unscored = unscored_line(res)
-    lines += [f"**{unscored}**", ""] if unscored else []
-    shipped = {arch for _, arch, row in answers(res, constraints) if row is not None}
-    for arch, rows in _arches(res).items():
-        why = None if arch in shipped else nothing_qualifies(rows, constraints)
-        lines += [f"**`{arch}`: nothing to ship.** {why}", ""] if why else []
-    lines += [answer_table(res, constraints), "", f"Constraints: {constraints}. {RULE}", ""]
+    lines += [
+        answer_text(res, constraints, bold="**"),
+        "",
+        f"Constraints: {constraints}. {RULE}",
+        "",
+    ]
     fronts = [
         f"`{arch}`: " + (", ".join(f"`{r.variant}`" for r in pareto(rows)) or "n/a")
         for arch, rows in _arches(res).items()

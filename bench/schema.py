@@ -649,6 +649,17 @@ class VsFloat32(Record):
         doc="the recipe's promise on that paired interval: met, missed or within noise",
         label="F1 target",
     )
+    point_f1_matched_delta_vs_float32: float | None = metric(
+        "ratio",
+        "point F1 minus float32's, alarming on as many test points as float32 did (the "
+        "highest scores): the models' difference, not their thresholds'",
+        "dF1 at float32's alarms",
+        "{:+.3f}",
+    )
+    point_f1_matched_delta_vs_float32_low: float | None = metric(
+        "ratio", "its paired 95 % block-bootstrap interval"
+    )
+    point_f1_matched_delta_vs_float32_high: float | None = metric("ratio")
     score_rank_correlation: float | None = metric(
         "correlation",
         "Spearman's, of the test scores with float32's",

@@ -130,6 +130,13 @@ def test_fidelity_to_float32():
     scaled = fidelity.compare(_row(3 * ref_scores + 1, 0.5, 0.5), ref, trace)
     assert scaled["score_rank_correlation"] == pytest.approx(1.0)
     assert scaled["decision_agreement"] == 1.0
+    # its own threshold (0.5, below every score) alarms everywhere: the F1 lost is the
+    # threshold's; at float32's alarm count it loses nothing
+    assert scaled["point_f1_delta_vs_float32_high"] < -0.5
+    assert scaled["point_f1_matched_delta_vs_float32"] == 0
+    assert scaled["point_f1_matched_delta_vs_float32_low"] == 0
+    assert scaled["point_f1_matched_delta_vs_float32_high"] == 0
+    assert flipped["point_f1_matched_delta_vs_float32_high"] < -0.5
 
 
 def test_a_recipe_target_is_judged_on_the_paired_interval():

@@ -1,5 +1,6 @@
 """The report from a committed small results file: golden markdown, real PNGs."""
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -80,6 +81,18 @@ def test_the_printed_answer_is_the_reports_first_table(small):
     first = text.index("## The answer: which variant to ship to which board")
     assert text.index(report.answer_table(small)) > first
     assert first < text.index("## Architecture")
+
+
+def test_an_arch_that_ships_nowhere_is_one_line_not_a_row_per_board(small):
+    res = copy.deepcopy(small)
+    for row in res["rows"]:
+        row.detection.baseline_best_point_f1 = 0.99  # nothing beats this baseline
+    text = report.answer_text(res)
+    (line,) = text.splitlines()  # no table: nothing ships anywhere
+    assert line.startswith("`seed`: nothing to ship. Its best-scoring variant, `seed/")
+    assert "does not beat the baseline" in line
+    assert report.answer_table(res) == ""
+    assert report.answer_text(small) == report.answer_table(small)  # seed ships: no line
 
 
 def test_pareto_front():
@@ -203,7 +216,7 @@ def test_the_python_api_reads_typed_records(small):
     assert isinstance(row.size, api.Size)
     assert row.size.size_bytes == 2148  # seed float32 in the golden file
     assert row.detection.point_f1 == pytest.approx(0.78107, abs=1e-5)
-    assert api.answer(res) == report.answer_table(res)
+    assert api.answer(res) == report.answer_text(res)
 
 
 def _drawn_figure(monkeypatch, draw, *args):
@@ -305,6 +318,9 @@ def test_the_noise_table_shows_each_interval_and_verdict():
         "point_f1_delta_vs_float32": 0.1,
         "point_f1_delta_vs_float32_low": -0.2,
         "point_f1_delta_vs_float32_high": 0.3,
+        "point_f1_matched_delta_vs_float32": 0.01,
+        "point_f1_matched_delta_vs_float32_low": -0.04,
+        "point_f1_matched_delta_vs_float32_high": 0.06,
         "score_rank_correlation": 0.92,
         "decision_agreement": 0.998,
     }
@@ -323,5 +339,6 @@ def test_the_noise_table_shows_each_interval_and_verdict():
         "+0.050 [-0.030, +0.120] within noise",
         "+0.100 [-0.200, +0.300]",
     ]
-    assert cells[8:10] == ["0.920", "0.998"]
+    # its threshold's F1 gain (+0.100) is mostly where it fell: at float32's alarm count
+    assert cells[8:11] == ["+0.010 [-0.040, +0.060]", "0.920", "0.998"]
     assert report.noise_table([Row.of({"arch": "a", "variant": "v"})]) == []
