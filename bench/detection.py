@@ -267,6 +267,7 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
     found = {
         "always_alarm": {
             **point_metrics(test.y_end, always),
+            **nab.score(test.y_end, always, test.series),
             **_as_all_rows(every, np.ones(len(every), dtype=int)),
             "alarm_rate": 1.0,
         }
@@ -282,6 +283,8 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
         **point_metrics(test.y_end, alarms),
         **point_curves(test.y_end, z_test),
         **all_rows(windows.labels, scored, cut),
+        **nab.score(test.y_end, alarms, test.series),
+        "nab_score_standard_swept": nab.swept(test.y_end, z_test, test.series),
         "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
         "threshold": cut,
     }
@@ -457,6 +460,7 @@ def _figures(
         **point_curves(test.y_end, test_scores),
         **events(test.y_end, alarms, test.series),
         **nab.score(test.y_end, alarms, test.series),
+        "nab_score_standard_swept": nab.swept(test.y_end, test_scores, test.series),
         "alarm_rate": rate,
         **rows,
     }

@@ -63,18 +63,63 @@ def contributions(
             best = max(best, scaled_sigmoid(-(right - i + 1) / width) * tp / MAX_TP)
         at.append(left)
         values.append(best)
-    rights = np.array([r for _, r in found])
-    widths = np.array([r - lo + 1 for lo, r in found])
-    for i in np.flatnonzero(alarms & (labels == 0)):
-        before = np.flatnonzero(rights < i)
-        if len(before) == 0:
-            position = 3.0
-        else:
-            k = before[-1]
-            position = abs(int(rights[k]) - int(i)) / max(float(widths[k] - 1), 1.0)
-        at.append(int(i))
-        values.append(fp * scaled_sigmoid(position))
-    return np.array(at, dtype=np.int64), np.array(values, dtype=np.float64)
+    false = np.flatnonzero(alarms & (labels == 0))
+    where = np.concatenate([np.array(at, dtype=np.int64), false])
+    return where, np.concatenate([np.array(values, dtype=np.float64), fp * _past(found, false)])
+
+
+def _past(found: list[tuple[int, int]], points: np.ndarray) -> np.ndarray:
+    """The scaled sigmoid of each point's distance past the window before it, relative to
+    that window's width (-1 when no window came before)."""
+    rights = np.array([r for _, r in found], dtype=np.int64)
+    widths = np.array([r - lo + 1 for lo, r in found], dtype=np.float64)
+    k = np.searchsorted(rights, points, side="left") - 1  # the last window ending before
+    after = k >= 0
+    position = np.full(len(points), 3.0)
+    position[after] = (points[after] - rights[k[after]]) / np.maximum(widths[k[after]] - 1, 1.0)
+    sigmoid = 2.0 / (1.0 + np.exp(5.0 * np.minimum(position, 3.0))) - 1.0
+    return np.where(position >= 3.0, -1.0, sigmoid)
+
+
+def swept(y: np.ndarray, scores: np.ndarray, series: np.ndarray) -> float | None:
+    """The best standard score over every threshold on these points (each distinct score
+    a cut, and no alarm at all), as NAB's runner sweeps its threshold over the corpus:
+    the figure its scoreboard's are. A threshold is chosen here on the points scored, so
+    this is a ceiling to compare with them, never a verdict. None without a window."""
+    tp, fp, fn = PROFILES["standard"]
+    cuts = np.unique(scores)  # alarms: score > cut; the last cut raises none
+    raw = np.zeros(len(cuts))  # at each cut, summed over series
+    null = perfect = 0.0
+    for s in np.unique(series):
+        mine = series == s
+        ys, ss = y[mine].astype(int), scores[mine]
+        found = windows(ys)
+        null -= fn * len(found)
+        perfect += tp * len(found)
+        normal = np.flatnonzero(ys == 0)
+        raw += _sum_above(ss[normal], fp * _past(found, normal), cuts)
+        for left, right in found:
+            raw += _window_reward(ss[left : right + 1], cuts, right - left + 1, tp, fn)
+    if perfect == null:
+        return None
+    return float(100.0 * (raw.max() - null) / (perfect - null))
+
+
+def _sum_above(values: np.ndarray, weights: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """For each cut, the sum of `weights` where `values` > cut."""
+    order = np.argsort(values)
+    tail = np.concatenate([np.cumsum(weights[order][::-1])[::-1], [0.0]])
+    return tail[np.searchsorted(values[order], cuts, side="right")]
+
+
+def _window_reward(
+    inside: np.ndarray, cuts: np.ndarray, width: int, tp: float, fn: float
+) -> np.ndarray:
+    """For each cut, one window's score: its earliest alarm's reward, or -fn."""
+    first = np.searchsorted(np.maximum.accumulate(inside), cuts, side="right")
+    position = -(width - first) / width  # the earliest point above the cut, from the right
+    reward = 2.0 / (1.0 + np.exp(5.0 * position)) - 1.0
+    return np.where(first < width, reward * tp / MAX_TP, -fn)
 
 
 def score(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict[str, Any]:

@@ -751,13 +751,19 @@ def dataset_section(res: dict) -> list[str]:
 ALL_ROWS = ("all_rows_point_f1", "all_rows_far", "all_rows_mar")
 
 
-def _with_all_rows(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The all-rows figures after `mar`, when the dataset's leaderboard counts that way."""
-    board = results.dataset(res).get("leaderboard") or {}
-    if board.get("compare") not in ALL_ROWS:
+def _with_leaderboard(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The figures the dataset's leaderboard compares with, where `columns` lacks them:
+    SKAB's all-rows ones after `mar`, NAB's swept score after ours."""
+    compare = (results.dataset(res).get("leaderboard") or {}).get("compare")
+    extra: tuple[str, ...]
+    if compare in ALL_ROWS:
+        after, extra = "mar", ALL_ROWS
+    elif compare and compare not in columns and "nab_score_standard" in columns:
+        after, extra = "nab_score_standard", (compare,)
+    else:
         return columns
-    at = columns.index("mar") + 1
-    return (*columns[:at], *ALL_ROWS, *columns[at:])
+    at = columns.index(after) + 1
+    return (*columns[:at], *extra, *columns[at:])
 
 
 def series_table(rows: list[Row]) -> list[str]:
@@ -945,7 +951,7 @@ def render(
         lines += [f"![{p.stem}](plots/{p.name})" for p in (plots or {}).get(arch, [])]
         for title, columns in TABLES.items():
             lead = baseline_rows(res, arch) if title.startswith("Detection") else []
-            columns = _with_all_rows(res, columns) if lead else columns
+            columns = _with_leaderboard(res, columns) if lead else columns
             lines += ["", f"### {title}", "", variant_table(rows, columns, lead)]
         lines += noise_table(rows)
         lines += series_table(rows)

@@ -67,6 +67,21 @@ def test_series_add_up_before_normalising():
     assert nab.score(y, alarms, series)["nab_score_standard"] == pytest.approx(50.0)
 
 
+def test_the_sweep_is_the_best_score_over_every_threshold():
+    rng = np.random.default_rng(0)
+    y = np.zeros(300, int)
+    y[50:60], y[200:230] = 1, 1  # series 1 holds no window: its false alarms still cost
+    series = np.repeat([0, 1, 2], 100)
+    scores = rng.random(300) + y * rng.random(300)
+    every = [nab.score(y, scores > cut, series)["nab_score_standard"] for cut in scores]
+    assert nab.swept(y, scores, series) == pytest.approx(max(every), abs=1e-9)
+    starts = np.zeros(300)
+    starts[[50, 200]] = 1.0  # alarms at each window's start alone: the perfect detector
+    assert nab.swept(y, starts, series) == pytest.approx(100.0)
+    assert nab.swept(y, -starts, series) == pytest.approx(0.0)  # no alarm is best: null
+    assert nab.swept(np.zeros(9, int), np.arange(9.0), np.zeros(9, int)) is None
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_a_nab_run_over_a_series_whose_clock_steps_back(tmp_path):
