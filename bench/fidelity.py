@@ -29,10 +29,10 @@ def compare(row: Row, ref: Row, trace: dict, target: object = None) -> dict:
     if len(a) != len(y) or len(b) != len(y) or theirs.threshold is None:
         return {}
     cut = bootstrap.Blocks.over(series, row.id.window or 1)
-    drawn = bootstrap.points(cut, y, a > mine.threshold)["point_f1"]
-    ref_f1 = bootstrap.points(cut, y, b > theirs.threshold)["point_f1"]
-    low, high = bootstrap.interval(drawn - ref_f1)
     theirs_alarms = b > theirs.threshold
+    drawn = bootstrap.points(cut, y, a > mine.threshold)["point_f1"]
+    ref_f1 = bootstrap.points(cut, y, theirs_alarms)["point_f1"]
+    low, high = bootstrap.interval(drawn - ref_f1)
     at_theirs = top(a, int(theirs_alarms.sum()))  # as many alarms as float32 raised
     matched_low, matched_high = bootstrap.interval(
         bootstrap.points(cut, y, at_theirs)["point_f1"] - ref_f1

@@ -13,7 +13,6 @@ the test part (after NAB's probationary period), so a window that began earlier 
 scored from there.
 """
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,11 +25,11 @@ PROFILES = {
 }
 
 
-def scaled_sigmoid(position: float) -> float:
-    """-1 (window start) -> 0.98661; 0 (window end) -> 0; 1 -> -0.98661; >= 3 -> -1."""
-    if position >= 3.0:
-        return -1.0
-    return 2.0 / (1.0 + math.exp(5.0 * position)) - 1.0
+def scaled_sigmoid(position: Any) -> Any:
+    """-1 (window start) -> 0.98661; 0 (window end) -> 0; 1 -> -0.98661; >= 3 -> -1; of
+    a number or of each element of an array."""
+    at = np.minimum(position, 3.0)  # beyond, -1 whatever the sigmoid would say
+    return np.where(at >= 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * at)) - 1.0)[()]
 
 
 MAX_TP = scaled_sigmoid(-1.0)
@@ -77,8 +76,7 @@ def _past(found: list[tuple[int, int]], points: np.ndarray) -> np.ndarray:
     after = k >= 0
     position = np.full(len(points), 3.0)
     position[after] = (points[after] - rights[k[after]]) / np.maximum(widths[k[after]] - 1, 1.0)
-    sigmoid = 2.0 / (1.0 + np.exp(5.0 * np.minimum(position, 3.0))) - 1.0
-    return np.where(position >= 3.0, -1.0, sigmoid)
+    return np.asarray(scaled_sigmoid(position))
 
 
 def swept(y: np.ndarray, scores: np.ndarray, series: np.ndarray) -> float | None:
@@ -117,8 +115,7 @@ def _window_reward(
 ) -> np.ndarray:
     """For each cut, one window's score: its earliest alarm's reward, or -fn."""
     first = np.searchsorted(np.maximum.accumulate(inside), cuts, side="right")
-    position = -(width - first) / width  # the earliest point above the cut, from the right
-    reward = 2.0 / (1.0 + np.exp(5.0 * position)) - 1.0
+    reward = scaled_sigmoid(-(width - first) / width)  # the earliest point above the cut
     return np.where(first < width, reward * tp / MAX_TP, -fn)
 
 
