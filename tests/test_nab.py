@@ -121,6 +121,9 @@ def test_a_nab_run_over_a_series_whose_clock_steps_back(tmp_path):
     for row in res["rows"]:
         assert isinstance(row["nab_score_standard"], float)
         assert row["nab_score_standard"] <= 100
+        # swept over every threshold, as the scoreboard's are: never below the null's 0
+        assert row["nab_score_standard"] <= row["nab_score_standard_swept"] <= 100
+        assert row["nab_score_standard_swept"] >= 0
         assert "stepback/jumpsup_stepback" in row["per_series"]
     text = (tmp_path / "out" / "REPORT.md").read_text()
-    assert "Compare with `NAB std` below" in text
+    assert "HTM 70.5, RCF 51.7. Compare with `NAB std swept` below" in text
