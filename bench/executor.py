@@ -134,6 +134,17 @@ def _more(then: Then, i: int, result: Any, items: list[Any]) -> list[Any]:
     return found
 
 
+def _unstick(pool: cf.ProcessPoolExecutor) -> None:
+    """Before Python 3.11.5 (CPython gh-94777), a broken pool's queue feeder could stay
+    blocked writing a task to the dead worker's pipe, and the pool's shutdown waited
+    for it forever; closing the pipe's read end, as later versions do, frees it."""
+    if sys.version_info >= (3, 11, 5):
+        return
+    reader = getattr(getattr(pool, "_call_queue", None), "_reader", None)  # private
+    if reader is not None:
+        reader.close()
+
+
 class Local:
     """Worker processes on this machine; a context manager that owns the pool."""
 
@@ -185,6 +196,7 @@ class Local:
                     for k, item in enumerate(_more(then, i, result, items)):
                         pending[self._pool.submit(task, item)] = first + k
         except BrokenProcessPool:
+            _unstick(self._pool)
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
             i = 0
@@ -205,7 +217,7 @@ class Local:
             try:
                 return future.result()
             except BrokenProcessPool:
-                pass
+                _unstick(pool)
         return Died.of(alone)
 
 

@@ -4,6 +4,10 @@ own task, and the models do not depend on how many workers built them."""
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from helpers import edgebench
@@ -34,6 +38,37 @@ def test_the_signal_that_killed_a_task_is_read_every_time():
     with Local(1) as pool:
         deaths = [died for _ in range(10) for _, died in pool.map(square_or_die, [3])]
     assert [died.killed_by for died in deaths] == ["SIGKILL"] * 10
+
+
+def first_dies_the_rest_measure(item: tuple[int, bytes]) -> int:
+    if item[0] == 0:
+        time.sleep(0.5)  # the next task's 4 MB wait in the pipe to this worker
+        os.kill(os.getpid(), signal.SIGKILL)
+    return len(item[1])
+
+
+TASKS_BEHIND_A_DEATH = """
+from bench.executor import Local
+from test_executor import first_dies_the_rest_measure
+with Local(1) as pool:
+    found = dict(pool.map(first_dies_the_rest_measure, [(i, b"x" * (4 << 20)) for i in range(4)]))
+print(sorted((i, type(v).__name__) for i, v in found.items()))
+"""
+
+
+def test_a_death_with_large_tasks_queued_behind_it_does_not_hang_the_pool():
+    # before Python 3.11.5 the pool's feeder stayed blocked on the dead worker's pipe
+    # and its shutdown waited forever (CPython gh-94777); in a process of its own, with
+    # a time limit, so that a hang fails
+    done = subprocess.run(
+        [sys.executable, "-c", TASKS_BEHIND_A_DEATH],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[(0, 'Died'), (1, 'int'), (2, 'int'), (3, 'int')]"
 
 
 def test_follow_ups_run_too_and_a_dying_one_fails_alone():
