@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import bootstrap
+from bench import bootstrap, detection
 from bench.schema import Row
 
 
@@ -82,9 +82,7 @@ def agreement(scores: np.ndarray, reference_alarms: np.ndarray) -> float | None:
 
 
 def _f1(y: np.ndarray, alarms: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, alarms, zero_division=0))
+    return float(detection.point_metrics(y, alarms)["point_f1"])
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

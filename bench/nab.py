@@ -29,7 +29,8 @@ def scaled_sigmoid(position: Any) -> Any:
     """-1 (window start) -> 0.98661; 0 (window end) -> 0; 1 -> -0.98661; >= 3 -> -1; of
     a number or of each element of an array."""
     at = np.minimum(position, 3.0)  # beyond, -1 whatever the sigmoid would say
-    return np.where(at >= 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * at)) - 1.0)[()]
+    found = np.where(at >= 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * at)) - 1.0)
+    return found[()]  # a number stays a number
 
 
 MAX_TP = scaled_sigmoid(-1.0)
@@ -59,12 +60,18 @@ def contributions(
         hits = np.flatnonzero(alarms[left : right + 1]) + left
         best = -fn
         for i in hits[:1]:  # the earliest detection is the best one
-            best = max(best, scaled_sigmoid(-(right - i + 1) / width) * tp / MAX_TP)
+            best = max(best, _reward(i - left, width, tp))
         at.append(left)
         values.append(best)
     false = np.flatnonzero(alarms & (labels == 0))
     where = np.concatenate([np.array(at, dtype=np.int64), false])
     return where, np.concatenate([np.array(values, dtype=np.float64), fp * _past(found, false)])
+
+
+def _reward(offset: Any, width: int, tp: float) -> Any:
+    """A window's reward for its earliest detection, `offset` points past its left edge
+    (a number, or an array of them)."""
+    return scaled_sigmoid(-(width - offset) / width) * tp / MAX_TP
 
 
 def _past(found: list[tuple[int, int]], points: np.ndarray) -> np.ndarray:
@@ -115,8 +122,7 @@ def _window_reward(
 ) -> np.ndarray:
     """For each cut, one window's score: its earliest alarm's reward, or -fn."""
     first = np.searchsorted(np.maximum.accumulate(inside), cuts, side="right")
-    reward = scaled_sigmoid(-(width - first) / width)  # the earliest point above the cut
-    return np.where(first < width, reward * tp / MAX_TP, -fn)
+    return np.where(first < width, _reward(first, width, tp), -fn)
 
 
 def score(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict[str, Any]:

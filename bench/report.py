@@ -292,7 +292,10 @@ def _baseline(row: Row) -> str:
     return f"{found.baseline_best_point_f1:.3f} ({found.baseline_best.replace('_', ' ')}{far})"
 
 
-def answers(res: dict, constraints: Constraints) -> list[tuple[str, str, Row | None]]:
+Answers = list[tuple[str, str, Row | None]]  # (board, arch, the row to ship or None)
+
+
+def answers(res: dict, constraints: Constraints) -> Answers:
     """(board, arch, the row to ship or None) for every board and architecture."""
     arches = _arches(res)
     return [
@@ -331,12 +334,12 @@ def _memory(row: Row, board: dict) -> list[str]:
     return [f"~{row.size.size_bytes:,}", f"~{row.tflm.arena_bytes:,}"]
 
 
-def unshipped(res: dict, constraints: Constraints) -> dict[str, str]:
-    """arch -> why, for each arch that ships to no board: the reason its best-scoring
-    variant is out."""
-    shipped = {arch for _, arch, row in answers(res, constraints) if row is not None}
-    found = {a: nothing_qualifies(rows, constraints) for a, rows in _arches(res).items()}
-    return {a: why for a, why in found.items() if a not in shipped and why}
+def _unshipped(res: dict, constraints: Constraints, found: Answers) -> dict[str, str]:
+    """arch -> why, for each arch that ships to no board in `found` (`answers`): the
+    reason its best-scoring variant is out."""
+    shipped = {arch for _, arch, row in found if row is not None}
+    why = {a: nothing_qualifies(rows, constraints) for a, rows in _arches(res).items()}
+    return {a: reason for a, reason in why.items() if a not in shipped and reason}
 
 
 def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "") -> str:
@@ -344,11 +347,12 @@ def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "
     scored, if it was not; why each arch that ships nowhere does not (one line each);
     the table of the rest (`bold`: `**` for markdown)."""
     constraints = _constraints(res, constraints)
+    found = answers(res, constraints)
+    nowhere = _unshipped(res, constraints, found)
     unscored = unscored_line(res)
     lines = [f"{bold}{unscored}{bold}"] if unscored else []
-    for arch, why in unshipped(res, constraints).items():
-        lines.append(f"{bold}`{arch}`: nothing to ship.{bold} {why}")
-    table = answer_table(res, constraints)
+    lines += [f"{bold}`{arch}`: nothing to ship.{bold} {why}" for arch, why in nowhere.items()]
+    table = _table(res, found, nowhere, constraints)
     return "\n\n".join(lines + ([table] if table else []))
 
 
@@ -357,10 +361,14 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     arch that ships to no board is left out (`answer_text` says why); empty when none
     ships anywhere."""
     constraints = _constraints(res, constraints)
+    found = answers(res, constraints)
+    return _table(res, found, _unshipped(res, constraints, found), constraints)
+
+
+def _table(res: dict, found: Answers, nowhere: dict, constraints: Constraints) -> str:
     boards = results.boards(res)
     body: list[list[str]] = []
-    nowhere = unshipped(res, constraints)
-    for board, arch, row in answers(res, constraints):
+    for board, arch, row in found:
         if arch in nowhere:
             continue
         name = boards[board].get("name", board)
