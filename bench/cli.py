@@ -664,6 +664,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         )
     else:
         raise UsageError("name a variant to export, or give --model PATH")
+    export.check(fw)  # before a constant reaches any code
     out = args.out or Path("reports") / "firmware" / fw.name
     paths = export.write(out, fw, _firmware_project(fw, args.tflm_tree))
     print(
@@ -675,11 +676,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _firmware_project(fw: "Firmware", tree_option: Path | None) -> dict[str, bytes] | None:
     """The measured firmware's build, where a TFLM tree is given (or in the environment)."""
-    from bench.firmware import measure, project, toolchain
+    from bench.firmware import build, measure, project, toolchain
 
     tree = toolchain.tree_from(tree_option)
     if tree is None:
         return None
+    if fw.tree is not None and build.tree_digest(tree) != fw.tree:
+        raise UsageError(
+            f"{tree} is not the TFLM tree the run built its firmware over (digest {fw.tree}): "
+            "give that tree with --tflm-tree, or run again over this one"
+        )
     return project.files(measure.program(fw.model, fw.arena_bytes), tree)
 
 

@@ -33,6 +33,7 @@ THRESHOLD_POLICIES = (
     "windows that hold no anomaly, 0<P<100)"
 )
 CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
+MAX_POINTS = 100_000  # no window is longer
 SCORES = (
     "auto (chosen per arch on float32's validation PR-AUC), mean (the window's mean "
     "squared reconstruction error, the case study's), last (the newest point's) or "
@@ -54,7 +55,7 @@ class Score:
         kind, _, k = text.partition(":")
         if text in ("mean", "last"):
             return cls(text)
-        if kind == "max" and k.isdigit() and int(k) > 1:
+        if kind == "max" and k.isascii() and k.isdigit() and 1 < int(k) <= MAX_POINTS:
             return cls("max", int(k))
         raise UsageError(f"--score {text!r}: use {SCORES}")
 

@@ -51,6 +51,45 @@ class Firmware:
     scaling: dict | None = None  # kind, log, shift, scale (per channel), series
     threshold: float | None = None
     score: str = "mean"  # the window score the threshold applies to (`detection.Score`)
+    tree: str | None = None  # the digest of the TFLM tree the run built its firmware over
+
+
+MAX_ARENA = 256 << 20  # beyond the RAM of any MCU: not an arena a run measured
+OPERATOR = re.compile(r"[A-Z][A-Z0-9_]{0,63}")  # a builtin operator's name, as TFLM spells it
+SCALINGS = ("minmax", "standard")  # bench.data.windows.SCALINGS
+
+
+def check(fw: Firmware) -> None:
+    """Every constant the export writes, checked against the model it exports: a results
+    file that disagrees with it (a window, channels or score the model cannot take, an
+    arena no run measured, a scaling that is not one) is refused in one line."""
+    if not isinstance(fw.arena_bytes, int) or not 0 < fw.arena_bytes <= MAX_ARENA:
+        raise UsageError(f"arena {fw.arena_bytes!r} bytes is not an arena a run measured")
+    inputs, outputs = (math.prod(shape) for shape in graph.io_shapes(fw.model))
+    if fw.window is None or fw.channels is None:
+        return
+    for what, n in (("window", fw.window), ("channels", fw.channels)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise UsageError(f"{what} {n!r} is not a positive count")
+    if fw.window * fw.channels != inputs or outputs < inputs:
+        raise UsageError(
+            f"a window of {fw.window} x {fw.channels} channel(s) is not what the model reads "
+            f"({inputs} input and {outputs} output values)"
+        )
+    score = Score.parse(fw.score)
+    if score.newest(fw.window) > fw.window:
+        raise UsageError(f"score {score} reads more points than the window's {fw.window}")
+    if fw.scaling is not None:
+        _check_scaling(fw.scaling, fw.channels)
+
+
+def _check_scaling(sc: dict, channels: int) -> None:
+    if sc.get("kind") not in SCALINGS or not isinstance(sc.get("log"), bool):
+        raise UsageError(f"scaling {str(sc.get('kind'))[:40]!r} is not one edgebench fits")
+    for key in ("shift", "scale", "input_low", "input_high"):
+        values = sc.get(key, [0.0] * channels if key.startswith("input") else None)
+        if not isinstance(values, list) or len(values) != channels:
+            raise UsageError(f"the scaling's {key} does not hold one value per channel")
 
 
 # TFLM's MicroMutableOpResolver method per operator, where CamelCase is not enough
@@ -82,10 +121,23 @@ def _registration(k: int, op: str) -> str:
     return "" if op in UNWRAPPED else f"EDGEBENCH_REGISTRATION({k}, tflite::Register_{op}())"
 
 
-def _floats(values: Iterable[float]) -> str:
-    """C float literals: `1` is written `1.f`, which C reads as a float."""
-    found = (f"{float(v):.9g}" for v in values)
-    return ", ".join(f"{v}f" if any(c in v for c in ".en") else f"{v}.f" for v in found)
+def c_float(value: float, what: str = "a constant") -> str:
+    """A valid C float literal (`1` is `1.f`, `0` is `0.f`, `1e-05` is `1e-05f`); a value
+    that is not a finite number is refused: it would become no literal or another token."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise UsageError(f"{what} {str(value)[:40]!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > FLT_MAX:
+        raise UsageError(f"{what} {number} is not a finite float")
+    text = f"{number:.9g}"
+    return f"{text}f" if any(c in text for c in ".e") else f"{text}.f"
+
+
+FLT_MAX = 3.4028234663852886e38
+
+
+def _floats(values: Iterable[float], what: str) -> str:
+    return ", ".join(c_float(v, what) for v in values)
 
 
 def header(fw: Firmware) -> str:
@@ -128,7 +180,7 @@ def header(fw: Firmware) -> str:
         lines += [
             f"#define {up}_{side.upper()}_INT8 {int(q['dtype'] == 'int8')}",
             f"#define {up}_{side.upper()}_INT16 {int(q['dtype'] == 'int16')}",
-            f"#define {up}_{side.upper()}_SCALE {q['scale']:.9g}f",
+            f"#define {up}_{side.upper()}_SCALE {c_float(q['scale'], f'the {side} scale')}",
             f"#define {up}_{side.upper()}_ZERO_POINT {q['zero_point']}",
         ]
     if fw.window is not None and fw.channels is not None:
@@ -143,33 +195,34 @@ def header(fw: Firmware) -> str:
         lines += [
             "",
             f"/* Scaling fitted on the training part of series "
-            f"`{comment_safe(str(sc.get('series', '')))}` ({sc['kind']}): v = "
-            + ("log1p(x), " if sc["log"] else "x, ")
+            f"`{comment_safe(str(sc.get('series', '')))}` ({comment_safe(str(sc['kind']))}): v = "
+            + ("log1p(x), " if sc["log"] is True else "x, ")
             + "then (v - shift) / scale. */",
-            f"#define {up}_SCALING_LOG1P {int(bool(sc['log']))}",
-            f"static const float {ident}_scaling_shift[] = {{{_floats(sc['shift'])}}};",
-            f"static const float {ident}_scaling_scale[] = {{{_floats(sc['scale'])}}};",
+            f"#define {up}_SCALING_LOG1P {int(sc['log'] is True)}",
+            f"static const float {ident}_scaling_shift[] = {{{_floats(sc['shift'], 'a shift')}}};",
+            f"static const float {ident}_scaling_scale[] = {{{_floats(sc['scale'], 'a scale')}}};",
         ]
         if "input_low" in sc:
+            low, high = _floats(sc["input_low"], "a bound"), _floats(sc["input_high"], "a bound")
             lines += [
                 "",
                 "/* The model is given each scaled value clipped to its channel's training",
                 "   range; the score compares the output with the value itself. */",
-                f"static const float {ident}_input_low[] = {{{_floats(sc['input_low'])}}};",
-                f"static const float {ident}_input_high[] = {{{_floats(sc['input_high'])}}};",
+                f"static const float {ident}_input_low[] = {{{low}}};",
+                f"static const float {ident}_input_high[] = {{{high}}};",
             ]
     if fw.threshold is not None:
         score = Score.parse(fw.score)
         newest = score.newest(fw.window or 1)
         lines += [
             "",
-            f"/* A window's score ({fw.score}): each point's squared reconstruction error,",
+            f"/* A window's score ({score}): each point's squared reconstruction error,",
             "   averaged over channels; of the newest SCORE_POINTS points, their mean",
             "   (SCORE_MAX 0) or their largest (SCORE_MAX 1). Alarm when it exceeds the",
             "   threshold (set on validation data only). */",
             f"#define {up}_SCORE_POINTS {newest}",
             f"#define {up}_SCORE_MAX {int(score.kind == 'max')}",
-            f"#define {up}_THRESHOLD {fw.threshold:.9g}f",
+            f"#define {up}_THRESHOLD {c_float(fw.threshold, 'the threshold')}",
         ]
     lines += ["", "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
     return "\n".join(lines)
@@ -207,6 +260,9 @@ def resolver_header(name: str, ops: tuple[str, ...]) -> str:
     """The one generator of `RegisterModelOps`, for the export and the measuring firmware
     (which defines EDGEBENCH_REGISTRATION to wrap each registration)."""
     up = c_identifier(name).upper()
+    strange = [op for op in ops if not OPERATOR.fullmatch(op)]
+    if strange:
+        raise UsageError(f"operator {strange[0][:40]!r} is not a builtin TFLM operator")
     calls = "\n".join(
         f"  if (resolver.{resolver_call(op)}({_registration(k, op)}) != kTfLiteOk)\n"
         "    return kTfLiteError;"
@@ -372,6 +428,7 @@ int main() {{
 
 def write(out: Path, fw: Firmware, project: dict[str, bytes] | None = None) -> list[Path]:
     """The export's files; `project`: the measured firmware's build (`firmware/`)."""
+    check(fw)
     files: dict[str, str | bytes] = {
         "model_data.h": header(fw),
         "model_data.c": source(fw),
@@ -440,4 +497,11 @@ def from_results(
         scaling=scaling,
         threshold=row.detection.threshold,
         score=row.detection.window_score or "mean",
+        tree=_tree_of(row.firmware.firmware_tool),
     )
+
+
+def _tree_of(tool: str | None) -> str | None:
+    """The TFLM tree's digest in a row's `firmware_tool` (`stage.tool`), if it has one."""
+    found = re.search(r"TFLM tree ([0-9a-f]+)", tool or "")
+    return found.group(1) if found else None

@@ -303,10 +303,7 @@ def _each_cached(
 
 
 def _read(cache: Cache | None, parts: dict, load: Callable[[Any], R]) -> R | None:
-    if cache is None:
-        return None
-    hit = cache.read(_key(parts), "record.json")
-    return None if hit is None else load(json.loads(hit))
+    return None if cache is None else cache.load(_key(parts), "record.json", load)
 
 
 def _write(cache: Cache | None, parts: dict, data: Any) -> None:
@@ -403,9 +400,9 @@ def count_instructions(
     ]
     found: dict[int, Instructions] = {}
     for i, key in enumerate(keys):
-        hit = cache.read(key, "instructions.json")
+        hit = cache.load(key, "instructions.json", lambda d: Instructions(**d))
         if hit is not None:
-            found[i] = Instructions(**json.loads(hit))
+            found[i] = hit
     todo = [i for i in range(len(models)) if i not in found]
     counted = instructions.count([models[i] for i in todo], processes)
     for i, record in zip(todo, counted, strict=True):

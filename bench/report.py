@@ -1,6 +1,5 @@
 """REPORT.md from a results dict alone: no model is loaded or run here."""
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
 from bench.choose import Constraints, answer, nothing_qualifies, pareto, within_noise
 from bench.firmware import tables as firmware_tables
+from bench.markup import text
 from bench.schema import Row
 
 # Per table: the row fields shown; headers, formats and which value is best come from
@@ -243,13 +243,6 @@ def noise_table(rows: list[Row]) -> list[str]:
         "",
         table,
     ]
-
-
-def text(value: object) -> str:
-    """Free text from a results file as markdown that shows it and runs nothing: no raw
-    HTML, no code span, one line."""
-    escaped = html.escape(str(value), quote=False).replace("`", "'")
-    return " ".join(escaped.split())
 
 
 def failures(rows: list[Row]) -> list[str]:
@@ -633,10 +626,10 @@ def calibration_section(res: dict) -> list[str]:
     rows = cal["rows"]
     body = [
         [
-            r["benchmark"].upper(),
-            r["board"],
-            r["software"],
-            r["dtype"],
+            text(r.get("benchmark", "ad").upper()),
+            text(r["board"]),
+            text(r["software"]),
+            text(r.get("dtype", "")),
             f"{r['published_ms']:g}",
             f"{r['est_ms']:.3g}",
             _pct(r["error_ms"]),
@@ -648,7 +641,8 @@ def calibration_section(res: dict) -> list[str]:
         for r in rows
     ]
     models = [
-        f"- {m['name']}: {m['macs_counted']:,} MACs counted (published {m['macs_published']:,}),"
+        f"- {text(m['name'])}: {m['macs_counted']:,} MACs counted "
+        f"(published {m['macs_published']:,}),"
         f" {sum(m['ops'].values())} operators ({_counts(m['ops'])})"
         + (
             f", {m['tflm_instructions']:,} TFLM instructions per inference on the host"
@@ -658,11 +652,12 @@ def calibration_section(res: dict) -> list[str]:
         for m in cal["models"].values()
     ]
     summary = []
-    for bench in sorted({r["benchmark"] for r in rows}):
-        mine = [r for r in rows if r["benchmark"] == bench]
+    for bench in sorted({r.get("benchmark", "ad") for r in rows}):
+        mine = [r for r in rows if r.get("benchmark", "ad") == bench]
         loo = sorted(abs(r["loo_error_ms"]) for r in mine if r["loo_error_ms"] is not None)
         summary.append(
-            f"- {bench.upper()}: in sample, worst {max(abs(r['error_ms']) for r in mine):.1%}; "
+            f"- {text(bench.upper())}: in sample, "
+            f"worst {max(abs(r['error_ms']) for r in mine):.1%}; "
             + (
                 f"leave-one-out, median {loo[len(loo) // 2]:.1%}, worst {loo[-1]:.1%} over "
                 f"{len(loo)} rows"

@@ -180,10 +180,7 @@ def validate(results: dict, where: str) -> None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(results))
         place = _place(results, list(error.absolute_path))
         raise InvalidResults(f"{where}: {place}: {error.message[:200]}")
-    for arch, trace in (results.get("traces") or {}).items():
-        lengths = {len(trace[k]) for k in ("end", "y", "series")}
-        if len(lengths) > 1 or any(i >= len(trace["names"]) for i in trace["series"]):
-            raise InvalidResults(f"{where}: the trace of {arch!r} has parts that do not agree")
+    _check_parts(results, where)
     seen: dict[tuple, int] = {}
     for i, row in enumerate(results["rows"]):
         key = (row.get("dataset"), row["arch"], row["variant"])
@@ -195,6 +192,19 @@ def validate(results: dict, where: str) -> None:
             )
         seen[key] = i
         _check_names(row, f"{where}: row {i}")
+
+
+def _check_parts(results: dict, where: str) -> None:
+    """The parts of each trace and scaling agree in length."""
+    for arch, trace in (results.get("traces") or {}).items():
+        lengths = {len(trace[k]) for k in ("end", "y", "series")}
+        if len(lengths) > 1 or any(i >= len(trace["names"]) for i in trace["series"]):
+            raise InvalidResults(f"{where}: the trace of {arch!r} has parts that do not agree")
+    for arch, parts in (results.get("scaling") or {}).items():
+        for part in parts:
+            keys = ("shift", "scale", "input_low", "input_high")
+            if len({len(part[k]) for k in keys if k in part}) > 1:
+                raise InvalidResults(f"{where}: the scaling of {arch!r} has parts that disagree")
 
 
 def _check_names(row: dict, where: str) -> None:

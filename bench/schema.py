@@ -937,9 +937,19 @@ def bounds(name: str, unit: str) -> dict:
     """The JSON Schema bounds of a numeric field."""
     if unit == "ratio" and not any(part in name for part in NOT_SHARES):
         return {"minimum": 0, "maximum": 1}
-    if unit in NONNEGATIVE or unit.startswith("per "):
+    if name == "instructions":  # an invoke runs some
+        return {"minimum": 1}
+    if unit in NONNEGATIVE or unit.startswith("per ") or name.endswith(UNSIGNED):
         return {"minimum": 0}
+    if "rank_correlation" in name:
+        return {"minimum": -1, "maximum": 1}
+    if name.startswith("nab_score") and "delta" not in name:  # 100 is a perfect detector
+        return {"minimum": -NAB_FLOOR, "maximum": 100 + 1e-6}
     return {}
+
+
+UNSIGNED = ("_bytes", "_instructions", "_abs_diff")  # sizes, counts, distances by name
+NAB_FLOOR = 1e9  # no NAB score of a results file edgebench wrote is this low
 
 
 def _bounded(prop: dict, limits: dict) -> dict:
@@ -977,6 +987,11 @@ def _object(cls: type, required: tuple[str, ...] | None = None) -> dict:
         "additionalProperties": False,
         "required": list(required if required is not None else names),
     }
+
+
+def record_schema(cls: type) -> dict:
+    """The JSON Schema of one record (a dataclass): its types, bounds and no other key."""
+    return _object(cls)
 
 
 def row_schema() -> dict:
@@ -1022,6 +1037,106 @@ BOARD = {  # a board of the catalog as the run saw it: what the report reads of 
 }
 
 
+def _strict(required: list[str], props: dict, optional: dict | None = None) -> dict:
+    """An object of `props` (all required) and `optional`, and no other key."""
+    return {
+        "type": "object",
+        "required": required,
+        "properties": {**props, **(optional or {})},
+        "additionalProperties": False,
+    }
+
+
+MAX_CHANNELS = 4096  # far beyond any series a window model reads
+_TEXT = {"type": "string", "maxLength": 300}
+_MS = {"type": "number", "exclusiveMinimum": 0}
+_SIGNED = {"type": "number"}
+_OPT_NUMBER = {"anyOf": [_SIGNED, {"type": "null"}]}
+_NONNEGATIVE = {"type": "number", "minimum": 0}
+_VALUES = {"type": "array", "items": _SIGNED, "minItems": 1, "maxItems": MAX_CHANNELS}
+SCALING = _strict(  # one series' scaling, as the firmware applies it
+    ["series", "kind", "log", "shift", "scale"],
+    {
+        "series": _TEXT,
+        "kind": {"enum": ["minmax", "standard"]},  # bench.data.windows.SCALINGS
+        "log": {"type": "boolean"},
+        "shift": _VALUES,
+        "scale": {**_VALUES, "items": {"type": "number", "exclusiveMinimum": 0}},
+    },
+    {"input_low": _VALUES, "input_high": _VALUES},
+)
+_CAL_ROW = _strict(  # a published result, fitted
+    ["board", "software", "published_ms", "est_ms", "error_ms", "loo_error_ms"],
+    {
+        "board": _TEXT,
+        "software": _TEXT,
+        "published_ms": _MS,
+        "est_ms": _MS,
+        "error_ms": _SIGNED,
+        "loo_error_ms": _OPT_NUMBER,
+    },
+    {
+        "benchmark": _TEXT,  # written since schema 5; the files before fitted AD alone
+        "library": _TEXT,
+        "dtype": _TEXT,
+        "published_uj": _MS,
+        "est_uj": _MS,
+        "error_uj": _OPT_NUMBER,
+    },
+)
+_FW_ROW = _strict(
+    ["benchmark", "software", "published_ms", "instructions", "est_ms", "error_ms", "loo_error_ms"],
+    {
+        "benchmark": _TEXT,
+        "software": _TEXT,
+        "published_ms": _MS,
+        "instructions": {"type": "integer", "minimum": 1},
+        "est_ms": _MS,
+        "error_ms": _SIGNED,
+        "loo_error_ms": _OPT_NUMBER,
+    },
+)
+_FW_FIT = _strict(  # a board's cycles per instruction, fitted on its firmware rows
+    ["board", "core", "cpi", "rows", "note"],
+    {
+        "board": _TEXT,
+        "core": _TEXT,
+        "cpi": {"anyOf": [_MS, {"type": "null"}]},
+        "rows": {"type": "array", "items": _FW_ROW},
+        "note": _TEXT,
+    },
+)
+_COUNT = {"type": "integer", "minimum": 0}
+_REF_MODEL = {  # a reference model the published results ran, as built and counted here
+    "type": "object",
+    "required": ["name", "macs_counted", "macs_published", "ops"],
+    "properties": {
+        "name": _TEXT,
+        "macs_counted": _COUNT,
+        "macs_published": _COUNT,
+        "ops": {"type": "object", "additionalProperties": _COUNT},
+        "tflm_instructions": {"anyOf": [_COUNT, {"type": "null"}]},
+        "firmware_instructions": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 1},
+        },
+    },
+}
+CALIBRATION = {
+    "type": "object",
+    "properties": {
+        "models": {"type": "object", "additionalProperties": _REF_MODEL},
+        "catalog": {"type": "string"},
+        "fixed_cycles": {
+            "type": "object",
+            "additionalProperties": {"type": "number", "minimum": 0},
+        },
+        "rows": {"type": "array", "items": _CAL_ROW},
+        "firmware": {"type": "object", "additionalProperties": _FW_FIT},
+    },  # and what files before the reference models held: model, macs_counted, ...
+}
+
+
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a results file of this schema version."""
     obj, text = {"type": "object"}, {"type": "string"}
@@ -1048,10 +1163,13 @@ def json_schema() -> dict:
             "rows": {"type": "array", "items": row_schema(), "maxItems": MAX_ROWS},
             "traces": {"type": "object", "additionalProperties": TRACE},
             "baselines": obj,
-            "scaling": obj,
+            "scaling": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": SCALING, "maxItems": 10_000},
+            },
             "boards": {"type": "object", "additionalProperties": BOARD},
             "estimate_defaults": obj,
-            "calibration": obj,
+            "calibration": CALIBRATION,
         },
         "additionalProperties": False,
     }

@@ -181,18 +181,19 @@ def test_rerendering_keeps_a_report_whole(small, tmp_path):
 
 
 def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redrawn(small, tmp_path):
-    from bench.cache import Cache
+    from bench.cache import Cache, sealed, unsealed
 
     cache = Cache(tmp_path / "cache")
     report.write(small, tmp_path / "a", cache=cache)
     drawn = {p.name: p.read_bytes() for p in (tmp_path / "a" / "plots").iterdir()}
-    assert len(list((tmp_path / "cache").glob("figure-*/figure.png"))) == 4  # all but latency
+    entries = tmp_path / "cache" / "sealed"
+    assert len(list(entries.glob("figure-*/figure.png"))) == 4  # all but latency
     for row in small["rows"]:  # a warm run's case: new timings, rows from the cache
         row.litert.latency_samples_us = [2 * t for t in row.litert.latency_samples_us]
         row.litert.latency_us_p50 *= 2
         row.id.cached = not row.id.cached
-    for png in (tmp_path / "cache").glob("figure-*/figure.png"):
-        png.write_bytes(png.read_bytes() + b"cached")  # so that a copy shows
+    for png in entries.glob("figure-*/figure.png"):
+        png.write_bytes(sealed((unsealed(png.read_bytes()) or b"") + b"cached"))  # a copy shows
     report.write(small, tmp_path / "b", cache=cache)
     again = {p.name: p.read_bytes() for p in (tmp_path / "b" / "plots").iterdir()}
     assert again.keys() == drawn.keys()

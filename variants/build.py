@@ -68,8 +68,8 @@ class BuildContext:
             from variants._tf import keras
 
             key = self.key(model="baseline")
-            path = self.cache.path(key, "model.keras")
-            if path is not None and path.is_file():
+            path = self.cache.file(key, "model.keras")
+            if path is not None:
                 self._model = keras.models.load_model(path, compile=False)
             else:
                 start = time.perf_counter()
@@ -77,12 +77,16 @@ class BuildContext:
                     self.arch, self.windows.train.x, self.train_cfg, self.windows.channels
                 )
                 self.train_seconds = time.perf_counter() - start
-                if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_name(f"tmp-{os.getpid()}.keras")
-                    self._model.save(tmp)
-                    os.replace(tmp, path)
+                self._keep(key)
         return self._model
+
+    def _keep(self, key: str) -> None:
+        where = self.cache.path(key, "model.keras")
+        if where is not None:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            tmp = where.with_name(f"tmp-{os.getpid()}.keras")
+            self._model.save(tmp)
+            self.cache.keep_file(key, "model.keras", tmp)
 
     def derived(self, transform: Callable[..., Any], **params: Any) -> Any:
         """`transform(ctx, **params)` -> Keras model, made once per context and shared by
@@ -134,7 +138,7 @@ def from_cache(variant: Variant, ctx: BuildContext) -> tuple[Built | None, str]:
     seconds, damaged = cached_entry(model, meta)
     if model is not None and seconds is not None:
         return Built(variant, model, key, seconds, cached=True), ""
-    return None, damaged
+    return None, damaged if model is not None and meta is not None else ""  # else said
 
 
 def cached_outcome(variant: Variant, ctx: BuildContext) -> "Outcome | None":

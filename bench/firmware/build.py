@@ -1,9 +1,11 @@
 """TFLM + CMSIS-NN compiled for a Cortex-M core, and one model linked into an image.
 
 Objects are compiled once per (core, tree, compiler, flags) and cached, each written
-atomically, so runs and workers share them. Only what a model can reach is compiled:
-the interpreter framework, CMSIS-NN (C, cheap; the linker keeps what is called), and the
-kernels of the model's operators with the kernel files they include.
+atomically, so runs and workers share them. Each carries a seal beside it: the digest of
+what made it (the source, the flags, the compiler) and of its own bytes; one that does
+not match is compiled again, with one warning line, never linked. Only what a model can
+reach is compiled: the interpreter framework, CMSIS-NN (C, cheap; the linker keeps what
+is called), and the kernels of the model's operators with the kernel files they include.
 """
 
 import functools
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import MeasurementError
-from bench.cache import digest, digest_bytes
+from bench.cache import damaged, digest, digest_bytes, file_digest
 from bench.firmware.toolchain import Toolchain
 
 
@@ -159,7 +161,9 @@ class Objects:
 
     @classmethod
     def at(cls, cache_dir: Path, toolchain: Toolchain, core: Core, tree_digest: str) -> "Objects":
-        key = digest([core.flags, COMMON, CXX, DEFINES, toolchain.gcc_version, tree_digest])
+        key = digest(
+            [core.flags, COMMON, CXX, DEFINES, toolchain.gcc_version, tree_digest, "sealed"]
+        )
         return cls(toolchain, core, cache_dir / "firmware" / f"{core.name}-{key}")
 
     def flags(self, source: str) -> list[str]:
@@ -172,26 +176,75 @@ class Objects:
 
     def compile(self, sources: list[str], jobs: int) -> list[Path]:
         """Each source's object, compiled where not cached yet, `jobs` at a time."""
-        todo = [s for s in sources if not self.object(s).is_file()]
+        todo = [s for s in sources if not sound(self.object(s), self.made_from(s))]
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             list(pool.map(self._compile_one, todo))
         return [self.object(s) for s in sources]
 
+    def made_from(self, source: str, extra: Iterable[str] = ()) -> str:
+        """The digest of what makes `source`'s object: its bytes, the flags, the compiler."""
+        path = self.toolchain.tree / source if not Path(source).is_absolute() else Path(source)
+        flags = [*self.flags(path.name), *extra]
+        return digest([flags, self.toolchain.gcc_version, _digest_of(path)])
+
     def _compile_one(self, source: str) -> None:
-        _compile_to(self, self.toolchain.tree / source, self.object(source))
+        _compile_to(self, self.toolchain.tree / source, self.object(source), self.made_from(source))
 
 
-def _compile_to(objects: Objects, source: Path, target: Path, extra: Iterable[str] = ()) -> None:
-    """`source` compiled into `target`, which appears whole or not at all."""
+def _compile_to(
+    objects: Objects, source: Path, target: Path, made_from: str, extra: Iterable[str] = ()
+) -> None:
+    """`source` compiled into `target`, which appears whole or not at all, sealed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".o.part")
     os.close(fd)
     command = [objects.toolchain.gcc, *objects.flags(source.name), *extra, "-c", str(source)]
     try:
         _call([*command, "-o", tmp], f"compiling {source.name}")
-        os.replace(tmp, target)
+        _install(Path(tmp), target, made_from)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _install(made: Path, target: Path, made_from: str) -> None:
+    """`made` moved to `target`, its seal (what made it, its bytes' digest) beside it."""
+    sealed_as = f"{made_from} {file_digest(made)}"
+    os.replace(made, target)
+    seal = _seal(target)
+    tmp = seal.with_name(f".{seal.name}.{os.getpid()}.tmp")
+    tmp.write_text(sealed_as)
+    os.replace(tmp, seal)
+
+
+def _seal(target: Path) -> Path:
+    return target.with_name(target.name + ".seal")
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime): its digest, per process
+
+
+def _digest_of(path: Path) -> str:
+    """A file's sha256, computed once per process while the file is unchanged."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_digest(path)
+    return _DIGESTS[key]
+
+
+def sound(target: Path, made_from: str) -> bool:
+    """Whether `target` is there, made from `made_from`, with the bytes its seal names;
+    a damaged one is said once and will be made again."""
+    if not target.is_file():
+        return False
+    try:
+        kept = _seal(target).read_text()
+        if kept == f"{made_from} {_digest_of(target)}":
+            return True
+    except OSError:
+        pass
+    damaged(target, "does not match its seal (what made it, and its bytes)")
+    return False
 
 
 def _call(command: list[str], doing: str, cwd: Path | None = None) -> None:
@@ -213,7 +266,7 @@ def _reason(stderr: str) -> str:
 def tree_digest(tree: Path) -> str:
     """Of every source and header in the tree: a changed tree compiles anew."""
     parts = sorted(
-        (str(p.relative_to(tree)), digest_bytes(p.read_bytes()))
+        (str(p.relative_to(tree)), file_digest(p))
         for p in tree.rglob("*")
         if p.is_file() and p.suffix in (".h", ".hpp", ".cc", ".c", ".inc")
     )
@@ -240,16 +293,18 @@ class Program:
 def library(objects: Objects, jobs: int) -> Path:
     """The framework archive of one core, built once and cached."""
     archive = objects.root / "libtflm.a"
-    if archive.is_file():
+    sources = framework_sources(objects.toolchain.tree)
+    made_from = digest([objects.made_from(s) for s in sources])
+    if sound(archive, made_from):
         return archive
-    members = objects.compile(framework_sources(objects.toolchain.tree), jobs)
+    members = objects.compile(sources, jobs)
     ar = objects.toolchain.gcc.removesuffix("gcc") + "ar"
     fd, tmp = tempfile.mkstemp(dir=objects.root, suffix=".a.part")
     os.close(fd)
     Path(tmp).unlink()
     try:
         _call([ar, "rcs", tmp, *map(str, members)], "archiving TFLM")
-        os.replace(tmp, archive)
+        _install(Path(tmp), archive, made_from)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return archive
@@ -321,10 +376,12 @@ def _main_object(objects: Objects, ops: tuple[str, ...]) -> Path:
     from bench.export import resolver_header
 
     target = objects.root / "main" / digest([list(ops), _template("main.cc")]) / "main.o"
-    if not target.is_file():
+    extra = [f"-I{target.parent}"]
+    made_from = digest([objects.made_from(str(TEMPLATES / "main.cc"), extra), list(ops)])
+    if not sound(target, made_from):
         target.parent.mkdir(parents=True, exist_ok=True)
         (target.parent / "model_ops.h").write_text(resolver_header("firmware", ops))
-        _compile_to(objects, TEMPLATES / "main.cc", target, [f"-I{target.parent}"])
+        _compile_to(objects, TEMPLATES / "main.cc", target, made_from, extra)
     return target
 
 
@@ -334,8 +391,9 @@ def _template(name: str) -> str:
 
 def _startup_object(objects: Objects) -> Path:
     target = objects.root / "startup" / _template("startup.c") / "startup.o"
-    if not target.is_file():
-        _compile_to(objects, TEMPLATES / "startup.c", target)
+    made_from = objects.made_from(str(TEMPLATES / "startup.c"))
+    if not sound(target, made_from):
+        _compile_to(objects, TEMPLATES / "startup.c", target, made_from)
     return target
 
 

@@ -4,18 +4,20 @@ emulated core and run there, on worker processes, through the cache.
 The cores' libraries are compiled first, in this process, `workers` compilers at a time
 (cached after); then one task per model links and emulates it on every core."""
 
+import functools
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from bench import MeasurementError
 from bench.cache import Cache, digest
 from bench.executor import Died, Local
 from bench.firmware import build, measure, toolchain
 from bench.pipeline import Stopwatch, code_hashes
 from bench.progress import Log, plain
-from bench.schema import CoreFirmware, Firmware, Row
+from bench.schema import CoreFirmware, Firmware, Row, record_schema
 
 Outcome = dict[str, CoreFirmware | str]
 
@@ -92,45 +94,63 @@ def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -
     ]  # fmt: skip
     found: dict[int, Outcome] = {}
     for i, key in enumerate(keys):
-        hit = cache.read(key, "firmware.json")
+        hit = cache.load(key, "firmware.json", functools.partial(_outcome, cores=tasks[i].cores))
         if hit is not None:
-            found[i] = _outcome(json.loads(hit))
+            found[i] = hit
     todo = [i for i in range(len(tasks)) if i not in found]
     if todo:
-        prepare([tasks[i] for i in todo], setup)
+        broken = prepare([tasks[i] for i in todo], setup)
+        runs = [replace(tasks[i], cores=_working(tasks[i].cores, broken)) for i in todo]
         setup.log(
-            f"firmware: {len(todo)} model(s) x {len(setup.cores)} core(s), linked and emulated"
+            f"firmware: {len(todo)} model(s) x {len(setup.cores) - len(broken)} core(s), "
+            "linked and emulated"
         )
         with Local(setup.workers) as pool:
-            for k, result in pool.map(measure.measure, [tasks[i] for i in todo]):
-                i = todo[k]
-                if isinstance(result, Died):  # perhaps the machine's doing: not cached
-                    found[i] = _died(tasks[i])
-                    continue
-                found[i] = result  # a fault or a refusal is the model's: cached too
-                cache.write(keys[i], "firmware.json", json.dumps(_plain(result)).encode())
+            results = dict(pool.map(measure.measure, runs)) if runs[0].cores else {}
+        for k, i in enumerate(todo):
+            result = results.get(k, {})
+            found[i] = {**broken, **(_died(runs[k]) if isinstance(result, Died) else result)}
+            if all(isinstance(f, CoreFirmware) for f in found[i].values()):
+                # figures only: a failure (compile, link, emulate, a dead worker) is
+                # measured again next time, never kept as the model's
+                cache.write(keys[i], "firmware.json", json.dumps(_plain(found[i])).encode())
     return [found[i] for i in range(len(tasks))]
 
 
-def prepare(tasks: list[measure.Task], setup: Setup) -> None:
+def prepare(tasks: list[measure.Task], setup: Setup) -> dict[str, str]:
     """Every core's library and the kernels the tasks' models use, compiled and cached
-    here, `setup.workers` compilers at a time, so that the workers only link."""
-    if not tasks:
-        return
+    here, `setup.workers` compilers at a time, so that the workers only link. A core whose
+    compile fails (a broken source, a full disk) is returned with why, its rows say so."""
     first = tasks[0]
     ops = sorted({op for t in tasks for op in measure.operators(t.model)})
     tree = first.toolchain.tree
     known = build.known_operators(tree)
+    broken = {}
     for name in first.cores:
         objects = build.Objects.at(
             first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest
         )
         if not (objects.root / "libtflm.a").is_file():
             setup.log(f"firmware: compiling TFLM + CMSIS-NN for {name} (once; cached after)")
-        build.library(objects, setup.workers)
-        objects.compile(
-            build.kernel_sources(tree, [op for op in ops if op in known]), setup.workers
-        )
+        try:
+            build.library(objects, setup.workers)
+            objects.compile(
+                build.kernel_sources(tree, [op for op in ops if op in known]), setup.workers
+            )
+        except (MeasurementError, OSError) as err:
+            broken[name] = _why(err)
+            setup.log(f"warning: firmware for {name}: {broken[name]}")
+    return broken
+
+
+def _why(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return f"the firmware cache could not be written: {err.strerror or err}"
+    return str(err)[:300]
+
+
+def _working(cores: tuple[str, ...], broken: dict[str, str]) -> tuple[str, ...]:
+    return tuple(c for c in cores if c not in broken)
 
 
 def _died(task: measure.Task) -> Outcome:
@@ -144,8 +164,23 @@ def _plain(outcome: Outcome) -> dict:
     return {c: asdict(f) if isinstance(f, CoreFirmware) else f for c, f in outcome.items()}
 
 
-def _outcome(data: dict) -> Outcome:
-    return {c: CoreFirmware(**f) if isinstance(f, dict) else str(f) for c, f in data.items()}
+def _outcome(data: object, cores: tuple[str, ...]) -> Outcome:
+    """A cached entry's figures, each checked against the schema; ValueError if not."""
+    if not isinstance(data, dict) or sorted(data) != sorted(cores):
+        raise ValueError(f"not the figures of cores {', '.join(cores)}")
+    return {core: core_figures(f) for core, f in data.items()}
+
+
+def core_figures(data: object) -> CoreFirmware:
+    """CoreFirmware from JSON that its schema accepts (types, bounds, no other key)."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(data, record_schema(CoreFirmware))
+    except jsonschema.ValidationError as err:
+        raise ValueError(err.message[:120]) from None
+    assert isinstance(data, dict)
+    return CoreFirmware(**data)
 
 
 def reference_counts(

@@ -6,6 +6,7 @@ import statistics
 from tabulate import tabulate
 
 from bench.firmware.measure import INTERPRETER
+from bench.markup import text
 from bench.schema import CoreFirmware, Row
 
 
@@ -14,14 +15,14 @@ def _costliest(fw: CoreFirmware, n: int = 3) -> str:
         ((op, k) for op, k in fw.instructions_by_op.items() if op != INTERPRETER),
         key=lambda kv: -kv[1],
     )
-    return ", ".join(f"{op} {k / fw.instructions:.0%}" for op, k in ops[:n])
+    return ", ".join(f"{text(op)} {k / max(1, fw.instructions):.0%}" for op, k in ops[:n])
 
 
 def _line(row: Row, fw: CoreFirmware) -> list[str]:
     host = row.instructions.tflm_instructions
     return [
         row.variant,
-        fw.core,
+        text(fw.core),
         f"{fw.flash_bytes:,}",
         f"{fw.flash_model_bytes:,} / {fw.flash_tflm_bytes:,} / {fw.flash_rest_bytes:,}",
         f"{fw.ram_bytes:,}",
@@ -56,13 +57,13 @@ def section(rows: list[Row]) -> list[str]:
     unavailable = {r.firmware.firmware_error for r in rows if not r.firmware.firmware}
     if not body:
         reason = next((u for u in unavailable if u and u.startswith("unavailable")), None)
-        return ["", "### Firmware", "", reason or "No firmware measured.", ""] if reason else []
+        return ["", "### Firmware", "", text(reason), ""] if reason else []
     tool = next(r.firmware.firmware_tool for r in rows if r.firmware.firmware_tool)
     lines = [
         "",
         "### Firmware (TFLM + CMSIS-NN, linked per core, run in unicorn)",
         "",
-        f"Instructions per invoke on the target, counted in the emulator ({tool}); flash "
+        f"Instructions per invoke on the target, counted in the emulator ({text(tool)}); flash "
         "from the linker's map, RAM = the smallest arena that allocates on the 32-bit "
         "target + .data/.bss + the stack's high-water mark. The output of a fixed input is "
         "checked against TFLM on the host.",
@@ -72,7 +73,7 @@ def section(rows: list[Row]) -> list[str]:
     ]
     for row in missing:
         for core, why in (row.firmware.firmware_errors or {}).items():
-            lines.append(f"- `{row.label}` on {core}: {why}")
+            lines.append(f"- `{row.label}` on {text(core)}: {text(why)}")
     return [*lines, ""] if missing else lines
 
 
@@ -114,23 +115,23 @@ def calibration(res: dict) -> list[str]:
     body = []
     for board, fit in fits.items():
         if fit["cpi"] is None:
-            body.append([board, fit["core"], "", "no published result", "", "", "", ""])
+            body.append([text(board), text(fit["core"]), "", "no published result", "", "", "", ""])
             continue
         for r in fit["rows"]:
             loo = "" if r["loo_error_ms"] is None else f"{r['loo_error_ms']:+.1%}"
             body.append(
                 [
-                    board,
-                    fit["core"],
+                    text(board),
+                    text(fit["core"]),
                     f"{fit['cpi']:.3f}",
-                    f"{r['benchmark']}: {r['software']}",
+                    text(f"{r['benchmark']}: {r['software']}"),
                     f"{r['instructions']:,}",
                     f"{r['published_ms']:.4g}",
                     f"{r['est_ms']:.4g} ({r['error_ms']:+.1%})",
                     loo,
                 ]
             )
-    notes = [f"- {b}: {f['note']}" for b, f in fits.items() if f.get("note")]
+    notes = [f"- {text(b)}: {text(f['note'])}" for b, f in fits.items() if f.get("note")]
     notes.insert(0, _errors(fits))
     return [
         "### Board latency from the firmware's own counts",

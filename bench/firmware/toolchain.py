@@ -39,14 +39,19 @@ class Toolchain:
 
 def check_tree(path: Path, where: str) -> Path:
     """`path` if it is a TFLM tree with CMSIS-NN; else a UsageError naming `where`."""
+    from bench.firmware.build import known_operators
+
     missing = [m for m in TREE_MARKS if not (path / m).exists()]
     if not path.is_dir() or missing:
         what = "is not a folder" if not path.is_dir() else f"lacks {missing[0]}"
-        raise UsageError(
-            f"{where} {path} {what}: not a TFLM tree with CMSIS-NN kernels; "
-            "make one with tflite-micro's create_tflm_tree.py (see the README)"
-        )
-    return path.resolve()
+    elif not known_operators(path.resolve()):
+        what = "registers no operator kernel"
+    else:
+        return path.resolve()
+    raise UsageError(
+        f"{where} {path} {what}: not a TFLM tree with CMSIS-NN kernels; "
+        "make one with tflite-micro's create_tflm_tree.py (see the README)"
+    )
 
 
 def tree_from(option: Path | None) -> Path | None:

@@ -1,0 +1,324 @@
+"""Untrusted input on the firmware path: text from a results file never becomes C, a TFLM
+tree's names never become make commands, a damaged firmware cache never becomes a figure,
+and a firmware stage that cannot compile is each row's one line, never a traceback.
+
+Each test reproduces one case of the issue and checks what a user gets instead."""
+
+import errno
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import edgebench
+
+from bench import MeasurementError
+from bench.cache import Cache, sealed
+from bench.firmware import build, stage, toolchain
+from bench.schema import CoreFirmware
+
+GOLDEN = Path(__file__).parent / "golden" / "results-small.json"
+TREE = Path(__file__).resolve().parents[2] / "shared" / "tflm"
+M4 = "cortex-m4+fp"
+PWN = '*/ __attribute__((constructor)) static void eb_pwn(void){ puts("INJECTED CODE RAN"); } /*'
+NEEDS_TREE = pytest.mark.skipif(not TREE.is_dir(), reason="no ../shared/tflm")
+
+
+def _one_line_exit_2(done) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _results(tmp_path: Path, model: bytes, edit=lambda res, row: None) -> Path:
+    """The golden file cut to its seed/int8 row, measuring `model`, with a run's scaling;
+    `edit(res, row)` applied."""
+    res = json.loads(GOLDEN.read_text())
+    row = next(r for r in res["rows"] if r["variant"] == "int8")
+    row["sha256"] = hashlib.sha256(model).hexdigest()
+    res["rows"] = [row]
+    res["scaling"] = {
+        "seed": [
+            {"series": "nepse", "kind": "minmax", "log": True, "shift": [9.4], "scale": [2.8]}
+            | {"input_low": [0.0], "input_high": [1.0]}
+        ]
+    }
+    edit(res, row)
+    folder = tmp_path / "run"
+    (folder / "models").mkdir(parents=True, exist_ok=True)
+    (folder / row["artifact"]).write_bytes(model)
+    (folder / "results.json").write_text(json.dumps(res))
+    return folder / "results.json"
+
+
+def _build_example(folder: Path) -> str:
+    """The exported example as a user copies it, compiled for the host (model data as
+    C99, main.cc as C++17, without TFLM) and run: what it printed."""
+    subprocess.run(
+        ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "model_data.c", "-o", "model_data.o"],
+        cwd=folder, check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["g++", "-std=c++17", "-Wall", "main.cc", "model_data.o", "-o", "example"],
+        cwd=folder, check=True, capture_output=True,
+    )  # fmt: skip
+    return subprocess.run([folder / "example"], check=True, capture_output=True, text=True).stdout
+
+
+# ---- A: text from a results file never becomes C --------------------------------------------
+
+
+def _set_scaling(key: str, value):
+    return lambda res, row: res["scaling"]["seed"][0].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "exported"),
+    [
+        (_set_scaling("kind", PWN), False),  # the schema knows the two scalings
+        (_set_scaling("series", PWN), True),  # free text: written, but as a comment's text
+        (_set_scaling("series", "a\\"), True),  # a trailing backslash continues a // line
+        (lambda res, row: row.__setitem__("window_score", "max:3 " + PWN), False),
+        (lambda res, row: row.__setitem__("window_score", "max:²"), False),
+        (_set_scaling("shift", ["1); puts(1"]), False),
+        (lambda res, row: row.__setitem__("threshold", "0.1f; puts(1)"), False),
+    ],
+)
+def test_text_from_a_results_file_never_becomes_code(tiny_models, tmp_path, edit, exported):
+    path = _results(tmp_path, tiny_models["int8"].model, edit)
+    out = tmp_path / "export"
+    done = edgebench("export", "int8", "--results", path, "--out", out)
+    if not exported:
+        _one_line_exit_2(done)
+        assert not out.exists()
+        return
+    assert done.returncode == 0, done.stderr
+    printed = _build_example(out)
+    assert "INJECTED" not in printed
+    assert "threshold" in printed  # the example ran to its end
+
+
+@pytest.mark.parametrize("variant", ["int8", "float32", "int16x8"])
+def test_the_exported_example_compiles_for_float_and_integer_models(tiny_models, tmp_path, variant):
+    path = _results(tmp_path, tiny_models[variant].model)
+    out = tmp_path / "export"
+    done = edgebench("export", "int8", "--results", path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    header = (out / "model_data.h").read_text()
+    assert " 0f" not in header  # `0f` is no C literal; `0.f` is
+    assert "threshold" in _build_example(out)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda res, row: row.__setitem__("window", 37), "not what the model reads"),
+        (_set_scaling("shift", [1.0] * 37), "has parts that disagree"),
+        (_set_scaling("shift", [1.0] * 10_000), "field 'scaling.seed.0.shift'"),
+        (lambda res, row: row.__setitem__("window_score", "max:99999"), "reads more points"),
+        (lambda res, row: row.__setitem__("arena_bytes", 0), "not an arena a run measured"),
+        (lambda res, row: row.__setitem__("arena_bytes", 2**62), "not an arena a run measured"),
+        (lambda res, row: row.__setitem__("arena_bytes", None), "not an arena a run measured"),
+    ],
+)
+def test_constants_that_disagree_with_the_model_are_refused(tiny_models, tmp_path, edit, message):
+    path = _results(tmp_path, tiny_models["int8"].model, edit)
+    out = tmp_path / "export"
+    args = ["--tflm-tree", TREE] if TREE.is_dir() else []
+    done = edgebench("export", "int8", "--results", path, "--out", out, *args)
+    _one_line_exit_2(done)
+    assert message in done.stderr
+    assert not out.exists()
+
+
+@NEEDS_TREE
+def test_an_export_over_another_tree_than_the_one_measured_is_refused(tiny_models, tmp_path):
+    def measured_elsewhere(res, row):
+        row["firmware_tool"] = "arm-none-eabi-gcc 12.2.1, TFLM tree 0123456789abcdef, unicorn 2"
+
+    path = _results(tmp_path, tiny_models["int8"].model, measured_elsewhere)
+    done = edgebench(
+        "export", "int8", "--results", path, "--tflm-tree", TREE, "--out", tmp_path / "e"
+    )
+    _one_line_exit_2(done)
+    assert "not the TFLM tree the run built its firmware over" in done.stderr
+
+
+# ---- B: a tree's names never become make commands -------------------------------------------
+
+
+def _tree_at(path: Path) -> Path:
+    shutil.copytree(TREE, path, symlinks=True)
+    return path
+
+
+@NEEDS_TREE
+@pytest.mark.parametrize("name", ["tree$(shell touch MADE)", "my tree", "tree:x", "tree#x"])
+def test_a_tree_path_make_would_misread_is_refused(tiny_models, tmp_path, name):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    tree = _tree_at(tmp_path / name)
+    done = edgebench(
+        "export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e", cwd=tmp_path
+    )
+    _one_line_exit_2(done)
+    assert "a Makefile cannot take literally" in done.stderr
+    assert not (tmp_path / "e").exists()
+    assert not list(tmp_path.rglob("MADE"))
+
+
+@NEEDS_TREE
+def test_a_tree_file_name_make_would_run_is_refused(tiny_models, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    tree = _tree_at(tmp_path / "tree")
+    (tree / "tensorflow/lite/micro/x$(shell touch MADE).cc").write_text("int x;\n")
+    done = edgebench(
+        "export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e", cwd=tmp_path
+    )
+    _one_line_exit_2(done)
+    assert "a TFLM tree file" in done.stderr
+    assert not list(tmp_path.rglob("MADE"))
+
+
+@NEEDS_TREE
+def test_the_exported_makefile_runs_nothing_on_a_dry_run_and_checks_its_core(tiny_models, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    out = tmp_path / "e"
+    done = edgebench("export", "--model", model, "--tflm-tree", TREE, "--out", out)
+    assert done.returncode == 0, done.stderr
+    before = {p for p in tmp_path.rglob("*")}
+    dry = subprocess.run(
+        ["make", "-n", f"CORE={M4}"], cwd=out / "firmware", capture_output=True, text=True
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "firmware.elf" in dry.stdout
+    assert {p for p in tmp_path.rglob("*")} == before  # a dry run made nothing
+    wrong = subprocess.run(
+        ["make", "-n", "CORE=cortex-m5"], cwd=out / "firmware", capture_output=True, text=True
+    )
+    assert wrong.returncode != 0
+    assert "CORE must be one of: cortex-m0plus cortex-m4+fp" in wrong.stderr
+
+
+# ---- C: a damaged firmware cache is made anew, never read as a figure -----------------------
+
+
+@pytest.fixture(scope="module")
+def tc() -> toolchain.Toolchain:
+    found = toolchain.find(TREE if TREE.is_dir() else None)
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
+
+
+def _measure(model: bytes, tc, cache_dir: Path) -> dict:
+    setup = stage.Setup(tc, cache_dir, (M4,), 1, lambda message, start=False: None)
+    tasks, used = stage._tasks([(model, 4096)], setup, cache_dir)
+    return stage.measured(tasks, Cache(cache_dir), used, setup)[0]
+
+
+def _objects(tc, cache_dir: Path) -> build.Objects:
+    return build.Objects.at(cache_dir, tc, build.CORES[M4], build.tree_digest(tc.tree))
+
+
+def _entry(cache_dir: Path) -> Path:
+    (found,) = (cache_dir / "sealed").glob("*/firmware.json")
+    return found
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for k in (100, 200, 300, 400):
+        data[len(data) // 2 + k] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _doubled(path: Path) -> None:
+    text = path.read_text()
+    figures = json.loads(text.split("\n", 1)[1])
+    figures[M4]["instructions"] *= 2
+    head = text.split("\n", 1)[0]
+    path.write_text(head + "\n" + json.dumps(figures))
+
+
+DAMAGE = {
+    "library truncated": lambda objects, entry: (objects.root / "libtflm.a").write_bytes(b""),
+    "kernel object with flipped bits": lambda objects, entry: _flip(
+        objects.object("tensorflow/lite/micro/kernels/cmsis_nn/fully_connected.cc")
+    ),
+    "entry truncated": lambda objects, entry: entry.write_bytes(entry.read_bytes()[:40]),
+    "entry not JSON": lambda objects, entry: entry.write_text("{not json"),
+    "entry a list": lambda objects, entry: entry.write_text("[]"),
+    "entry a sealed list": lambda objects, entry: entry.write_bytes(sealed(b"[]")),
+    "entry with an extra key": lambda objects, entry: entry.write_text(
+        entry.read_text().replace('"core"', '"surprise": 1, "core"')
+    ),
+    "entry with a doubled figure": lambda objects, entry: _doubled(entry),
+}
+
+
+def test_each_kind_of_damage_to_the_firmware_cache_gives_the_clean_figures(
+    tiny_models, tc, tmp_path, capsys
+):
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(_warm(tiny_models, tc), cache_dir)
+    clean = _measure(tiny_models["int8"].model, tc, cache_dir)
+    assert isinstance(clean[M4], CoreFirmware), clean
+    objects = _objects(tc, cache_dir)
+    kernel = objects.object("tensorflow/lite/micro/kernels/cmsis_nn/fully_connected.cc")
+    assert kernel.is_file()
+    for what, damage in DAMAGE.items():
+        capsys.readouterr()
+        damage(objects, _entry(cache_dir))
+        if what.startswith(("library", "kernel")):
+            _entry(cache_dir).unlink()  # so that the firmware is linked again
+        again = _measure(tiny_models["int8"].model, tc, cache_dir)
+        assert again == clean, what
+        warned = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]
+        assert len(warned) == 1, (what, warned)
+        assert "made anew" in warned[0], what
+
+
+_WARM: dict[str, Path] = {}
+
+
+def _warm(tiny_models, tc) -> Path:
+    """A cache holding the M4's compiled libraries and the int8 model's figures, made once."""
+    if "cache" not in _WARM:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="edgebench-warm-"))
+        _measure(tiny_models["int8"].model, tc, folder)
+        _WARM["cache"] = folder
+    return _WARM["cache"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        MeasurementError("compiling micro_interpreter.cc failed: error: expected ';'"),
+        OSError(errno.ENOSPC, "No space left on device"),
+    ],
+)
+def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
+    tiny_models, tc, tmp_path, monkeypatch, failure
+):
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(_warm(tiny_models, tc), cache_dir)
+    for entry in (cache_dir / "sealed").glob("*/firmware.json"):
+        entry.unlink()
+
+    def broken(objects, jobs):
+        raise failure
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "library", broken)
+        failed = _measure(tiny_models["int8"].model, tc, cache_dir)
+    assert isinstance(failed[M4], str)
+    assert ("expected ';'" if isinstance(failure, MeasurementError) else "No space") in failed[M4]
+    assert not list((cache_dir / "sealed").glob("*/firmware.json"))  # not kept
+    assert isinstance(_measure(tiny_models["int8"].model, tc, cache_dir)[M4], CoreFirmware)
