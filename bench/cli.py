@@ -297,7 +297,7 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
     )
     run.add_argument(
         "--firmware-cores",
-        type=lambda text: tuple(c for c in text.split(",") if c),
+        type=lambda text: tuple(c.strip() for c in text.split(",")),
         help="comma-separated cores to build firmware for (default: all of "
         + ", ".join(CORES)
         + ")",

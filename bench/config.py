@@ -105,8 +105,15 @@ def check_cores(names: tuple[str, ...]) -> None:
     from bench.firmware.build import CORES
 
     for name in names:
+        if not name:
+            raise UsageError(f"--firmware-cores holds an empty name: give {', '.join(CORES)}")
         if name not in CORES:
             raise unknown("core", name, CORES)
+
+
+MAX_TIMEOUT_S = 86_400  # a day: beyond it, a timestamp overflows and no one waits
+MAX_TENSOR_BYTES = 1 << 40  # beyond any machine's memory
+MAX_SEEDS = 100  # each trains every variant anew
 
 
 def _check_numbers(cfg: RunConfig) -> None:
@@ -114,9 +121,17 @@ def _check_numbers(cfg: RunConfig) -> None:
         raise UsageError(f"--window {cfg.window}: a window holds at least 2 points")
     if cfg.train.epochs < 1 or cfg.train.batch_size < 1 or cfg.latency_samples < 2:
         raise UsageError("--epochs and --batch-size must be >= 1, --latency-samples >= 2")
-    limits = (cfg.measure_timeout or 1.0, cfg.measure_memory_bytes, cfg.max_tensor_bytes)
-    if not all(math.isfinite(v) and v > 0 for v in limits):
-        raise UsageError("--measure-timeout and --max-tensor-bytes must be positive numbers")
+    timeout = 1.0 if cfg.measure_timeout is None else cfg.measure_timeout
+    limits = (timeout, cfg.measure_memory_bytes, cfg.max_tensor_bytes)
+    if not all(math.isfinite(v) and v > 0 for v in limits) or timeout > MAX_TIMEOUT_S:
+        raise UsageError(
+            f"--measure-timeout must be a number of seconds from 0 to {MAX_TIMEOUT_S:,} and "
+            f"--max-tensor-bytes a positive number up to {MAX_TENSOR_BYTES:,}"
+        )
+    if cfg.max_tensor_bytes > MAX_TENSOR_BYTES:
+        raise UsageError(f"--max-tensor-bytes must be at most {MAX_TENSOR_BYTES:,}")
+    if len(cfg.seeds) > MAX_SEEDS:
+        raise UsageError(f"--seeds: {len(cfg.seeds):,} seeds; give at most {MAX_SEEDS}")
     if cfg.inferences_per_second is not None and not 0 < cfg.inferences_per_second < math.inf:
         raise UsageError("--rate must be a positive number of inferences per second")
     for seed in (cfg.train.seed, cfg.stream.seed, *cfg.seeds):

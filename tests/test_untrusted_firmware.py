@@ -322,3 +322,103 @@ def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
     assert ("expected ';'" if isinstance(failure, MeasurementError) else "No space") in failed[M4]
     assert not list((cache_dir / "sealed").glob("*/firmware.json"))  # not kept
     assert isinstance(_measure(tiny_models["int8"].model, tc, cache_dir)[M4], CoreFirmware)
+
+
+# ---- results files: every section typed and bounded; free text shown, never run ------------
+
+
+FIGURES = {
+    "core": M4,
+    "flash_bytes": 40_000,
+    "flash_model_bytes": 2_000,
+    "flash_tflm_bytes": 30_000,
+    "flash_rest_bytes": 8_000,
+    "ram_bytes": 20_000,
+    "ram_arena_bytes": 1_000,
+    "ram_static_bytes": 2_000,
+    "ram_stack_bytes": 17_000,
+    "instructions": 9_000,
+    "instructions_by_op": {"(interpreter)": 1_000, "FULLY_CONNECTED": 8_000},
+    "output_max_abs_diff": 0.0,
+    "output_matches_host": True,
+}
+
+
+def _golden(tmp_path: Path, edit) -> Path:
+    res = json.loads(GOLDEN.read_text())
+    edit(res, res["rows"][2])
+    path = tmp_path / "run" / "results.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(res))
+    return path
+
+
+def _firmware(row: dict, **change) -> None:
+    row["firmware"] = {M4: FIGURES | change}
+
+
+def _fit(res: dict, **change) -> None:
+    fit = {"board": "b", "core": M4, "cpi": 1.5, "rows": [], "note": ""} | change
+    res["calibration"]["firmware"] = {"b": fit}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda res, row: _firmware(row, flash_bytes=-5), "flash_bytes"),
+        (lambda res, row: _firmware(row, instructions=0), "instructions"),
+        (lambda res, row: _firmware(row, surprise=1), "surprise"),
+        (lambda res, row: row.__setitem__("score_rank_correlation", 1e308), "rank_correlation"),
+        (lambda res, row: row.__setitem__("nab_score_standard_swept", 1e308), "nab_score"),
+        (lambda res, row: res["calibration"].__setitem__("firmware", []), "calibration.firmware"),
+        (lambda res, row: res["calibration"].__setitem__("firmware", "x"), "calibration.firmware"),
+        (lambda res, row: _fit(res, cpi="fast"), "calibration.firmware.b.cpi"),
+        (lambda res, row: _fit(res, cpi=0), "calibration.firmware.b.cpi"),
+        (lambda res, row: res["calibration"]["rows"][0].pop("loo_error_ms"), "loo_error_ms"),
+        (lambda res, row: res.__setitem__("scaling", {"seed": [{"kind": "minmax"}]}), "scaling"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_results_file_out_of_shape_is_refused_in_one_line(tmp_path, edit, message, command):
+    path = _golden(tmp_path, edit)
+    args = ["int8", "--results", path] if command == "export" else [path]
+    done = edgebench(command, *args, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert message in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_firmware_and_calibration_text_reaches_the_report_as_text(tmp_path):
+    markup = "<script>alert(1)</script>\n# injected heading"
+
+    def edit(res, row):
+        _firmware(row, core="<i>m4</i>")
+        row["firmware_errors"] = {"<b>m0</b>": markup}
+        row["firmware_tool"] = markup
+        _fit(res, note=markup, cpi=None)
+
+    path = _golden(tmp_path, edit)
+    done = edgebench("report", path)
+    assert done.returncode == 0, done.stderr
+    text = (path.parent / "REPORT.md").read_text()
+    assert [ln for ln in text.splitlines() if "<script>" in ln or "<b>" in ln or "<i>" in ln] == []
+    assert [ln for ln in text.splitlines() if ln.startswith("# injected")] == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; # injected heading" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--firmware-cores", ","], "empty name"),
+        (["--firmware-cores", ""], "empty name"),
+        (["--measure-timeout", "0"], "--measure-timeout"),
+        (["--measure-timeout", "1e308"], "--measure-timeout"),
+        (["--max-tensor-bytes", str(2**70)], "--max-tensor-bytes"),
+        (["--seeds", ",".join(map(str, range(10_000)))], "at most 100"),
+    ],
+)
+def test_options_out_of_range_are_refused_before_any_work(tmp_path, args, message):
+    done = edgebench("run", "--quick", *args, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert message in done.stderr
+    assert not (tmp_path / "out").exists()
