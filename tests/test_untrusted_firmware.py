@@ -422,3 +422,29 @@ def test_options_out_of_range_are_refused_before_any_work(tmp_path, args, messag
     _one_line_exit_2(done)
     assert message in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        ("timestamp,v0,label,label\n", [], "column 'label' appears more than once"),
+        ("timestamp,v0,v1,label\n", ["--value-columns", "v0,v0"], "names a column twice"),
+        ("timestamp,v0,label\n", ["--sep", "\n"], "cannot separate columns"),
+    ],
+)
+def test_a_csv_whose_columns_are_ambiguous_is_refused(tmp_path, text, args, message):
+    rows = "".join(f"2024-01-01 00:{i // 60:02d}:{i % 60:02d},{i % 7},0,0\n" for i in range(300))
+    csv = tmp_path / "series.csv"
+    csv.write_text(text + rows)
+    done = edgebench("run", "--quick", "--dataset", f"csv:{csv}", *args, "--out", tmp_path / "o")
+    _one_line_exit_2(done)
+    assert message in done.stderr
+
+
+def test_nab_labels_nested_past_the_parser_are_one_line(tmp_path):
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "labels" / "combined_windows.json").write_text("[" * 100_000 + "]" * 100_000)
+    done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
+    _one_line_exit_2(done)
+    assert "not readable JSON" in done.stderr

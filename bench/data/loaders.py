@@ -6,6 +6,7 @@ the same checks; what stops the run is a UsageError (one line), what it can go o
 from is a warning with counts, kept in the dataset.
 """
 
+import csv
 import io
 import json
 from dataclasses import dataclass
@@ -117,10 +118,17 @@ def _frame(path: Path, sep: str | None) -> "pd.DataFrame":
 
     data = files.read_bytes(path, "CSV file")
     sep = sep or sniff(data)
+    if sep in ("\n", "\r", '"') or not sep:
+        raise UsageError(f"--sep {sep!r} cannot separate columns: give , ; | or a tab")
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=sep)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # pandas' parser errors too
         raise UsageError(f"{path}: not a readable {sep!r}-separated file ({err})") from None
+    first = data.split(b"\n", 1)[0].decode(errors="replace").strip("\r\ufeff")
+    header = next(csv.reader([first], delimiter=sep[0]), [])
+    twice = sorted({c.strip() for c in header if header.count(c) > 1})
+    if twice and len(sep) == 1:
+        raise UsageError(f"{path}: column {twice[0]!r} appears more than once in the header")
     return frame
 
 
@@ -134,6 +142,8 @@ def _value_names(frame: "pd.DataFrame", path: Path, columns: CsvColumns) -> list
     ]
     for name in names:
         _present(path, "value column", name, have)
+    if len(set(names)) < len(names):
+        raise UsageError(f"--value-columns names a column twice: {', '.join(map(str, names))}")
     if not names:
         raise UsageError(f"{path}: no value column besides the time and label; columns are {have}")
     if frame.empty:
@@ -308,8 +318,8 @@ def load_nab(root: Path) -> Dataset:
         raise UsageError(f"{root}: not a NAB checkout (no labels/combined_windows.json)")
     try:
         windows = json.loads(files.read_text(labels_file, "NAB labels file"))
-    except json.JSONDecodeError as err:
-        raise UsageError(f"{labels_file}: not readable JSON ({err})") from None
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise UsageError(f"{labels_file}: not readable JSON ({str(err)[:120]})") from None
     if not isinstance(windows, dict):
         raise UsageError(f"{labels_file}: not NAB's labels (an object of file -> windows)")
     warnings: list[str] = []
