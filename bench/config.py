@@ -2,6 +2,8 @@
 any work. The CLI's `--help` shows these defaults; the API takes these fields."""
 
 import math
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from bench.data.synthetic import StreamConfig
 from bench.executor import check_executor, check_workers, cores
 from bench.firmware.toolchain import tree_from
 from bench.isolate import MAX_TENSOR_BYTES, check_tensors
-from bench.output import check_out
+from bench.output import check_out, check_writable
 from variants import REGISTRY, check_names
 from variants.baseline import DEFAULT_ARCHS, TrainConfig
 from variants.external import KERAS, check_path
@@ -97,6 +99,14 @@ def check(cfg: RunConfig) -> None:
     tree_from(cfg.tflm_tree)
     check_cores(cfg.firmware_cores)
     catalog(cfg).select(cfg.boards)
+    for cache in {cfg.cache, cfg.calibration_cache} - {None}:
+        assert cache is not None
+        check_writable(cache, "the cache", "--cache or EDGEBENCH_CACHE (or --no-cache)")
+    temp = Path(tempfile.gettempdir())
+    check_writable(temp, "the temporary folder", "TMPDIR")
+    if shutil.disk_usage(temp).free < MIN_TEMP_BYTES:
+        free = shutil.disk_usage(temp).free >> 20
+        raise UsageError(f"the temporary folder {temp} has {free} MiB free; point TMPDIR elsewhere")
     check_out(cfg.out, inputs(cfg))
 
 
@@ -114,6 +124,7 @@ def check_cores(names: tuple[str, ...]) -> None:
 MAX_TIMEOUT_S = 86_400  # a day: beyond it, a timestamp overflows and no one waits
 MAX_TENSOR_BYTES = 1 << 40  # beyond any machine's memory
 MAX_SEEDS = 100  # each trains every variant anew
+MIN_TEMP_BYTES = 64 << 20  # TensorFlow's converter and the firmware's images need room
 
 
 def _check_numbers(cfg: RunConfig) -> None:

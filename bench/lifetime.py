@@ -3,9 +3,11 @@ edgebench starts dies with its parent."""
 
 import ctypes
 import os
+import re
 import shutil
 import signal
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -43,6 +45,30 @@ def orphaned() -> bool:
     except PermissionError:  # it exists, as another user's process: not ours to judge
         return False
     return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def reap(entries: Iterable[Path], pattern: "re.Pattern[str]") -> None:
+    """Remove the `entries` whose name `pattern` matches with a `pid` group naming a
+    process that is gone: what an edgebench process killed with its watchdog (a SIGKILL
+    of the whole process group) left behind. Others' entries, and live ones, stay."""
+    for path in entries:
+        found = pattern.search(path.name)
+        if found is None or found["pid"] == str(os.getpid()) or alive(int(found["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def watch(*folders: Path) -> int:

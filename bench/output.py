@@ -9,6 +9,7 @@ its manifest, and leaves everything else in the folder alone.
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -75,15 +76,15 @@ def clean(runs: Path, keep: int, latest: Path) -> list[Path]:
     return gone
 
 
-def check_writable(out: Path) -> None:
+def check_writable(out: Path, what: str = "output folder", option: str = "--out") -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".edgebench-write-test"
+        probe = out / f".edgebench-write-test-{os.getpid()}"
         probe.write_text("")
         probe.unlink()
     except OSError as err:
         raise UsageError(
-            f"cannot write to output folder {out}: {err.strerror or err}; pick another with --out"
+            f"cannot write to {what} {out}: {err.strerror or err}; pick another with {option}"
         ) from None
 
 
@@ -108,14 +109,21 @@ def _manifest(out: Path) -> list[str]:
     return [p for p in listed if isinstance(p, str) and ".." not in Path(p).parts]
 
 
+STAGING = re.compile(r"\.staging-(?P<pid>\d+)$")
+SCRATCH = re.compile(r"^edgebench-(?:cache|fw)-(?P<pid>\d+)-")  # the run's and the emulator's
+
+
 @contextlib.contextmanager
 def staging(out: Path) -> Iterator[tuple[Path, Path]]:
     """(stage, scratch): a folder beside `out` that the run writes, and one for its
     run-only cache; both removed at the end, and by a watchdog child if the run is
     killed (SIGKILL included)."""
     stage = out.parent / f".{out.name}.staging-{os.getpid()}"
+    if out.parent.is_dir():
+        lifetime.reap(out.parent.glob(f".{out.name}.staging-*"), STAGING)
+    lifetime.reap(Path(tempfile.gettempdir()).glob("edgebench-*"), SCRATCH)
     stage.mkdir(parents=True)
-    scratch = Path(tempfile.mkdtemp(prefix="edgebench-cache-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"edgebench-cache-{os.getpid()}-"))
     lifetime.mark_run()
     watchdog = lifetime.watch(stage, scratch)
     try:

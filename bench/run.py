@@ -53,10 +53,19 @@ def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> dic
             refuse_if_all_failed(res["rows"], cfg.out)
             swap_in(stage, cfg.out)
     except OSError as err:
-        raise UsageError(
-            f"cannot write the output beside {cfg.out}: {err.strerror or err}; pick another --out"
-        ) from None
+        raise UsageError(_unwritable(err, cfg.out)) from None
     return res
+
+
+def _unwritable(err: OSError, out: Path) -> str:
+    """What could not be written, named: the output, the cache or the temporary folder."""
+    where = Path(err.filename) if isinstance(err.filename, str) else None
+    if where is None or where.resolve().is_relative_to(out.resolve().parent):
+        return f"cannot write the output beside {out}: {err.strerror or err}; pick another --out"
+    return (
+        f"cannot write {where}: {err.strerror or err}; free room there, or point --cache "
+        "or TMPDIR elsewhere"
+    )
 
 
 def refuse_if_all_failed(rows: list[Row], out: Path) -> None:

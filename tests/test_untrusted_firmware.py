@@ -7,6 +7,7 @@ Each test reproduces one case of the issue and checks what a user gets instead."
 import errno
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -448,3 +449,45 @@ def test_nab_labels_nested_past_the_parser_are_one_line(tmp_path):
     done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
     _one_line_exit_2(done)
     assert "not readable JSON" in done.stderr
+
+
+def _dead_pid() -> int:
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def test_what_a_killed_run_left_is_removed_by_the_next_and_nothing_else(tmp_path, monkeypatch):
+    import tempfile
+
+    from bench import output
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    dead = _dead_pid()
+    left = [
+        tmp_path / f".run.staging-{dead}",
+        temp / f"edgebench-cache-{dead}-x1",
+        temp / f"edgebench-fw-{dead}-x2",
+    ]
+    kept = [
+        tmp_path / f".run.staging-{os.getppid()}",  # alive
+        temp / "edgebench-cache-x3",  # an older edgebench's: whose, it does not say
+        temp / f"someone-else-{dead}",
+    ]
+    for folder in left + kept:
+        folder.mkdir()
+    with output.staging(tmp_path / "run"):
+        pass
+    assert [p for p in left if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []
+
+
+def test_a_cache_that_cannot_be_written_is_named_before_any_work(tmp_path):
+    cache = tmp_path / "cache"
+    cache.write_text("a file")
+    done = edgebench("run", "--quick", "--cache", cache, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert f"cannot write to the cache {cache}" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import MeasurementError
+from bench import MeasurementError, lifetime
 from bench.cache import damaged, digest, digest_bytes, file_digest
 from bench.firmware.toolchain import Toolchain
 
@@ -177,6 +177,8 @@ class Objects:
     def compile(self, sources: list[str], jobs: int) -> list[Path]:
         """Each source's object, compiled where not cached yet, `jobs` at a time."""
         todo = [s for s in sources if not sound(self.object(s), self.made_from(s))]
+        if todo:
+            lifetime.reap(self.root.rglob("*.part"), PART)  # a killed compile's
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             list(pool.map(self._compile_one, todo))
         return [self.object(s) for s in sources]
@@ -196,7 +198,7 @@ def _compile_to(
 ) -> None:
     """`source` compiled into `target`, which appears whole or not at all, sealed."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".o.part")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=f".{os.getpid()}.o.part")
     os.close(fd)
     command = [objects.toolchain.gcc, *objects.flags(source.name), *extra, "-c", str(source)]
     try:
@@ -273,6 +275,7 @@ def tree_digest(tree: Path) -> str:
     return digest(parts)
 
 
+PART = re.compile(r"\.(?P<pid>\d+)\.[oa]\.part$")  # an object or archive being written
 TEMPLATES = Path(__file__).parent / "templates"
 STACK_BYTES = 16 << 10
 FLASH_BYTES = 32 << 20  # larger than any board's: fit is judged on the measured sizes
@@ -299,7 +302,8 @@ def library(objects: Objects, jobs: int) -> Path:
         return archive
     members = objects.compile(sources, jobs)
     ar = objects.toolchain.gcc.removesuffix("gcc") + "ar"
-    fd, tmp = tempfile.mkstemp(dir=objects.root, suffix=".a.part")
+    lifetime.reap(objects.root.rglob("*.part"), PART)  # a killed compile's
+    fd, tmp = tempfile.mkstemp(dir=objects.root, suffix=f".{os.getpid()}.a.part")
     os.close(fd)
     Path(tmp).unlink()
     try:

@@ -2,6 +2,7 @@
 its smallest arena searched in the emulator, then two invokes run at exactly that arena,
 the output checked against TFLM on the host for the same fixed input."""
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def _one(
     objects: build.Objects, program: build.Program, feed: bytes, expected: np.ndarray
 ) -> CoreFirmware:
     cpu = objects.core.unicorn_cpu
-    with tempfile.TemporaryDirectory(prefix="edgebench-fw-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"edgebench-fw-{os.getpid()}-") as folder:
         elf = build.link(objects, program, Path(folder))
         sizes = flash_and_static(Path(folder) / "firmware.map")
         arena = smallest_arena(elf, cpu, feed, program.arena_capacity)
