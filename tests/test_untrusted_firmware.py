@@ -491,3 +491,27 @@ def test_a_cache_that_cannot_be_written_is_named_before_any_work(tmp_path):
     _one_line_exit_2(done)
     assert f"cannot write to the cache {cache}" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("stamp", "args"),
+    [
+        ("2024-01-01 00:00:{s:02d} CET", []),
+        ("10000-01-01 00:00:{s:02d}", []),
+        ("2024-01-01 00:{m:02d}:{s:02d}", ["--sep", ";;"]),
+    ],
+)
+def test_pandas_warnings_never_reach_the_terminal(tmp_path, stamp, args):
+    sep = ";;" if args else ","
+    lines = [sep.join(["timestamp", "v0", "label"])]
+    lines += [sep.join([stamp.format(m=i // 60, s=i % 60), str(i % 7), "0"]) for i in range(400)]
+    csv = tmp_path / "series.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    done = edgebench(
+        "run", "--quick", "--dataset", f"csv:{csv}", "--variants", "float32", *args,
+        "--arch", "seed", "--out", tmp_path / "o", "--quiet", process=True,
+    )  # fmt: skip
+    assert "Warning" not in done.stderr, done.stderr
+    assert done.returncode in (0, 2), done.stderr
+    if done.returncode == 2:
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

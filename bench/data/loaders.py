@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from warnings import catch_warnings, simplefilter
 
 import numpy as np
 
@@ -121,7 +122,9 @@ def _frame(path: Path, sep: str | None) -> "pd.DataFrame":
     if sep in ("\n", "\r", '"') or not sep:
         raise UsageError(f"--sep {sep!r} cannot separate columns: give , ; | or a tab")
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=sep)
+        with catch_warnings():  # a separator of several characters: a slower parser
+            simplefilter("ignore")
+            frame = pd.read_csv(io.BytesIO(data), sep=sep)
     except (OSError, UnicodeDecodeError, ValueError) as err:  # pandas' parser errors too
         raise UsageError(f"{path}: not a readable {sep!r}-separated file ({err})") from None
     first = data.split(b"\n", 1)[0].decode(errors="replace").strip("\r\ufeff")
@@ -249,11 +252,13 @@ def timestamps(given: "pd.Series", where: Path) -> "pd.Series":
     import pandas as pd
 
     try:
-        found = pd.to_datetime(given, errors="coerce", utc=True)
-        missed = found.isna() & given.notna()
-        if missed.any():  # another format than the first row's: each read on its own
-            again = pd.to_datetime(given[missed], errors="coerce", utc=True, format="mixed")
-            found = found.where(~missed, again)
+        with catch_warnings():  # what pandas could not read is NaT, counted later
+            simplefilter("ignore")
+            found = pd.to_datetime(given, errors="coerce", utc=True)
+            missed = found.isna() & given.notna()
+            if missed.any():  # another format than the first row's: each read on its own
+                again = pd.to_datetime(given[missed], errors="coerce", utc=True, format="mixed")
+                found = found.where(~missed, again)
     except (ValueError, TypeError, OverflowError) as err:
         raise UsageError(f"{where}: timestamps that cannot be read ({err})") from None
     return found.dt.tz_convert(None)
