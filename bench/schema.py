@@ -1003,6 +1003,9 @@ def row_schema() -> dict:
         "properties": props,
         "additionalProperties": False,
         "required": list(REQUIRED),
+        # what TFLM runs, it ran in a measured arena
+        "if": {"properties": {"tflm_deployable": {"const": True}}, "required": ["tflm_deployable"]},
+        "then": {"properties": {"arena_bytes": {"type": "integer", "minimum": 1}}},
     }
 
 

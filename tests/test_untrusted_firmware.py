@@ -119,9 +119,9 @@ def test_the_exported_example_compiles_for_float_and_integer_models(tiny_models,
         (_set_scaling("shift", [1.0] * 37), "has parts that disagree"),
         (_set_scaling("shift", [1.0] * 10_000), "field 'scaling.seed.0.shift'"),
         (lambda res, row: row.__setitem__("window_score", "max:99999"), "reads more points"),
-        (lambda res, row: row.__setitem__("arena_bytes", 0), "not an arena a run measured"),
+        (lambda res, row: row.__setitem__("arena_bytes", 0), "arena_bytes"),
         (lambda res, row: row.__setitem__("arena_bytes", 2**62), "not an arena a run measured"),
-        (lambda res, row: row.__setitem__("arena_bytes", None), "not an arena a run measured"),
+        (lambda res, row: row.__setitem__("arena_bytes", None), "arena_bytes"),
     ],
 )
 def test_constants_that_disagree_with_the_model_are_refused(tiny_models, tmp_path, edit, message):
@@ -515,3 +515,12 @@ def test_pandas_warnings_never_reach_the_terminal(tmp_path, stamp, args):
     assert done.returncode in (0, 2), done.stderr
     if done.returncode == 2:
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_deployable_row_without_its_arena_is_refused(tmp_path, command):
+    path = _golden(tmp_path, lambda res, row: row.__setitem__("arena_bytes", None))
+    args = ["int8", "--results", path] if command == "export" else [path]
+    done = edgebench(command, *args, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert "arena_bytes" in done.stderr
