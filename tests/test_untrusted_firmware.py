@@ -524,3 +524,33 @@ def test_a_deployable_row_without_its_arena_is_refused(tmp_path, command):
     done = edgebench(command, *args, "--out", tmp_path / "out")
     _one_line_exit_2(done)
     assert "arena_bytes" in done.stderr
+
+
+@NEEDS_TREE
+def test_a_tree_of_only_the_marker_files_is_refused_before_any_work(tmp_path):
+    tree = tmp_path / "tree"
+    for mark in toolchain.TREE_MARKS:
+        where = tree / mark
+        where.parent.mkdir(parents=True, exist_ok=True)
+        if (TREE / mark).is_dir():
+            where.mkdir(exist_ok=True)
+        else:
+            where.write_text("")
+    done = edgebench("run", "--quick", "--tflm-tree", tree, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert "registers no operator kernel" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@NEEDS_TREE
+def test_an_export_over_a_tree_without_the_models_kernel_is_one_line(tiny_models, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_models["int8"].model)
+    tree = _tree_at(tmp_path / "tree")
+    kernels = tree / "tensorflow/lite/micro/kernels"
+    for path in kernels.rglob("*.cc"):
+        text = path.read_text(errors="replace")
+        path.write_text(text.replace("Register_FULLY_CONNECTED()", "Register_GONE()"))
+    done = edgebench("export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e")
+    _one_line_exit_2(done)
+    assert "FULLY_CONNECTED has no kernel in this TFLM tree" in done.stderr
