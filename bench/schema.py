@@ -1140,6 +1140,57 @@ CALIBRATION = {
 }
 
 
+_TEXTS = {"type": "array", "items": _TEXT}
+_OPT_TEXT = {"anyOf": [_TEXT, {"type": "null"}]}
+DATASET = {  # what the run measured on, as the report reads it (older files: fewer keys)
+    "type": "object",
+    "properties": {
+        "name": _OPT_TEXT,
+        "protocol": _OPT_TEXT,
+        "channels": _TEXTS,
+        "series": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": _TEXT} | {k: _COUNT for k in ("points", "train_end")},
+            },
+        },
+        "points": _COUNT,
+        "anomalous_points": _COUNT,
+        "warnings": _TEXTS,
+        "leaderboard": {
+            "type": "object",
+            "properties": {
+                "metric": _TEXT,
+                "source": _TEXT,
+                "compare": _TEXT,
+                "figures": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["number", "string"]},
+                },
+            },
+        },
+    },
+}
+_SEEDED = {
+    "type": "object",
+    "required": ["seed"],
+    "properties": {"seed": {"type": "integer", "minimum": 0}},
+}
+CONFIG = {  # what the user asked for: the parts the report and the gate read, typed
+    "type": "object",
+    "properties": {
+        "threshold": _TEXT,
+        "stream": _SEEDED,
+        "train": _SEEDED,
+        "constraints": {"type": "object"},
+        "archs": _TEXTS,
+        "variants": _TEXTS,
+    },
+}
+
+
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a results file of this schema version."""
     obj, text = {"type": "object"}, {"type": "string"}
@@ -1159,8 +1210,8 @@ def json_schema() -> dict:
                 "required": ["fingerprint", "packages"],
                 "properties": {"fingerprint": text, "packages": obj},
             },
-            "config": obj,
-            "dataset": obj,
+            "config": CONFIG,
+            "dataset": DATASET,
             "project": obj,
             "stages_s": {"type": "object", "additionalProperties": {"type": "number"}},
             "rows": {"type": "array", "items": row_schema(), "maxItems": MAX_ROWS},
@@ -1171,7 +1222,7 @@ def json_schema() -> dict:
                 "additionalProperties": {"type": "array", "items": SCALING, "maxItems": 10_000},
             },
             "boards": {"type": "object", "additionalProperties": BOARD},
-            "estimate_defaults": obj,
+            "estimate_defaults": {"type": "object", "additionalProperties": _NONNEGATIVE},
             "calibration": CALIBRATION,
         },
         "additionalProperties": False,

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import math
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,44 @@ def _set(doc, path, value):
     target[path[-1]] = value
 
 
-def _results_mutants(count: int, seed: int = 0):
-    base = json.loads(GOLDEN.read_text())
+FIGURES = {  # one core's firmware figures, as a run writes them
+    "core": "cortex-m4+fp",
+    "flash_bytes": 40_000,
+    "flash_model_bytes": 2_000,
+    "flash_tflm_bytes": 30_000,
+    "flash_rest_bytes": 8_000,
+    "ram_bytes": 20_000,
+    "ram_arena_bytes": 1_000,
+    "ram_static_bytes": 2_000,
+    "ram_stack_bytes": 17_000,
+    "instructions": 9_000,
+    "instructions_by_op": {"(interpreter)": 1_000, "FULLY_CONNECTED": 8_000},
+    "output_max_abs_diff": 0.0,
+    "output_matches_host": True,
+}
+
+
+def _rich(base: dict, model: bytes | None = None) -> dict:
+    """The golden file with every section a run writes now: firmware figures, a board's
+    firmware fit, the scaling the export reads, intervals; its int8 row measuring `model`."""
+    import hashlib
+
+    row = base["rows"][2]
+    row |= {"firmware": {"cortex-m4+fp": FIGURES}, "firmware_tool": "gcc, TFLM tree 0a, u"}
+    row |= {"point_f1_boot_low": 0.1, "point_f1_boot_high": 0.4, "score_rank_correlation": 0.9}
+    if model is not None:
+        row["sha256"] = hashlib.sha256(model).hexdigest()
+    fit_row = {"benchmark": "ad", "software": "TFLM", "published_ms": 10.0, "instructions": 9}
+    fit_row |= {"est_ms": 9.0, "error_ms": -0.1, "loo_error_ms": 0.2}
+    fit = {"board": "b", "core": "cortex-m4+fp", "cpi": 1.5, "rows": [fit_row], "note": "n"}
+    base["calibration"]["firmware"] = {"b": fit}
+    scaling = {"series": "s", "kind": "minmax", "log": True, "shift": [9.4], "scale": [2.8]}
+    base["scaling"] = {"seed": [scaling | {"input_low": [0.0], "input_high": [1.0]}]}
+    return base
+
+
+def _results_mutants(count: int, seed: int = 0, model: bytes | None = None):
+    base = _rich(json.loads(GOLDEN.read_text()), model)
     paths = [p for p in _paths(base) if p]
     rng = np.random.default_rng(seed)
     for _ in range(count):
@@ -76,13 +113,16 @@ def _one_line(err: Exception) -> None:
     assert "\n" not in str(err), str(err)
 
 
-def test_fuzzed_results_files_are_read_or_refused(tmp_path, capsys):
-    """Every consumer of a results file (report, gate, diff) on each mutant that reads."""
+def test_fuzzed_results_files_are_read_or_refused(tmp_path, capsys, tiny_models):
+    """Every consumer of a results file (report, gate, diff, export) on each mutant that
+    reads, the firmware, calibration, scaling and interval sections among the mutated."""
     counts = dict.fromkeys(("inputs", "read", "refused", "crashes"), 0)
     base = results.read(GOLDEN)
     folder = tmp_path / "run"
-    folder.mkdir()
-    for i, text in enumerate(_results_mutants(400)):
+    (folder / "models").mkdir(parents=True)
+    model = tiny_models["int8"].model
+    (folder / "models" / "seed-int8.tflite").write_bytes(model)
+    for i, text in enumerate(_results_mutants(400, model=model)):
         counts["inputs"] += 1
         path = folder / "results.json"
         path.write_text(text)
@@ -97,6 +137,7 @@ def test_fuzzed_results_files_are_read_or_refused(tmp_path, capsys):
             report.render(res)
             gate.compare(res, base, gate.Tolerances())
             diff.render(diff.compare(base, res))
+            _export(res, path, tmp_path / f"e{i}")
             if i % 20 == 0:  # figures are slow: a share of the mutants
                 report.write(res, tmp_path / f"r{i}")
         except UsageError as err:
@@ -104,11 +145,59 @@ def test_fuzzed_results_files_are_read_or_refused(tmp_path, capsys):
         except Exception as err:  # a crash: what the test exists to find
             counts["crashes"] += 1
             print("crash", type(err).__name__, err)
+            traceback.print_exc(limit=-3)
     with capsys.disabled():
         print(f"\nresults files: {counts}")
     assert counts["crashes"] == 0
     assert counts["inputs"] == 400
     assert counts["refused"] > 100  # most mutants break the schema
+
+
+def _export(res: dict, path: Path, out: Path) -> None:
+    from bench import export
+
+    fw = export.from_results(res, path, "int8", "seed")
+    export.check(fw)
+    export.write(out, fw)
+    header = (out / "model_data.h").read_text()
+    assert "*/ " not in header.split("*/", 1)[-1].split("\n", 1)[0]  # no code after a comment
+
+
+def test_fuzzed_firmware_cache_entries_are_the_figures_or_made_anew(tmp_path, capsys):
+    """A sealed firmware.json, its bytes mutated: read back as the very figures, or as a
+    miss (made anew), never as other figures."""
+    import functools
+
+    from bench.cache import Cache
+    from bench.firmware.stage import _outcome, core_figures
+
+    cores = ("cortex-m4+fp",)
+    cache, clean = Cache(tmp_path), {cores[0]: core_figures(FIGURES)}
+    rng = np.random.default_rng(0)
+    counts = dict.fromkeys(("inputs", "same", "made anew", "wrong figures"), 0)
+    for _ in range(300):
+        cache.write("k", "firmware.json", json.dumps({cores[0]: FIGURES}).encode())
+        entry = cache.path("k", "firmware.json")
+        assert entry is not None
+        data = bytearray(entry.read_bytes())
+        at = int(rng.integers(len(data)))
+        kind = int(rng.integers(3))
+        if kind == 0:
+            data[at] ^= 1 << int(rng.integers(8))
+        elif kind == 1:
+            del data[at:]
+        else:
+            data[at:at] = rng.choice(list(b'0123456789",{}[]: '), 3).astype(np.uint8).tobytes()
+        entry.write_bytes(bytes(data))
+        counts["inputs"] += 1
+        with contextlib.redirect_stderr(None):
+            found = cache.load("k", "firmware.json", functools.partial(_outcome, cores=cores))
+        key = "made anew" if found is None else "same" if found == clean else "wrong figures"
+        counts[key] += 1
+    with capsys.disabled():
+        print(f"\nfirmware cache entries: {counts}")
+    assert counts["wrong figures"] == 0
+    assert counts["made anew"] > 250
 
 
 DATES = [
@@ -146,6 +235,7 @@ def test_fuzzed_dates_are_read_or_refused(tmp_path, capsys):
         except Exception as err:
             counts["crashes"] += 1
             print("crash", type(err).__name__, err)
+            traceback.print_exc(limit=-3)
     with capsys.disabled():
         print(f"\ndates: {counts}")
     assert counts["crashes"] == 0
