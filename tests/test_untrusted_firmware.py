@@ -554,3 +554,15 @@ def test_an_export_over_a_tree_without_the_models_kernel_is_one_line(tiny_models
     done = edgebench("export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e")
     _one_line_exit_2(done)
     assert "FULLY_CONNECTED has no kernel in this TFLM tree" in done.stderr
+
+
+def test_nab_labels_with_more_windows_than_a_series_holds_are_one_line(tmp_path):
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "data" / "x").mkdir(parents=True)
+    rows = "".join(f"2014-01-01 {i // 60:02d}:{i % 60:02d}:00,{i % 9}\n" for i in range(900))
+    (tmp_path / "data" / "x" / "s.csv").write_text("timestamp,value\n" + rows)
+    windows = {"x/s.csv": [["2014-01-01 00:00:00", "2014-01-01 00:05:00"]] * 20_000}
+    (tmp_path / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
+    _one_line_exit_2(done)
+    assert "more than the 10,000" in done.stderr
