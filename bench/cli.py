@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -883,9 +884,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def console() -> None:
     """The `edgebench` command. After SIGTERM or SIGINT, once `main` has killed the workers
     and removed the staging, the process ends at once: interpreter shutdown would join the
-    executor's threads, and those of a pool whose workers were killed need not finish."""
+    executor's threads, and those of a pool whose workers were killed need not finish.
+    Everything the command and its children put in the temporary folder goes into one
+    folder of its own, removed at the end."""
+    from bench import lifetime
+
+    temp = lifetime.private_temp()
     code = main()
-    if code in (130, 143):
+    if code in (130, 143):  # no atexit: the folder goes now
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -69,6 +70,33 @@ def reap(entries: Iterable[Path], pattern: "re.Pattern[str]") -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+# what edgebench's processes make in the temporary folder, each named by its maker's pid
+TEMPORARY = re.compile(r"^edgebench-(?:cache|fw|tmp)-(?P<pid>\d+)-")
+
+
+def private_temp() -> Path | None:
+    """A temporary folder of this process's own, made the default of it and of every child
+    it starts (TensorFlow's converter, multiprocessing's pymp-* folders, the emulator's),
+    removed when the process ends (after multiprocessing's own clean-up), or by the next
+    command if this one is killed. None where the temporary folder's path is so long that
+    a socket under it would not fit (then the system's is used, as before)."""
+    base = Path(tempfile.gettempdir())
+    reap(base.glob("edgebench-*"), TEMPORARY)
+    if len(str(base)) > MAX_TEMP_PATH:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix=f"edgebench-tmp-{os.getpid()}-", dir=base))
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    from multiprocessing import util
+
+    util.Finalize(None, shutil.rmtree, (folder,), {"ignore_errors": True}, exitpriority=-1000)
+    return folder
+
+
+# AF_UNIX paths hold 107 bytes: the fork server's socket lies 60 below the temporary folder
+MAX_TEMP_PATH = 40
 
 
 def watch(*folders: Path) -> int:

@@ -110,7 +110,6 @@ def _manifest(out: Path) -> list[str]:
 
 
 STAGING = re.compile(r"\.staging-(?P<pid>\d+)$")
-SCRATCH = re.compile(r"^edgebench-(?:cache|fw)-(?P<pid>\d+)-")  # the run's and the emulator's
 
 
 @contextlib.contextmanager
@@ -121,7 +120,7 @@ def staging(out: Path) -> Iterator[tuple[Path, Path]]:
     stage = out.parent / f".{out.name}.staging-{os.getpid()}"
     if out.parent.is_dir():
         lifetime.reap(out.parent.glob(f".{out.name}.staging-*"), STAGING)
-    lifetime.reap(Path(tempfile.gettempdir()).glob("edgebench-*"), SCRATCH)
+    lifetime.reap(Path(tempfile.gettempdir()).glob("edgebench-*"), lifetime.TEMPORARY)
     stage.mkdir(parents=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"edgebench-cache-{os.getpid()}-"))
     lifetime.mark_run()

@@ -566,3 +566,31 @@ def test_nab_labels_with_more_windows_than_a_series_holds_are_one_line(tmp_path)
     done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
     _one_line_exit_2(done)
     assert "more than the 10,000" in done.stderr
+
+
+def test_a_run_killed_with_its_whole_group_is_cleaned_up_by_the_next(tmp_path):
+    """SIGKILL to the process group kills the watchdog too: what the run left in its
+    temporary folder (TensorFlow's files, pymp-* folders, the scratch cache) and its
+    staging beside --out are removed by the next run; a run that ends leaves nothing."""
+    import signal
+    import sys
+    import tempfile
+    import time
+
+    temp, out = Path(tempfile.mkdtemp(dir="/tmp", prefix="eb-test-")), tmp_path / "out"
+    env = {**os.environ, "TMPDIR": str(temp), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = [sys.executable, "-m", "bench.cli", "run", "--quick", "--arch", "seed"]
+    args += ["--variants", "float32,int8", "--out", str(out), "--quiet"]
+    killed = subprocess.Popen(args, env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.staging-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # into the training
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert list(temp.iterdir()), "the killed run left nothing to clean: the test proves nothing"
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert list(temp.iterdir()) == []
+    assert list(tmp_path.glob(".out.staging-*")) == []
+    temp.rmdir()
