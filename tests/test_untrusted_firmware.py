@@ -594,3 +594,13 @@ def test_a_run_killed_with_its_whole_group_is_cleaned_up_by_the_next(tmp_path):
     assert list(temp.iterdir()) == []
     assert list(tmp_path.glob(".out.staging-*")) == []
     temp.rmdir()
+
+
+@NEEDS_TREE
+def test_a_huge_source_in_the_tree_is_refused_unread(tmp_path):
+    tree = _tree_at(tmp_path / "tree")
+    with open(tree / "tensorflow/lite/micro/kernels/huge.cc", "wb") as f:
+        f.truncate(3 << 30)  # sparse: 3 GiB that take no disk
+    done = edgebench("run", "--quick", "--tflm-tree", tree, "--out", tmp_path / "out")
+    _one_line_exit_2(done)
+    assert "is no TFLM source" in done.stderr

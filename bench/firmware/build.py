@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import MeasurementError, lifetime
+from bench import MeasurementError, UsageError, lifetime
 from bench.cache import damaged, digest, digest_bytes, file_digest
 from bench.firmware.toolchain import Toolchain
 
@@ -126,9 +126,19 @@ def kernel_sources(tree: Path, ops: Iterable[str]) -> list[str]:
         if path in seen:
             continue
         seen.add(path)
-        for stem in KERNEL_INCLUDE.findall((tree / path).read_text(errors="replace")):
+        for stem in KERNEL_INCLUDE.findall(_source_text(tree / path)):
             todo += _kernel_files(tree, stem)
     return sorted(seen)
+
+
+MAX_SOURCE_BYTES = 16 << 20  # TFLM's largest source is a few hundred KB
+
+
+def _source_text(path: Path) -> str:
+    """A kernel source's text; one that no TFLM tree holds (many MB) is refused, unread."""
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise UsageError(f"{path}: {path.stat().st_size:,} bytes is no TFLM source; fix the tree")
+    return path.read_text(errors="replace")
 
 
 def _kernel_files(tree: Path, stem: str) -> list[str]:
@@ -146,7 +156,7 @@ def _registrations(tree: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     pattern = re.compile(r"^TFLMRegistration Register_(\w+)\(\)\s*\{", re.M)
     for path in _sources(tree, KERNELS, True, (".cc",)):
-        for op in pattern.findall((tree / path).read_text(errors="replace")):
+        for op in pattern.findall(_source_text(tree / path)):
             found.setdefault(op, path)
     return found
 
