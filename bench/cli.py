@@ -891,7 +891,10 @@ def console() -> None:
 
     temp = lifetime.private_temp()
     code = main()
-    if code in (130, 143):  # no atexit: the folder goes now
+    if code in (130, 143):  # no atexit: the folder goes now, and the pool's semaphores
+        from multiprocessing import util
+
+        util._run_finalizers(0)  # type: ignore[attr-defined]  # semaphores unlinked: no warning
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
         sys.stdout.flush()

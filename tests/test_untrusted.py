@@ -336,6 +336,9 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, signal_name, code):
     assert [(p.pid, p.name(), p.cmdline()[:3]) for p in _tagged(tag)] == []
     assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
     assert not (out / "results.json").exists()
+    if code == 143:  # one line, no warning of the resource tracker after it
+        said = (tmp_path / "stderr.txt").read_text().strip().splitlines()
+        assert said[-1:] == ["edgebench: terminated; files already written are complete"]
 
 
 # ---- 1: dates ----------------------------------------------------------------------------
