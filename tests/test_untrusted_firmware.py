@@ -110,6 +110,13 @@ def test_the_exported_example_compiles_for_float_and_integer_models(tiny_models,
     header = (out / "model_data.h").read_text()
     assert " 0f" not in header  # `0f` is no C literal; `0.f` is
     assert "threshold" in _build_example(out)
+    if shutil.which("arm-none-eabi-g++"):  # and for the target, as a user builds it there
+        cross = ["-mcpu=cortex-m4", "-mthumb", "-Wall", "-Werror", "-c"]
+        for compiler, std, source in (("gcc", "c99", "model_data.c"), ("g++", "c++17", "main.cc")):
+            subprocess.run(
+                [f"arm-none-eabi-{compiler}", f"-std={std}", *cross, source, "-o", "/dev/null"],
+                cwd=out, check=True, capture_output=True,
+            )  # fmt: skip
 
 
 @pytest.mark.parametrize(
