@@ -9,8 +9,8 @@
 
 `run` takes `RunConfig` fields (`bench.config.RunConfig`) as keywords; `quick=True` starts
 from the quick configuration. Errors are `bench.UsageError` (the input) as in the CLI.
-Builds run in worker processes, which import the calling script again: call
-`run` under `if __name__ == "__main__":` in a script file.
+Builds run in worker processes forked from edgebench's own fork server, which never
+imports the calling script: `run` needs no `if __name__ == "__main__":` guard.
 """
 
 from dataclasses import replace

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from bench import RunFailed, UsageError, names
 
@@ -99,7 +99,7 @@ def _constraints(args: argparse.Namespace, base: "Constraints | None" = None) ->
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="edgebench", description="Benchmark compressed TinyML anomaly detectors side by side."
     )
     parser.add_argument(
@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def _run_args(sub: Subparsers) -> None:
@@ -839,6 +839,38 @@ def _terminate(_signum: int, _frame: object) -> None:
     backstop.daemon = True
     backstop.start()
     raise Terminated
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a did-you-mean for a misspelt option or command."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message + _suggestion(self, message))
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    import difflib
+    import re
+
+    wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if wrong:
+        known, given = re.findall(r"'([^']*)'", wrong.group(2)), [wrong.group(1)]
+    elif message.startswith("unrecognized arguments:"):
+        known = sorted({o for p in _parsers(parser) for a in p._actions for o in a.option_strings})
+        given = [w.split("=")[0] for w in message.split(":", 1)[1].split() if w.startswith("-")]
+    else:
+        return ""
+    hints = [close[0] for g in given if (close := difflib.get_close_matches(g, known, 1))]
+    return f"; did you mean {' '.join(hints)}?" if hints else ""
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and its subcommands' parsers."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found += [p for sub in action.choices.values() for p in _parsers(sub)]
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -460,11 +460,15 @@ def from_results(
     """The model `variant` as the results file measured it, with its run's constants."""
     rows = [r for r in res["rows"] if r.variant == variant and arch in (None, r.arch)]
     if not rows:
-        have = ", ".join(sorted({r.label for r in res["rows"]}))
+        import difflib
+
+        names = sorted({r.variant for r in res["rows"]})
+        close = difflib.get_close_matches(variant, names, 1)
         raise UsageError(
             f"{results_path}: no variant {variant!r}"
             + (f" for arch {arch!r}" if arch else "")
-            + f"; it holds {have}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + f" (it holds {', '.join(names)})"
         )
     if len(rows) > 1:
         archs = ", ".join(r.arch for r in rows)

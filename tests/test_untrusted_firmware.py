@@ -611,3 +611,18 @@ def test_a_huge_source_in_the_tree_is_refused_unread(tmp_path):
     done = edgebench("run", "--quick", "--tflm-tree", tree, "--out", tmp_path / "out")
     _one_line_exit_2(done)
     assert "is no TFLM source" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["run", "--datset", "nab:x"], "did you mean --dataset?"),
+        (["rn"], "did you mean run?"),
+        (["report", "--bogus-flag-x"], ""),
+    ],
+)
+def test_a_misspelt_option_or_command_gets_a_suggestion(args, hint):
+    done = edgebench(*args)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.endswith(hint) if hint else "did you mean" not in last, last
