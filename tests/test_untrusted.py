@@ -429,7 +429,7 @@ def test_a_trace_of_the_wrong_shape_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("arena_bytes", -16, "-16 is less than the minimum of 0"),
+        ("arena_bytes", -16, "-16 is less than the minimum of 1"),
         ("point_f1", 7.5, "7.5 is greater than the maximum of 1"),
         ("far", -2, "-2 is less than the minimum of 0"),
     ],
