@@ -6,7 +6,7 @@ two rows is shown as not comparable, with the first differing condition, as the 
 does.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tabulate import tabulate
@@ -94,8 +94,22 @@ def compare(a: dict, b: dict) -> list[Change]:
         found += [_change(name, metric, ra, rb) for metric in METRICS]
         for board in boards:
             va, vb = ra.boards.latency_ms(board), rb.boards.latency_ms(board)
-            found.append(Change(name, f"est ms @ {board}", va, vb, _faster(va, vb)))
+            was, now = basis(ra, board), basis(rb, board)
+            if was != now:  # another method, not another model: neither better nor worse
+                change = Change(name, f"est ms @ {board}", va, vb, "not comparable")
+                found.append(replace(change, note=f"basis: {was} -> {now}"))
+            else:
+                found.append(Change(name, f"est ms @ {board}", va, vb, _faster(va, vb)))
     return found
+
+
+def basis(row: Row, board: str) -> str:
+    """What `row`'s estimate on `board` rests on: the firmware (which build of it), or the
+    host proxies (MACs and the flatbuffer)."""
+    est = row.boards.get(board)
+    if est is None or est.basis is None:
+        return "MACs and the flatbuffer"
+    return f"{est.basis}, {row.firmware.firmware_tool or 'unknown build'}"
 
 
 def _change(name: str, metric: str, ra: Row, rb: Row) -> Change:

@@ -343,7 +343,7 @@ def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "
     found = answers(res, constraints)
     nowhere = _unshipped(res, constraints, found)
     unscored = unscored_line(res)
-    lines = [f"{bold}{unscored}{bold}"] if unscored else []
+    lines = [basis_line(res)] + ([f"{bold}{unscored}{bold}"] if unscored else [])
     lines += [f"{bold}`{arch}`: nothing to ship.{bold} {why}" for arch, why in nowhere.items()]
     table = _table(res, found, nowhere, constraints)
     return "\n\n".join(lines + ([table] if table else []))
@@ -411,6 +411,27 @@ RULE = (
     "linked for the board's core (RAM: arena + static data + stack's high-water mark); "
     "`~`: no firmware for that core, so the flatbuffer and the host's arena stand in."
 )
+
+
+def basis_line(res: dict) -> str:
+    """What the answer's board figures rest on: the firmware measured per core, or host
+    proxies (and why, and how to measure the firmware)."""
+    rows = res["rows"]
+    cores = sorted({core for r in rows for core in r.firmware.firmware or {}})
+    if cores:
+        return (
+            f"Board figures: the firmware built and emulated for {', '.join(cores)} (flash and "
+            "RAM of the linked image, latency from its instructions); `~` marks a board whose "
+            "core had none."
+        )
+    why = next((r.firmware.firmware_error for r in rows if r.firmware.firmware_error), None)
+    return (
+        "Board figures: host proxies, no firmware was built"
+        + (f" ({text(why)})" if why else "")
+        + ": flash is the flatbuffer plus a runtime allowance, RAM the host's arena, latency "
+        "a MAC fit. `--tflm-tree` and the Arm toolchain measure the firmware instead (README, "
+        '"Firmware per Cortex-M core").'
+    )
 
 
 def unscored_line(res: dict) -> str | None:

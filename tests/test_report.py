@@ -88,11 +88,13 @@ def test_an_arch_that_ships_nowhere_is_one_line_not_a_row_per_board(small):
     for row in res["rows"]:
         row.detection.baseline_best_point_f1 = 0.99  # nothing beats this baseline
     text = report.answer_text(res)
-    (line,) = text.splitlines()  # no table: nothing ships anywhere
+    basis, line = text.split("\n\n")  # no table: nothing ships anywhere
+    assert basis == report.basis_line(res)
     assert line.startswith("`seed`: nothing to ship. Its best-scoring variant, `seed/")
     assert "does not beat the baseline" in line
     assert report.answer_table(res) == ""
-    assert report.answer_text(small) == report.answer_table(small)  # seed ships: no line
+    shipped = report.answer_text(small)  # seed ships: no line for it
+    assert shipped == report.basis_line(small) + "\n\n" + report.answer_table(small)
 
 
 def test_pareto_front():

@@ -626,3 +626,41 @@ def test_a_misspelt_option_or_command_gets_a_suggestion(args, hint):
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last.endswith(hint) if hint else "did you mean" not in last, last
+
+
+# ---- the answer says what its board figures rest on (issue: the answer means what it says) --
+
+
+def test_diff_of_a_firmware_run_against_a_proxy_run_calls_no_estimate_better_or_worse():
+    from bench import diff, results
+
+    proxy = results.read(GOLDEN)
+    measured = results.read(GOLDEN)
+    for row in measured["rows"]:
+        row.firmware.firmware_tool = "arm-none-eabi-gcc 12.2.1, TFLM tree 0a, unicorn 2.1.4"
+        for est in (row.boards.boards or {}).values():
+            est.est_latency_ms *= 3
+            est.basis = "firmware on cortex-m4+fp"
+    estimates = [c for c in diff.compare(proxy, measured) if c.metric.startswith("est ms")]
+    assert {c.sense for c in estimates} == {"not comparable"}
+    assert {c.note for c in estimates} == {
+        "basis: MACs and the flatbuffer -> firmware on cortex-m4+fp, arm-none-eabi-gcc 12.2.1, "
+        "TFLM tree 0a, unicorn 2.1.4"
+    }
+    same = [c for c in diff.compare(measured, measured) if c.metric.startswith("est ms")]
+    assert {c.sense for c in same} == {"same"}
+
+
+def test_the_answer_opens_with_what_its_board_figures_rest_on():
+    from bench import report, results
+
+    proxy = results.read(GOLDEN)
+    for row in proxy["rows"]:
+        row.firmware.firmware_error = "unavailable: no TFLM tree, give --tflm-tree"
+    first = report.answer_text(proxy).splitlines()[0]
+    assert first.startswith("Board figures: host proxies, no firmware was built (unavailable:")
+    assert "`--tflm-tree` and the Arm toolchain measure the firmware" in first
+    measured = results.read(GOLDEN)
+    measured["rows"][2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
+    first = report.answer_text(measured).splitlines()[0]
+    assert first.startswith(f"Board figures: the firmware built and emulated for {M4} ")
