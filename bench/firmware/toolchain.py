@@ -1,5 +1,5 @@
 """What the firmware path needs, found or named: the Arm cross-compiler with newlib,
-a TFLM source tree, and the unicorn emulator (the `firmware` extra).
+a TFLM source tree, and the unicorn emulator (installed with edgebench).
 
 Each is optional: without one, every firmware figure reads "unavailable: <what is
 missing>, <how to get it>" and the rest of the run is unaffected."""
@@ -91,7 +91,7 @@ def missing_emulator() -> str | None:
         import elftools  # noqa: F401
         import unicorn  # noqa: F401
     except ImportError as err:
-        return f"unavailable: no {err.name} module, pip install -e '.[firmware]'"
+        return f"unavailable: no {err.name} module, reinstall edgebench (pip install -e .)"
     return None
 
 
