@@ -1,16 +1,25 @@
 """Which variant to ship: one rule, one answer per board (and per architecture).
 
-The rule: among the variants that meet the constraints (run on TFLite Micro, lose at
-most the allowed point F1 against float32, beat the best non-learned baseline beyond
-noise with no more false alarms than it, and any limits given) and fit the board
-(flash: model + runtime; SRAM: arena + I/O + runtime), ship the one that spends the
-least estimated energy per inference; ties go to the smaller flatbuffer, then the
-better point F1.
+The rule: among the variants that meet the constraints and fit the board (flash: model
++ runtime; SRAM: arena + I/O + runtime), ship the one that spends the least estimated
+energy per inference; ties go to the smaller flatbuffer, then the better point F1. To
+meet the constraints a variant must
+- run on TFLite Micro and lose at most the allowed point F1 against float32;
+- beat every baseline's point F1 beyond noise: the constant ones (always alarm, random
+  alarms at its rate) are the floor, and the best *informative* one (a learned-free
+  detector that is neither constant nor degenerate, i.e. alarming on some points and on
+  fewer than half of the normal ones: today the rolling z-score) must be beaten too;
+- raise false alarms on fewer than half of the normal points (at that rate an alarm
+  says no more than a coin), and on no more of them than the informative baseline does.
+  Only an informative baseline licenses a false-alarm rate: always alarm and random
+  never do;
+- on NAB's data, score above the null detector's NAB standard score of 0;
+- meet any limits given.
 
-Noise: "beats the baseline" needs the paired block-bootstrap interval of the F1
-difference (`bench.bootstrap`) wholly above 0; a loss against float32 is out only when
-its paired interval lies wholly below the allowed loss, and said to be within noise when
-it straddles it. With several training seeds (`--seeds`), point F1 and its loss are the
+Noise: "beats" needs the paired block-bootstrap interval of the F1 difference
+(`bench.bootstrap`) wholly above 0; a loss against float32 is out only when its paired
+interval lies wholly below the allowed loss, and said to be within noise when it
+straddles it. With several training seeds (`--seeds`), point F1 and its loss are the
 means over seeds, and their Student-t interval adds the training noise. The report's
 first screen, its per-architecture tables and the answer `edgebench run` prints all
 come from `answer`.
@@ -22,6 +31,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from bench import InvalidResults
+from bench.detection import DEGENERATE_FAR
 from bench.schema import Row
 
 Objectives = tuple[tuple[str, str], ...]
@@ -103,9 +113,15 @@ class Constraints:
             if value is not None:
                 parts.append(text.format(value))
         if self.beat_baselines:
-            parts.append("beats the best baseline's point F1 beyond noise")
+            parts.append(
+                "beats every baseline's point F1 beyond noise (on NAB also the null "
+                "detector's score)"
+            )
         if self.baseline_far:
-            parts.append("no more false alarms than that baseline")
+            parts.append(
+                "false alarms on fewer than half the normal points and no more than the "
+                "informative baseline raises"
+            )
         return ", ".join(parts) or "none"
 
     def rejects(self, row: Row) -> str | None:
@@ -121,9 +137,11 @@ class Constraints:
             # a brought model scored on no data: judged on fit, energy and latency alone
             return self.over_resources(row) if row.id.detection_skipped else "no detection result"
         f1, _ = point_f1(row)
-        if self.beat_baselines and (reason := below_baseline(row)):
+        if self.beat_baselines and (reason := below_baseline(row) or below_informative(row)):
             return reason
         if self.baseline_far and (reason := more_false_alarms(row)):
+            return reason
+        if self.beat_baselines and (reason := below_null_on_nab(row)):
             return reason
         checks = (
             (self.max_f1_loss, judged_loss(row), "point F1 loss {:.3f} > {}" + _beyond(row), "max"),
@@ -171,16 +189,47 @@ def below_baseline(row: Row) -> str | None:
     return None
 
 
-def more_false_alarms(row: Row) -> str | None:
-    """Why `row` raises more false alarms than its best baseline, or None."""
-    mine, theirs = row.detection.far, row.detection.baseline_best_far
-    if mine is None or theirs is None or mine <= theirs:
+def below_informative(row: Row) -> str | None:
+    """Why `row` does not beat the informative baseline beyond noise, or None."""
+    found = row.detection
+    low, high = found.point_f1_delta_vs_informative_low, found.point_f1_delta_vs_informative_high
+    if found.baseline_informative is None or low is None or high is None or low > 0:
         return None
-    name = (row.detection.baseline_best or "").replace("_", " ")
+    name = found.baseline_informative.replace("_", " ")
     return (
-        f"{1000 * mine:.1f} false alarms per 1,000 normal points, more than the baseline "
-        f"{name}'s {1000 * theirs:.1f}"
+        f"point F1 {point_f1(row)[0]:.3f} does not beat the informative baseline {name} "
+        f"({found.baseline_informative_point_f1:.3f}) beyond noise (paired 95 % interval "
+        f"{low:+.3f} to {high:+.3f})"
     )
+
+
+def more_false_alarms(row: Row) -> str | None:
+    """Why `row` raises too many false alarms, or None: half the normal points or more,
+    or more than the informative baseline (the only one that licenses a rate)."""
+    mine, found = row.detection.far, row.detection
+    if mine is None:
+        return None
+    if mine >= DEGENERATE_FAR:
+        return (
+            f"{1000 * mine:.1f} false alarms per 1,000 normal points: on half of them or "
+            "more an alarm says no more than a coin"
+        )
+    theirs = found.baseline_informative_far
+    if found.baseline_informative is None or theirs is None or mine <= theirs:
+        return None
+    name = found.baseline_informative.replace("_", " ")
+    return (
+        f"{1000 * mine:.1f} false alarms per 1,000 normal points, more than the informative "
+        f"baseline {name}'s {1000 * theirs:.1f}"
+    )
+
+
+def below_null_on_nab(row: Row) -> str | None:
+    """On NAB's data: why `row` does not beat NAB's null detector (standard score 0)."""
+    score = row.detection.nab_score_standard
+    if row.id.dataset != "nab" or score is None or score > 0:
+        return None
+    return f"NAB standard score {score:.1f} is not above the null detector's 0"
 
 
 def judged_loss(row: Row) -> float:

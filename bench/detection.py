@@ -466,7 +466,7 @@ def _figures(
         **rows,
     }
     random = random_point_f1(test.y_end, rate)
-    candidates = {name: b["point_f1"] for name, b in reference.items()} | {
+    candidates = {n: b["point_f1"] for n, b in reference.items() if not degenerate(n, b)} | {
         "random_at_alarm_rate": random
     }
     best = max(candidates, key=lambda k: candidates[k])
@@ -507,4 +507,37 @@ def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict)
     low, high = bootstrap.interval(drawn["point_f1"] - theirs)
     found["point_f1_delta_vs_baseline_low"], found["point_f1_delta_vs_baseline_high"] = low, high
     found["vs_baseline"] = bootstrap.verdict(low, high)
+    detector = informative(reference)
+    if detector is not None:
+        mine = baseline_alarms(detector, windows, reference)
+        assert mine is not None
+        theirs = bootstrap.points(cut, test.y_end, mine)["point_f1"]
+        low, high = bootstrap.interval(drawn["point_f1"] - theirs)
+        found |= {
+            "baseline_informative": detector,
+            "baseline_informative_point_f1": reference[detector]["point_f1"],
+            "baseline_informative_far": reference[detector]["far"],
+            "point_f1_delta_vs_informative_low": low,
+            "point_f1_delta_vs_informative_high": high,
+        }
     return found
+
+
+DEGENERATE_FAR = 0.5  # alarming on half the normal points or more: no better than a coin
+
+
+def degenerate(name: str, figures: dict) -> bool:
+    """A learned-free detector whose alarms say nothing: it never alarms on the test
+    points, or alarms on at least half of the normal ones (always alarm is the constant
+    reference, never degenerate: it stays the floor of point F1)."""
+    if name == "always_alarm":
+        return False
+    far = figures.get("far")
+    return figures.get("alarm_rate", 0.0) <= 0 or far is None or far >= DEGENERATE_FAR
+
+
+def informative(reference: dict[str, dict]) -> str | None:
+    """The best (point F1) learned-free baseline that is a detector: neither constant nor
+    degenerate. Its false-alarm rate is what licenses a variant's; None when none is."""
+    found = {n: b for n, b in reference.items() if n != "always_alarm" and not degenerate(n, b)}
+    return max(found, key=lambda n: found[n]["point_f1"], default=None)

@@ -580,6 +580,20 @@ class Detection(Record):
         doc="above, below, or within noise: where that paired interval lies against 0",
         label="vs baseline",
     )
+    baseline_informative: str | None = metric(
+        doc="the best learned-free baseline that is a detector (neither constant nor alarming "
+        "on half the normal points): the one whose false alarms license a variant's"
+    )
+    baseline_informative_point_f1: float | None = metric(
+        "ratio", label="informative baseline F1", fmt="{:.3f}"
+    )
+    baseline_informative_far: float | None = metric(
+        "ratio", label="informative baseline FAR", fmt="{:.3f}"
+    )
+    point_f1_delta_vs_informative_low: float | None = metric(
+        "ratio", "paired 95 % interval of point F1 minus the informative baseline's"
+    )
+    point_f1_delta_vs_informative_high: float | None = metric("ratio")
     bootstrap: str | None = metric(doc="the block bootstrap behind every interval here")
     detection_warnings: list[str] = metric(doc="why a figure here is not to be trusted")
     window_precision: float = metric(

@@ -151,6 +151,11 @@ def test_verdicts_rest_on_the_paired_intervals():
         "baseline_best_far": 0.04,
         "point_f1_delta_vs_baseline_low": -0.03,
         "point_f1_delta_vs_baseline_high": 0.12,
+        "baseline_informative": "rolling_zscore",
+        "baseline_informative_point_f1": 0.45,
+        "baseline_informative_far": 0.04,
+        "point_f1_delta_vs_informative_low": 0.01,
+        "point_f1_delta_vs_informative_high": 0.12,
     }
     row = Row.of(given)
     # above the baseline's point F1, but the paired interval holds 0
@@ -160,7 +165,8 @@ def test_verdicts_rest_on_the_paired_intervals():
     )
     beyond = Row.of({**given, "point_f1_delta_vs_baseline_low": 0.01})
     assert Constraints().rejects(beyond) == (
-        "50.0 false alarms per 1,000 normal points, more than the baseline rolling zscore's 40.0"
+        "50.0 false alarms per 1,000 normal points, more than the informative baseline "
+        "rolling zscore's 40.0"
     )
     fewer = Row.of({**given, "point_f1_delta_vs_baseline_low": 0.01, "far": 0.04})
     # a loss of 0.1 whose paired interval reaches +0.01: within noise, so not out
@@ -345,3 +351,55 @@ def test_the_noise_table_shows_each_interval_and_verdict():
     # its threshold's F1 gain (+0.100) is mostly where it fell: at float32's alarm count
     assert cells[8:11] == ["+0.010 [-0.040, +0.060]", "0.920", "0.998"]
     assert report.noise_table([Row.of({"arch": "a", "variant": "v"})]) == []
+
+
+def _scored(**given):
+    base = {
+        "arch": "a", "variant": "x", "tflm_deployable": True, "size_bytes": 100,
+        "point_f1": 0.78, "far": 0.30, "baseline_best": "always_alarm",
+        "baseline_best_point_f1": 0.70, "baseline_best_far": 1.0,
+        "point_f1_delta_vs_baseline_low": 0.02, "point_f1_delta_vs_baseline_high": 0.12,
+    }  # fmt: skip
+    return Row.of(base | given)
+
+
+def test_always_alarm_never_licenses_a_false_alarm_rate():
+    """SKAB's case: F1 0.756 over always alarm's 0.705 at FAR 0.532 shipped; a weak
+    detector cannot pass now, however it beats the constant floor."""
+    assert Constraints().rejects(_scored(far=0.532)) == (
+        "532.0 false alarms per 1,000 normal points: on half of them or more an alarm says "
+        "no more than a coin"
+    )
+    quiet = {"baseline_informative": "rolling_zscore", "baseline_informative_far": 0.011}
+    quiet |= {"baseline_informative_point_f1": 0.036}
+    quiet |= {"point_f1_delta_vs_informative_low": 0.7, "point_f1_delta_vs_informative_high": 0.8}
+    assert Constraints().rejects(_scored(**quiet)) == (
+        "300.0 false alarms per 1,000 normal points, more than the informative baseline "
+        "rolling zscore's 11.0"
+    )
+    assert Constraints().rejects(_scored(**quiet, far=0.01)) is None
+    # without an informative baseline, only the coin bound licenses: under it, it ships
+    assert Constraints().rejects(_scored()) is None
+    assert Constraints(baseline_far=False).rejects(_scored(far=0.532)) is None  # asked for
+
+
+def test_on_nab_a_variant_must_beat_the_null_detector():
+    below = _scored(dataset="nab", far=0.02, nab_score_standard=-170.0)
+    assert Constraints().rejects(below) == (
+        "NAB standard score -170.0 is not above the null detector's 0"
+    )
+    assert Constraints().rejects(_scored(dataset="nab", far=0.02, nab_score_standard=5.0)) is None
+    assert Constraints().rejects(_scored(far=0.02, nab_score_standard=-170.0)) is None  # not NAB
+
+
+def test_a_degenerate_baseline_is_neither_informative_nor_a_licence():
+    from bench.detection import degenerate, informative
+
+    always = {"point_f1": 0.136, "far": 1.0, "alarm_rate": 1.0}
+    loud = {"point_f1": 0.134, "far": 1.0, "alarm_rate": 0.999}  # the seed's z-score, cut at 0
+    quiet = {"point_f1": 0.036, "far": 0.011, "alarm_rate": 0.015}  # SKAB's
+    silent = {"point_f1": 0.0, "far": 0.0, "alarm_rate": 0.0}
+    assert [degenerate("rolling_zscore", b) for b in (loud, quiet, silent)] == [True, False, True]
+    assert not degenerate("always_alarm", always)  # the constant floor of point F1
+    assert informative({"always_alarm": always, "rolling_zscore": loud}) is None
+    assert informative({"always_alarm": always, "rolling_zscore": quiet}) == "rolling_zscore"
