@@ -15,6 +15,10 @@ meet the constraints a variant must
   never do;
 - on NAB's data, score above the null detector's NAB standard score of 0;
 - meet any limits given.
+Where detection cannot be scored (a model brought without --dataset, data without
+labels) the detection rules give way to agreement: a variant derived from float32 ships
+only with its scores compared with float32's (rank correlation measured), and a
+distilled student, another architecture, not at all.
 
 Noise: "beats" needs the paired block-bootstrap interval of the F1 difference
 (`bench.bootstrap`) wholly above 0; a loss against float32 is out only when its paired
@@ -133,9 +137,10 @@ class Constraints:
         if self.require_tflm and not row.tflm.tflm_deployable:
             why = (row.tflm.tflm_error or "not measured").split("; ")
             return f"not deployable on TFLite Micro: {'; '.join(why[:2])}"
+        if row.id.detection_skipped:  # no labels to score on: fit, energy and agreement
+            return unscored(row) or self.over_resources(row)
         if row.detection.point_f1 is None:
-            # a brought model scored on no data: judged on fit, energy and latency alone
-            return self.over_resources(row) if row.id.detection_skipped else "no detection result"
+            return "no detection result"
         f1, _ = point_f1(row)
         if self.beat_baselines and (reason := below_baseline(row) or below_informative(row)):
             return reason
@@ -186,6 +191,21 @@ def below_baseline(row: Row) -> str | None:
             f"point F1 {f1:.3f} beats the baseline {name} ({best:.3f}) only within noise "
             f"(paired 95 % interval {low:+.3f} to {high:+.3f})"
         )
+    return None
+
+
+def unscored(row: Row) -> str | None:
+    """Why a variant whose detection nobody scored cannot ship: a student of another
+    architecture (only scored detection can vouch for it), or a variant whose agreement
+    with its float32 was not measured; None for the rest (the float32 itself, a model
+    brought as it is, a variant whose scores were compared with float32's)."""
+    if row.id.student:
+        return (
+            "a distilled student, another architecture than the model it learnt from: it "
+            "ships only where its detection was scored on labelled data"
+        )
+    if row.id.parent is not None and row.vs_float32.score_rank_correlation is None:
+        return "its agreement with float32 was not measured (no scores to compare)"
     return None
 
 

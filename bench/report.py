@@ -349,6 +349,16 @@ def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "
     return "\n\n".join(lines + ([table] if table else []))
 
 
+def _quality(row: Row, constraints: Constraints) -> list[str]:
+    """The answer's detection cells: point F1, FAR, best baseline; where nobody scored
+    detection, what vouches for the variant instead (its agreement with float32)."""
+    if not row.id.detection_skipped:
+        return [_f1_cell(row, constraints), _cell(row, "far", "{:.3f}", None), _baseline(row)]
+    rho = row.vs_float32.score_rank_correlation
+    agreement = "float32 itself" if row.id.parent is None else f"scores' rank corr {rho:.3f}"
+    return [f"not scored ({agreement})", "", ""]
+
+
 def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     """Per board (and arch): the variant to ship, its estimates, memory and quality; an
     arch that ships to no board is left out (`answer_text` says why); empty when none
@@ -377,9 +387,7 @@ def _table(res: dict, found: Answers, nowhere: dict, constraints: Constraints) -
                 f"{est.est_latency_ms:.3g}" + ("" if est.calibrated else " *"),
                 f"{est.est_energy_uj:.3g}",
                 *_memory(row, boards[board]),
-                _f1_cell(row, constraints),
-                _cell(row, "far", "{:.3f}", None),
-                _baseline(row),
+                *_quality(row, constraints),
             ]
         )
     if not body:
@@ -441,7 +449,19 @@ def unscored_line(res: dict) -> str | None:
         return None
     return (
         f"Detection was not scored ({why}): the answer ranks by fit on the board, then "
-        "energy and latency."
+        "energy, among the variants of your own model whose scores were compared with its "
+        "float32's; a distilled student (another architecture) ships nowhere."
+    ) + _trained_on(res)
+
+
+def _trained_on(res: dict) -> str:
+    """Where a brought model's recipes learnt, when the run was given no data of its own."""
+    where = next((r.id.trained_on for r in res["rows"] if r.id.trained_on), None)
+    if where is None:
+        return ""
+    return (
+        f" Its int8 calibration, pruning, QAT, clustering and distillation trained or "
+        f"calibrated on {text(where)}."
     )
 
 

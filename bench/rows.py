@@ -192,6 +192,8 @@ def registry_rows(
                 recipe=variant.summary,
                 recipe_params=variant.params,
                 lineage=lineage(name),
+                student=variant.student or None,
+                trained_on=trained_on(s, dataset, variant),
                 f1_target=str(variant.f1_target) if variant.f1_target else None,
             )
         )
@@ -202,6 +204,7 @@ def registry_rows(
             row.fail(_build_error(one))
         else:
             measured(s, row, one, ctx, how)
+            row.id.detection_skipped = unscored(s, dataset)
             if row.detection.window_score is not None:
                 row.detection.score_choice = why or row.detection.score_choice
         rows.append(row)
@@ -224,16 +227,32 @@ def arch_settings(s: Session, ctx: BuildContext, float32: Any) -> tuple[Settings
 
 
 def measured(s: Session, row: Row, one: Outcome, ctx: BuildContext, how: Settings) -> None:
-    """A built variant's model saved and measured into its row."""
+    """A built variant's model saved and measured into its row (its scores too where its
+    detection is not scored: they show its agreement with float32)."""
     assert one.model is not None
     if one.note:
         s.log(f"warning: [{ctx.arch.name}] {one.name}: {one.note}")
     save_model(s.cfg.out, one.model, row)
     row.id.cache_key, row.id.cached, row.id.build_seconds = one.key, one.cached, one.build_seconds
-    scored = s.cfg.model is None or s.cfg.dataset is not None
-    measure(one.model, ctx.windows.test.x, ctx.windows if scored else None, how, row)
-    if not scored:
-        row.id.detection_skipped = SKIPPED
+    measure(one.model, ctx.windows.test.x, ctx.windows, how, row)
+
+
+def unscored(s: Session, dataset: Dataset) -> str | None:
+    """Why the registry's rows are not scored for detection: a model brought without
+    --dataset, or data without labels; None when they are."""
+    if s.cfg.model is not None and s.cfg.dataset is None:
+        return SKIPPED
+    if not dataset.labelled:
+        return NO_LABELS
+    return None
+
+
+def trained_on(s: Session, dataset: Dataset, variant: Any) -> str | None:
+    """Where a brought Keras model's data-dependent recipe trained or calibrated without
+    data named for it (--dataset): the built-in stream."""
+    if s.cfg.model is None or s.cfg.dataset is not None or not variant.needs_data():
+        return None
+    return f"{dataset.name} (the built-in stream: no --dataset given)"
 
 
 def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
@@ -271,6 +290,7 @@ SKIPPED = (
     "a model brought in is scored for detection only on data you name: pass "
     "--dataset (nepse for the built-in stream)"
 )
+NO_LABELS = "the data hold no label column: their scores are measured, not their detection"
 
 
 def tflite_row(s: Session, path: Path, dataset: Dataset) -> tuple[Row, Windows | None]:

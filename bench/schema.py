@@ -258,6 +258,10 @@ class Identity(Record):
     recipe: str | None = metric()
     recipe_params: dict[str, Any] | None = metric()
     lineage: str | None = metric(label="lineage")
+    student: bool | None = metric(doc="a distilled student: another architecture than its teacher")
+    trained_on: str | None = metric(
+        doc="the data its recipe trained or calibrated on, where the run scored it on none"
+    )
     f1_target: str | None = metric()
     input_shape: list[int] | None = metric()
     artifact: str | None = metric(doc="the .tflite, relative to the results file")

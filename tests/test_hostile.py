@@ -241,3 +241,11 @@ def test_a_series_without_labels_runs_and_reports(tmp_path):
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "REPORT.md").read_text()
     assert "single class" in text
+    said = [ln for ln in done.stdout.splitlines() if ln.startswith("Detection was not scored")]
+    assert said == [
+        "Detection was not scored (the data hold no label column: their scores are measured, "
+        "not their detection): the answer ranks by fit on the board, then energy, among the "
+        "variants of your own model whose scores were compared with its float32's; a "
+        "distilled student (another architecture) ships nowhere."
+    ]
+    assert "not scored (" in done.stdout  # no F1 of 0.000 against "always alarm"

@@ -403,3 +403,18 @@ def test_a_degenerate_baseline_is_neither_informative_nor_a_licence():
     assert not degenerate("always_alarm", always)  # the constant floor of point F1
     assert informative({"always_alarm": always, "rolling_zscore": loud}) is None
     assert informative({"always_alarm": always, "rolling_zscore": quiet}) == "rolling_zscore"
+
+
+def test_what_nobody_scored_ships_only_as_the_users_own_model_with_measured_agreement():
+    unscored = {"detection_skipped": "no labels", "point_f1": 0.0, "far": 0.0}
+    student = _scored(**unscored, parent="float32", student=True, score_rank_correlation=0.99)
+    assert Constraints().rejects(student).startswith("a distilled student, another architecture")
+    blind = _scored(**unscored, parent="float32")
+    assert Constraints().rejects(blind) == (
+        "its agreement with float32 was not measured (no scores to compare)"
+    )
+    assert (
+        Constraints().rejects(_scored(**unscored, parent="float32", score_rank_correlation=0.9))
+        is None
+    )
+    assert Constraints().rejects(_scored(**unscored)) is None  # float32 itself

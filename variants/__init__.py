@@ -56,6 +56,13 @@ class Variant:
     summary: str = ""
     f1_target: F1Target | None = None
     trains: bool = False  # the recipe trains or fine-tunes a model (seconds, not less)
+    student: bool = False  # another architecture than the model it starts from
+
+    def needs_data(self) -> bool:
+        """Whether the recipe trains, fine-tunes or calibrates on data (the float32
+        conversion and its float16 and dynamic-range copies read none)."""
+        derived = self.parent not in (None, "float32")
+        return self.trains or derived or "calibration_windows" in self.params
 
 
 REGISTRY: dict[str, Variant] = {}
@@ -68,6 +75,7 @@ def register(
     parent: str | None = None,
     f1_target: F1Target | None = None,
     trains: bool = False,
+    student: bool = False,
     **params: Any,
 ) -> Callable[[Recipe], Recipe]:
     """Decorator: add `recipe` to the registry under `name` with fixed `params`."""
@@ -76,7 +84,9 @@ def register(
         if name in REGISTRY:
             raise ValueError(f"variant {name!r} is registered twice")
         summary = (recipe.__doc__ or "").strip().splitlines()[0] if recipe.__doc__ else ""
-        REGISTRY[name] = Variant(name, recipe, dict(params), parent, summary, f1_target, trains)
+        REGISTRY[name] = Variant(
+            name, recipe, dict(params), parent, summary, f1_target, trains, student
+        )
         return recipe
 
     return add
@@ -87,6 +97,7 @@ def register_float_and_int8(
     transform: Callable[..., Any],
     summary: str,
     f1_target: F1Target | None = None,
+    student: bool = False,
     **params: Any,
 ) -> None:
     """Register `name` (the Keras model from `transform(ctx, **params)`, as float32) and
@@ -104,8 +115,10 @@ def register_float_and_int8(
     as_float32.__qualname__ = f"{transform.__qualname__}.float32"
     as_int8.__qualname__ = f"{transform.__qualname__}.int8"
     as_float32.__module__ = as_int8.__module__ = transform.__module__
-    register(name, parent="float32", f1_target=f1_target, trains=True, **params)(as_float32)
-    register(f"{name}_int8", parent=name, f1_target=f1_target, **params)(as_int8)
+    register(name, parent="float32", f1_target=f1_target, trains=True, student=student, **params)(
+        as_float32
+    )
+    register(f"{name}_int8", parent=name, f1_target=f1_target, student=student, **params)(as_int8)
 
 
 def check_names(archs: Iterable[str], names: Iterable[str]) -> None:

@@ -36,5 +36,6 @@ register_float_and_int8(
     distill,
     "student (fewer, narrower layers) trained on the teacher's reconstructions",
     f1_target=F1Target(min_ratio=0.95),
+    student=True,
     alpha=0.5,
 )

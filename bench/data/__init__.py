@@ -42,6 +42,7 @@ class Dataset:
     protocol: str  # whose conventions: "synthetic", "skab", "nab" or "csv"
     warnings: list[str] = field(default_factory=list)
     leaderboard: dict = field(default_factory=dict)  # others' published figures
+    labelled: bool = True  # False: no label column, so detection cannot be scored
 
     @property
     def channels(self) -> tuple[str, ...]:

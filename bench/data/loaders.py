@@ -414,6 +414,7 @@ def load_csv(path: Path, columns: CsvColumns) -> Dataset:
             f"{path}: {n} data row(s) are too few to split 60/20/20 into "
             f"training, validation and test parts; give at least {MIN_CSV_ROWS}"
         )
+    labelled = labels is not None
     if labels is None:
         labels = np.zeros(n, np.int8)
         warnings.append(
@@ -426,4 +427,5 @@ def load_csv(path: Path, columns: CsvColumns) -> Dataset:
         [_series(stem, values, labels, (int(n * 0.6), int(n * 0.8)), names)],
         "csv",
         warnings,
+        labelled=labelled,
     )
