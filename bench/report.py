@@ -10,6 +10,7 @@ from bench import results, schema
 from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
 from bench.choose import Constraints, answer, nothing_qualifies, pareto, within_noise
+from bench.detection import degenerate
 from bench.firmware import tables as firmware_tables
 from bench.markup import text
 from bench.schema import Row
@@ -268,10 +269,16 @@ def baseline_rows(res: dict, arch: str) -> list[Row]:
     """The non-learned detectors of `arch`'s test points, as table rows."""
     found = (res.get("baselines") or {}).get(arch) or {}
     return [
-        Row.of({"arch": arch, "variant": f"baseline: {name.replace('_', ' ')}", **figures})
+        Row.of({"arch": arch, "variant": _baseline_name(name, figures), **figures})
         for name, figures in found.items()
         if isinstance(figures, dict)
     ]
+
+
+def _baseline_name(name: str, figures: dict) -> str:
+    """`baseline: rolling zscore`, said degenerate where its alarms say nothing."""
+    said = f"baseline: {name.replace('_', ' ')}"
+    return said + (" (degenerate)" if degenerate(name, figures) else "")
 
 
 DELTA = "point_f1_delta_vs_float32"
@@ -922,7 +929,9 @@ NOTES = [
     "score from its published definition (null detector 0, perfect 100). Baselines on the "
     "same points: always alarm, random alarms at the variant's own alarm rate (expected "
     "F1), a rolling z-score of the newest point against its window with the threshold "
-    "set the same way. Window F1 (a window is anomalous when any of its points is) "
+    "set the same way; a baseline that never alarms or alarms on half the normal points "
+    "or more is marked degenerate and is never the best. Window F1 (a window is "
+    "anomalous when any of its points is) "
     "flatters a detector that keeps alarming after a spike: it is kept for reference "
     "only. No point-adjusted F1 is reported.",
 ]
