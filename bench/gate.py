@@ -310,7 +310,10 @@ def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
     for pattern, limits in table.items():
         matched = [r for r in rows if fnmatch.fnmatchcase(r.label, pattern)]
         if not matched:
-            have = ", ".join(sorted({r.label for r in rows})[:6])
+            labels = sorted({r.label for r in rows})
+            have = ", ".join(labels[:6]) + (
+                f" and {len(labels) - 6} more" if len(labels) > 6 else ""
+            )
             raise InvalidResults(f"budget {pattern!r} matches no row (the results hold {have})")
         board = (limits.get("max_est_latency_ms") or {}).get("board")
         if board is not None and board not in boards:

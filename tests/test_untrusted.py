@@ -575,7 +575,11 @@ def test_the_readmes_budgets_example_loads(tmp_path):
     path.write_text(block)
     tols, budgets = gate.load_gates(path)
     assert tols.f1_tolerance == 0.005
-    assert budgets["deep/int8"]["min_point_f1"] == 0.85
+    assert budgets["seed/int8"]["min_point_f1"] == 0.3
+    sample = Path(__file__).parent.parent / "reports" / "sample" / "results.json"
+    done = edgebench("gate", sample, "--budgets", path)  # the default run, as written
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "6 checks, 0 failed, 0 not comparable"
 
 
 # ---- what a new user trips over (#28): columns, separators, housekeeping -----------------
