@@ -672,6 +672,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         f"wrote {', '.join(p.name for p in paths)} to {out} ({len(fw.model):,} bytes, arena "
         f"{export.arena_constant(fw.arena_bytes, args.arena_margin):,} bytes with margin)"
     )
+    if (out / "firmware").is_dir():
+        print(f'build the firmware: make -C {out / "firmware"} -j"$(nproc)" CORE=cortex-m4+fp')
     return 0
 
 
