@@ -875,6 +875,23 @@ def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     return found
 
 
+def _latest(args: argparse.Namespace) -> None:
+    """The latest run's results, where a command was given none: `reports/latest` here or
+    in the nearest folder above that has one (a run started anywhere in a project)."""
+    default = LATEST / "results.json"
+    for name in ("results", "b"):
+        if getattr(args, name, None) != default or default.exists():
+            continue
+        here = Path.cwd().resolve()
+        found = next((d / default for d in (here, *here.parents) if (d / default).exists()), None)
+        if found is None:
+            raise UsageError(
+                f"no results file given, and no {default} in {here} or any folder above it: "
+                "give one, or run `edgebench run` first"
+            )
+        setattr(args, name, found)
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else argv
@@ -883,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
+        _latest(args)
         return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"edgebench: error: {err}", file=sys.stderr)

@@ -413,3 +413,24 @@ def test_the_readmes_api_snippet_runs_as_pasted_into_a_script(tmp_path):
     assert [p[0] for p in printed] == ["seed/float32", "seed/int8"]
     assert all(p[1] != "None" and p[2] != "None" for p in printed)
     assert "| seed   | " in done.stdout  # the answer
+
+
+def test_the_latest_run_is_found_from_any_folder_below_the_project(tmp_path):
+    import shutil
+
+    run = tmp_path / "reports" / "runs" / "r1"
+    run.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "golden" / "results-small.json", run / "results.json")
+    (tmp_path / "reports" / "latest").symlink_to(Path("runs") / "r1")
+    below = tmp_path / "src" / "deeper"
+    below.mkdir(parents=True)
+    done = edgebench("report", cwd=below)
+    assert done.returncode == 0, done.stderr
+    assert (run / "REPORT.md").is_file()
+    inside = edgebench("report", cwd=tmp_path / "reports" / "runs")
+    assert inside.returncode == 0, inside.stderr  # the project root is two folders up
+    alone = tmp_path.parent / f"{tmp_path.name}-alone"
+    alone.mkdir()
+    lost = edgebench("report", cwd=alone)
+    assert lost.returncode == 2
+    assert "no reports/latest/results.json in" in lost.stderr
