@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FIGURES
 
 from bench import UsageError, diff, gate, report, results
 from bench.data.loaders import CsvColumns, load_csv
@@ -57,23 +58,6 @@ def _set(doc, path, value):
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-
-
-FIGURES = {  # one core's firmware figures, as a run writes them
-    "core": "cortex-m4+fp",
-    "flash_bytes": 40_000,
-    "flash_model_bytes": 2_000,
-    "flash_tflm_bytes": 30_000,
-    "flash_rest_bytes": 8_000,
-    "ram_bytes": 20_000,
-    "ram_arena_bytes": 1_000,
-    "ram_static_bytes": 2_000,
-    "ram_stack_bytes": 17_000,
-    "instructions": 9_000,
-    "instructions_by_op": {"(interpreter)": 1_000, "FULLY_CONNECTED": 8_000},
-    "output_max_abs_diff": 0.0,
-    "output_matches_host": True,
-}
 
 
 def _rich(base: dict, model: bytes | None = None) -> dict:

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import edgebench
+from helpers import FIGURES, edgebench
 
 from bench import MeasurementError
 from bench.cache import Cache, sealed
@@ -333,23 +333,6 @@ def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
 
 
 # ---- results files: every section typed and bounded; free text shown, never run ------------
-
-
-FIGURES = {
-    "core": M4,
-    "flash_bytes": 40_000,
-    "flash_model_bytes": 2_000,
-    "flash_tflm_bytes": 30_000,
-    "flash_rest_bytes": 8_000,
-    "ram_bytes": 20_000,
-    "ram_arena_bytes": 1_000,
-    "ram_static_bytes": 2_000,
-    "ram_stack_bytes": 17_000,
-    "instructions": 9_000,
-    "instructions_by_op": {"(interpreter)": 1_000, "FULLY_CONNECTED": 8_000},
-    "output_max_abs_diff": 0.0,
-    "output_matches_host": True,
-}
 
 
 def _golden(tmp_path: Path, edit) -> Path:
