@@ -879,6 +879,8 @@ def _latest(args: argparse.Namespace) -> None:
     """The latest run's results, where a command was given none: `reports/latest` here or
     in the nearest folder above that has one (a run started anywhere in a project)."""
     default = LATEST / "results.json"
+    if getattr(args, "model", None) is not None and args.command == "export":
+        return  # it exports the model given, and reads no results
     for name in ("results", "b"):
         if getattr(args, name, None) != default or default.exists():
             continue
