@@ -270,10 +270,10 @@ DAMAGE = {
 
 
 def test_each_kind_of_damage_to_the_firmware_cache_gives_the_clean_figures(
-    tiny_models, tc, tmp_path, capsys
+    tiny_models, tc, tmp_path, cache_dir, capsys
 ):
-    cache_dir = tmp_path / "cache"
-    shutil.copytree(_warm(tiny_models, tc), cache_dir)
+    _libraries(tiny_models, tc, cache_dir, into=tmp_path)
+    cache_dir = tmp_path  # the test's own cache from here on
     clean = _measure(tiny_models["int8"].model, tc, cache_dir)
     assert isinstance(clean[M4], CoreFirmware), clean
     objects = _objects(tc, cache_dir)
@@ -291,18 +291,11 @@ def test_each_kind_of_damage_to_the_firmware_cache_gives_the_clean_figures(
         assert "made anew" in warned[0], what
 
 
-_WARM: dict[str, Path] = {}
-
-
-def _warm(tiny_models, tc) -> Path:
-    """A cache holding the M4's compiled libraries and the int8 model's figures, made once."""
-    if "cache" not in _WARM:
-        import tempfile
-
-        folder = Path(tempfile.mkdtemp(prefix="edgebench-warm-"))
-        _measure(tiny_models["int8"].model, tc, folder)
-        _WARM["cache"] = folder
-    return _WARM["cache"]
+def _libraries(tiny_models, tc, cache_dir: Path, into: Path) -> None:
+    """The session's compiled M4 libraries (compiled there once, as test_firmware's are)
+    copied into the cache folder `into`, which holds no measured figures yet."""
+    _measure(tiny_models["int8"].model, tc, cache_dir)
+    shutil.copytree(cache_dir / "firmware", into / "firmware")
 
 
 @pytest.mark.parametrize(
@@ -313,12 +306,10 @@ def _warm(tiny_models, tc) -> Path:
     ],
 )
 def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
-    tiny_models, tc, tmp_path, monkeypatch, failure
+    tiny_models, tc, tmp_path, cache_dir, monkeypatch, failure
 ):
-    cache_dir = tmp_path / "cache"
-    shutil.copytree(_warm(tiny_models, tc), cache_dir)
-    for entry in (cache_dir / "sealed").glob("*/firmware.json"):
-        entry.unlink()
+    _libraries(tiny_models, tc, cache_dir, into=tmp_path)
+    cache_dir = tmp_path  # the test's own cache from here on
 
     def broken(objects, jobs):
         raise failure
