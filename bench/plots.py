@@ -121,10 +121,19 @@ def latency_boxes(rows: list[Row], arch: str, path: Path) -> Path | None:
             title=f"{arch}: {runtime} latency on the host",
         )
         ax.invert_yaxis()
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_major_locator(_log_ticks(*ax.get_xlim()))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
+
+
+def _log_ticks(low: float, high: float) -> matplotlib.ticker.LogLocator:
+    """Ticks a person can read on a log axis, however narrow its span: every digit
+    within a decade, 1-2-5 over a few, the powers of ten beyond."""
+    decades = np.log10(high / low) if low > 0 else 10.0
+    subs = range(1, 10) if decades < 1 else (1, 2, 5) if decades < 3 else (1,)
+    return matplotlib.ticker.LogLocator(subs=tuple(map(float, subs)), numticks=40)
 
 
 def score_trace(row: Row, trace: dict, path: Path) -> Path | None:
@@ -238,9 +247,10 @@ def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
-    """Estimated energy per inference of each deployable variant on each board; a hollow
-    marker is an estimate that uses an uncalibrated figure (the tables' `*`)."""
+def energy(rows: list[Row], arch: str, boards_seen: dict, path: Path) -> Path | None:
+    """Estimated energy per inference of each deployable variant on each board, named as
+    the answer names it (`boards_seen`: the catalog as the run saw it); a hollow marker
+    is an estimate that uses an uncalibrated figure (the tables' `*`)."""
     rows = [r for r in rows if r.boards.boards and r.tflm.tflm_deployable]
     if not rows:
         return None
@@ -260,7 +270,7 @@ def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
                 [estimates[k].est_energy_uj for k in picked],
                 s=18,
                 marker="os^vD<>p"[i % 8],
-                label=None if named else board,
+                label=None if named else boards_seen.get(board, {}).get("name", board),
                 facecolors=f"C{i}" if calibrated else "none",
                 edgecolors=f"C{i}",
             )
@@ -271,6 +281,9 @@ def energy(rows: list[Row], arch: str, path: Path) -> Path | None:
         ylabel="estimated uJ per inference (log)",
         title=f"{arch}: energy per inference on each board (hollow: uses an uncalibrated figure)",
     )
+    ax.yaxis.set_major_locator(_log_ticks(*ax.get_ylim()))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3, axis="y")
     return _save(fig, path)
@@ -342,7 +355,7 @@ def write_all(
             ("latency", latency_boxes, (rows, arch)),
             ("scores", score_trace, (shown, res.get("traces", {}).get(arch))),
             ("memory", memory, (rows, arch, results.boards(res))),
-            ("energy", energy, (rows, arch)),
+            ("energy", energy, (rows, arch, results.boards(res))),
             ("seeds", seed_spread, (rows, arch)),
             ("operators", operators, (shown,)),
         ]

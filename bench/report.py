@@ -487,6 +487,7 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
         for arch, rows in _arches(res).items()
     ]
     lines += ["Pareto-optimal over size, host latency and point F1: " + "; ".join(fronts)]
+    lines += identical(res)
     refused: dict[str, list[str]] = {}
     for r in res["rows"]:
         why = constraints.rejects(r)
@@ -500,6 +501,22 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
             *(f"- {', '.join(who)}: {why}" for why, who in refused.items()),
         ]
     return lines
+
+
+def identical(res: dict) -> list[str]:
+    """Variants whose recipe left the model as another's, byte for byte (dynamic-range
+    quantization skips tensors under 1,024 elements: on a small model, float32's graph)."""
+    same: dict[tuple[str, str], list[str]] = {}
+    for r in res["rows"]:
+        if r.id.sha256:
+            same.setdefault((r.arch, r.id.sha256), []).append(r.variant)
+    lines = [
+        f"- `{arch}`: " + ", ".join(f"`{v}`" for v in names[1:]) + f" is byte for byte "
+        f"`{names[0]}` (the same sha256): its figures are that model's"
+        for (arch, _), names in same.items()
+        if len(names) > 1
+    ]
+    return ["", "Identical models:", "", *lines] if lines else []
 
 
 def _in_words(row: Row, why: str) -> str:
