@@ -290,10 +290,13 @@ def test_the_energy_legend_names_each_board_once_and_hollow_means_uncalibrated(
     from bench import plots
 
     rows = [r for r in small["rows"] if r.tflm.tflm_deployable]
-    fig = _drawn_figure(monkeypatch, plots.energy, small["rows"], "seed", tmp_path / "e.png")
+    boards = results.boards(small)
+    fig = _drawn_figure(
+        monkeypatch, plots.energy, small["rows"], "seed", boards, tmp_path / "e.png"
+    )
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert names == list(rows[0].boards.boards)
+    assert names == [boards[b]["name"] for b in rows[0].boards.boards]  # as the answer says
 
     def filled(collection) -> bool:
         faces = collection.get_facecolors()
