@@ -56,8 +56,11 @@ def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_p
     ]
     assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
     assert rows[1]["tflm_deployable"]
-    assert "point_f1" not in rows[1]
+    # scored on the built-in stream only to compare with float32, never as a verdict
     assert "pass --dataset" in rows[1]["detection_skipped"]
+    assert -1 <= rows[1]["score_rank_correlation"] <= 1
+    assert rows[1]["trained_on"] == "nepse (the built-in stream: no --dataset given)"
+    assert rows[0].get("trained_on") is None  # float32's conversion reads no data
 
 
 def _one_row(model, out, *options) -> dict:
@@ -80,7 +83,8 @@ def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
     assert "## Detection not measured" in report
     # it still gets its answer, by fit and energy, and the first line says why and how
     lines = [line for line in done.stdout.splitlines() if not line.startswith("[")]  # no logs
-    first = next(line for line in lines if line.strip())
+    basis, first = [line for line in lines if line.strip()][:2]
+    assert basis.startswith("Board figures: host proxies, no firmware was built")
     assert first.startswith("Detection was not scored (")
     assert "pass --dataset" in first
     assert "none qualifies" not in done.stdout

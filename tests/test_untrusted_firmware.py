@@ -560,13 +560,14 @@ def test_a_run_killed_with_its_whole_group_is_cleaned_up_by_the_next(tmp_path):
 
     temp, out = Path(tempfile.mkdtemp(dir="/tmp", prefix="eb-test-")), tmp_path / "out"
     env = {**os.environ, "TMPDIR": str(temp), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    args = [sys.executable, "-m", "bench.cli", "run", "--quick", "--arch", "seed"]
-    args += ["--variants", "float32,int8", "--out", str(out), "--quiet"]
+    args = [sys.executable, "-m", "bench.cli", "run", "--quick", "--arch", "seed", "--quiet"]
+    args += ["--variants", "float32,qat", "--no-cache", "--out", str(out)]  # trains: seconds
     killed = subprocess.Popen(args, env=env, start_new_session=True)
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".out.staging-*")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(3)  # into the training
+    time.sleep(2)  # into the training
+    assert killed.poll() is None, "the run ended before it could be killed"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
     assert list(temp.iterdir()), "the killed run left nothing to clean: the test proves nothing"
