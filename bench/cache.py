@@ -1,7 +1,7 @@
 """The cache and the hashes behind its keys, and atomic writes.
 
 One home for what the run, the build workers and the report share: files under
-`root/<key>/`, a key is a `digest` of what determined the result, and every file is
+`root/sealed/<key>/`, a key is a `digest` of what determined the result, and every file is
 written through a temp file and a rename. Every entry is sealed with the sha256 of its
 bytes: a damaged one (truncated, flipped bits, edited) is never read as a figure; it is
 measured again, and the run says so in one warning line.
@@ -106,7 +106,7 @@ def damaged(path: Path, why: str) -> None:
 
 @dataclass
 class Cache:
-    """Sealed files under `root/<key>/`; `root=None` disables caching."""
+    """Sealed files under `root/sealed/<key>/`; `root=None` disables caching."""
 
     root: Path | None
 
