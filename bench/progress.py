@@ -1,5 +1,10 @@
 """What a run says while it works: a live progress bar on a terminal (rich), plain lines
-with a count and the elapsed time in logs (CI), nothing with --quiet."""
+with a count and the elapsed time in logs (CI), nothing with --quiet.
+
+A run goes through stages (training and building, measuring, the firmware's libraries
+and images), each of a known number of steps: `stage(log, name, total, unit)` starts one,
+and `log(message, start=True)` marks the start of its next step. The bar and the count
+are the stage's, so both move through the long work, and say what they count."""
 
 import sys
 import time
@@ -16,14 +21,28 @@ def plain(message: str, start: bool = False) -> None:
     print(message, flush=True)
 
 
+def stage(log: "Log", name: str, total: int, unit: str) -> None:
+    """Start the stage `name` of `total` steps (`unit`: what a step is): a Progress resets
+    its bar and count; another log gets one line."""
+    start = getattr(log, "stage", None)
+    if start is not None:
+        start(name, total, unit)
+    else:
+        log(f"{name}: {total} {unit}")
+
+
+LOG_EVERY_S = 5.0  # in a log, the steps of a stage between its first and last: this often
+
+
 class Progress:
     """A `log` for `run()`: `log(message, start=True)` marks the start of one of `total`
     steps (a variant to build and measure); other messages are notes and warnings."""
 
     def __init__(self, total: int, quiet: bool = False, live: bool | None = None):
         self.total, self.quiet, self.done = total, quiet, 0
+        self.name, self.unit = "loading data", "steps"
         self.live = sys.stdout.isatty() if live is None else live
-        self.started = time.perf_counter()
+        self.started = self.printed = time.perf_counter()
         self._bar: Any = None
         self._task: Any = None
 
@@ -55,6 +74,16 @@ class Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
+    def stage(self, name: str, total: int, unit: str) -> None:
+        """A new stage: its own count, total and ETA."""
+        self.name, self.total, self.unit, self.done = name, total, unit, 0
+        if self.quiet:
+            return
+        if self._bar is not None and self._task is not None:
+            self._bar.reset(self._task, total=total, description=_short(name))
+            return
+        self(f"{name}: {total} {unit}")
+
     def __call__(self, message: str, start: bool = False) -> None:
         if self.quiet:
             return
@@ -68,8 +97,12 @@ class Progress:
             if not start:
                 self._bar.console.print(message)
             return
-        elapsed = time.perf_counter() - self.started
-        print(f"[{self.done}/{self.total} {elapsed:6.1f} s] {message}", flush=True)
+        now = time.perf_counter()
+        if start and self.done not in (1, self.total) and now - self.printed < LOG_EVERY_S:
+            return  # a log gets a step's line every few seconds, not every step's
+        self.printed = now
+        line = f"[{self.done}/{self.total} {self.unit} {now - self.started:6.1f} s] {message}"
+        print(line, flush=True)
 
 
 def _short(message: str, width: int = 56) -> str:

@@ -22,7 +22,7 @@ from bench.firmware.boards import refine_all
 from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
 from bench.pipeline import add_instructions
-from bench.progress import Log, plain
+from bench.progress import Log, plain, stage
 from bench.rows import (
     Measured,
     PerSeries,
@@ -141,6 +141,7 @@ def brought_tflite(s: Session, dataset: Dataset) -> Measured:
     """A user's .tflite: one row, measured as it is."""
     assert s.cfg.model is not None
     found = Measured()
+    stage(s.log, "measuring", 1, "models")
     row, windows = tflite_row(s, s.cfg.model, dataset)
     found.rows.append(row)
     if windows is not None:
@@ -165,6 +166,7 @@ def registry(s: Session, dataset: Dataset) -> Measured:
         built = [mine[0] for mine in parts.values()]  # the rows show the first series'
         others = [c for mine in parts.values() for c in mine[1:]]
     outcomes = build_all(s, built + others, rows=len(built))
+    stage(s.log, "measuring", len(built) * len(cfg.variants), "variants")
     for ctx, one in zip(built, outcomes, strict=False):
         found.rows += registry_rows(s, ctx, dataset, one)
     if cfg.per_series:

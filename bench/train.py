@@ -4,7 +4,6 @@ executor's workers, the float models first."""
 
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from bench.config import RunConfig, catalog
 from bench.data import Dataset
 from bench.data.windows import make_windows, series_windows
 from bench.executor import Died, executor
+from bench.progress import Log, stage
 from bench.session import Session
 from variants import REGISTRY
 from variants.baseline import ARCHS
@@ -158,6 +158,8 @@ def _build_on_workers(
         f"training {len(order)} float model(s), then building their variants on "
         f"{cfg.workers} worker(s)"
     )
+    steps = len(order) + sum(len(todo[i]) for i in order)
+    stage(log, "training and building", steps, "models")
     with executor(cfg.executor, cfg.workers) as pool:
         for j, done in pool.map(work, jobs, then=recipes):
             if j not in owner:
@@ -168,7 +170,7 @@ def _build_on_workers(
             if job.names:
                 for name, one in zip(job.names, _each(done, job.names, crumbs), strict=True):
                     found[i][name] = one
-                    log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}")
+                    log(f"{_label(contexts[i], cfg)} {name}: {_said(one)}", start=True)
                 continue
             untrained.discard(i)
             if not untrained:  # the stages: until the last float model, and after
@@ -177,15 +179,13 @@ def _build_on_workers(
     clock.add("build", trained_at)
 
 
-def _trained(
-    ctx: BuildContext, done: Any, names: list[str], log: Callable[[str], None], label: str
-) -> dict:
+def _trained(ctx: BuildContext, done: Any, names: list[str], log: Log, label: str) -> dict:
     """A float model's training: its seconds into `ctx`, said in the log; or, when it
     could not be made, that failure for each of its recipes."""
     if not isinstance(done, float):
         return dict.fromkeys(names, done)
     ctx.train_seconds = done
-    log(f"{label} float model ready ({done:.1f} s training)")
+    log(f"{label} float model ready ({done:.1f} s training)", start=True)
     return {}
 
 

@@ -24,3 +24,29 @@ def test_logs_count_the_steps_and_name_each_message(capsys):
     assert lines[0].endswith("] training 1 float model(s), then building")
     assert lines[1].startswith("[1/2 ")
     assert lines[1].endswith("] [seed] int8: measuring")
+
+
+def test_each_stage_has_its_own_bar_and_count_saying_what_it_counts(capsys, monkeypatch):
+    from bench import progress as progress_module
+    from bench.progress import stage
+
+    with Progress(total=15, live=True) as live:
+        stage(live, "training and building", 16, "models")
+        live("[seed] float model ready (0.5 s training)", start=True)
+        task = live._bar.tasks[0]
+        assert (task.total, task.description) == (16, "[seed] float model ready (0.5 s training)")
+        stage(live, "firmware: TFLM + CMSIS-NN for cortex-m4+fp (once)", 152, "files")
+        assert (live._bar.tasks[0].total, live._bar.tasks[0].completed) == (152, 0)
+    capsys.readouterr()  # the live bar's
+    clock = iter([0.0, 0.0, 0.1, 0.2, 0.3, 9.0])
+    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: next(clock))
+    logged = Progress(total=3, live=False)
+    stage(logged, "firmware: linking and emulating", 4, "models")
+    for k in range(4):
+        logged(f"firmware: model {k + 1} of 4 measured", start=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("]")[0] for line in lines] == [
+        "[0/4 models    0.0 s",  # the stage's line
+        "[1/4 models    0.1 s",  # its first step
+        "[4/4 models    9.0 s",  # steps 2 and 3 came within 5 s of a line: not printed
+    ]

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,13 +184,16 @@ class Objects:
     def object(self, source: str) -> Path:
         return self.root / "obj" / (source + ".o")
 
-    def compile(self, sources: list[str], jobs: int) -> list[Path]:
-        """Each source's object, compiled where not cached yet, `jobs` at a time."""
+    def compile(self, sources: list[str], jobs: int, said: "Compiling | None" = None) -> list[Path]:
+        """Each source's object, compiled where not cached yet, `jobs` at a time; `said`
+        hears of the files to compile, then of each as it starts."""
         todo = [s for s in sources if not sound(self.object(s), self.made_from(s))]
         if todo:
             lifetime.reap(self.root.rglob("*.part"), PART)  # a killed compile's
+            if said is not None:
+                said(None, len(todo))
         with ThreadPoolExecutor(max(1, jobs)) as pool:
-            list(pool.map(self._compile_one, todo))
+            list(pool.map(lambda source: self._compile_one(source, said), todo))
         return [self.object(s) for s in sources]
 
     def made_from(self, source: str, extra: Iterable[str] = ()) -> str:
@@ -199,8 +202,14 @@ class Objects:
         flags = [*self.flags(path.name), *extra]
         return digest([flags, self.toolchain.gcc_version, _digest_of(path)])
 
-    def _compile_one(self, source: str) -> None:
+    def _compile_one(self, source: str, said: "Compiling | None" = None) -> None:
+        if said is not None:
+            said(source, 0)
         _compile_to(self, self.toolchain.tree / source, self.object(source), self.made_from(source))
+
+
+# hears of a compile: (None, how many files) first, then (each file, 0) as it starts
+Compiling = Callable[[str | None, int], None]
 
 
 def _compile_to(
@@ -303,14 +312,14 @@ class Program:
     arena_capacity: int  # the static arena; the emulator may ask for less
 
 
-def library(objects: Objects, jobs: int) -> Path:
+def library(objects: Objects, jobs: int, said: Compiling | None = None) -> Path:
     """The framework archive of one core, built once and cached."""
     archive = objects.root / "libtflm.a"
     sources = framework_sources(objects.toolchain.tree)
     made_from = digest([objects.made_from(s) for s in sources])
     if sound(archive, made_from):
         return archive
-    members = objects.compile(sources, jobs)
+    members = objects.compile(sources, jobs, said)
     ar = objects.toolchain.gcc.removesuffix("gcc") + "ar"
     lifetime.reap(objects.root.rglob("*.part"), PART)  # a killed compile's
     fd, tmp = tempfile.mkstemp(dir=objects.root, suffix=f".{os.getpid()}.a.part")

@@ -16,7 +16,7 @@ from bench.cache import Cache, digest
 from bench.executor import Died, Local
 from bench.firmware import build, measure, toolchain
 from bench.pipeline import Stopwatch, code_hashes
-from bench.progress import Log, plain
+from bench.progress import Log, plain, stage
 from bench.schema import CoreFirmware, Firmware, Row, record_schema
 
 Outcome = dict[str, CoreFirmware | str]
@@ -83,7 +83,9 @@ def record(outcome: Outcome, used: str) -> Firmware:
     )
 
 
-def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -> list[Outcome]:
+def measured(
+    tasks: list[measure.Task], cache: Cache, used: str, setup: Setup, what: str = "the run's"
+) -> list[Outcome]:
     """Each task's outcome, from the cache or measured: libraries first, then the tasks
     on `setup.workers` worker processes."""
     code = code_hashes()["code_firmware"]
@@ -101,12 +103,14 @@ def measured(tasks: list[measure.Task], cache: Cache, used: str, setup: Setup) -
     if todo:
         broken = prepare([tasks[i] for i in todo], setup)
         runs = [replace(tasks[i], cores=_working(tasks[i].cores, broken)) for i in todo]
-        setup.log(
-            f"firmware: {len(todo)} model(s) x {len(setup.cores) - len(broken)} core(s), "
-            "linked and emulated"
-        )
+        cores = len(setup.cores) - len(broken)
+        name = f"firmware: {what} models, linked and emulated on {cores} core(s)"
+        stage(setup.log, name, len(runs), "models")
+        results = {}
         with Local(setup.workers) as pool:
-            results = dict(pool.map(measure.measure, runs)) if runs[0].cores else {}
+            for k, result in pool.map(measure.measure, runs) if runs[0].cores else ():
+                results[k] = result
+                setup.log(f"firmware: model {len(results)} of {len(runs)} measured", start=True)
         for k, i in enumerate(todo):
             result = results.get(k, {})
             found[i] = {**broken, **(_died(runs[k]) if isinstance(result, Died) else result)}
@@ -130,17 +134,26 @@ def prepare(tasks: list[measure.Task], setup: Setup) -> dict[str, str]:
         objects = build.Objects.at(
             first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest
         )
-        if not (objects.root / "libtflm.a").is_file():
-            setup.log(f"firmware: compiling TFLM + CMSIS-NN for {name} (once; cached after)")
         try:
-            build.library(objects, setup.workers)
-            objects.compile(
-                build.kernel_sources(tree, [op for op in ops if op in known]), setup.workers
-            )
+            build.library(objects, setup.workers, _compiling(setup, name))
+            kernels = build.kernel_sources(tree, [op for op in ops if op in known])
+            objects.compile(kernels, setup.workers, _compiling(setup, name))
         except (MeasurementError, OSError) as err:
             broken[name] = _why(err)
             setup.log(f"warning: firmware for {name}: {broken[name]}")
     return broken
+
+
+def _compiling(setup: Setup, core: str) -> build.Compiling:
+    """What the library's compile says: a stage of its files, then each file as it starts."""
+
+    def said(source: str | None, total: int) -> None:
+        if source is None:
+            stage(setup.log, f"firmware: TFLM + CMSIS-NN for {core} (once)", total, "files")
+        else:
+            setup.log(f"firmware: {core}: compiling {Path(source).name}", start=True)
+
+    return said
 
 
 def _why(err: Exception) -> str:
@@ -191,7 +204,7 @@ def reference_counts(
     folder = setup.libraries or cache.root
     assert folder is not None
     tasks, used = _tasks(list(models.values()), setup, folder)
-    outcomes = measured(tasks, cache, used, setup)
+    outcomes = measured(tasks, cache, used, setup, "the reference (MLPerf Tiny)")
     return {
         bench: {c: f.instructions for c, f in outcome.items() if isinstance(f, CoreFirmware)}
         for bench, outcome in zip(models, outcomes, strict=True)
