@@ -418,8 +418,13 @@ int main() {{
   }}
 #else
   Prepare(raw, scaled);
-  std::printf("first input %ld (if int8), threshold %g: build with TFLM to score\\n",
-              Quantize(scaled[0], -128, 127), {up}_THRESHOLD);
+  if ({up}_INPUT_INT8 || {up}_INPUT_INT16)
+    std::printf("first input %ld (quantized), threshold %g: build with TFLM to score\\n",
+                Quantize(scaled[0], {up}_INPUT_INT8 ? -128 : -32768, {up}_INPUT_INT8 ? 127 : 32767),
+                {up}_THRESHOLD);
+  else
+    std::printf("first input %g, threshold %g: build with TFLM to score\\n", scaled[0],
+                {up}_THRESHOLD);
 #endif
   return 0;
 }}
