@@ -1,6 +1,7 @@
 """What a flatbuffer holds, read with the LiteRT schema: operators, weights, float compute."""
 
 import functools
+import hashlib
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -241,12 +242,34 @@ def io_quantization(model: bytes) -> dict[str, dict]:
 
 
 @checked
+def digest(model: bytes) -> str:
+    """The sha256 of what the model computes: each operator (its code, inputs and outputs)
+    and each tensor (type, shape, quantization, stored bytes), without the converter's
+    metadata; two models with the same digest compute alike."""
+    root, sha = parse(model), hashlib.sha256()
+    for name, _, op in _operators(root):
+        sha.update(f"{name}{op.InputsAsNumpy().tolist()}{op.OutputsAsNumpy().tolist()}".encode())
+    for g in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(g)
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            q = tensor.Quantization()
+            scales = q.ScaleAsNumpy().tolist() if q is not None and q.ScaleLength() else []
+            zeros = q.ZeroPointAsNumpy().tolist() if q is not None and q.ZeroPointLength() else []
+            sha.update(f"{tensor.Type()}{_shape(tensor)}{scales}{zeros}".encode())
+            data = root.Buffers(tensor.Buffer()).DataAsNumpy()
+            sha.update(data.tobytes() if isinstance(data, np.ndarray) else b"")
+    return sha.hexdigest()
+
+
+@checked
 def measure(model: bytes) -> Graph:
     weights = weight_tensors(model)
     total = sum(w.size for w in weights)
     per_layer = layers(model)
     graph = parse(model).Subgraphs(0)
     return Graph(
+        graph_sha256=digest(model),
         input_elements=_elements(graph, graph.InputsAsNumpy()),
         output_elements=_elements(graph, graph.OutputsAsNumpy()),
         macs=sum(layer.macs for layer in per_layer),

@@ -504,17 +504,25 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
 
 
 def identical(res: dict) -> list[str]:
-    """Variants whose recipe left the model as another's, byte for byte (dynamic-range
-    quantization skips tensors under 1,024 elements: on a small model, float32's graph)."""
-    same: dict[tuple[str, str], list[str]] = {}
+    """Variants that compute exactly as another of their arch: the same operators,
+    tensors and weights (dynamic-range quantization skips tensors under 1,024 elements: on
+    a small model, float32's graph), byte for byte or but for the converter's metadata."""
+    same: dict[tuple[str, str], list[Row]] = {}
     for r in res["rows"]:
-        if r.id.sha256:
-            same.setdefault((r.arch, r.id.sha256), []).append(r.variant)
+        if r.graph.graph_sha256:
+            same.setdefault((r.arch, r.graph.graph_sha256), []).append(r)
     lines = [
-        f"- `{arch}`: " + ", ".join(f"`{v}`" for v in names[1:]) + f" is byte for byte "
-        f"`{names[0]}` (the same sha256): its figures are that model's"
-        for (arch, _), names in same.items()
-        if len(names) > 1
+        f"- `{arch}`: "
+        + ", ".join(f"`{r.variant}`" for r in rows[1:])
+        + f" computes exactly as `{rows[0].variant}` ("
+        + (
+            "the same bytes"
+            if len({r.id.sha256 for r in rows}) == 1
+            else "the same graph and weights; only the converter's metadata differs"
+        )
+        + "): its figures are that model's"
+        for (arch, _), rows in same.items()
+        if len(rows) > 1
     ]
     return ["", "Identical models:", "", *lines] if lines else []
 

@@ -301,6 +301,10 @@ class Size(Record):
 class Graph(Record):
     DEPENDS_ON = (*MODEL_SHAPE, "code_size")
 
+    graph_sha256: str | None = metric(
+        doc="sha256 of what the model computes (operators, tensors, weights), without the "
+        "converter's metadata: equal for models that compute alike"
+    )
     input_elements: int = metric("count")
     output_elements: int = metric("count")
     macs: int = metric(

@@ -108,3 +108,24 @@ def test_int16x8_takes_int16_and_keeps_int8_weights(tiny_models):
     assert host.output_detail["dtype"] == np.int16
     assert graph.float_compute_ops(model) == []
     assert {w.dtype for w in graph.weight_tensors(model)} == {np.dtype(np.int8)}
+
+
+def test_dynamic_range_on_a_small_model_computes_as_float32_and_the_report_says_so(tiny_models):
+    from bench import graph, report
+    from bench.schema import Row
+
+    same, other = (graph.digest(tiny_models[n].model) for n in ("float32", "dynamic_range"))
+    assert tiny_models["float32"].model != tiny_models["dynamic_range"].model  # metadata
+    assert same == other  # every tensor under 1,024 elements stays float
+    assert graph.digest(tiny_models["int8"].model) != same
+    rows = [
+        Row.of({"arch": "seed", "variant": v, "graph_sha256": d, "sha256": v})
+        for v, d in (("float32", same), ("dynamic_range", other), ("int8", "x"))
+    ]
+    assert report.identical({"rows": rows}) == [
+        "",
+        "Identical models:",
+        "",
+        "- `seed`: `dynamic_range` computes exactly as `float32` (the same graph and weights; "
+        "only the converter's metadata differs): its figures are that model's",
+    ]

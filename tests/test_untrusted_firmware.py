@@ -7,6 +7,7 @@ Each test reproduces one case of the issue and checks what a user gets instead."
 import errno
 import hashlib
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from bench import MeasurementError
 from bench.cache import Cache, sealed
 from bench.firmware import build, stage, toolchain
 from bench.schema import CoreFirmware
+from variants import REGISTRY
 
 GOLDEN = Path(__file__).parent / "golden" / "results-small.json"
 TREE = Path(__file__).resolve().parents[2] / "shared" / "tflm"
@@ -101,14 +103,14 @@ def test_text_from_a_results_file_never_becomes_code(tiny_models, tmp_path, edit
     assert "threshold" in printed  # the example ran to its end
 
 
-@pytest.mark.parametrize("variant", ["int8", "float32", "int16x8"])
+@pytest.mark.parametrize("variant", list(REGISTRY))
 def test_the_exported_example_compiles_for_float_and_integer_models(tiny_models, tmp_path, variant):
     path = _results(tmp_path, tiny_models[variant].model)
     out = tmp_path / "export"
     done = edgebench("export", "int8", "--results", path, "--out", out)
     assert done.returncode == 0, done.stderr
     header = (out / "model_data.h").read_text()
-    assert " 0f" not in header  # `0f` is no C literal; `0.f` is
+    assert re.findall(r"(?m)^#define \w+ -?\d+f$", header) == []  # `0f` is no literal; `0.f` is
     assert "threshold" in _build_example(out)
     if shutil.which("arm-none-eabi-g++"):  # and for the target, as a user builds it there
         cross = ["-mcpu=cortex-m4", "-mthumb", "-Wall", "-Werror", "-c"]
