@@ -7,8 +7,8 @@ Each test reproduces one case of the issue and checks what a user gets instead."
 import errno
 import hashlib
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
