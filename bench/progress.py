@@ -31,7 +31,8 @@ def stage(log: "Log", name: str, total: int, unit: str) -> None:
         log(f"{name}: {total} {unit}")
 
 
-LOG_EVERY_S = 5.0  # in a log, the steps of a stage between its first and last: this often
+LOG_EVERY_STEP = 100  # a log names every step of a stage this long (models, variants)
+LOG_EVERY_S = 5.0  # and of a longer one (files) its first, its last and one this often
 
 
 class Progress:
@@ -98,8 +99,9 @@ class Progress:
                 self._bar.console.print(message)
             return
         now = time.perf_counter()
-        if start and self.done not in (1, self.total) and now - self.printed < LOG_EVERY_S:
-            return  # a log gets a step's line every few seconds, not every step's
+        many = self.total > LOG_EVERY_STEP  # a library's files: a line every few seconds
+        if start and many and self.done not in (1, self.total) and now - self.printed < LOG_EVERY_S:
+            return
         self.printed = now
         line = f"[{self.done}/{self.total} {self.unit} {now - self.started:6.1f} s] {message}"
         print(line, flush=True)

@@ -41,12 +41,13 @@ def test_each_stage_has_its_own_bar_and_count_saying_what_it_counts(capsys, monk
     clock = iter([0.0, 0.0, 0.1, 0.2, 0.3, 9.0])
     monkeypatch.setattr(progress_module.time, "perf_counter", lambda: next(clock))
     logged = Progress(total=3, live=False)
-    stage(logged, "firmware: linking and emulating", 4, "models")
+    monkeypatch.setattr(progress_module, "LOG_EVERY_STEP", 3)  # a stage of many steps
+    stage(logged, "firmware: TFLM + CMSIS-NN for cortex-m4+fp (once)", 4, "files")
     for k in range(4):
-        logged(f"firmware: model {k + 1} of 4 measured", start=True)
+        logged(f"firmware: cortex-m4+fp: compiling f{k}.cc", start=True)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("]")[0] for line in lines] == [
-        "[0/4 models    0.0 s",  # the stage's line
-        "[1/4 models    0.1 s",  # its first step
-        "[4/4 models    9.0 s",  # steps 2 and 3 came within 5 s of a line: not printed
+        "[0/4 files    0.0 s",  # the stage's line
+        "[1/4 files    0.1 s",  # its first step
+        "[4/4 files    9.0 s",  # steps 2 and 3 came within 5 s of a line: not printed
     ]

@@ -313,7 +313,7 @@ def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
     _libraries(tiny_models, tc, cache_dir, into=tmp_path)
     cache_dir = tmp_path  # the test's own cache from here on
 
-    def broken(objects, jobs):
+    def broken(*_):
         raise failure
 
     with monkeypatch.context() as patch:
