@@ -733,7 +733,7 @@ def calibration_section(res: dict) -> list[str]:
             f"worst {max(abs(r['error_ms']) for r in mine):.1%}; "
             + (
                 f"leave-one-out, median {loo[len(loo) // 2]:.1%}, worst {loo[-1]:.1%} over "
-                f"{len(loo)} rows"
+                f"{len(loo)} row{'s' if len(loo) != 1 else ''}"
                 if loo
                 else "no leave-one-out row"
             )

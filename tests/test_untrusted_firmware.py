@@ -641,3 +641,14 @@ def test_the_answer_opens_with_what_its_board_figures_rest_on():
     measured["rows"][2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
     first = report.answer_text(measured).splitlines()[0]
     assert first.startswith(f"Board figures: the firmware built and emulated for {M4} ")
+
+
+def test_a_brought_models_export_compiles_as_c99(tiny_models, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_models["float32"].model)
+    out = tmp_path / "e"
+    done = edgebench("export", "--model", model, "--out", out)
+    assert done.returncode == 0, done.stderr
+    compile_c = ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "model_data.c", "-o", "/dev/null"]
+    subprocess.run(compile_c, cwd=out, check=True, capture_output=True)
+    assert (out / "main.cc").read_text().startswith("// No example")  # no window known

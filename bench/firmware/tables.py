@@ -90,7 +90,8 @@ def _errors(fits: dict) -> str:
         else ""
     )
     return (
-        f"- {len(fitted)} rows: in sample median |error| {statistics.median(fitted):.1%}, "
+        f"- {len(fitted)} row{'s' if len(fitted) != 1 else ''}: in sample median |error| "
+        f"{statistics.median(fitted):.1%}, "
         f"worst {fitted[-1]:.1%}{loo}"
     )
 
