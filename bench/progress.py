@@ -41,7 +41,7 @@ class Progress:
 
     def __init__(self, total: int, quiet: bool = False, live: bool | None = None):
         self.total, self.quiet, self.done = total, quiet, 0
-        self.name, self.unit = "loading data", "steps"
+        self.name, self.unit = "loading data", "variants"  # what `total` counts at first
         self.live = sys.stdout.isatty() if live is None else live
         self.started = self.printed = time.perf_counter()
         self._bar: Any = None
