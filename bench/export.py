@@ -13,6 +13,7 @@ import numpy as np
 
 from bench import UsageError, graph
 from bench.cache import write_atomic
+from bench.data.windows import SCALINGS
 from bench.detection import Score
 from bench.results import artifact_path
 
@@ -56,7 +57,6 @@ class Firmware:
 
 MAX_ARENA = 256 << 20  # beyond the RAM of any MCU: not an arena a run measured
 OPERATOR = re.compile(r"[A-Z][A-Z0-9_]{0,63}")  # a builtin operator's name, as TFLM spells it
-SCALINGS = ("minmax", "standard")  # bench.data.windows.SCALINGS
 
 
 def check(fw: Firmware) -> None:
@@ -133,7 +133,7 @@ def c_float(value: float, what: str = "a constant") -> str:
     return f"{text}f" if any(c in text for c in ".e") else f"{text}.f"
 
 
-FLT_MAX = 3.4028234663852886e38
+FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def _floats(values: Iterable[float], what: str) -> str:

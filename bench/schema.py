@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from bench.cache import digest
+from bench.data.windows import SCALINGS
 
 SCHEMA_VERSION = 5
 
@@ -1083,7 +1084,7 @@ SCALING = _strict(  # one series' scaling, as the firmware applies it
     ["series", "kind", "log", "shift", "scale"],
     {
         "series": _TEXT,
-        "kind": {"enum": ["minmax", "standard"]},  # bench.data.windows.SCALINGS
+        "kind": {"enum": list(SCALINGS)},
         "log": {"type": "boolean"},
         "shift": _VALUES,
         "scale": {**_VALUES, "items": {"type": "number", "exclusiveMinimum": 0}},

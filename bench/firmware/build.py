@@ -198,7 +198,7 @@ class Objects:
 
     def made_from(self, source: str, extra: Iterable[str] = ()) -> str:
         """The digest of what makes `source`'s object: its bytes, the flags, the compiler."""
-        path = self.toolchain.tree / source if not Path(source).is_absolute() else Path(source)
+        path = self.toolchain.tree / source  # an absolute `source` (a template) stays itself
         flags = [*self.flags(path.name), *extra]
         return digest([flags, self.toolchain.gcc_version, _digest_of(path)])
 
