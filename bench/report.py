@@ -444,8 +444,8 @@ def basis_line(res: dict) -> str:
         "Board figures: host proxies, no firmware was built"
         + (f" ({text(why)})" if why else "")
         + ": flash is the flatbuffer plus a runtime allowance, RAM the host's arena, latency "
-        "a MAC fit. `--tflm-tree` and the Arm toolchain measure the firmware instead (README, "
-        '"Firmware per Cortex-M core").'
+        "a MAC fit. `--tflm-tree` and the Arm toolchain measure the firmware instead "
+        "(docs/firmware.md)."
     )
 
 

@@ -55,7 +55,7 @@ def test_the_calibration_models_do_the_published_work(tmp_path, bench):
 
 def test_the_estimator_reproduces_the_published_rows():
     """In sample within 15 % for every row; out of sample (leave-one-out) a median within
-    25 % (18 % when this was written): the figure the README states."""
+    25 % (18 % when this was written): the figure docs/boards.md states."""
     catalog = targets.load()
     rows = energy.calibration(catalog, {b: catalog.work(b) for b in targets.BENCHMARKS})
     assert len(rows) == len(catalog.calibration) >= 17

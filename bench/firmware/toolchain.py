@@ -18,7 +18,7 @@ GCC = "arm-none-eabi-gcc"
 GET_GCC = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"
 GET_TREE = (
     f"give --tflm-tree or {TREE_ENV}: a tree made by tflite-micro's create_tflm_tree.py "
-    "(see the README)"
+    "(see docs/firmware.md)"
 )
 # files whose presence makes a folder a TFLM tree with CMSIS-NN kernels
 TREE_MARKS = (
@@ -50,7 +50,7 @@ def check_tree(path: Path, where: str) -> Path:
         return path.resolve()
     raise UsageError(
         f"{where} {path} {what}: not a TFLM tree with CMSIS-NN kernels; "
-        "make one with tflite-micro's create_tflm_tree.py (see the README)"
+        "make one with tflite-micro's create_tflm_tree.py (see docs/firmware.md)"
     )
 
 
