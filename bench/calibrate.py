@@ -14,8 +14,9 @@ from variants.build import calibration_model
 def calibrate(cat: targets.Catalog, cache: Cache, setup: Setup | None = None) -> dict:
     """Build each calibration model (MLPerf Tiny ad01 and the KWS DS-CNN), count its work
     and TFLM instructions from the flatbuffer, and set the estimator beside every
-    published measurement; with a firmware `setup`, also count each model's firmware on
-    the boards' cores and fit each board's cycles per instruction (`firmware.boards`)."""
+    published result; with a firmware `setup`, also count each model's firmware on the
+    boards' cores and fit each board's cycles per instruction (`firmware.boards`), and
+    check the fit's intervals on models it never saw."""
     models, counted = {}, {}
     built = {bench: calibration_model(cat.models[bench], cache) for bench in targets.BENCHMARKS}
     shapes = {bench: graph.measure(model) for bench, model in built.items()}
@@ -45,7 +46,8 @@ def calibrate(cat: targets.Catalog, cache: Cache, setup: Setup | None = None) ->
     if setup is not None and not isinstance(setup.found, str):
         references = {b: (built[b], a) for b in built if (a := arenas[b].arena_bytes)}
         on_cores = reference_counts(references, setup, cache)
-        out["firmware"] = {k: dataclasses.asdict(f) for k, f in boards.fit(cat, on_cores).items()}
+        out["firmware"] = boards.as_results(boards.fit(cat, on_cores))
+        out["firmware_check"] = boards.model_transfer(cat, on_cores)
         for bench, by_core in on_cores.items():
             models[bench]["firmware_instructions"] = by_core
     return out

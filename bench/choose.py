@@ -14,7 +14,10 @@ meet the constraints a variant must
   Only an informative baseline licenses a false-alarm rate: always alarm and random
   never do;
 - on NAB's data, score above the null detector's NAB standard score of 0;
-- meet any limits given.
+- meet any limits given. A board latency limit is met only when the upper end of the
+  estimate's 90 % interval is within it; an estimate within the limit whose interval
+  reaches past it is within noise, and one without an interval (an uncalibrated figure)
+  cannot meet a limit.
 Where detection cannot be scored (a model brought without --dataset, data without
 labels) the detection rules give way to agreement: a variant derived from float32 ships
 only with its scores compared with float32's (rank correlation measured), and a
@@ -111,7 +114,7 @@ class Constraints:
             ("max_size_bytes", "size <= {:,} B"),
             ("max_arena_bytes", "arena <= {:,} B"),
             ("max_latency_us", "LiteRT p50 <= {} us"),
-            ("max_est_latency_ms", "estimated board latency <= {} ms"),
+            ("max_est_latency_ms", "estimated board latency <= {} ms (the 90 % interval)"),
         ):
             value = getattr(self, key)
             if value is not None:
@@ -291,15 +294,45 @@ def within_noise(row: Row, constraints: Constraints) -> bool:
 
 def answer(rows: list[Row], constraints: Constraints, board: str) -> Row | None:
     """The variant of `rows` to ship to `board` by the rule above, or None."""
-    ok = []
-    for row in rows:
-        est = row.boards.get(board)
-        if est is None or not est.fits or constraints.rejects(row) is not None:
-            continue
-        limit = constraints.max_est_latency_ms
-        if limit is None or est.est_latency_ms <= limit:
-            ok.append(row)
+    ok = [
+        r for r in _fitting(rows, constraints, board) if latency_over(r, constraints, board) is None
+    ]
     return min(ok, key=lambda r: _cost(r, board), default=None)
+
+
+def _fitting(rows: list[Row], constraints: Constraints, board: str) -> list[Row]:
+    """The rows that fit `board` and meet every constraint but its latency limit."""
+    return [
+        r
+        for r in rows
+        if (est := r.boards.get(board)) is not None and est.fits and constraints.rejects(r) is None
+    ]
+
+
+def latency_over(row: Row, constraints: Constraints, board: str) -> str | None:
+    """Why the row's estimate on `board` does not surely meet the latency limit: "over",
+    "within noise" (the estimate meets it, its interval's upper end does not) or
+    "uncalibrated" (no interval); None when it does, or there is no limit."""
+    limit, est = constraints.max_est_latency_ms, row.boards.get(board)
+    if limit is None or est is None:
+        return None
+    if est.est_latency_ms > limit:
+        return "over"
+    if est.est_latency_ms_high is None:
+        return "uncalibrated"
+    return "within noise" if est.est_latency_ms_high > limit else None
+
+
+def held_back(rows: list[Row], constraints: Constraints, board: str) -> Row | None:
+    """The variant that would ship to `board` if its latency estimate's interval did not
+    reach past the limit (or it had one), when that is not the answer; else None."""
+    unsure = [
+        r
+        for r in _fitting(rows, constraints, board)
+        if latency_over(r, constraints, board) in (None, "within noise", "uncalibrated")
+    ]
+    pick = min(unsure, key=lambda r: _cost(r, board), default=None)
+    return None if pick is None or latency_over(pick, constraints, board) is None else pick
 
 
 def nothing_qualifies(rows: list[Row], constraints: Constraints) -> str | None:

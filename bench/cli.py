@@ -258,7 +258,7 @@ def _training_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "R
 
 def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "RunConfig") -> None:
     from bench.detection import SCORES
-    from bench.firmware.build import CORES
+    from bench.firmware.build import CORES, PROFILES
 
     run.add_argument(
         "--threshold",
@@ -302,6 +302,13 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
         help="comma-separated cores to build firmware for (default: all of "
         + ", ".join(CORES)
         + ")",
+    )
+    run.add_argument(
+        "--firmware-opt",
+        choices=PROFILES,
+        help="the firmware's build profile: Os (size, the default), O2 or O3 (fewer "
+        "instructions, more flash); the figures, the comparison key and the export's "
+        "Makefile carry it",
     )
     run.add_argument(
         "--targets",
@@ -539,6 +546,7 @@ def _run_config(args: argparse.Namespace) -> "RunConfig":
         "max_tensor_bytes": args.max_tensor_bytes,
         "tflm_tree": args.tflm_tree,
         "firmware_cores": args.firmware_cores,
+        "firmware_opt": args.firmware_opt,
     }
     columns = CsvColumns(
         args.time_column,
@@ -689,7 +697,7 @@ def _firmware_project(fw: "Firmware", tree_option: Path | None) -> dict[str, byt
             f"{tree} is not the TFLM tree the run built its firmware over (digest {fw.tree}): "
             "give that tree with --tflm-tree, or run again over this one"
         )
-    return project.files(measure.program(fw.model, fw.arena_bytes), tree)
+    return project.files(measure.program(fw.model, fw.arena_bytes), tree, fw.profile)
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
@@ -773,6 +781,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
             cpm(b, "float32", "dense"),
             f"{b.active_mw:.1f}" + ("" if b.calibrated["active_mw"] else " *"),
             f"{b.sleep_uw:g} *",
+            f"{b.spread.low - 1:+.0%} / {b.spread.high - 1:+.0%}" if b.spread else "none",
             b.library,
         ]
         for b in catalog.boards.values()
@@ -789,14 +798,16 @@ def _cmd_targets(args: argparse.Namespace) -> int:
         "fp32 dense",
         "active mW",
         "sleep uW",
+        "90 % interval",
         "kernels",
     ]
     print(tabulate(body, headers=headers, tablefmt="github", disable_numparse=True))
     fixed = ", ".join(f"{k} {v:g}" for k, v in catalog.fixed.items())
     names = " and ".join(m["name"] for m in catalog.models.values())
     print(
-        f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from "
-        f"{len(catalog.calibration)} published measurements of {names}. "
+        f"\n* uncalibrated (basis in {catalog.path}); the rest is derived from the "
+        f"{len(catalog.fitted())} of {len(catalog.published)} published results of {names} "
+        "that ran CMSIS-NN's kernels on a CPU, pooled per core (the rest are references). "
         f"Fixed costs (priors, cycles): {fixed}."
     )
     return 0

@@ -56,6 +56,7 @@ class RunConfig:
     tflm_tree: Path | None = None  # TFLM + CMSIS-NN sources for the firmware; None: the
     # EDGEBENCH_TFLM_TREE environment variable, else no firmware figures
     firmware_cores: tuple[str, ...] = ()  # () = every emulated core
+    firmware_opt: str = "Os"  # the firmware's build profile: Os, O2 or O3
 
     @classmethod
     def quick_config(cls, **overrides: Any) -> "RunConfig":

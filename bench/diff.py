@@ -109,6 +109,8 @@ def basis(row: Row, board: str) -> str:
     est = row.boards.get(board)
     if est is None or est.basis is None:
         return "MACs and the flatbuffer"
+    if not est.basis.startswith("firmware"):
+        return est.basis
     return f"{est.basis}, {row.firmware.firmware_tool or 'unknown build'}"
 
 

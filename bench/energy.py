@@ -1,33 +1,31 @@
 """Estimated latency, energy, battery life and fit of a model on the catalog's boards.
 
 cycles = invoke overhead + per operator (fixed cost + cycles per MAC of its class, or per
-element for the rest), with cycles per MAC per board, kernel library and data type from
-published measurements (see `bench/targets.toml`); latency = cycles / clock; energy =
-latency x active power; battery life at a given inference rate, asleep in between,
-never beyond the battery's shelf life. Estimates, not board runs.
+element for the rest), with cycles per MAC per core from the published CMSIS-NN results
+(see `bench/targets.toml`); latency = cycles / clock; energy = latency x active power;
+battery life at a given inference rate, asleep in between, never beyond the battery's
+shelf life. Each figure with its 90 % interval where the fit has one. Estimates, not
+board runs.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.schema import BoardEstimate, Boards
+from bench.spread import Spread
 from bench.targets import (
-    BENCHMARKS,
     CLASSES,
     Basis,
     Board,
     Catalog,
-    Kernels,
+    Published,
     Work,
-    complete,
     cycles,
-    fit,
+    family,
+    predicted_ms,
 )
 
 KERNELS = {
-    "optimized": "optimized kernels (CMSIS-NN or the vendor's)",
-    "tflm-cmsis-nn": "TFLM with CMSIS-NN kernels",
-    "tflm-mvp": "TFLM with the MVP accelerator's kernels",
-    "cmsis-nn-m0": "CMSIS-NN for Cortex-M0+ (uncalibrated)",
+    "cmsis-nn": "TFLM with CMSIS-NN kernels on the CPU",
     "esp-nn": "ESP-NN kernels (uncalibrated)",
 }
 
@@ -94,60 +92,91 @@ def estimate(model: Footprint, catalog: Catalog, boards: list[Board]) -> Boards:
     out = {}
     for board in boards:
         ms = latency_ms(model.work, dtype, board, catalog.fixed)
-        uj = ms * board.active_mw
         fits, why = fit_on(model, board, catalog.defaults)
-        days = battery_days(uj, ms, board, catalog.defaults)
-        out[board.key] = BoardEstimate(
+        est = BoardEstimate(
             dtype=dtype,
             est_latency_ms=ms,
-            est_energy_uj=uj,
-            est_battery_days=days,
+            est_energy_uj=ms * board.active_mw,
+            est_battery_days=0.0,
             fits=fits,
             fit_reason=why,
             calibrated=calibrated(model.work, dtype, board),
-            est_cycles=ms * board.clock_mhz * 1000.0,
             kernels=KERNELS.get(board.library, board.library),
-            battery_capped=days >= catalog.defaults["battery_shelf_years"] * 365.25,
+            basis=f"MACs; cycles per MAC of {board.latency_basis}",
         )
+        out[board.key] = timed(est, board, ms * board.clock_mhz * 1000.0, board.spread, catalog)
     return Boards(boards=out)
 
 
+def timed(
+    est: BoardEstimate, board: Board, cycles: float, spread: Spread | None, cat: Catalog
+) -> BoardEstimate:
+    """`est` with latency, energy and battery life from `cycles` on `board`, each with
+    its 90 % interval when `spread` gives one (a longer latency: more energy, fewer
+    days)."""
+    ms = cycles / (board.clock_mhz * 1000.0)
+    low, high = spread.around(ms) if spread else (None, None)
+    days = battery_days(ms * board.active_mw, ms, board, cat.defaults)
+    shelf = cat.defaults["battery_shelf_years"] * 365.25
+    return replace(
+        est,
+        est_cycles=cycles,
+        est_latency_ms=ms,
+        est_latency_ms_low=low,
+        est_latency_ms_high=high,
+        est_energy_uj=ms * board.active_mw,
+        est_energy_uj_low=None if low is None else low * board.active_mw,
+        est_energy_uj_high=None if high is None else high * board.active_mw,
+        est_battery_days=days,
+        est_battery_days_low=None if high is None else _days(high, board, cat),
+        est_battery_days_high=None if low is None else _days(low, board, cat),
+        battery_capped=days >= shelf,
+    )
+
+
+def _days(ms: float, board: Board, cat: Catalog) -> float:
+    return battery_days(ms * board.active_mw, ms, board, cat.defaults)
+
+
 def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[dict]:
-    """The estimator applied to each calibration model (`counted`: its work as counted from
-    the flatbuffer built here), beside each published row: in sample (fitted on every row)
-    and leave-one-out (fitted without the row; a benchmark left without rows on its board
-    then takes the other benchmark's cycles per MAC: an out-of-sample transfer)."""
-    rows = []
-    for ref in catalog.calibration:
-        board, dtype = catalog.boards[ref["board"]], ref.get("dtype", "int8")
-        bench = ref.get("benchmark", "ad")
-        basis = Basis(catalog.calibration, {b: catalog.work(b) for b in BENCHMARKS}, catalog.fixed)
-        kernels = Kernels(ref["board"], board.clock_mhz, ref["library"])
-        ms = cycles(counted[bench], complete(fit(basis, kernels, dtype), None), catalog.fixed) / (
-            board.clock_mhz * 1000.0
-        )
-        held = fit(basis, kernels, dtype, leave_out=ref)
-        loo = None
-        if any(held.values()):
-            loo = (
-                cycles(counted[bench], complete(held, None), catalog.fixed)
-                / (board.clock_mhz * 1000.0)
-                / ref["ms"]
-                - 1.0
-            )
-        row = {
-            "board": ref["board"],
-            "benchmark": bench,
-            "software": ref.get("software", ref["library"]),
-            "library": ref["library"],
-            "dtype": dtype,
-            "published_ms": ref["ms"],
-            "est_ms": ms,
-            "error_ms": ms / ref["ms"] - 1.0,
-            "loo_error_ms": loo,
-        }
-        if "uj" in ref:
-            uj = ms * board.active_mw
-            row.update(published_uj=ref["uj"], est_uj=uj, error_uj=uj / ref["uj"] - 1.0)
-        rows.append(row)
-    return rows
+    """The MAC estimator beside each published row (`counted`: each reference model's
+    work as counted from the flatbuffer built here): in sample (the board's fit) and,
+    for the rows the fits use, leave-one-out (its core's fit without the row). A row the
+    fits do not use says why."""
+    fitted = catalog.fitted()
+    basis = Basis(
+        fitted,
+        {k: b.clock_mhz for k, b in catalog.boards.items()},
+        {k: family(b.core) for k, b in catalog.boards.items()},
+        {b: catalog.work(b) for b in counted},
+        catalog.fixed,
+    )
+    return [_calibration_row(ref, catalog, basis, counted) for ref in catalog.published]
+
+
+def _calibration_row(ref: Published, catalog: Catalog, basis: Basis, counted: dict) -> dict:
+    board = catalog.boards[ref.board]
+    per_mac = board.cycles_per_mac[ref.dtype]
+    ms = cycles(counted[ref.benchmark], per_mac, catalog.fixed) / (board.clock_mhz * 1000.0)
+    loo = None
+    if ref.not_fitted() is None:
+        rest = [r for r in basis.of_family(basis.cores[ref.board]) if r is not ref]
+        guess = predicted_ms(basis, ref, rest, counted[ref.benchmark]) if rest else None
+        loo = None if guess is None else guess / ref.ms - 1.0
+    row = {
+        "board": ref.board,
+        "benchmark": ref.benchmark,
+        "software": ref.software,
+        "kernels": ref.kernels,
+        "dtype": ref.dtype,
+        "published_ms": ref.ms,
+        "est_ms": ms,
+        "error_ms": ms / ref.ms - 1.0,
+        "loo_error_ms": loo,
+    }
+    if ref.not_fitted():
+        row["why"] = ref.not_fitted()
+    if ref.uj:
+        uj = ms * board.active_mw
+        row.update(published_uj=ref.uj, est_uj=uj, error_uj=uj / ref.uj - 1.0)
+    return row

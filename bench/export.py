@@ -15,6 +15,7 @@ from bench import UsageError, graph
 from bench.cache import write_atomic
 from bench.data.windows import SCALINGS
 from bench.detection import Score
+from bench.firmware.toolchain import profile_of, tree_of
 from bench.results import artifact_path
 
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
@@ -53,6 +54,7 @@ class Firmware:
     threshold: float | None = None
     score: str = "mean"  # the window score the threshold applies to (`detection.Score`)
     tree: str | None = None  # the digest of the TFLM tree the run built its firmware over
+    profile: str = "Os"  # the build profile the run measured the firmware at
 
 
 MAX_ARENA = 256 << 20  # beyond the RAM of any MCU: not an arena a run measured
@@ -506,11 +508,6 @@ def from_results(
         scaling=scaling,
         threshold=row.detection.threshold,
         score=row.detection.window_score or "mean",
-        tree=_tree_of(row.firmware.firmware_tool),
+        tree=tree_of(row.firmware.firmware_tool),
+        profile=profile_of(row.firmware.firmware_tool),
     )
-
-
-def _tree_of(tool: str | None) -> str | None:
-    """The TFLM tree's digest in a row's `firmware_tool` (`stage.tool`), if it has one."""
-    found = re.search(r"TFLM tree ([0-9a-f]+)", tool or "")
-    return found.group(1) if found else None

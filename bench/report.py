@@ -9,7 +9,15 @@ from tabulate import tabulate
 from bench import results, schema
 from bench.advice import advice
 from bench.cache import Cache, write_text_atomic
-from bench.choose import Constraints, answer, nothing_qualifies, pareto, within_noise
+from bench.choose import (
+    Constraints,
+    answer,
+    held_back,
+    latency_over,
+    nothing_qualifies,
+    pareto,
+    within_noise,
+)
 from bench.detection import degenerate
 from bench.firmware import tables as firmware_tables
 from bench.markup import text
@@ -325,9 +333,9 @@ def _f1_cell(row: Row, constraints: Constraints) -> str:
 def _memory(row: Row, board: dict) -> list[str]:
     """Flash and RAM of the firmware for the board's core; `~` host proxies (flatbuffer,
     host arena) where no firmware was measured for it."""
-    from bench.firmware.boards import CORE_OF
+    from bench.targets import EMULATED
 
-    core = CORE_OF.get(board.get("core", ""), (None, None))[0]
+    core = EMULATED.get(board.get("core", ""))
     fw = row.firmware.on(core) if core else None
     if fw is not None:
         return [f"{fw.flash_bytes:,}", f"{fw.ram_bytes:,}"]
@@ -353,7 +361,8 @@ def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "
     lines = [basis_line(res)] + ([f"{bold}{unscored}{bold}"] if unscored else [])
     lines += [f"{bold}`{arch}`: nothing to ship.{bold} {why}" for arch, why in nowhere.items()]
     table = _table(res, found, nowhere, constraints)
-    return "\n\n".join(lines + ([table] if table else []))
+    noise = held_back_lines(res, constraints)
+    return "\n\n".join(lines + ([table] if table else []) + (["\n".join(noise)] if noise else []))
 
 
 def _quality(row: Row, constraints: Constraints) -> list[str]:
@@ -391,8 +400,9 @@ def _table(res: dict, found: Answers, nowhere: dict, constraints: Constraints) -
                 name,
                 arch,
                 row.variant,
-                f"{est.est_latency_ms:.3g}" + ("" if est.calibrated else " *"),
-                f"{est.est_energy_uj:.3g}",
+                estimate(est.est_latency_ms, est.est_latency_ms_low, est.est_latency_ms_high)
+                + ("" if est.calibrated else " *"),
+                estimate(est.est_energy_uj, est.est_energy_uj_low, est.est_energy_uj_high),
                 *_memory(row, boards[board]),
                 *_quality(row, constraints),
             ]
@@ -405,8 +415,8 @@ def _table(res: dict, found: Answers, nowhere: dict, constraints: Constraints) -
             "board",
             "arch",
             "ship",
-            "est ms",
-            "est uJ",
+            "est ms [90 %]",
+            "est uJ [90 %]",
             "flash B",
             "RAM B",
             "point F1 (vs float32)",
@@ -428,16 +438,50 @@ RULE = (
 )
 
 
+def estimate(value: float, low: float | None, high: float | None) -> str:
+    """`1.23 [1.05-1.45]`: an estimate with its 90 % interval, where it has one."""
+    return f"{value:.3g}" + ("" if low is None or high is None else f" [{low:.3g}-{high:.3g}]")
+
+
+def held_back_lines(res: dict, constraints: Constraints) -> list[str]:
+    """Per board and arch where the latency limit's noise changed the answer: the variant
+    that would ship were its latency surely within the limit."""
+    limit = constraints.max_est_latency_ms
+    out = []
+    for board in results.boards(res) if limit is not None else ():
+        for arch, rows in _arches(res).items():
+            row = held_back(rows, constraints, board)
+            est = row.boards.get(board) if row else None
+            if row is None or est is None:
+                continue
+            why = latency_over(row, constraints, board)
+            reach = (
+                f"its 90 % interval reaches {est.est_latency_ms_high:.3g} ms: within noise"
+                if why == "within noise"
+                else "it has no interval (an uncalibrated figure)"
+            )
+            out.append(
+                f"- {text(board)}, `{arch}`: `{row.variant}` would ship, but its estimate "
+                f"{est.est_latency_ms:.3g} ms meets the {limit:g} ms limit only on its face; "
+                f"{reach}."
+            )
+    return out
+
+
 def basis_line(res: dict) -> str:
     """What the answer's board figures rest on: the firmware measured per core, or host
     proxies (and why, and how to measure the firmware)."""
+    from bench.firmware.toolchain import profile_of
+
     rows = res["rows"]
     cores = sorted({core for r in rows for core in r.firmware.firmware or {}})
     if cores:
+        built = sorted({profile_of(r.firmware.firmware_tool) for r in rows if r.firmware.firmware})
         return (
-            f"Board figures: the firmware built and emulated for {', '.join(cores)} (flash and "
-            "RAM of the linked image, latency from its instructions); `~` marks a board whose "
-            "core had none."
+            f"Board figures: the firmware built at -{'/-'.join(built)} and emulated for "
+            f"{', '.join(cores)} (flash and RAM of the linked image; latency from its "
+            "instructions and its core's cycles per instruction, fitted on published CMSIS-NN "
+            "results, with a 90 % interval); `~` marks a board whose core had none."
         )
     why = next((r.firmware.firmware_error for r in rows if r.firmware.firmware_error), None)
     return (
@@ -554,7 +598,10 @@ def board_tables(res: dict, rows: list[Row]) -> list[str]:
         cost.append(
             [r.variant]
             + [
-                f"{est[b].est_latency_ms:.3g} / {est[b].est_energy_uj:.3g}"
+                estimate(
+                    est[b].est_latency_ms, est[b].est_latency_ms_low, est[b].est_latency_ms_high
+                )
+                + f" / {est[b].est_energy_uj:.3g}"
                 + ("" if est[b].calibrated else " *")
                 if b in est
                 else "n/a"
@@ -585,7 +632,7 @@ def board_tables(res: dict, rows: list[Row]) -> list[str]:
         "",
         "### Target boards (estimates, not board runs)",
         "",
-        "Estimated latency ms / energy uJ per inference:",
+        "Estimated latency ms [90 % interval] / energy uJ per inference:",
         "",
         tabulate(cost, headers=["variant", *boards], tablefmt="github", disable_numparse=True),
         "",
@@ -593,6 +640,33 @@ def board_tables(res: dict, rows: list[Row]) -> list[str]:
         "variant does not fit (flash: model + runtime; SRAM: arena + I/O + runtime):",
         "",
         tabulate(life, headers=["variant", *boards], tablefmt="github", disable_numparse=True),
+        *references(res, boards),
+    ]
+
+
+def references(res: dict, boards: list[str]) -> list[str]:
+    """The published results of other software on these boards: beside the estimate,
+    never behind it."""
+    rows = [
+        r
+        for r in (res.get("calibration") or {}).get("rows", [])
+        if r["board"] in boards and "why" in r and r.get("kernels", "cmsis-nn") != "cmsis-nn"
+    ]
+    if not rows:
+        return []
+    said: dict[str, list[str]] = {}
+    for r in rows:
+        model = "ad01" if r["benchmark"] == "ad" else "the KWS DS-CNN"
+        dtype = f" ({text(r['dtype'])})" if r.get("dtype", "int8") != "int8" else ""
+        said.setdefault(r["board"], []).append(
+            f"{text(r['software'])} ran {model}{dtype} in {r['published_ms']:.3g} ms"
+        )
+    return [
+        "",
+        "Published references (other software than TFLM + CMSIS-NN on the CPU; never "
+        "fitted, shown for scale):",
+        "",
+        *(f"- {text(b)}: {'; '.join(v)}" for b, v in said.items()),
     ]
 
 
@@ -692,6 +766,13 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:+.1%}"
 
 
+def _used(row: dict) -> str:
+    """Whether the fits use a published row: yes, a reference (other software), left out."""
+    if "why" not in row:
+        return "yes"
+    return "reference" if row.get("kernels", "cmsis-nn") != "cmsis-nn" else "left out"
+
+
 def calibration_section(res: dict) -> list[str]:
     cal = res.get("calibration")
     if not cal or "models" not in cal:
@@ -710,6 +791,7 @@ def calibration_section(res: dict) -> list[str]:
             f"{r['published_uj']:g}" if "published_uj" in r else "",
             f"{r['est_uj']:.4g}" if "est_uj" in r else "",
             _pct(r.get("error_uj")),
+            _used(r),
         ]
         for r in rows
     ]
@@ -726,7 +808,7 @@ def calibration_section(res: dict) -> list[str]:
     ]
     summary = []
     for bench in sorted({r.get("benchmark", "ad") for r in rows}):
-        mine = [r for r in rows if r.get("benchmark", "ad") == bench]
+        mine = [r for r in rows if r.get("benchmark", "ad") == bench and "why" not in r]
         loo = sorted(abs(r["loo_error_ms"]) for r in mine if r["loo_error_ms"] is not None)
         summary.append(
             f"- {text(bench.upper())}: in sample, "
@@ -742,16 +824,17 @@ def calibration_section(res: dict) -> list[str]:
     return [
         "## Calibration of the board estimates",
         "",
-        "cycles = invoke overhead + per operator (fixed cost + cycles per MAC of its class, "
-        "or per element for the rest); cycles per MAC of dense operators are fitted on a "
-        "board's AD rows, of convolutions on its KWS rows, per kernel library (geometric "
-        f"means); fixed costs are priors ({fixed}). The calibration models, built here:",
+        "Without the firmware: cycles = invoke overhead + per operator (fixed cost + cycles "
+        "per MAC of its class, or per element for the rest); cycles per MAC of dense "
+        "operators are fitted on the AD rows, of convolutions on the KWS rows, of the "
+        "board's core (geometric means over the published results that ran CMSIS-NN's "
+        f"kernels on a CPU; the rest are references); fixed costs are priors ({fixed}). "
+        "The reference models, built here:",
         "",
         *models,
         "",
-        "Latency error of each published row, in sample and leave-one-out (fitted without "
-        "the row; where it was the board's only row of its benchmark, the other benchmark's "
-        "cycles per MAC stand in: an out-of-sample transfer between operator mixes):",
+        "Latency error of each published row, in sample and, for the rows fitted, "
+        "leave-one-out (its core's fit without the row):",
         "",
         *summary,
         "",
@@ -769,6 +852,7 @@ def calibration_section(res: dict) -> list[str]:
                 "published uJ",
                 "est uJ",
                 "error",
+                "fitted",
             ],
             tablefmt="github",
             disable_numparse=True,

@@ -134,7 +134,8 @@ def firmware_setup(cfg: RunConfig, log: Log) -> Setup:
     libraries are kept with the reference models, even under --no-cache."""
     found = toolchain.find(toolchain.tree_from(cfg.tflm_tree))
     asked = cfg.firmware_cores or Setup.cores
-    return Setup(found, cfg.calibration_cache, tuple(asked), min(cfg.workers, cores()), log)
+    workers = min(cfg.workers, cores())
+    return Setup(found, cfg.calibration_cache, tuple(asked), workers, log, cfg.firmware_opt)
 
 
 def brought_tflite(s: Session, dataset: Dataset) -> Measured:

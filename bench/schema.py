@@ -163,7 +163,14 @@ class BoardEstimate:
     kernels: str | None = None  # the kernel library the estimate stands for
     battery_capped: bool | None = None  # at the battery's shelf life
     basis: str | None = None  # "firmware on <core>": its instructions and measured sizes;
-    # None: MACs and the flatbuffer plus the catalog's runtime constants
+    # "MACs: ..." or None (older files): MACs and the flatbuffer plus the runtime constants
+    # the 90 % intervals, from the fit's leave-one-out errors; None: the fit has none
+    est_latency_ms_low: float | None = None
+    est_latency_ms_high: float | None = None
+    est_energy_uj_low: float | None = None
+    est_energy_uj_high: float | None = None
+    est_battery_days_low: float | None = None
+    est_battery_days_high: float | None = None
 
 
 @dataclass
@@ -1103,7 +1110,9 @@ _CAL_ROW = _strict(  # a published result, fitted
     },
     {
         "benchmark": _TEXT,  # written since schema 5; the files before fitted AD alone
-        "library": _TEXT,
+        "library": _TEXT,  # before the fits took only CMSIS-NN rows
+        "kernels": _TEXT,
+        "why": _TEXT,  # why the fits do not use the row
         "dtype": _TEXT,
         "published_uj": _MS,
         "est_uj": _MS,
@@ -1122,7 +1131,12 @@ _FW_ROW = _strict(
         "loo_error_ms": _OPT_NUMBER,
     },
 )
-_FW_FIT = _strict(  # a board's cycles per instruction, fitted on its firmware rows
+_REFERENCE = _strict(  # a published row the fit does not use, and why
+    ["benchmark", "software", "published_ms", "why"],
+    {"benchmark": _TEXT, "software": _TEXT, "published_ms": _MS, "why": _TEXT},
+)
+_FACTOR = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "null"}]}
+_FW_FIT = _strict(  # a board's cycles per instruction, fitted on its core's firmware rows
     ["board", "core", "cpi", "rows", "note"],
     {
         "board": _TEXT,
@@ -1130,6 +1144,13 @@ _FW_FIT = _strict(  # a board's cycles per instruction, fitted on its firmware r
         "cpi": {"anyOf": [_MS, {"type": "null"}]},
         "rows": {"type": "array", "items": _FW_ROW},
         "note": _TEXT,
+    },
+    {  # since the fits took only CMSIS-NN rows, with an interval
+        "low": _FACTOR,
+        "high": _FACTOR,
+        "basis": _TEXT,
+        "calibrated": {"type": "boolean"},
+        "references": {"type": "array", "items": _REFERENCE},
     },
 )
 _COUNT = {"type": "integer", "minimum": 0}
@@ -1159,6 +1180,7 @@ CALIBRATION = {
         },
         "rows": {"type": "array", "items": _CAL_ROW},
         "firmware": {"type": "object", "additionalProperties": _FW_FIT},
+        "firmware_check": _strict(["inside", "rows"], {"inside": _COUNT, "rows": _COUNT}),
     },  # and what files before the reference models held: model, macs_counted, ...
 }
 

@@ -1,12 +1,14 @@
-"""The MCU catalog (`targets.toml` beside this file): loaded, checked, and calibrated.
+"""The MCU catalog (`targets.toml` beside this file): loaded, checked, and fitted.
 
-A board's cycles per MAC, per data type and operator class (dense, conv) for its kernel
-library, and its active power are derived from the published measurements in the
-catalog's [[calibration]] rows when it has any; otherwise the board states them and
-lists them as uncalibrated. The estimator's fixed costs are the [estimator] priors.
+A board's cycles per MAC, per operator class (dense, conv), come from the published
+results of its core that ran CMSIS-NN's kernels on the CPU (pooled over the core's
+boards); a core without any takes the catalog's stated figure, else the other cores'
+fit, uncalibrated. Each fit carries a 90 % interval from its leave-one-out errors
+(`bench.spread`). Active power comes from the board's published CPU rows when it has
+any; otherwise the board states it and lists it as uncalibrated. The estimator's fixed
+costs are the [estimator] priors.
 """
 
-import math
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from bench import UsageError, files, unknown
 from bench.schema import Layer
+from bench.spread import Spread, geomean, held_out, known
 
 CATALOG = Path(__file__).with_name("targets.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
@@ -74,6 +77,45 @@ def cycles(work: Work, per_mac: dict[str, float], fixed: dict) -> float:
     return fixed_cycles(work, fixed) + sum(per_mac[c] * work.macs(c) for c in CLASSES)
 
 
+CMSIS_NN = "cmsis-nn"  # the kernels edgebench's firmware runs: the only rows fitted
+# the catalog's `core` -> the emulated core, whose published rows pool into one fit
+EMULATED = {
+    "Cortex-M4F": "cortex-m4+fp",
+    "Cortex-M33": "cortex-m33+fp",
+    "Cortex-M33 + MVP": "cortex-m33+fp",
+    "Cortex-M7": "cortex-m7+fp",
+    "Cortex-M0+": "cortex-m0plus",
+}
+
+
+def family(core: str) -> str:
+    """The fit a board's core joins: its emulated core, else its own name."""
+    return EMULATED.get(core, core)
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published result: what ran where, how fast, and whether the fits may use it."""
+
+    board: str
+    benchmark: str  # ad | kws
+    kernels: str  # cmsis-nn, or the vendor's software / accelerator
+    software: str
+    ms: float
+    source: str
+    dtype: str = "int8"
+    uj: float | None = None
+    left_out: str | None = None  # why a CMSIS-NN row stays out of the fits
+
+    def not_fitted(self) -> str | None:
+        """Why the fits do not use this row, or None."""
+        if self.kernels != CMSIS_NN:
+            return f"{self.software} is not CMSIS-NN on the CPU: a published reference, never a fit"
+        if self.dtype != "int8":
+            return "a float32 model"
+        return self.left_out
+
+
 @dataclass(frozen=True)
 class Board:
     key: str
@@ -88,6 +130,8 @@ class Board:
     cycles_per_mac: dict  # "int8" / "float32" -> {"dense": c, "conv": c}
     calibrated: dict  # "int8 dense", ..., "active_mw" -> derived from published rows?
     basis: dict  # uncalibrated figure -> why this value
+    latency_basis: str = ""  # what the cycles per MAC rest on, in words
+    spread: Spread | None = None  # the 90 % interval of its MAC estimates
 
     def as_dict(self) -> dict:
         return {
@@ -112,8 +156,8 @@ class Catalog:
     boards: dict[str, Board]
     defaults: dict
     fixed: dict
-    calibration: list[dict]
-    models: dict[str, dict]  # benchmark -> the calibration model and its work
+    published: list[Published]
+    models: dict[str, dict]  # benchmark -> the reference model and its work
     path: str
 
     def select(self, names: Iterable[str]) -> list[Board]:
@@ -127,65 +171,101 @@ class Catalog:
     def work(self, benchmark: str) -> Work:
         return Work(*(int(self.models[benchmark][k]) for k in WORK))
 
-
-def _geomean(values: list[float]) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+    def fitted(self) -> list[Published]:
+        return [r for r in self.published if r.not_fitted() is None]
 
 
 @dataclass(frozen=True)
 class Basis:
-    """What boards are fitted on: the published rows, the calibration models' work and
-    the fixed costs."""
+    """What the MAC fits rest on: the rows, each board's clock and core, the reference
+    models' work and the fixed costs."""
 
-    rows: list[dict]
+    rows: list[Published]
+    clocks: dict[str, float]
+    cores: dict[str, str]  # board -> its family
     models: dict[str, Work]
     fixed: dict
 
-
-@dataclass(frozen=True)
-class Kernels:
-    """One board's kernels as a published row names them: board key, clock, library."""
-
-    board: str
-    clock_mhz: float
-    library: str
+    def of_family(self, name: str) -> list[Published]:
+        return [r for r in self.rows if self.cores[r.board] == name]
 
 
-def fit(
-    basis: Basis, on: Kernels, dtype: str, leave_out: dict | None = None
-) -> dict[str, float | None]:
-    """Cycles per MAC per class from one board's rows for one library and data type:
-    dense from its AD rows, conv from its KWS rows after their dense part and fixed costs
-    (geometric means). `leave_out` drops one row. A class without rows is None."""
-    mine = [
-        r
-        for r in basis.rows
-        if r["board"] == on.board
-        and r["library"] == on.library
-        and r.get("dtype", "int8") == dtype
-        and r is not leave_out
-    ]
-    models, fixed, clock_mhz = basis.models, basis.fixed, on.clock_mhz
+def fit(basis: Basis, rows: list[Published]) -> dict[str, float | None]:
+    """Cycles per MAC per class from `rows`: dense from the AD rows, conv from the KWS
+    rows after their dense part and fixed costs (geometric means). None: no row."""
     per_mac: dict[str, float | None] = {}
     for bench, op_class in BENCHMARKS.items():
-        work, values = models[bench], []
-        for r in (r for r in mine if r.get("benchmark", "ad") == bench):
-            spent = r["ms"] * clock_mhz * 1000.0 - fixed_cycles(work, fixed)
+        work, values = basis.models[bench], []
+        for r in (r for r in rows if r.benchmark == bench):
+            spent = r.ms * basis.clocks[r.board] * 1000.0 - fixed_cycles(work, basis.fixed)
             other = "conv" if op_class == "dense" else "dense"
             spent -= (per_mac.get(other) or 0.0) * work.macs(other)
             if spent > 0:
                 values.append(spent / work.macs(op_class))
-        per_mac[op_class] = _geomean(values) if values else None
+        per_mac[op_class] = geomean(values) if values else None
     return per_mac
 
 
 def complete(per_mac: dict[str, float | None], fallback: float | None) -> dict[str, float]:
     """A class without its own rows takes the other class's figure (then `fallback`)."""
-    known = [v for v in per_mac.values() if v is not None]
-    default = known[0] if known else fallback
+    found = [v for v in per_mac.values() if v is not None]
+    default = found[0] if found else fallback
     if default is None:
         raise ValueError("no figure to complete the cycles per MAC with")
     return {c: per_mac.get(c) or default for c in CLASSES}
+
+
+def predicted_ms(basis: Basis, row: Published, rows: list[Published], work: Work) -> float | None:
+    """`row`'s latency as the fit of `rows` predicts it for `work`; None: nothing to fit."""
+    per_mac = fit(basis, rows)
+    if not any(per_mac.values()):
+        return None
+    return cycles(work, complete(per_mac, None), basis.fixed) / (basis.clocks[row.board] * 1000.0)
+
+
+def mac_errors(basis: Basis, rows: list[Published], apart: str | None = None) -> list[float]:
+    """Each row's leave-one-out error under the MAC fit, predicted from its core's other
+    rows (`apart`: "board": from its core's other boards; "core": from the other cores)."""
+    predict = lambda r, rest: predicted_ms(basis, r, rest, basis.models[r.benchmark])  # noqa: E731
+    if apart == "core":
+        return known(held_out(rows, predict, lambda r: r.ms, lambda r: basis.cores[r.board]))
+    errors: list[float] = []
+    for core in {basis.cores[r.board] for r in rows}:
+        mine = [r for r in rows if basis.cores[r.board] == core]
+        split = (lambda r: r.board) if apart == "board" else None
+        errors += known(held_out(mine, predict, lambda r: r.ms, split))
+    return errors
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A board's cycles per MAC for int8, whether they are calibrated, on what, and the
+    interval their leave-one-out errors give."""
+
+    per_mac: dict[str, float | None]
+    calibrated: bool
+    basis: str
+    spread: Spread | None = None
+
+
+def fit_board(basis: Basis, key: str, stated: float | None) -> Fitted:
+    """The int8 fit of a board: its core's rows pooled over boards (the interval from the
+    leave-one-out errors of every core's rows, or, when it has no row of its own, from
+    predicting each board from its core's others); else the catalog's stated figure (no
+    interval); else the other cores' rows, uncalibrated."""
+    core = basis.cores[key]
+    mine = basis.of_family(core)
+    if mine:
+        own = any(r.board == key for r in mine)
+        errors = mac_errors(basis, basis.rows, None if own else "board")
+        said = "its core's CMSIS-NN results" + ("" if own else " on other boards")
+        return Fitted(fit(basis, mine), True, said, Spread.of(errors))
+    if stated is not None:
+        return Fitted({c: stated for c in CLASSES}, False, "the catalog's stated figure")
+    said = f"the other cores' CMSIS-NN results, none on {core}"
+    return Fitted(
+        fit(basis, basis.rows), False, said, Spread.of(mac_errors(basis, basis.rows, "core"))
+    )
 
 
 def _positive(where: str, field: str, value: object) -> float:
@@ -194,56 +274,51 @@ def _positive(where: str, field: str, value: object) -> float:
     return value
 
 
-def _board(key: str, entry: dict, basis: Basis, where: str) -> Board:
+def _board(key: str, entry: dict, basis: Basis, published: list[Published], where: str) -> Board:
     where = f"{where}: board {key!r}"
-    for field in REQUIRED:
-        if field not in entry:
-            raise UsageError(f"{where}: field {field!r} is missing")
+    for name in REQUIRED:
+        if name not in entry:
+            raise UsageError(f"{where}: field {name!r} is missing")
     documented = {**entry.get("sources", {}), **entry.get("uncalibrated", {})}
-    for field in NUMBERS:
-        if field in entry:
-            _positive(where, field, entry[field])
-            if field not in documented:
+    for name in NUMBERS:
+        if name in entry:
+            _positive(where, name, entry[name])
+            if name not in documented:
                 raise UsageError(
-                    f"{where}: field {field!r} has no entry in sources or "
+                    f"{where}: field {name!r} has no entry in sources or "
                     "uncalibrated; say where the figure comes from"
                 )
-    clock, library = entry["clock_mhz"], entry["library"]
-    kernels = Kernels(key, clock, library)
-    int8, fp32 = fit(basis, kernels, "int8"), fit(basis, kernels, "float32")
-    power = [r["uj"] / r["ms"] for r in basis.rows if r["board"] == key and "uj" in r]
+    int8 = fit_board(basis, key, entry.get("cycles_per_mac_int8"))
+    power = [r.uj / r.ms for r in published if r.board == key and r.uj and r.kernels != "mvp"]
     need = {
-        "cycles_per_mac_int8": any(int8.values()),
+        "cycles_per_mac_int8": any(int8.per_mac.values()),
         "active_mw": power,
-        "float32_factor": any(fp32.values()),
+        "float32_factor": False,
     }
-    for field, derived in need.items():
-        if not derived and field not in entry:
-            raise UsageError(f"{where}: field {field!r} is missing and no calibration row gives it")
-    per_int8 = complete(int8, entry.get("cycles_per_mac_int8"))
-    factor = entry.get("float32_factor", 1.0)
-    per_fp32 = (
-        complete(fp32, None) if any(fp32.values()) else {c: v * factor for c, v in per_int8.items()}
-    )
+    for name, derived in need.items():
+        if not derived and name not in entry:
+            raise UsageError(f"{where}: field {name!r} is missing and no published row gives it")
+    per_int8 = complete(int8.per_mac, entry.get("cycles_per_mac_int8"))
+    factor = entry["float32_factor"]
     calibrated = {
-        f"{d} {c}": bool(fitted[c])
-        for d, fitted in (("int8", int8), ("float32", fp32))
-        for c in CLASSES
+        f"{d} {c}": d == "int8" and int8.calibrated for d in ("int8", "float32") for c in CLASSES
     }
     calibrated.update(active_mw=bool(power), sleep_uw=False)
     return Board(
         key,
         entry["name"],
         entry["core"],
-        clock,
+        entry["clock_mhz"],
         int(entry["flash_bytes"]),
         int(entry["sram_bytes"]),
-        _geomean(power) if power else entry["active_mw"],
+        geomean(power) if power else entry["active_mw"],
         entry["sleep_uw"],
-        library,
-        {"int8": per_int8, "float32": per_fp32},
+        entry["library"],
+        {"int8": per_int8, "float32": {c: v * factor for c, v in per_int8.items()}},
         calibrated,
         dict(entry.get("uncalibrated", {})),
+        int8.basis,
+        int8.spread,
     )
 
 
@@ -252,39 +327,61 @@ def _check_sections(table: dict, where: str) -> None:
         if not isinstance(table.get(section), dict):
             raise UsageError(f"{where}: section [{section}] is missing")
     for section, names in (("defaults", DEFAULTS), ("estimator", FIXED)):
-        for field in names:
-            if field not in table[section]:
-                raise UsageError(f"{where}: [{section}] field {field!r} is missing")
-            _positive(f"{where}: [{section}]", field, table[section][field])
+        for name in names:
+            if name not in table[section]:
+                raise UsageError(f"{where}: [{section}] field {name!r} is missing")
+            _positive(f"{where}: [{section}]", name, table[section][name])
+    if "calibration" in table:
+        raise UsageError(
+            f"{where}: [[calibration]] is now [[published]], and each row says which "
+            'kernels ran: kernels = "cmsis-nn" (on the CPU), or the vendor\'s software'
+        )
 
 
 def _work(specs: dict, bench: str, where: str) -> Work:
-    """A calibration model's work as the catalog states it, checked."""
+    """A reference model's work as the catalog states it, checked."""
     spec = specs.get(bench)
     if not isinstance(spec, dict):
         raise UsageError(f"{where}: [calibration_models.{bench}] is missing")
-    for field in WORK:
-        if not isinstance(spec.get(field), int) or spec[field] < 0:
+    for name in WORK:
+        if not isinstance(spec.get(name), int) or spec[name] < 0:
             raise UsageError(
-                f"{where}: [calibration_models.{bench}] field {field!r} must be a count >= 0"
+                f"{where}: [calibration_models.{bench}] field {name!r} must be a count >= 0"
             )
     return Work(*(spec[k] for k in WORK))
 
 
-def _check_calibration(row: dict, at: str, boards: dict) -> None:
-    """One published measurement: board, library, ms and source, on a known benchmark."""
-    for field in ("board", "library", "ms", "source"):
-        if field not in row:
-            raise UsageError(f"{at}: field {field!r} is missing")
+TEXTS = ("board", "kernels", "software", "source")
+
+
+def _published(row: dict, at: str, boards: dict) -> Published:
+    """One published result, checked: board, kernels, software, ms and source, on a known
+    benchmark."""
+    for name in (*TEXTS, "ms"):
+        if name not in row:
+            raise UsageError(f"{at}: field {name!r} is missing")
+    for name in (*TEXTS, "left_out"):
+        if name in row and not isinstance(row[name], str):
+            raise UsageError(f"{at}: field {name!r} must be text")
     if row["board"] not in boards:
         raise UsageError(f"{at}: unknown board {row['board']!r}")
-    if row.get("benchmark", "ad") not in BENCHMARKS:
-        raise UsageError(
-            f"{at}: benchmark {row['benchmark']!r} is not one of {', '.join(BENCHMARKS)}"
-        )
-    _positive(at, "ms", row["ms"])
-    if "uj" in row:
-        _positive(at, "uj", row["uj"])
+    bench = row.get("benchmark", "ad")
+    if bench not in BENCHMARKS:
+        raise UsageError(f"{at}: benchmark {bench!r} is not one of {', '.join(BENCHMARKS)}")
+    extra = sorted(set(row) - {*TEXTS, "ms", "uj", "benchmark", "dtype", "left_out"})
+    if extra:
+        raise UsageError(f"{at}: unknown field {extra[0]!r}")
+    return Published(
+        row["board"],
+        bench,
+        row["kernels"],
+        row["software"],
+        _positive(at, "ms", row["ms"]),
+        row["source"],
+        row.get("dtype", "int8"),
+        _positive(at, "uj", row["uj"]) if "uj" in row else None,
+        row.get("left_out"),
+    )
 
 
 def load(path: Path | None = None) -> Catalog:
@@ -297,13 +394,23 @@ def load(path: Path | None = None) -> Catalog:
         raise UsageError(f"{path}: not a readable TOML catalog ({err})") from None
     where = str(path)
     _check_sections(table, where)
-    defaults, fixed = table["defaults"], table["estimator"]
+    defaults, fixed, entries = table["defaults"], table["estimator"], table["boards"]
     models = {bench: _work(table["calibration_models"], bench, where) for bench in BENCHMARKS}
-    rows = table.get("calibration", [])
-    for i, row in enumerate(rows):
-        _check_calibration(row, f"{where}: [[calibration]] row {i + 1}", table["boards"])
-    boards = {
-        key: _board(key, entry, Basis(rows, models, fixed), where)
-        for key, entry in table["boards"].items()
-    }
-    return Catalog(boards, defaults, fixed, rows, table["calibration_models"], where)
+    published = [
+        _published(row, f"{where}: [[published]] row {i + 1}", entries)
+        for i, row in enumerate(table.get("published", []))
+    ]
+    for key, entry in entries.items():
+        for name in ("core", "clock_mhz"):
+            if name not in entry:
+                raise UsageError(f"{where}: board {key!r}: field {name!r} is missing")
+        _positive(f"{where}: board {key!r}", "clock_mhz", entry["clock_mhz"])
+    basis = Basis(
+        [r for r in published if r.not_fitted() is None],
+        {k: e["clock_mhz"] for k, e in entries.items()},
+        {k: family(str(e["core"])) for k, e in entries.items()},
+        models,
+        fixed,
+    )
+    boards = {key: _board(key, entry, basis, published, where) for key, entry in entries.items()}
+    return Catalog(boards, defaults, fixed, published, table["calibration_models"], where)

@@ -54,13 +54,14 @@ CORES = {
     )
 }
 
-# Release flags: size-optimised (-Os) throughout, as mbed-os's release profile builds
-# the MLPerf Tiny reference submission on the L4R5 (the one TFLM + CMSIS-NN row the
-# boards calibrate on): on these parts flash is the scarcer resource. Measured here: the
-# seed int8 model runs 9,178 M4 instructions per invoke at -Os against 5,630 at -O2.
-# Sections per function and datum so that --gc-sections drops what the model does not
-# reach; error strings stripped; no exceptions or RTTI.
-COMMON = ("-mthumb", "-Os", "-ffunction-sections", "-fdata-sections", "-fno-common", "-g0")
+# Release flags: the build profile is the user's choice (`--firmware-opt`), size-optimised
+# (-Os) by default, as mbed-os's release profile builds: on these parts flash is the
+# scarcer resource; -O2 and -O3 trade flash for fewer instructions. Sections per
+# function and datum so that --gc-sections drops what the model does not reach; error
+# strings stripped; no exceptions or RTTI.
+PROFILES = ("Os", "O2", "O3")
+DEFAULT_PROFILE = "Os"
+COMMON = ("-mthumb", "-ffunction-sections", "-fdata-sections", "-fno-common", "-g0")
 CXX = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
        "-fno-unwind-tables", "-fno-use-cxa-atexit")  # fmt: skip
 DEFINES = ("-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN", "-DTF_LITE_STRIP_ERROR_STRINGS", "-DNDEBUG")
@@ -168,18 +169,25 @@ class Objects:
     toolchain: Toolchain
     core: Core
     root: Path  # the cache folder of this (core, tree, compiler, flags)
+    profile: str = DEFAULT_PROFILE  # -Os, -O2 or -O3 (without the dash)
 
     @classmethod
-    def at(cls, cache_dir: Path, toolchain: Toolchain, core: Core, tree_digest: str) -> "Objects":
-        key = digest(
-            [core.flags, COMMON, CXX, DEFINES, toolchain.gcc_version, tree_digest, "sealed"]
-        )
-        return cls(toolchain, core, cache_dir / "firmware" / f"{core.name}-{key}")
+    def at(
+        cls,
+        cache_dir: Path,
+        toolchain: Toolchain,
+        core: Core,
+        tree_digest: str,
+        profile: str = DEFAULT_PROFILE,
+    ) -> "Objects":
+        flags = [core.flags, COMMON, f"-{profile}", CXX, DEFINES]
+        key = digest([*flags, toolchain.gcc_version, tree_digest, "sealed"])
+        return cls(toolchain, core, cache_dir / "firmware" / f"{core.name}-{key}", profile)
 
     def flags(self, source: str) -> list[str]:
         lang = list(CXX) if source.endswith((".cc", ".cpp")) else ["-std=gnu11"]
         includes = [f"-I{self.toolchain.tree / i}" for i in INCLUDES]
-        return [*self.core.flags, *COMMON, *lang, *DEFINES, *includes]
+        return [*self.core.flags, *COMMON, f"-{self.profile}", *lang, *DEFINES, *includes]
 
     def object(self, source: str) -> Path:
         return self.root / "obj" / (source + ".o")

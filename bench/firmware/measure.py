@@ -33,6 +33,7 @@ class Task:
     cores: tuple[str, ...]
     cache_dir: Path
     tree_digest: str
+    profile: str = build.DEFAULT_PROFILE
 
 
 def operators(model: bytes) -> tuple[str, ...]:
@@ -53,7 +54,9 @@ def measure(task: Task) -> dict[str, CoreFirmware | str]:
     out: dict[str, CoreFirmware | str] = {}
     for name in task.cores:
         core = build.CORES[name]
-        objects = build.Objects.at(task.cache_dir, task.toolchain, core, task.tree_digest)
+        objects = build.Objects.at(
+            task.cache_dir, task.toolchain, core, task.tree_digest, task.profile
+        )
         try:
             out[name] = _one(objects, program, feed, expected)
         except (MeasurementError, emulate.Fault) as err:

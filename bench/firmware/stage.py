@@ -29,14 +29,7 @@ class Setup:
     cores: tuple[str, ...] = tuple(build.CORES)
     workers: int = 1
     log: Log = plain
-
-
-def tool(tc: toolchain.Toolchain, tree_digest: str) -> str:
-    from importlib.metadata import version
-
-    return (
-        f"arm-none-eabi-gcc {tc.gcc_version}, TFLM tree {tree_digest}, unicorn {version('unicorn')}"
-    )
+    profile: str = build.DEFAULT_PROFILE  # the build profile: Os, O2 or O3
 
 
 def add_firmware(rows: list[Row], root: Path, cache: Cache, clock: Stopwatch, setup: Setup) -> None:
@@ -68,8 +61,10 @@ def _tasks(
     tc = setup.found
     assert not isinstance(tc, str)
     tree = build.tree_digest(tc.tree)
-    tasks = [measure.Task(m, arena, tc, setup.cores, folder, tree) for m, arena in models]
-    return tasks, tool(tc, tree)
+    tasks = [
+        measure.Task(m, arena, tc, setup.cores, folder, tree, setup.profile) for m, arena in models
+    ]
+    return tasks, toolchain.words(tc, tree, setup.profile)
 
 
 def record(outcome: Outcome, used: str) -> Firmware:
@@ -132,7 +127,7 @@ def prepare(tasks: list[measure.Task], setup: Setup) -> dict[str, str]:
     broken = {}
     for name in first.cores:
         objects = build.Objects.at(
-            first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest
+            first.cache_dir, first.toolchain, build.CORES[name], first.tree_digest, first.profile
         )
         try:
             build.library(objects, setup.workers, _compiling(setup, name))

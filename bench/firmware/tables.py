@@ -77,73 +77,100 @@ def section(rows: list[Row]) -> list[str]:
     return [*lines, ""] if missing else lines
 
 
-def _errors(fits: dict) -> str:
-    """`In sample: median |error| ...; leave-one-out: ...` over every row used."""
-    rows = [r for f in fits.values() for r in f["rows"]]
+def _errors(rows: list[dict]) -> str:
+    """`in sample median |error| ...; leave-one-out ...` over the rows of a fit."""
     fitted = sorted(abs(r["error_ms"]) for r in rows)
     held = sorted(abs(r["loo_error_ms"]) for r in rows if r["loo_error_ms"] is not None)
-    if not fitted:
-        return "- no published row to fit"
     loo = (
         f"; leave-one-out median {statistics.median(held):.1%}, worst {held[-1]:.1%}"
         if held
         else ""
     )
     return (
-        f"- {len(fitted)} row{'s' if len(fitted) != 1 else ''}: in sample median |error| "
-        f"{statistics.median(fitted):.1%}, "
-        f"worst {fitted[-1]:.1%}{loo}"
+        f"{len(fitted)} row{'s' if len(fitted) != 1 else ''}: in sample median |error| "
+        f"{statistics.median(fitted):.1%}, worst {fitted[-1]:.1%}{loo}"
     )
 
 
 CALIBRATION = [
     "board",
-    "core",
-    "CPI",
     "row used",
     "instructions",
     "published ms",
     "fitted ms (error)",
     "leave-one-out",
 ]
+BOARDS = ["board", "core", "CPI", "90 % interval", "rests on", "note"]
+
+
+def _interval(fit: dict) -> str:
+    low, high = fit.get("low"), fit.get("high")
+    return "none" if low is None or high is None else f"{low - 1:+.0%} / {high - 1:+.0%}"
 
 
 def calibration(res: dict) -> list[str]:
-    """The boards' CPI fits: rows used, in-sample and leave-one-out errors."""
-    fits = res.get("calibration", {}).get("firmware")
+    """The cores' CPI fits: the rows used per core with their errors, each board's CPI,
+    interval and basis, the rows left out and why, and the check on unseen models."""
+    cal = res.get("calibration", {})
+    fits = cal.get("firmware")
     if not fits:
         return []
-    body = []
-    for board, fit in fits.items():
-        if fit["cpi"] is None:
-            body.append([text(board), text(fit["core"]), "", "no published result", "", "", "", ""])
-            continue
-        for r in fit["rows"]:
-            loo = "" if r["loo_error_ms"] is None else f"{r['loo_error_ms']:+.1%}"
-            body.append(
+    lines = [
+        "### Board latency from the firmware's own counts",
+        "",
+        "cycles = the core's cycles per instruction (CPI) x the instructions of the variant's "
+        "firmware on that core. A core's CPI is the geometric mean of published cycles / "
+        "counted instructions over the MLPerf Tiny results that ran CMSIS-NN's kernels on a "
+        "CPU of that core (TFLM, microTVM, ONNC), pooled over its boards; leave-one-out: "
+        "predicted from the core's other rows. The 90 % interval is e^(±1.645 s), s the root "
+        "mean square of the log leave-one-out errors (of the core's other boards where a "
+        "board has no row; of the other cores where a core has none).",
+    ]
+    for core in sorted({f["core"] for f in fits.values()}):
+        mine = {b: f for b, f in fits.items() if f["core"] == core}
+        rows = [(b, r) for b, f in mine.items() for r in f["rows"]]
+        if rows:
+            body = [
                 [
-                    text(board),
-                    text(fit["core"]),
-                    f"{fit['cpi']:.3f}",
+                    text(b),
                     text(f"{r['benchmark']}: {r['software']}"),
                     f"{r['instructions']:,}",
                     f"{r['published_ms']:.4g}",
                     f"{r['est_ms']:.4g} ({r['error_ms']:+.1%})",
-                    loo,
+                    "" if r["loo_error_ms"] is None else f"{r['loo_error_ms']:+.1%}",
                 ]
-            )
-    notes = [f"- {text(b)}: {text(f['note'])}" for b, f in fits.items() if f.get("note")]
-    notes.insert(0, _errors(fits))
-    return [
-        "### Board latency from the firmware's own counts",
-        "",
-        "cycles = the board's cycles per instruction (CPI) x the instructions of the "
-        "variant's firmware on the board's core. Each CPI is the geometric mean of "
-        "published cycles / counted instructions over the board's MLPerf Tiny rows (its "
-        "TFLM + CMSIS-NN submissions where it has any); leave-one-out: fitted without "
-        "the row.",
-        "",
-        tabulate(body, headers=CALIBRATION, tablefmt="github", disable_numparse=True),
-        "",
-        *notes,
+                for b, r in rows
+            ]
+            table = tabulate(body, headers=CALIBRATION, tablefmt="github", disable_numparse=True)
+            lines += ["", f"{text(core)}: {_errors([r for _, r in rows])}", "", table]
+        else:
+            lines += ["", f"{text(core)}: no published CMSIS-NN result"]
+    per_board = [
+        [
+            text(b),
+            text(f["core"]),
+            "" if f["cpi"] is None else f"{f['cpi']:.3f}",
+            _interval(f),
+            text(f.get("basis") or ""),
+            text(f.get("note") or ""),
+        ]
+        for b, f in fits.items()
     ]
+    lines += ["", tabulate(per_board, headers=BOARDS, tablefmt="github", disable_numparse=True)]
+    left = [
+        f"- {text(b)}, {text(r['benchmark'])}: {text(r['software'])} "
+        f"({r['published_ms']:.4g} ms): {text(r['why'])}"
+        for b, f in fits.items()
+        for r in f.get("references", [])
+    ]
+    if left:
+        lines += ["", "Left out of the fits:", "", *left]
+    check = cal.get("firmware_check")
+    if check and check["rows"]:
+        lines += [
+            "",
+            f"On models a fit never saw (each benchmark's rows predicted from the other "
+            f"benchmark's alone): {check['inside']} of {check['rows']} published rows fall "
+            "inside the stated 90 % interval.",
+        ]
+    return lines

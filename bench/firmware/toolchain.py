@@ -6,6 +6,7 @@ missing>, <how to get it>" and the rest of the run is unaffected."""
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -106,3 +107,25 @@ def find(tree: Path | None) -> Toolchain | str:
     if tree is None:
         return f"unavailable: no TFLM tree, {GET_TREE}"
     return missing_emulator() or Toolchain(gcc, tree, version)
+
+
+def words(tc: Toolchain, tree_digest: str, profile: str) -> str:
+    """The build and emulator behind a firmware figure, in words: the comparison key."""
+    from importlib.metadata import version
+
+    return (
+        f"arm-none-eabi-gcc {tc.gcc_version} -{profile}, TFLM tree {tree_digest}, "
+        f"unicorn {version('unicorn')}"
+    )
+
+
+def profile_of(said: str | None) -> str:
+    """The build profile `words` names: Os for the results from before the choice."""
+    found = re.search(r"arm-none-eabi-gcc \S+ -(O[s23])\b", said or "")
+    return found.group(1) if found else "Os"
+
+
+def tree_of(said: str | None) -> str | None:
+    """The TFLM tree's digest `words` names, if it names one."""
+    found = re.search(r"TFLM tree ([0-9a-f]+)", said or "")
+    return found.group(1) if found else None
