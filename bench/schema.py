@@ -667,6 +667,11 @@ class Boards(Record):
         est = self.get(board)
         return None if est is None else est.est_latency_ms
 
+    def latency_ms_high(self, board: str) -> float | None:
+        """The upper end of its 90 % interval, or None without one."""
+        est = self.get(board)
+        return None if est is None else est.est_latency_ms_high
+
 
 @dataclass
 class VsFloat32(Record):

@@ -41,11 +41,17 @@ def edgebench(*args, cwd=None, process: bool = False, timeout: float = 900):
     return subprocess.CompletedProcess(["edgebench", *argv], code, out.getvalue(), err.getvalue())
 
 
-def estimate(ms: float) -> dict:
-    """A board estimate as a run writes it."""
+def estimate(ms: float, spread: tuple[float, float] | None = (0.85, 1.17)) -> dict:
+    """A board estimate as a run writes it: with its 90 % interval (`spread`: factors)."""
+    interval = (
+        {}
+        if spread is None
+        else {"est_latency_ms_low": ms * spread[0], "est_latency_ms_high": ms * spread[1]}
+    )
     return {
         "dtype": "int8",
         "est_latency_ms": ms,
+        **interval,
         "est_energy_uj": 1.0,
         "est_battery_days": 100.0,
         "fits": True,

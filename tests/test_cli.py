@@ -100,7 +100,8 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
             assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
     assert "[deep] int8: measuring" in done.stdout
-    assert all(abs(r["error_ms"]) <= 0.15 for r in res["calibration"]["rows"])
+    fitted = [r for r in res["calibration"]["rows"] if "why" not in r]  # the rest: references
+    assert [r for r in fitted if abs(r["error_ms"]) > 0.15] == []
     models = res["calibration"]["models"]
     assert (models["ad"]["macs_counted"], models["kws"]["macs_counted"]) == (264_192, 2_656_768)
     # per inference, zero input, TFLM's x86-64 reference kernels (exact under valgrind)

@@ -65,7 +65,8 @@ def test_the_seed_int8_firmware_runs_on_the_m4_as_the_host_does(tiny_models, tc,
 def test_the_arena_found_is_the_smallest_that_allocates(tiny_models, m4, tmp_path):
     feed, _, program = measure._host(tiny_models["int8"].model, 4096)
     elf = build.link(m4, program, tmp_path)
-    arena = measure.smallest_arena(elf, m4.core.unicorn_cpu, feed, program.arena_capacity)
+    machine = emulate.Machine(elf, m4.core.unicorn_cpu)
+    arena = measure.smallest_arena(machine, feed, program.arena_capacity)
     cpu = m4.core.unicorn_cpu
     assert emulate.run(elf, cpu, feed, emulate.Run(arena, invokes=0)).status == 2
     assert emulate.run(elf, cpu, feed, emulate.Run(arena - 16, invokes=0)).status == 10

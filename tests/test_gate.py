@@ -178,7 +178,7 @@ def test_budgets_match_patterns_and_fail_what_they_cannot_see():
     assert verdicts(findings, gate.FAIL) == {
         ("point_f1", "deep/int8"),
         ("arena_bytes", "deep/int8"),
-        ("est_latency_ms@stm32l4r5", "deep/float32"),
+        ("est_latency_ms_high@stm32l4r5", "deep/float32"),
     }
     assert ("size_bytes", "deep/int8") in verdicts(findings, gate.PASS)
 
@@ -190,13 +190,22 @@ def test_a_budget_that_matches_no_row_or_board_is_bad_input():
         budgets(results(), {"*": {"max_est_latency_ms": {"board": "nope", "ms": 1.0}}})
 
 
-def test_board_estimates_are_budgeted_when_present():
+@pytest.mark.parametrize(
+    ("ms", "spread", "verdict", "note"),
+    [
+        (12.0, (0.85, 1.17), gate.PASS, ""),
+        (18.0, (0.85, 1.17), gate.FAIL, "outside the budget max_est_latency_ms = 20.0"),
+        (12.0, None, gate.FAIL, "its estimate has no interval (an uncalibrated figure)"),
+    ],
+)
+def test_a_board_latency_budget_is_met_by_the_intervals_upper_end(ms, spread, verdict, note):
+    """18 ms meets 20 ms on its face, but its interval reaches 21 ms: not shown met."""
     res = results()
-    res["rows"][0]["boards"] = {"stm32l4r5": estimate(12.0)}
+    res["rows"][0]["boards"] = {"stm32l4r5": estimate(ms, spread)}
     (f,) = budgets(
         res, {"deep/float32": {"max_est_latency_ms": {"board": "stm32l4r5", "ms": 20.0}}}
     )
-    assert f.verdict == gate.PASS
+    assert (f.verdict, f.note[: len(note)]) == (verdict, note)
 
 
 def test_gate_files_load_and_unknown_keys_are_refused(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import report, results
-from bench.choose import Constraints, answer, pareto, within_noise
+from bench.choose import Constraints, answer, held_back, latency_over, pareto, within_noise
 from bench.schema import Row
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -74,6 +74,38 @@ def test_constraints_change_the_answer(small):
     assert shipped.boards.boards[board].est_energy_uj == min(energies)
     assert answer(rows, Constraints(min_f1=2.0), board) is None
     assert answer(rows, Constraints(max_est_latency_ms=1e-9), board) is None
+
+
+def test_a_latency_limit_is_met_only_by_the_intervals_upper_end(small):
+    """The variant that ships without a limit, under a limit its estimate meets but its
+    90 % interval does not: held back, and the answer says it is within noise; under a
+    limit the interval meets, it ships; without an interval it cannot meet a limit."""
+    res = copy.deepcopy(small)
+    rows, board = res["rows"], next(iter(res["boards"]))
+    for row in rows:
+        est = row.boards.boards[board]
+        est.est_latency_ms_low, est.est_latency_ms_high = (
+            0.9 * est.est_latency_ms,
+            1.2 * est.est_latency_ms,
+        )
+    free = answer(rows, Constraints(), board)
+    assert free is not None
+    ms = free.boards.boards[board].est_latency_ms
+    tight = Constraints(max_est_latency_ms=1.1 * ms)
+    assert answer(rows, tight, board) is not free
+    assert (held_back(rows, tight, board), latency_over(free, tight, board)) == (
+        free,
+        "within noise",
+    )
+    said = report.answer_text({**res, "config": {**res["config"]}}, tight)
+    assert (
+        f"- {board}, `seed`: `{free.variant}` would ship, but its estimate {ms:.3g} ms meets "
+        f"the {1.1 * ms:g} ms limit only on its face; its 90 % interval reaches "
+        f"{1.2 * ms:.3g} ms: within noise."
+    ) in said.splitlines()
+    assert answer(rows, Constraints(max_est_latency_ms=1.3 * ms), board) is free
+    free.boards.boards[board].est_latency_ms_high = None
+    assert latency_over(free, Constraints(max_est_latency_ms=1.3 * ms), board) == "uncalibrated"
 
 
 def test_the_printed_answer_is_the_reports_first_table(small):

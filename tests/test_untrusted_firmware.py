@@ -640,7 +640,7 @@ def test_the_answer_opens_with_what_its_board_figures_rest_on():
     measured = results.read(GOLDEN)
     measured["rows"][2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
     first = report.answer_text(measured).splitlines()[0]
-    assert first.startswith(f"Board figures: the firmware built and emulated for {M4} ")
+    assert first.startswith(f"Board figures: the firmware built at -Os and emulated for {M4} ")
 
 
 def test_a_brought_models_export_compiles_as_c99(tiny_models, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 STACK_PAINT = 0xCD
+FLASH, RAM = 0x08000000, 0x20000000  # as the linker script places them
 CPACR = 0xE000ED88  # coprocessor access: full access to CP10/CP11, the FPU
 SCS = (0xE0000000, 0x100000)
 MAX_INSTRUCTIONS = 2_000_000_000  # about 3 minutes emulated; no default model comes near
@@ -101,49 +102,91 @@ class Run:
     timeout_s: float = TIMEOUT_S
 
 
-def run(elf_path: Path, cpu: str, feed: bytes, how: Run = Run()) -> Emulated:
-    """Run the firmware with `feed` as its input; Fault if it faults or runs away."""
-    import unicorn as uc
-    from unicorn import arm_const as arm
+class Machine:
+    """One image in unicorn's model of its core, run as often as asked: each run starts
+    from the state a fresh load gives (registers, zeroed RAM, the stack painted), while
+    the code stays translated, so the arena search's many short runs cost little."""
 
-    segments, symbols, stack_low, stack_high = load(elf_path)
-    emu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
-    emu.ctl_set_cpu_model(getattr(arm, f"UC_CPU_ARM_{cpu}"))
-    _map(emu, segments, stack_high)
-    emu.mem_write(stack_low, bytes([STACK_PAINT]) * (stack_high - stack_low))
-    emu.mem_write(symbols.address("eb_input"), feed)
-    emu.mem_write(symbols.address("eb_arena_size"), how.arena_size.to_bytes(4, "little"))
-    emu.mem_write(symbols.address("eb_invokes"), how.invokes.to_bytes(4, "little"))
-    counter = Counter(symbols)
-    if how.invokes:
-        emu.hook_add(uc.UC_HOOK_BLOCK, counter.block)
-    else:  # allocation only: nothing to count, so only the fault handler is watched
-        fault = counter.fault_handler
-        emu.hook_add(uc.UC_HOOK_BLOCK, counter.block, begin=fault, end=fault + 1)
-    emu.hook_add(uc.UC_HOOK_INTR, counter.interrupt)
-    vectors = segments[0][1]
-    emu.reg_write(arm.UC_ARM_REG_SP, int.from_bytes(vectors[0:4], "little"))
-    entry = int.from_bytes(vectors[4:8], "little")
-    try:
-        emu.emu_start(entry | 1, 0, timeout=int(how.timeout_s * 1e6), count=how.max_instructions)
-    except uc.UcError as err:
-        pc = emu.reg_read(arm.UC_ARM_REG_PC)
-        raise Fault(f"{err} at 0x{pc:08x} in {symbols.function(pc)}") from None
-    if counter.fault is not None:
-        raise Fault(counter.fault)
-    if not counter.stopped:
-        pc = emu.reg_read(arm.UC_ARM_REG_PC)
-        raise Fault(
-            f"did not finish within {how.max_instructions:,} instructions or "
-            f"{how.timeout_s:g} s; stopped at 0x{pc:08x} in {symbols.function(pc)}"
-        )
-    return _read_back(emu, symbols, counter, (stack_low, stack_high))
+    def __init__(self, elf_path: Path, cpu: str):
+        import unicorn as uc
+        from unicorn import arm_const as arm
+
+        self.segments, self.symbols, self.stack_low, self.stack_high = load(elf_path)
+        self.emu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
+        self.emu.ctl_set_cpu_model(getattr(arm, f"UC_CPU_ARM_{cpu}"))
+        _map(self.emu, self.segments, self.stack_high)
+        self.fresh = self.emu.context_save()
+        self.blocks: dict[tuple[int, int], int] = {}  # a block's instructions, once decoded
+        self.counting: bool | None = None  # what the translated code's hooks were made for
+        self.broken = False  # a run faulted: its state is not trusted again
+
+    def run(self, feed: bytes, how: Run = Run()) -> Emulated:
+        """Run the firmware with `feed` as its input; Fault if it faults or runs away."""
+        if self.broken:
+            raise Fault("this machine faulted before; load the image again")
+        try:
+            return self._run(feed, how)
+        except Fault:
+            self.broken = True
+            raise
+
+    def _run(self, feed: bytes, how: Run) -> Emulated:
+        import unicorn as uc
+        from unicorn import arm_const as arm
+
+        emu, symbols = self.emu, self.symbols
+        emu.context_restore(self.fresh)
+        emu.mem_write(RAM, bytes(self.stack_low - RAM))  # as a fresh load: zeroed,
+        for address, data in self.segments:  # but for what the image loads there
+            if address >= RAM:
+                emu.mem_write(address, data)
+        emu.mem_write(self.stack_low, bytes([STACK_PAINT]) * (self.stack_high - self.stack_low))
+        emu.mem_write(symbols.address("eb_input"), feed)
+        emu.mem_write(symbols.address("eb_arena_size"), how.arena_size.to_bytes(4, "little"))
+        emu.mem_write(symbols.address("eb_invokes"), how.invokes.to_bytes(4, "little"))
+        counter = Counter(symbols, self.blocks)
+        if self.counting is not None and self.counting != bool(how.invokes):
+            emu.ctl_flush_tb()  # hooks enter the code as it is translated: translate anew
+        self.counting = bool(how.invokes)
+        if how.invokes:
+            hooks = [emu.hook_add(uc.UC_HOOK_BLOCK, counter.block)]
+        else:  # allocation only: nothing to count, so only the fault handler is watched
+            fault = counter.fault_handler
+            hooks = [emu.hook_add(uc.UC_HOOK_BLOCK, counter.block, begin=fault, end=fault + 1)]
+        hooks.append(emu.hook_add(uc.UC_HOOK_INTR, counter.interrupt))
+        vectors = self.segments[0][1]
+        emu.reg_write(arm.UC_ARM_REG_SP, int.from_bytes(vectors[0:4], "little"))
+        entry = int.from_bytes(vectors[4:8], "little")
+        try:
+            emu.emu_start(
+                entry | 1, 0, timeout=int(how.timeout_s * 1e6), count=how.max_instructions
+            )
+        except uc.UcError as err:
+            pc = emu.reg_read(arm.UC_ARM_REG_PC)
+            raise Fault(f"{err} at 0x{pc:08x} in {symbols.function(pc)}") from None
+        finally:
+            for hook in hooks:
+                emu.hook_del(hook)
+        if counter.fault is not None:
+            raise Fault(counter.fault)
+        if not counter.stopped:
+            pc = emu.reg_read(arm.UC_ARM_REG_PC)
+            raise Fault(
+                f"did not finish within {how.max_instructions:,} instructions or "
+                f"{how.timeout_s:g} s; stopped at 0x{pc:08x} in {symbols.function(pc)}"
+            )
+        return _read_back(emu, symbols, counter, (self.stack_low, self.stack_high))
+
+
+def run(elf_path: Path, cpu: str, feed: bytes, how: Run = Run()) -> Emulated:
+    """One run of the firmware on a freshly loaded machine."""
+    return Machine(elf_path, cpu).run(feed, how)
 
 
 def _map(emu: Any, segments: list[tuple[int, bytes]], stack_high: int) -> None:
-    flash_end = max(a + len(d) for a, d in segments if a < 0x20000000)
-    emu.mem_map(0x08000000, _pages(flash_end - 0x08000000))
-    emu.mem_map(0x20000000, _pages(stack_high - 0x20000000))
+    flash_end = max(a + len(d) for a, d in segments if a < RAM)
+    emu.mem_map(FLASH, _pages(flash_end - FLASH))
+    emu.mem_map(RAM, _pages(stack_high - RAM))
     emu.mem_map(*SCS)
     for address, data in segments:
         emu.mem_write(address, data)
@@ -176,12 +219,13 @@ def _read_back(emu: Any, symbols: Symbols, counter: "Counter", stack: tuple[int,
 class Counter:
     """Counts executed instructions per invoke and per operator (unicorn's hooks)."""
 
-    def __init__(self, symbols: Symbols):
+    def __init__(self, symbols: Symbols, blocks: dict[tuple[int, int], int] | None = None):
         import capstone as cs
 
         self.disasm = cs.Cs(cs.CS_ARCH_ARM, cs.CS_MODE_THUMB | cs.CS_MODE_MCLASS)
         self.symbols = symbols
-        self.blocks: dict[tuple[int, int], int] = {}  # (address, size) -> instructions
+        # (address, size) -> instructions, shared by the runs of one image
+        self.blocks: dict[tuple[int, int], int] = {} if blocks is None else blocks
         marks = ("eb_invoke_begin", "eb_invoke_end", "eb_op_begin", "eb_op_end")
         self.marks = {symbols.address(m): m for m in marks}
         self.fault_handler = symbols.address("Fault_Handler")

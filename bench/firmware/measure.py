@@ -71,8 +71,9 @@ def _one(
     with tempfile.TemporaryDirectory(prefix=f"edgebench-fw-{os.getpid()}-") as folder:
         elf = build.link(objects, program, Path(folder))
         sizes = flash_and_static(Path(folder) / "firmware.map")
-        arena = smallest_arena(elf, cpu, feed, program.arena_capacity)
-        ran = emulate.run(elf, cpu, feed, emulate.Run(arena_size=arena))
+        machine = emulate.Machine(elf, cpu)
+        arena = smallest_arena(machine, feed, program.arena_capacity)
+        ran = machine.run(feed, emulate.Run(arena_size=arena))
     if ran.status != 2:
         raise MeasurementError(
             f"the firmware allocated but did not invoke at its smallest arena, {arena:,} B"
@@ -98,7 +99,7 @@ def _one(
     )
 
 
-def smallest_arena(elf: Path, cpu: str, feed: bytes, capacity: int) -> int:
+def smallest_arena(machine: emulate.Machine, feed: bytes, capacity: int) -> int:
     """The smallest arena (in 16 B steps, at most the static `capacity`) that
     AllocateTensors() accepts on the target, by the host's bisection, tried first at
     `arena_used_bytes()` (which the allocator's temporary allocations in Prepare can
@@ -106,9 +107,9 @@ def smallest_arena(elf: Path, cpu: str, feed: bytes, capacity: int) -> int:
     from bench.tflm import smallest_arena as bisect_arena
 
     def allocates(size: int) -> bool:  # status 2: allocated, and no invoke was asked
-        return emulate.run(elf, cpu, feed, emulate.Run(size, invokes=0)).status in (1, 2)
+        return machine.run(feed, emulate.Run(size, invokes=0)).status in (1, 2)
 
-    whole = emulate.run(elf, cpu, feed, emulate.Run(invokes=0))  # at the whole capacity
+    whole = machine.run(feed, emulate.Run(invokes=0))  # at the whole capacity
     if whole.status not in (1, 2):
         raise MeasurementError(ALLOCATE_FAILED)
     return bisect_arena(allocates, capacity, step=16, guess=whole.arena_used)
