@@ -112,7 +112,7 @@ class Machine:
         from unicorn import arm_const as arm
 
         self.segments, self.symbols, self.stack_low, self.stack_high = load(elf_path)
-        self.emu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
+        self.emu: Any = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
         self.emu.ctl_set_cpu_model(getattr(arm, f"UC_CPU_ARM_{cpu}"))
         _map(self.emu, self.segments, self.stack_high)
         self.fresh = self.emu.context_save()
