@@ -98,7 +98,7 @@ def check(cfg: RunConfig) -> None:
     check_policy(cfg.threshold)
     check_score(cfg.score)
     tree_from(cfg.tflm_tree)
-    check_cores(cfg.firmware_cores)
+    check_cores(cfg.firmware_cores, cfg.firmware_opt)
     catalog(cfg).select(cfg.boards)
     for cache in {cfg.cache, cfg.calibration_cache} - {None}:
         assert cache is not None
@@ -111,10 +111,13 @@ def check(cfg: RunConfig) -> None:
     check_out(cfg.out, inputs(cfg))
 
 
-def check_cores(names: tuple[str, ...]) -> None:
+def check_cores(names: tuple[str, ...], profile: str = "Os") -> None:
+    """The firmware's cores and build profile, as the build knows them."""
     from bench import unknown
-    from bench.firmware.build import CORES
+    from bench.firmware.build import CORES, PROFILES
 
+    if profile not in PROFILES:
+        raise unknown("firmware build profile", profile, PROFILES)
     for name in names:
         if not name:
             raise UsageError(f"--firmware-cores holds an empty name: give {', '.join(CORES)}")

@@ -22,6 +22,7 @@ from bench.cache import Cache, digest, write_atomic
 from bench.choose import pareto
 from bench.schema import HostLatency, Row, TflmLatency
 
+CALIBRATION = "(calibration)"  # `write_all`'s key of the board fit's figure
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
 # What a figure's data holds but no figure shows: the timings, and whether a row was cached.
 UNSHOWN = {
@@ -289,6 +290,40 @@ def energy(rows: list[Row], arch: str, boards_seen: dict, path: Path) -> Path | 
     return _save(fig, path)
 
 
+def calibration(fits: dict, path: Path) -> Path | None:
+    """Each published CMSIS-NN row against its leave-one-out estimate (the fit without
+    it), with the 90 % interval its board states, per core; on the diagonal, exact."""
+    points = [
+        (f["core"], r["published_ms"], r["published_ms"] * (1 + r["loo_error_ms"]), f)
+        for f in fits.values()
+        for r in f["rows"]
+        if r["loo_error_ms"] is not None
+    ]
+    if not points:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    for i, core in enumerate(sorted({p[0] for p in points})):
+        mine = [p for p in points if p[0] == core]
+        x = np.array([p[1] for p in mine])
+        y = np.array([p[2] for p in mine])
+        low = np.array([p[3].get("low") or 1.0 for p in mine])
+        high = np.array([p[3].get("high") or 1.0 for p in mine])
+        ax.errorbar(x, y, yerr=[y - y * low, y * high - y], fmt="os^v"[i % 4], color=f"C{i}",
+                    capsize=3, label=core)  # fmt: skip
+    span = [min(p[1] for p in points) / 1.5, max(p[1] for p in points) * 1.5]
+    ax.plot(span, span, color="grey", lw=0.8, ls="--", label="estimate = published")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="published ms (MLPerf Tiny, CMSIS-NN on the CPU)",
+        ylabel="leave-one-out estimate ms [90 % interval]",
+        title="Board latency fit: each published row predicted without it",
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
 def operators(row: Row, path: Path) -> Path | None:
     """Instructions per operator of one variant: its firmware on each core beside TFLM's
     reference kernels on the x86-64 host."""
@@ -363,6 +398,10 @@ def write_all(
             _drawn(draw, args, folder / f"{arch}-{name}.png", cache) for name, draw, args in figures
         ]
         written[arch] = [p for p in paths if p is not None]
+    fits = (res.get("calibration") or {}).get("firmware")
+    drawn = _drawn(calibration, (fits,), folder / "calibration.png", cache) if fits else None
+    if drawn is not None:
+        written[CALIBRATION] = [drawn]
     return written
 
 

@@ -1155,7 +1155,8 @@ def render(
     calibration = calibration_section(res)
     if calibration:
         lines += ["", *calibration]
-    lines += firmware_tables.calibration(res)
+    figure = next(iter((plots or {}).get("(calibration)", [])), None)
+    lines += firmware_tables.calibration(res, figure.name if figure else None)
     stages = sorted(res["stages_s"].items(), key=lambda kv: kv[0] == "total")
     lines += [
         "",

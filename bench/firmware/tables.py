@@ -108,9 +108,10 @@ def _interval(fit: dict) -> str:
     return "none" if low is None or high is None else f"{low - 1:+.0%} / {high - 1:+.0%}"
 
 
-def calibration(res: dict) -> list[str]:
+def calibration(res: dict, figure: str | None = None) -> list[str]:
     """The cores' CPI fits: the rows used per core with their errors, each board's CPI,
-    interval and basis, the rows left out and why, and the check on unseen models."""
+    interval and basis, the rows left out and why, and the check on unseen models
+    (`figure`: the plot of each row against its leave-one-out estimate)."""
     cal = res.get("calibration", {})
     fits = cal.get("firmware")
     if not fits:
@@ -165,6 +166,8 @@ def calibration(res: dict) -> list[str]:
     ]
     if left:
         lines += ["", "Left out of the fits:", "", *left]
+    if figure:
+        lines += ["", f"![calibration](plots/{figure})"]
     check = cal.get("firmware_check")
     if check and check["rows"]:
         lines += [
