@@ -855,10 +855,12 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a did-you-mean for a misspelt option or command."""
+    """argparse, with a did-you-mean for a misspelt option or command, and its error in
+    one line (`--help` shows the usage)."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(message + _suggestion(self, message))
+        hint = _suggestion(self, message) or f"; `{self.prog} --help` shows the usage"
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
 
 
 def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
