@@ -314,7 +314,7 @@ def _measuring_args(run: argparse.ArgumentParser, default: "RunConfig", quick: "
         "--targets",
         type=Path,
         help="MCU catalog TOML (default: the built-in "
-        "bench/targets.toml; `edgebench targets` lists it)",
+        "bench/boards/catalog.toml; `edgebench targets` lists it)",
     )
     run.add_argument(
         "--boards",
@@ -760,11 +760,11 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
 def _cmd_targets(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from bench import targets
+    from bench.boards.catalog import Board, load
 
-    catalog = targets.load(args.targets)
+    catalog = load(args.targets)
 
-    def cpm(board: targets.Board, dtype: str, op_class: str) -> str:
+    def cpm(board: Board, dtype: str, op_class: str) -> str:
         mark = "" if board.calibrated[f"{dtype} {op_class}"] else " *"
         return f"{board.cycles_per_mac[dtype][op_class]:.2f}{mark}"
 

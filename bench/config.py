@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from bench import UsageError, targets
+from bench import UsageError
+from bench.boards.catalog import Catalog, load
 from bench.choose import Constraints
 from bench.data.loaders import CsvColumns
 from bench.data.synthetic import StreamConfig
@@ -41,7 +42,7 @@ class RunConfig:
     # under --no-cache (they do not depend on the run); None: the run's cache
     model: Path | None = None  # a user's .tflite or Keras model instead of the archs
     constraints: Constraints = field(default_factory=Constraints)  # for the recommendation
-    targets: Path | None = None  # MCU catalog; None: the built-in bench/targets.toml
+    targets: Path | None = None  # MCU catalog; None: the built-in bench/boards/catalog.toml
     boards: tuple[str, ...] = ()  # () = every board of the catalog
     inferences_per_second: float | None = None  # None: the catalog's default
     quick: bool = False
@@ -160,9 +161,9 @@ def inputs(cfg: RunConfig) -> list[Path | None]:
     return [cfg.model, cfg.targets, Path(data).expanduser() if data else None]
 
 
-def catalog(cfg: RunConfig) -> targets.Catalog:
+def catalog(cfg: RunConfig) -> Catalog:
     """The target catalog with the run's inference rate."""
-    loaded = targets.load(cfg.targets)
+    loaded = load(cfg.targets)
     if cfg.inferences_per_second is not None:
         loaded.defaults["inferences_per_second"] = cfg.inferences_per_second
     return loaded

@@ -18,7 +18,6 @@ import numpy as np
 
 from bench import (
     detection,
-    energy,
     fidelity,
     graph,
     instructions,
@@ -28,6 +27,8 @@ from bench import (
     source_digest,
     tflm,
 )
+from bench.boards.catalog import Board, Catalog, Work
+from bench.boards.estimate import Footprint, estimate
 from bench.cache import Cache, digest, digest_bytes
 from bench.data.windows import Windows
 from bench.detection import Cut, Score
@@ -44,7 +45,6 @@ from bench.schema import (
     StepError,
     Tflm,
 )
-from bench.targets import Board, Catalog, Work
 
 # The measuring code behind each condition: a change to it makes old rows not comparable.
 MEASURING_CODE = {
@@ -229,7 +229,7 @@ def measure(
             cut = Cut(found.threshold, scoring.policy, found.window_score or "mean")
             step("tflm_agreement", lambda: agree(model, arena, windows, cache, [cut])[0])
     if sized is not None and shape is not None and micro is not None:
-        footprint = energy.Footprint(
+        footprint = Footprint(
             Work.of_layers(shape.layers),
             shape.float_compute_ops,
             sized.size_bytes,
@@ -237,7 +237,7 @@ def measure(
             arena,
             shape.input_elements + shape.output_elements,
         )
-        step("boards", lambda: energy.estimate(footprint, settings.catalog, settings.boards))
+        step("boards", lambda: estimate(footprint, settings.catalog, settings.boards))
     return row
 
 
@@ -447,7 +447,7 @@ def _model(root: Path, row: Row) -> bytes:
 
 def arena_and_instructions(model: bytes, cache: Cache) -> tuple[Tflm, Instructions | None]:
     """A calibration model's arena search and instruction count, through the caches (a
-    build worker fills them; `bench.calibrate` reads them)."""
+    build worker fills them; `bench.boards.references` reads them)."""
     micro = search_arena(model, cache)
     if not micro.arena_bytes:
         return micro, None

@@ -333,7 +333,7 @@ def _f1_cell(row: Row, constraints: Constraints) -> str:
 def _memory(row: Row, board: dict) -> list[str]:
     """Flash and RAM of the firmware for the board's core; `~` host proxies (flatbuffer,
     host arena) where no firmware was measured for it."""
-    from bench.targets import EMULATED
+    from bench.boards.catalog import EMULATED
 
     core = EMULATED.get(board.get("core", ""))
     fw = row.firmware.on(core) if core else None

@@ -2,7 +2,7 @@
 
 Only the sequence of stages; each lives with its data: `bench.config` (checks),
 `bench.data` (load), `bench.train` (train and build), `bench.rows` (measure),
-`bench.pipeline` (instructions), `bench.calibrate`, `bench.results` (write).
+`bench.pipeline` (instructions), `bench.boards.references`, `bench.results` (write).
 """
 
 import time
@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import RunFailed, UsageError, detection, report, results
+from bench.boards.cpi import refine_all
+from bench.boards.references import measure as references
 from bench.cache import Cache, code_version
-from bench.calibrate import calibrate
 from bench.config import RunConfig, check
 from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
 from bench.firmware import toolchain
-from bench.firmware.boards import refine_all
 from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
 from bench.pipeline import add_instructions
@@ -95,7 +95,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     add_firmware(found.rows, cfg.out, s.cache, s.clock, setup)
     add_deltas(found.rows, found.traces, s.cache)
     t = time.perf_counter()
-    calibration = calibrate(s.how.catalog, Cache(cfg.calibration_cache), setup)
+    calibration = references(s.how.catalog, Cache(cfg.calibration_cache), setup)
     refine_all(found.rows, s.how.boards, calibration.get("firmware", {}), s.how.catalog)
     s.clock.add("calibration", t)
     out: dict[str, Any] = {

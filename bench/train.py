@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import UsageError, targets
+from bench import UsageError
+from bench.boards.catalog import BENCHMARKS
 from bench.cache import Cache, digest_bytes
 from bench.config import RunConfig, catalog
 from bench.data import Dataset
@@ -207,7 +208,7 @@ def calibration_specs(cfg: RunConfig) -> list[dict]:
     cat, cache = catalog(cfg), Cache(cfg.calibration_cache)
     return [
         {"spec": cat.models[b], "cache": cfg.calibration_cache}
-        for b in targets.BENCHMARKS
+        for b in BENCHMARKS
         if cache.read(calibration_key(cat.models[b]), "model.tflite") is None
     ]
 

@@ -245,14 +245,14 @@ def test_the_boards_cycles_per_instruction_rest_on_cmsis_nn_results_only(tc, cac
     reference left out with why, and the check on models the fit never saw."""
     import statistics
 
-    from bench import targets
+    from bench.boards import catalog as targets
+    from bench.boards.references import measure as references
     from bench.cache import Cache
-    from bench.calibrate import calibrate
     from bench.firmware.stage import Setup
 
     cat = targets.load()
     setup = Setup(tc, cache_dir, (M4,), 2, lambda message, start=False: None)
-    found = calibrate(cat, Cache(cache_dir), setup)
+    found = references(cat, Cache(cache_dir), setup)
     fits = found["firmware"]
     l4 = fits["nucleo-l4r5zi"]
     assert (l4["core"], l4["calibrated"]) == (M4, True)
@@ -306,15 +306,15 @@ def test_the_gate_fails_firmware_that_grew_and_skips_a_machine_without_the_toolc
 
 
 def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
-    from bench.firmware import boards
+    from bench.boards import cpi
+    from bench.boards.catalog import load
     from bench.schema import BoardEstimate, Boards
-    from bench.targets import load
 
     cat = load()
     board = cat.boards["nucleo-l4r5zi"]
     row = _row(0, errors={M4: "AllocateTensors() failed in the firmware"})
     row.boards = Boards(boards={board.key: BoardEstimate("int8", 0.02, 1.0, 99.0, True, "", True)})
-    boards.refine(row, {board.key: board}, {}, cat)
+    cpi.refine(row, {board.key: board}, {}, cat)
     est = row.boards.get(board.key)
     assert est is not None
     assert not est.fits
@@ -323,8 +323,8 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     fitted.boards = Boards(
         boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
     )
-    fit = boards.BoardFit(board.key, M4, 2.0, low=0.8, high=1.25, basis="CPI of x")
-    boards.refine(fitted, {board.key: board}, {board.key: fit}, cat)
+    fit = cpi.BoardFit(board.key, M4, 2.0, low=0.8, high=1.25, basis="CPI of x")
+    cpi.refine(fitted, {board.key: board}, {board.key: fit}, cat)
     est = fitted.boards.get(board.key)
     assert est is not None
     assert est.est_cycles == 2.0 * 5_630
@@ -338,7 +338,7 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     differs.boards = Boards(
         boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
     )
-    boards.refine(differs, {board.key: board}, {board.key: fit}, cat)
+    cpi.refine(differs, {board.key: board}, {board.key: fit}, cat)
     est = differs.boards.get(board.key)
     assert est is not None
     assert not est.fits

@@ -9,7 +9,7 @@ pooled over the core's boards (the clock divides out; pooled, the leave-one-out 
 is lower than per board). A vendor's compiler or an accelerator ran other code: its
 results are shown beside the estimate as references, never fitted.
 
-Every estimate carries a 90 % interval (`bench.spread`) from leave-one-out errors, each
+Every estimate carries a 90 % interval (`bench.boards.spread`) from leave-one-out errors, each
 row predicted from its core's other rows, pooled over the cores: how far a CMSIS-NN stack
 lands from the fit is the software's doing more than the core's, and 6-8 rows per core
 give too few errors (the intervals from one core's rows held 9 of 14 rows of a model
@@ -21,10 +21,10 @@ calibrated."""
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from bench.energy import fits_memory, timed
+from bench.boards.catalog import EMULATED, Board, Catalog, Published
+from bench.boards.estimate import fits_memory, timed
+from bench.boards.spread import Spread, geomean, held_out, known
 from bench.schema import Row
-from bench.spread import Spread, geomean, held_out, known
-from bench.targets import EMULATED, Board, Catalog, Published
 
 Counts = dict[str, dict[str, int]]  # benchmark -> core -> instructions per invoke
 

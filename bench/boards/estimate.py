@@ -2,7 +2,7 @@
 
 cycles = invoke overhead + per operator (fixed cost + cycles per MAC of its class, or per
 element for the rest), with cycles per MAC per core from the published CMSIS-NN results
-(see `bench/targets.toml`); latency = cycles / clock; energy = latency x active power;
+(see `catalog.toml`); latency = cycles / clock; energy = latency x active power;
 battery life at a given inference rate, asleep in between, never beyond the battery's
 shelf life. Each figure with its 90 % interval where the fit has one. Estimates, not
 board runs.
@@ -10,9 +10,7 @@ board runs.
 
 from dataclasses import dataclass, replace
 
-from bench.schema import BoardEstimate, Boards
-from bench.spread import Spread
-from bench.targets import (
+from bench.boards.catalog import (
     CLASSES,
     Basis,
     Board,
@@ -23,6 +21,8 @@ from bench.targets import (
     family,
     predicted_ms,
 )
+from bench.boards.spread import Spread
+from bench.schema import BoardEstimate, Boards
 
 KERNELS = {
     "cmsis-nn": "TFLM with CMSIS-NN kernels on the CPU",

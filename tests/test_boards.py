@@ -1,4 +1,4 @@
-"""MAC counting, the board estimator's arithmetic, the catalog's checks and calibration."""
+"""MAC counting, the board estimators' arithmetic, the catalog's checks and its fits."""
 
 import dataclasses
 import subprocess
@@ -6,8 +6,10 @@ import sys
 
 import pytest
 
-from bench import UsageError, energy, graph, targets
-from bench.spread import Spread
+from bench import UsageError, graph
+from bench.boards import catalog as targets
+from bench.boards import estimate as energy
+from bench.boards.spread import Spread
 from variants.convert import to_tflite
 
 CALIBRATION_TARGET = 0.15

@@ -1,10 +1,10 @@
-"""The MCU catalog (`targets.toml` beside this file): loaded, checked, and fitted.
+"""The MCU catalog (`catalog.toml` beside this file): loaded, checked, and fitted.
 
 A board's cycles per MAC, per operator class (dense, conv), come from the published
 results of its core that ran CMSIS-NN's kernels on the CPU (pooled over the core's
 boards); a core without any takes the catalog's stated figure, else the other cores'
 fit, uncalibrated. Each fit carries a 90 % interval from its leave-one-out errors
-(`bench.spread`). Active power comes from the board's published CPU rows when it has
+(`bench.boards.spread`). Active power comes from the board's published CPU rows when it has
 any; otherwise the board states it and lists it as uncalibrated. The estimator's fixed
 costs are the [estimator] priors.
 """
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import UsageError, files, unknown
+from bench.boards.spread import Spread, geomean, held_out, known
 from bench.schema import Layer
-from bench.spread import Spread, geomean, held_out, known
 
-CATALOG = Path(__file__).with_name("targets.toml")
+CATALOG = Path(__file__).with_name("catalog.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
 NUMBERS = (
     "clock_mhz",
