@@ -308,3 +308,79 @@ def test_cli_targets_and_unknown_board(tmp_path):
     )
     assert done.returncode == 2
     assert "section [estimator] is missing" in done.stderr
+
+
+# Instructions per invoke of the reference models' firmware at -Os, as the emulator
+# counted them on this tree (the firmware tests count them again where the toolchain is):
+# inputs to the fit's arithmetic here, not figures under test.
+COUNTS = {
+    "ad": {"cortex-m4+fp": 889_489, "cortex-m33+fp": 889_499, "cortex-m7+fp": 888_653},
+    "kws": {"cortex-m4+fp": 9_228_552, "cortex-m33+fp": 9_290_445, "cortex-m7+fp": 9_238_634},
+}
+
+
+def _cpi(rows: list, cat) -> float:
+    """Published cycles over each row's core's counted instructions, geometric mean,
+    computed apart from the fit."""
+    import math
+
+    boards = [cat.boards[r.board] for r in rows]
+    ratios = [
+        r.ms * b.clock_mhz * 1e3 / COUNTS[r.benchmark][targets.EMULATED[b.core]]
+        for r, b in zip(rows, boards, strict=True)
+    ]
+    return math.exp(sum(map(math.log, ratios)) / len(ratios))
+
+
+def test_the_cpi_fit_pools_a_cores_cmsis_nn_rows_and_widens_what_it_transfers():
+    from bench.boards import cpi
+
+    cat = targets.load()
+    fits = cpi.fit(cat, COUNTS)
+    m4_rows = [r for r in cat.fitted() if cat.boards[r.board].core == "Cortex-M4F"]
+    l4, m467 = fits["nucleo-l4r5zi"], fits["numaker-m467hj"]
+    assert len(m4_rows) == 8
+    assert l4.cpi == pytest.approx(_cpi(m4_rows, cat))
+    assert m467.cpi == l4.cpi
+    assert [r["software"] for r in l4.rows] == [
+        r.software for r in m4_rows if r.board == "nucleo-l4r5zi"
+    ]
+    assert {r["software"] for r in l4.references} == {
+        "TFLM v2.3.1 + CMSIS-NN (reference submission, mbed-os)",
+        "X-CUBE-AI 7.3",
+    }
+    u575, nrf, h7 = fits["nucleo-u575zi"], fits["nrf5340"], fits["nucleo-h7a3zi"]
+    assert u575.cpi == nrf.cpi  # its core's fit, no row of its own
+    assert (u575.calibrated, nrf.calibrated, h7.calibrated) == (True, True, False)
+    assert h7.cpi == pytest.approx(_cpi(cat.fitted(), cat))  # the other cores' rows
+    assert h7.high > u575.high > nrf.high == l4.high > 1.0  # rows > other boards > other cores
+    assert h7.low < u575.low < nrf.low < 1.0
+    assert "esp32-s3" not in fits  # no emulated core
+    check = cpi.model_transfer(cat, COUNTS)
+    assert check["rows"] == 14
+    assert check["inside"] >= 0.8 * check["rows"]  # 12 of 14 when this was written
+
+
+def test_the_firmware_estimate_carries_its_boards_interval():
+    from bench.boards import cpi
+
+    cat = targets.load()
+    fit = cpi.fit(cat, COUNTS)["nucleo-u575zi"]
+    board = cat.boards["nucleo-u575zi"]
+    assert fit.cpi is not None
+    assert fit.low is not None
+    assert fit.high is not None
+    est = energy.timed(
+        energy.estimate(
+            energy.Footprint(targets.Work(80, 0, 10, 3), {}, 2_000, True, 1_000, 20), cat, [board]
+        ).boards[board.key],
+        board,
+        fit.cpi * 9_000,
+        Spread(fit.low, fit.high, 0),
+        cat,
+    )
+    ms = fit.cpi * 9_000 / (board.clock_mhz * 1e3)
+    assert (est.est_latency_ms_low, est.est_latency_ms, est.est_latency_ms_high) == pytest.approx(
+        (fit.low * ms, ms, fit.high * ms)
+    )
+    assert est.est_energy_uj_high == pytest.approx(fit.high * ms * board.active_mw)
