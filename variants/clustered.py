@@ -3,8 +3,8 @@
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from variants import F1Target, register_float_and_int8
 from variants.baseline import fit, seed_everything, wrap_supported
+from variants.registry import F1Target, register_float_and_int8
 
 if TYPE_CHECKING:
     from variants.build import BuildContext

@@ -6,8 +6,8 @@ The loss `alpha * MSE(s, teacher) + (1 - alpha) * MSE(s, x)` equals, up to a con
 
 from typing import TYPE_CHECKING, Any
 
-from variants import F1Target, register_float_and_int8
 from variants.baseline import build_model, fit, seed_everything
+from variants.registry import F1Target, register_float_and_int8
 
 if TYPE_CHECKING:
     from variants.build import BuildContext

@@ -4,8 +4,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from variants import F1Target, NotApplicable, register
 from variants.convert import Conversion, to_int8, to_tflite
+from variants.registry import F1Target, NotApplicable, register
 
 if TYPE_CHECKING:
     from variants.build import BuildContext

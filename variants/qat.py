@@ -9,9 +9,9 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from variants import F1Target, NotApplicable, register
 from variants.baseline import copy_model, fit, seed_everything
 from variants.convert import to_int8
+from variants.registry import F1Target, NotApplicable, register
 
 if TYPE_CHECKING:
     from variants.build import BuildContext

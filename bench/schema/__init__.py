@@ -1,7 +1,8 @@
 """The one schema of `results.json`: typed records per metric family, with units.
 
 A row of the results file is flat (`row["size_bytes"]`), and every key it may hold
-is a field of exactly one record below. Each metric module returns its record; the
+is a field of exactly one record (`measures`, `quality`; their parts in `parts`), the
+row of them in `row`, the JSON Schema in `document`. Each metric module returns its record; the
 pipeline merges records into the row with `to_dict`. Field metadata carries the
 unit, the report's column label and format, and how the gate judges the field, so
 the report, the gate, pytest-benchmark's `extra_info`, the JSON Schema printed by
