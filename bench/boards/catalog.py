@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import UsageError, files, unknown
-from bench.boards.spread import Spread, geomean, held_out, known
+from bench.boards.spread import Spread, geomean, held_out, known, pooled
 from bench.schema import Layer
 
 CATALOG = Path(__file__).with_name("catalog.toml")
@@ -159,6 +159,7 @@ class Catalog:
     published: list[Published]
     models: dict[str, dict]  # benchmark -> the reference model and its work
     path: str
+    basis: "Basis | None" = None  # what the MAC fits rest on, as `load` built it
 
     def select(self, names: Iterable[str]) -> list[Board]:
         if not names:
@@ -226,15 +227,17 @@ def predicted_ms(basis: Basis, row: Published, rows: list[Published], work: Work
 def mac_errors(basis: Basis, rows: list[Published], apart: str | None = None) -> list[float]:
     """Each row's leave-one-out error under the MAC fit, predicted from its core's other
     rows (`apart`: "board": from its core's other boards; "core": from the other cores)."""
-    predict = lambda r, rest: predicted_ms(basis, r, rest, basis.models[r.benchmark])  # noqa: E731
+
+    def predict(row: Published, rest: list[Published]) -> float | None:
+        return predicted_ms(basis, row, rest, basis.models[row.benchmark])
+
+    def core(row: Published) -> str:
+        return basis.cores[row.board]
+
     if apart == "core":
-        return known(held_out(rows, predict, lambda r: r.ms, lambda r: basis.cores[r.board]))
-    errors: list[float] = []
-    for core in {basis.cores[r.board] for r in rows}:
-        mine = [r for r in rows if basis.cores[r.board] == core]
-        split = (lambda r: r.board) if apart == "board" else None
-        errors += known(held_out(mine, predict, lambda r: r.ms, split))
-    return errors
+        return known(held_out(rows, predict, lambda r: r.ms, core))
+    board = (lambda r: r.board) if apart == "board" else None
+    return pooled(rows, predict, lambda r: r.ms, core, board)
 
 
 @dataclass(frozen=True)
@@ -413,4 +416,4 @@ def load(path: Path | None = None) -> Catalog:
         fixed,
     )
     boards = {key: _board(key, entry, basis, published, where) for key, entry in entries.items()}
-    return Catalog(boards, defaults, fixed, published, table["calibration_models"], where)
+    return Catalog(boards, defaults, fixed, published, table["calibration_models"], where, basis)

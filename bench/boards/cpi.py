@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from bench.boards.catalog import EMULATED, Board, Catalog, Published
 from bench.boards.estimate import fits_memory, timed
-from bench.boards.spread import Spread, geomean, held_out, known
+from bench.boards.spread import Spread, geomean, held_out, known, pooled
 from bench.schema import Row
 
 Counts = dict[str, dict[str, int]]  # benchmark -> core -> instructions per invoke
@@ -89,12 +89,10 @@ class _Spreads:
 
 
 def _spreads(f: _Fit) -> _Spreads:
-    cores = {f.core(r) for r in f.rows}
-    within = [f.errors([r for r in f.rows if f.core(r) == c]) for c in cores]
-    apart = [f.errors([r for r in f.rows if f.core(r) == c], lambda r: r.board) for c in cores]
+    within = pooled(f.rows, f.predict, lambda r: r.ms, f.core)
+    apart = pooled(f.rows, f.predict, lambda r: r.ms, f.core, lambda r: r.board)
     across = Spread.of(known(f.errors(f.rows, f.core)))
-    boards = Spread.of(known([e for errors in apart for e in errors])) or across
-    return _Spreads(Spread.of(known([e for errors in within for e in errors])), boards, across)
+    return _Spreads(Spread.of(within), Spread.of(apart) or across, across)
 
 
 def fit(cat: Catalog, counts: Counts) -> dict[str, BoardFit]:

@@ -18,7 +18,6 @@ from bench.boards.catalog import (
     Published,
     Work,
     cycles,
-    family,
     predicted_ms,
 )
 from bench.boards.spread import Spread
@@ -116,7 +115,7 @@ def timed(
     days)."""
     ms = cycles / (board.clock_mhz * 1000.0)
     low, high = spread.around(ms) if spread else (None, None)
-    days = battery_days(ms * board.active_mw, ms, board, cat.defaults)
+    days = _days(ms, board, cat)
     shelf = cat.defaults["battery_shelf_years"] * 365.25
     return replace(
         est,
@@ -143,14 +142,8 @@ def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[dict]:
     work as counted from the flatbuffer built here): in sample (the board's fit) and,
     for the rows the fits use, leave-one-out (its core's fit without the row). A row the
     fits do not use says why."""
-    fitted = catalog.fitted()
-    basis = Basis(
-        fitted,
-        {k: b.clock_mhz for k, b in catalog.boards.items()},
-        {k: family(b.core) for k, b in catalog.boards.items()},
-        {b: catalog.work(b) for b in counted},
-        catalog.fixed,
-    )
+    basis = catalog.basis
+    assert basis is not None  # `load` keeps it
     return [_calibration_row(ref, catalog, basis, counted) for ref in catalog.published]
 
 

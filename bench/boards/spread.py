@@ -58,5 +58,20 @@ def held_out(
     return errors
 
 
+def pooled(
+    rows: Sequence[T],
+    predict: Callable[[T, list[T]], float | None],
+    truth: Callable[[T], float],
+    group: Callable[[T], object],
+    apart: Callable[[T], object] | None = None,
+) -> list[float]:
+    """`held_out` within each group of rows (a core's), the errors pooled over the groups;
+    None where nothing was left to predict from is dropped."""
+    errors: list[float] = []
+    for key in dict.fromkeys(map(group, rows)):
+        errors += known(held_out([r for r in rows if group(r) == key], predict, truth, apart))
+    return errors
+
+
 def known(errors: Sequence[float | None]) -> list[float]:
     return [e for e in errors if e is not None]
