@@ -3,7 +3,7 @@
     from bench import api
 
     res = api.run(archs=("seed",), variants=("float32", "int8"), quick=True, out="runs/a")
-    for row in res["rows"]:  # each an `api.Row` of typed records
+    for row in res.rows:  # `res`: the results file typed; each row an `api.Row`
         print(row.label, row.size.size_bytes, row.detection.point_f1, row.detection.far)
     print(api.answer(res))  # per board, the variant to ship
 
@@ -27,6 +27,7 @@ from bench.schema import (
     HostLatency,
     Identity,
     Instructions,
+    Results,
     Row,
     Seeds,
     Size,
@@ -44,6 +45,7 @@ __all__ = [
     "HostLatency",
     "Identity",
     "Instructions",
+    "Results",
     "Row",
     "Seeds",
     "Size",
@@ -57,7 +59,7 @@ __all__ = [
 ]
 
 
-def run(quick: bool = False, log: Log | None = None, **fields: Any) -> dict:
+def run(quick: bool = False, log: Log | None = None, **fields: Any) -> Results:
     """Train, build, measure and write results and report into `out`; the results."""
     from bench.config import PATHS, RunConfig
     from bench.progress import plain
@@ -70,12 +72,12 @@ def run(quick: bool = False, log: Log | None = None, **fields: Any) -> dict:
     return run_harness(replace(base, **fields), command="bench.api.run", log=log or plain)
 
 
-def load(path: str | Path) -> dict:
-    """A results file, migrated to the current schema and validated; rows as `Row`s."""
+def load(path: str | Path) -> Results:
+    """A results file, migrated to the current schema, validated and typed."""
     return results.read(Path(path))
 
 
-def answer(res: dict) -> str:
+def answer(res: Results) -> str:
     """What `edgebench run` prints: per board, the variant to ship (and why an arch
     ships nowhere)."""
     from bench.report import answer_text

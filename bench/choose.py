@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, fields
 
 from bench import InvalidResults
 from bench.detection import DEGENERATE_FAR
-from bench.schema import Row
+from bench.schema import Results, Row
 
 Objectives = tuple[tuple[str, str], ...]
 # (row field, "min" or "max"): smaller flash, faster, better detection
@@ -91,10 +91,10 @@ class Constraints:
         return asdict(self)
 
     @classmethod
-    def saved(cls, res: dict) -> "Constraints":
+    def saved(cls, res: Results) -> "Constraints":
         """The constraints a results file's run chose by, checked: a file from elsewhere
         may hold anything there."""
-        given = (res.get("config") or {}).get("constraints") or {}
+        given = res.setting("constraints") or {}
         types = {f.name: f.type for f in fields(cls)}
         if not isinstance(given, dict) or set(given) - set(types):
             raise InvalidResults("config.constraints: not the constraints of a run")

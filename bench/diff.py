@@ -11,9 +11,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from bench import gate, results, schema
+from bench import gate, schema
 from bench.gate import incomparable
-from bench.schema import Row, label_of
+from bench.schema import Results, Row, label_of
 
 METRICS = (
     "tflm_deployable",
@@ -71,11 +71,11 @@ FLIPS: dict[tuple[object, object], str] = {
 }
 
 
-def compare(a: dict, b: dict) -> list[Change]:
+def compare(a: Results, b: Results) -> list[Change]:
     """Every variant of either run, every metric (and the estimate on each common board)."""
-    rows_a: dict[tuple, Row] = {r.key: r for r in a["rows"]}
-    rows_b: dict[tuple, Row] = {r.key: r for r in b["rows"]}
-    boards = [k for k in results.boards(a) if k in results.boards(b)]
+    rows_a: dict[tuple, Row] = {r.key: r for r in a.rows}
+    rows_b: dict[tuple, Row] = {r.key: r for r in b.rows}
+    boards = [k for k in a.boards if k in b.boards]
     found = []
     for key in dict.fromkeys([*rows_a, *rows_b]):
         name = label_of(key[1], key[2])

@@ -18,6 +18,7 @@ from bench.data.windows import SCALINGS
 from bench.detection import Score
 from bench.firmware.toolchain import profile_of, tree_of
 from bench.results import artifact_path
+from bench.schema import Results, Scaling
 
 TEMPLATES = Path(__file__).with_name("templates")  # the C the export writes
 ALIGNMENT = 16  # TFLM wants the flatbuffer 16-byte aligned
@@ -52,7 +53,7 @@ class Firmware:
     margin: float
     window: int | None = None
     channels: int | None = None
-    scaling: dict | None = None  # kind, log, shift, scale (per channel), series
+    scaling: Scaling | None = None  # the first series' scaling, as the run fitted it
     threshold: float | None = None
     score: str = "mean"  # the window score the threshold applies to (`detection.Score`)
     tree: str | None = None  # the digest of the TFLM tree the run built its firmware over
@@ -87,11 +88,13 @@ def check(fw: Firmware) -> None:
         _check_scaling(fw.scaling, fw.channels)
 
 
-def _check_scaling(sc: dict, channels: int) -> None:
-    if sc.get("kind") not in SCALINGS or not isinstance(sc.get("log"), bool):
-        raise UsageError(f"scaling {str(sc.get('kind'))[:40]!r} is not one edgebench fits")
+def _check_scaling(sc: Scaling, channels: int) -> None:
+    if sc.kind not in SCALINGS or not isinstance(sc.log, bool):
+        raise UsageError(f"scaling {str(sc.kind)[:40]!r} is not one edgebench fits")
     for key in ("shift", "scale", "input_low", "input_high"):
-        values = sc.get(key, [0.0] * channels if key.startswith("input") else None)
+        values = getattr(sc, key)
+        if key.startswith("input") and values is None:
+            continue
         if not isinstance(values, list) or len(values) != channels:
             raise UsageError(f"the scaling's {key} does not hold one value per channel")
 
@@ -199,15 +202,15 @@ def header(fw: Firmware) -> str:
         lines += [
             "",
             f"/* Scaling fitted on the training part of series "
-            f"`{comment_safe(str(sc.get('series', '')))}` ({comment_safe(str(sc['kind']))}): v = "
-            + ("log1p(x), " if sc["log"] is True else "x, ")
+            f"`{comment_safe(str(sc.series))}` ({comment_safe(str(sc.kind))}): v = "
+            + ("log1p(x), " if sc.log is True else "x, ")
             + "then (v - shift) / scale. */",
-            f"#define {up}_SCALING_LOG1P {int(sc['log'] is True)}",
-            f"static const float {ident}_scaling_shift[] = {{{_floats(sc['shift'], 'a shift')}}};",
-            f"static const float {ident}_scaling_scale[] = {{{_floats(sc['scale'], 'a scale')}}};",
+            f"#define {up}_SCALING_LOG1P {int(sc.log is True)}",
+            f"static const float {ident}_scaling_shift[] = {{{_floats(sc.shift, 'a shift')}}};",
+            f"static const float {ident}_scaling_scale[] = {{{_floats(sc.scale, 'a scale')}}};",
         ]
-        if "input_low" in sc:
-            low, high = _floats(sc["input_low"], "a bound"), _floats(sc["input_high"], "a bound")
+        if sc.input_low is not None and sc.input_high is not None:
+            low, high = _floats(sc.input_low, "a bound"), _floats(sc.input_high, "a bound")
             lines += [
                 "",
                 "/* The model is given each scaled value clipped to its channel's training",
@@ -311,7 +314,7 @@ def example(fw: Firmware) -> str:
         )
     ops_type = f"k{up.title().replace('_', '')}OpCount"
     clip = "const float x = scaled[i];"
-    if "input_low" in fw.scaling:
+    if fw.scaling.input_low is not None:
         low, high = (
             f"{ident}_input_low[i % {up}_CHANNELS]",
             f"{ident}_input_high[i % {up}_CHANNELS]",
@@ -363,14 +366,14 @@ def write(out: Path, fw: Firmware, project: dict[str, bytes] | None = None) -> l
 
 
 def from_results(
-    res: dict, results_path: Path, variant: str, arch: str | None, margin: float = 0.25
+    res: Results, results_path: Path, variant: str, arch: str | None, margin: float = 0.25
 ) -> Firmware:
     """The model `variant` as the results file measured it, with its run's constants."""
-    rows = [r for r in res["rows"] if r.variant == variant and arch in (None, r.arch)]
+    rows = [r for r in res.rows if r.variant == variant and arch in (None, r.arch)]
     if not rows:
         import difflib
 
-        names = sorted({r.variant for r in res["rows"]})
+        names = sorted({r.variant for r in res.rows})
         close = difflib.get_close_matches(variant, names, 1)
         raise UsageError(
             f"{results_path}: no variant {variant!r}"
@@ -398,14 +401,14 @@ def from_results(
     from variants.external import opened
 
     opened(model, path)  # as `--model` is: a crash costs an isolated child
-    scaling = ((res.get("scaling") or {}).get(row.arch) or [None])[0]
+    scaling = res.scaling_of(row.arch)
     return Firmware(
         f"{row.arch}-{variant}",
         model,
-        row.tflm.arena_bytes,
+        row.tflm.arena_bytes or 0,
         margin,
         window=row.id.window,
-        channels=len(scaling["shift"]) if scaling else None,
+        channels=len(scaling.shift) if scaling else None,
         scaling=scaling,
         threshold=row.detection.threshold,
         score=row.detection.window_score or "mean",

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from bench import bootstrap, detection
-from bench.schema import Row
+from bench.schema import Row, Trace
 
 
-def compare(row: Row, ref: Row, trace: dict, target: object = None) -> dict:
+def compare(row: Row, ref: Row, trace: Trace, target: object = None) -> dict:
     """The fidelity figures of `row` against `ref` (float32) on `trace`'s test points
     (`rows.trace`); empty when either has no test scores. `target`: the recipe's
     `F1Target`, judged on the paired interval."""
@@ -25,7 +25,7 @@ def compare(row: Row, ref: Row, trace: dict, target: object = None) -> dict:
     if not mine.test_scores or not theirs.test_scores or mine.threshold is None:
         return {}
     a, b = np.asarray(mine.test_scores), np.asarray(theirs.test_scores)
-    y, series = np.asarray(trace["y"]), np.asarray(trace["series"])
+    y, series = np.asarray(trace.y), np.asarray(trace.series)
     if len(a) != len(y) or len(b) != len(y) or theirs.threshold is None:
         return {}
     cut = bootstrap.Blocks.over(series, row.id.window or 1)

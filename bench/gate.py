@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from bench import InvalidResults, files, results, schema
-from bench.schema import CONTROL, Row
+from bench import InvalidResults, files, schema
+from bench.schema import CONTROL, Results, Row
 
 PASS, FAIL, NOISE, SKIP, NOT_COMPARABLE = "ok", "FAIL", "~", "skip", "not comparable"
 
@@ -58,8 +58,8 @@ class Finding:
     note: str = ""
 
 
-def _rows(res: dict) -> dict[tuple, Row]:
-    return {r.key: r for r in res["rows"]}
+def _rows(res: Results) -> dict[tuple, Row]:
+    return {r.key: r for r in res.rows}
 
 
 def _change(base: float | None, now: float | None) -> str:
@@ -230,7 +230,7 @@ def timing(metric: str, samples_key: str, base_row: Row, row: Row, tol: Toleranc
 
 
 def compare(
-    res: dict, baseline: dict, tol: Tolerances = Tolerances(), wall_clock: bool = False
+    res: Results, baseline: Results, tol: Tolerances = Tolerances(), wall_clock: bool = False
 ) -> list[Finding]:
     """Every baseline row against the same row now, on every gated metric of the schema
     (wall-clock timings only when asked); a vanished row fails."""
@@ -300,12 +300,12 @@ def _no_firmware(metric: str, row: Row, core: str, was: int) -> Finding:
     return Finding(metric, row.label, was, None, "", FAIL, why[:200])
 
 
-def budgets(res: dict, table: dict[str, dict]) -> list[Finding]:
+def budgets(res: Results, table: dict[str, dict]) -> list[Finding]:
     """Absolute limits per variant pattern (`deep/int8`, `*/int8`, `*`)."""
-    if not res["rows"]:
+    if not res.rows:
         raise InvalidResults("the results hold no rows: nothing to gate")
-    rows: list[Row] = res["rows"]
-    boards = {b for r in rows for b in r.boards.boards or {}} | set(results.boards(res))
+    rows: list[Row] = res.rows
+    boards = {b for r in rows for b in r.boards.boards or {}} | set(res.boards)
     found = []
     for pattern, limits in table.items():
         matched = [r for r in rows if fnmatch.fnmatchcase(r.label, pattern)]

@@ -44,6 +44,7 @@ from bench.schema import (
     Size,
     StepError,
     Tflm,
+    Trace,
 )
 
 # The measuring code behind each condition: a change to it makes old rows not comparable.
@@ -373,12 +374,12 @@ def measure_detection(model: bytes, windows: Windows, settings: Settings) -> Det
         return Detection()
 
 
-def fidelity_figures(row: Row, ref: Row, trace: dict, target: Any, cache: Cache | None) -> dict:
+def fidelity_figures(row: Row, ref: Row, trace: Trace, target: Any, cache: Cache | None) -> dict:
     """`fidelity.compare` of `row` against float32 `ref` (and the recipe's F1 `target`),
     through the cache, keyed by the two models' test scores and thresholds and the test
     points: a warm run imports no scipy."""
     seen = [(r.detection.test_scores, r.detection.threshold) for r in (row, ref)]
-    parts = {"step": "fidelity", "scores": digest(seen), "trace": digest(trace)}
+    parts = {"step": "fidelity", "scores": digest(seen), "trace": digest(trace.to_dict())}
     parts |= {"window": str(row.id.window), "target": str(target)}
     return _cached(cache, parts, lambda: fidelity.compare(row, ref, trace, target))
 

@@ -17,10 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bench import results, source_digest
+from bench import source_digest
 from bench.cache import Cache, digest, write_atomic
 from bench.choose import pareto
-from bench.schema import HostLatency, Row, TflmLatency
+from bench.schema import BoardFit, BoardInfo, HostLatency, Part, Results, Row, TflmLatency, Trace
 
 CALIBRATION = "(calibration)"  # `write_all`'s key of the board fit's figure
 PNG_META = {"Software": None}  # no version stamp: the same results draw the same bytes
@@ -137,15 +137,15 @@ def _log_ticks(low: float, high: float) -> matplotlib.ticker.LogLocator:
     return matplotlib.ticker.LogLocator(subs=tuple(map(float, subs)), numticks=40)
 
 
-def score_trace(row: Row, trace: dict, path: Path) -> Path | None:
+def score_trace(row: Row, trace: Trace | None, path: Path) -> Path | None:
     """The test stream's scores with the threshold, true alarms, false alarms and misses."""
     scores = row.detection.test_scores
     if not scores or trace is None:
         return None
-    y, s = np.asarray(trace["y"]), np.asarray(scores)
-    series = np.asarray(trace.get("series", np.zeros(len(y), int)))
+    y, s = np.asarray(trace.y), np.asarray(scores)
+    series = np.asarray(trace.series)
     several = len(np.unique(series)) > 1
-    end = np.arange(len(y)) if several else np.asarray(trace["end"])
+    end = np.arange(len(y)) if several else np.asarray(trace.end)
     alarm = s > row.detection.threshold
     fig, ax = plt.subplots(figsize=(11, 4))
     if several:  # one test part after another, a line between series
@@ -197,7 +197,7 @@ def score_trace(row: Row, trace: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
+def memory(rows: list[Row], arch: str, boards: dict[str, BoardInfo], path: Path) -> Path | None:
     """Flash (flatbuffer) and RAM (arena) per variant on linear axes, with their values,
     against the tightest board's flash and SRAM (the roomiest named in the title)."""
     rows = [r for r in rows if r.size.size_bytes]
@@ -224,20 +224,18 @@ def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
     for ax, values, key, colour, title in panels:
         bars = ax.barh(names, values, color=colour)
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=7, padding=2)
-        if boards:
-            tight = min(boards, key=lambda k: boards[k][key])
-            room = max(boards, key=lambda k: boards[k][key])
-            if boards[tight][key] <= 1.5 * max(values):  # a limit in reach is drawn
+        limits = {k: getattr(b, key) for k, b in boards.items() if getattr(b, key) is not None}
+        if limits:
+            tight = min(limits, key=lambda k: limits[k])
+            room = max(limits, key=lambda k: limits[k])
+            if limits[tight] <= 1.5 * max(values):  # a limit in reach is drawn
                 ax.axvline(
-                    boards[tight][key],
-                    color="tab:red",
-                    ls="--",
-                    label=f"{tight}: {boards[tight][key]:,} B",
+                    limits[tight], color="tab:red", ls="--", label=f"{tight}: {limits[tight]:,} B"
                 )
                 ax.legend(fontsize=7, loc="lower right")
             title += (
-                f"\ntightest board {tight}: {boards[tight][key]:,} B; "
-                f"roomiest {room}: {boards[room][key]:,} B"
+                f"\ntightest board {tight}: {limits[tight]:,} B; "
+                f"roomiest {room}: {limits[room]:,} B"
             )
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("bytes")
@@ -248,7 +246,9 @@ def memory(rows: list[Row], arch: str, boards: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def energy(rows: list[Row], arch: str, boards_seen: dict, path: Path) -> Path | None:
+def energy(
+    rows: list[Row], arch: str, boards_seen: dict[str, BoardInfo], path: Path
+) -> Path | None:
     """Estimated energy per inference of each deployable variant on each board, named as
     the answer names it (`boards_seen`: the catalog as the run saw it); a hollow marker
     is an estimate that uses an uncalibrated figure (the tables' `*`)."""
@@ -271,7 +271,7 @@ def energy(rows: list[Row], arch: str, boards_seen: dict, path: Path) -> Path | 
                 [estimates[k].est_energy_uj for k in picked],
                 s=18,
                 marker="os^vD<>p"[i % 8],
-                label=None if named else boards_seen.get(board, {}).get("name", board),
+                label=None if named else _board_name(boards_seen, board),
                 facecolors=f"C{i}" if calibrated else "none",
                 edgecolors=f"C{i}",
             )
@@ -290,14 +290,14 @@ def energy(rows: list[Row], arch: str, boards_seen: dict, path: Path) -> Path | 
     return _save(fig, path)
 
 
-def calibration(fits: dict, path: Path) -> Path | None:
+def calibration(fits: dict[str, BoardFit], path: Path) -> Path | None:
     """Each published CMSIS-NN row against its leave-one-out estimate (the fit without
     it), with the 90 % interval its board states, per core; on the diagonal, exact."""
     points = [
-        (f["core"], r["published_ms"], r["published_ms"] * (1 + r["loo_error_ms"]), f)
+        (f.core, r.published_ms, r.published_ms * (1 + r.loo_error_ms), f.interval() or (1, 1))
         for f in fits.values()
-        for r in f["rows"]
-        if r["loo_error_ms"] is not None
+        for r in f.rows
+        if r.loo_error_ms is not None
     ]
     if not points:
         return None
@@ -306,8 +306,8 @@ def calibration(fits: dict, path: Path) -> Path | None:
         mine = [p for p in points if p[0] == core]
         x = np.array([p[1] for p in mine])
         y = np.array([p[2] for p in mine])
-        low = np.array([p[3].get("low") or 1.0 for p in mine])
-        high = np.array([p[3].get("high") or 1.0 for p in mine])
+        low = np.array([p[3][0] for p in mine])
+        high = np.array([p[3][1] for p in mine])
         ax.errorbar(x, y, yerr=[y - y * low, y * high - y], fmt="os^v"[i % 4], color=f"C{i}",
                     capsize=3, label=core)  # fmt: skip
     span = [min(p[1] for p in points) / 1.5, max(p[1] for p in points) * 1.5]
@@ -374,23 +374,28 @@ def seed_spread(rows: list[Row], arch: str, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def _board_name(boards: dict[str, BoardInfo], key: str) -> str:
+    found = boards.get(key)
+    return found.name if found else key
+
+
 def write_all(
-    res: dict, out: Path, shipped: dict[str, Row], cache: Cache | None = None
+    res: Results, out: Path, shipped: dict[str, Row], cache: Cache | None = None
 ) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written.
     `cache`: a `variants.build.Cache` for the figures that show no timing, or None."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for arch in dict.fromkeys(r.arch for r in res["rows"]):
-        rows = [r for r in res["rows"] if r.arch == arch]
+    for arch in dict.fromkeys(r.arch for r in res.rows):
+        rows = [r for r in res.rows if r.arch == arch]
         shown = shipped.get(arch) or rows[0]
         figures: list[tuple[str, Callable[..., Path | None], tuple]] = [
             ("size-vs-f1", size_vs_f1, (rows, arch)),
             ("latency", latency_boxes, (rows, arch)),
-            ("scores", score_trace, (shown, res.get("traces", {}).get(arch))),
-            ("memory", memory, (rows, arch, results.boards(res))),
-            ("energy", energy, (rows, arch, results.boards(res))),
+            ("scores", score_trace, (shown, res.traces.get(arch))),
+            ("memory", memory, (rows, arch, res.boards)),
+            ("energy", energy, (rows, arch, res.boards)),
             ("seeds", seed_spread, (rows, arch)),
             ("operators", operators, (shown,)),
         ]
@@ -398,7 +403,7 @@ def write_all(
             _drawn(draw, args, folder / f"{arch}-{name}.png", cache) for name, draw, args in figures
         ]
         written[arch] = [p for p in paths if p is not None]
-    fits = (res.get("calibration") or {}).get("firmware")
+    fits = res.calibration.firmware
     drawn = _drawn(calibration, (fits,), folder / "calibration.png", cache) if fits else None
     if drawn is not None:
         written[CALIBRATION] = [drawn]
@@ -430,8 +435,12 @@ def _figure_key(name: str, args: tuple) -> str:
     def shown(arg: object) -> object:  # rows, a row or other data
         if isinstance(arg, Row):
             return {k: v for k, v in arg.to_dict().items() if k not in UNSHOWN}
+        if isinstance(arg, Part):  # the results' parts: a trace, a board, a fit
+            return arg.to_dict()
         if isinstance(arg, list):
             return [shown(a) for a in arg]
+        if isinstance(arg, dict):
+            return {k: shown(v) for k, v in arg.items()}
         return arg
 
     code = source_digest("plots.py", "choose.py")

@@ -1,6 +1,7 @@
-"""The results file: machine info, atomic write, and a checked, migrated read.
+"""The results file: machine info, atomic write, and a checked, migrated, typed read.
 
-The schema itself is `bench/schema.py`. Reading a file of an older schema version
+The one reader and writer of the file: everything else gets a `Results` (its classes
+are in `bench/schema/file.py`). Reading a file of an older schema version
 migrates it step by step (`update_to_N`, as asv does); a newer, zero, negative or
 non-integer version is refused, and so is a file that fails the JSON Schema, holds a
 non-finite number, or two rows for one (dataset, arch, variant).
@@ -27,8 +28,13 @@ from bench.schema import (
     NAME,
     SCHEMA_VERSION,
     Conditions,
+    Machine,
+    Project,
+    Results,
     Row,
+    Scaling,
     StepError,
+    Trace,
     json_schema,
     label_of,
 )
@@ -65,7 +71,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def machine_info() -> dict[str, Any]:
+def machine_info() -> Machine:
     freq = psutil.cpu_freq()
     info: dict[str, Any] = {
         "platform": platform.platform(),
@@ -87,10 +93,10 @@ def machine_info() -> dict[str, Any]:
         *(info["packages"][name] for name in RUNTIMES),
     ]
     info["fingerprint"] = digest(basis)
-    return info
+    return Machine.from_dict(info)
 
 
-def project_info() -> dict:
+def project_info() -> Project:
     """The git commit of the edgebench checkout that ran, when it is one."""
     here = Path(__file__).resolve().parent.parent
 
@@ -105,30 +111,19 @@ def project_info() -> dict:
         dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
     except (OSError, subprocess.SubprocessError):
         commit = dirty = None
-    return {"git_commit": commit, "git_dirty": dirty}
+    return Project(git_commit=commit, git_dirty=dirty)
 
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def boards(results: dict) -> dict[str, dict]:
-    """The boards the run estimated for, by key (the catalog as the run saw it)."""
-    return results.get("boards") or {}
-
-
-def dataset(results: dict) -> dict:
-    """What the run measured on: name, series, channels, points, warnings, leaderboard."""
-    return results.get("dataset") or {}
-
-
-def write(results: dict, path: Path) -> None:
+def write(results: Results, path: Path) -> None:
     """The results with their `Row`s flat, as the schema describes the file."""
-    flat = {**results, "rows": [row.to_dict() for row in results["rows"]]}
-    write_text_atomic(path, json.dumps(flat, indent=1, allow_nan=False) + "\n")
+    write_text_atomic(path, json.dumps(results.to_dict(), indent=1, allow_nan=False) + "\n")
 
 
-def read(path: Path) -> dict:
+def read(path: Path) -> Results:
     """Load, migrate and validate a results file; any problem is one InvalidResults line."""
     try:
         return _read(path)
@@ -136,7 +131,7 @@ def read(path: Path) -> dict:
         raise InvalidResults(f"{path}: nested too deep to be a results file") from None
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> Results:
     if not Path(path).exists():
         raise InvalidResults(f"{path}: no such results file; run `edgebench run` first")
     try:
@@ -160,7 +155,7 @@ def _read(path: Path) -> dict:
         results = MIGRATIONS[step](results)
         results["schema_version"] = step
     validate(results, str(path))
-    return {**results, "rows": [Row.of(row) for row in results["rows"]]}
+    return Results.from_dict(results)
 
 
 def validate(results: dict, where: str) -> None:
@@ -197,14 +192,11 @@ def validate(results: dict, where: str) -> None:
 def _check_parts(results: dict, where: str) -> None:
     """The parts of each trace and scaling agree in length."""
     for arch, trace in (results.get("traces") or {}).items():
-        lengths = {len(trace[k]) for k in ("end", "y", "series")}
-        if len(lengths) > 1 or any(i >= len(trace["names"]) for i in trace["series"]):
+        if not Trace.from_dict(trace).agrees():
             raise InvalidResults(f"{where}: the trace of {arch!r} has parts that do not agree")
     for arch, parts in (results.get("scaling") or {}).items():
-        for part in parts:
-            keys = ("shift", "scale", "input_low", "input_high")
-            if len({len(part[k]) for k in keys if k in part}) > 1:
-                raise InvalidResults(f"{where}: the scaling of {arch!r} has parts that disagree")
+        if not all(Scaling.from_dict(part).agrees() for part in parts):
+            raise InvalidResults(f"{where}: the scaling of {arch!r} has parts that disagree")
 
 
 def _check_names(row: dict, where: str) -> None:
@@ -361,6 +353,17 @@ def update_to_5(res: dict) -> dict:
     return res
 
 
+def update_to_6(res: dict) -> dict:
+    """v5 -> v6: the parts around the rows are typed (`schema.Results`) and hold no other
+    key. The board fits before the reference models were built here kept one model's
+    `model`, `macs_counted` and `macs_published` beside the rows; no report read them."""
+    cal = res.get("calibration")
+    if isinstance(cal, dict) and "models" not in cal:
+        for old in ("model", "macs_counted", "macs_published"):
+            cal.pop(old, None)
+    return res
+
+
 WINDOW_LEVEL = {
     "precision": "window_precision",
     "recall": "window_recall",
@@ -391,4 +394,4 @@ def _step_error(stage: str, text: object) -> dict:
     return dataclasses.asdict(StepError(stage, kind if sep else "Error", message or str(text)))
 
 
-MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4, 5: update_to_5}
+MIGRATIONS = {2: update_to_2, 3: update_to_3, 4: update_to_4, 5: update_to_5, 6: update_to_6}

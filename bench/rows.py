@@ -27,7 +27,18 @@ from bench.pipeline import (
     measure,
     measure_detection,
 )
-from bench.schema import Conditions, Detection, Identity, Row, StepError, safe_name
+from bench.schema import (
+    ArchBaselines,
+    Conditions,
+    Detection,
+    Identity,
+    Machine,
+    Row,
+    Scaling,
+    StepError,
+    Trace,
+    safe_name,
+)
 from bench.session import Session
 from bench.train import data_key, model_window
 from variants import REGISTRY
@@ -43,7 +54,7 @@ def lineage(name: str) -> str:
     return " > ".join(chain)
 
 
-def add_deltas(rows: list[Row], traces: dict[str, dict], cache: Cache | None = None) -> None:
+def add_deltas(rows: list[Row], traces: dict[str, Trace], cache: Cache | None = None) -> None:
     """Comparisons with float32 of the same arch and dataset, each F1 target's verdict,
     and the fidelity figures on the arch's test points (`traces`)."""
     refs = {(r.arch, r.id.dataset): r for r in rows if r.variant == "float32"}
@@ -74,10 +85,10 @@ def identity(s: Session, data: Dataset, window: int | None, **given: Any) -> Ide
 
 
 def row_conditions(
-    cfg: RunConfig, dataset: Dataset, window: int | None, machine: dict
+    cfg: RunConfig, dataset: Dataset, window: int | None, machine: Machine
 ) -> Conditions:
     """The conditions a row of this run is measured under (see `schema.Conditions`)."""
-    versions = machine["packages"]
+    versions = machine.packages
     return conditions(
         dataset=dataset.name,
         data_digest=data_key(cfg, dataset)["digest"],
@@ -91,21 +102,21 @@ def row_conditions(
         threshold=cfg.threshold,
         score=cfg.score,
         latency_samples=cfg.latency_samples,
-        machine=machine["fingerprint"],
+        machine=machine.fingerprint,
         litert=versions["ai-edge-litert"],
         tflite_micro=versions["tflite-micro"],
         valgrind=instructions.valgrind_version(),
     )
 
 
-def trace(windows: Windows) -> dict:
+def trace(windows: Windows) -> Trace:
     """The test windows' labels and end points: what the report plots scores against."""
-    return {
-        "end": windows.test.end.tolist(),
-        "y": windows.test.y_end.tolist(),
-        "series": windows.test.series.tolist(),
-        "names": list(windows.series_names),
-    }
+    return Trace(
+        end=windows.test.end.tolist(),
+        y=windows.test.y_end.tolist(),
+        series=windows.test.series.tolist(),
+        names=list(windows.series_names),
+    )
 
 
 @dataclass
@@ -118,7 +129,9 @@ class PerSeries:
     wholes: dict[str, Windows]
 
 
-def per_series_detection(s: Session, rows: list[Row], split: PerSeries, reference: dict) -> None:
+def per_series_detection(
+    s: Session, rows: list[Row], split: PerSeries, reference: dict[str, ArchBaselines]
+) -> None:
     """Each row's detection from one model per series, scored on all test points."""
     t = time.perf_counter()
     for row in rows:
@@ -134,7 +147,7 @@ def per_series_detection(s: Session, rows: list[Row], split: PerSeries, referenc
             detection.PerSeries(models, parts, split.wholes[row.arch]),
             s.how.threshold,
             detection.Score.parse(row.detection.window_score or "mean"),
-            {k: v for k, v in reference[row.arch].items() if isinstance(v, dict)},
+            reference[row.arch].detectors(),
         )
         row.detection.score_choice = choice
     s.clock.add("per_series", t)
@@ -255,7 +268,7 @@ def trained_on(s: Session, dataset: Dataset, variant: Any) -> str | None:
     return f"{dataset.name} (the built-in stream: no --dataset given)"
 
 
-def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> dict:
+def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) -> ArchBaselines:
     """The non-learned detectors on these test points; what cannot be computed is the
     user's input (data too short for its window), said before any training."""
     val = windows.val.y_end
@@ -272,16 +285,16 @@ def baselines(windows: Windows, cfg: RunConfig, dataset: Dataset, cache: Cache) 
             f"dataset {dataset.name!r}: the baselines cannot be computed "
             f"({err}); give more data or a shorter --window"
         ) from None
-    return {"dataset": dataset.name, "test_points": len(windows.test.y_end), **found}
+    return ArchBaselines(dataset=dataset.name, test_points=len(windows.test.y_end), **found)
 
 
-def scalers(windows: Windows) -> list[dict]:
+def scalers(windows: Windows) -> list[Scaling]:
     """Each series' scaling, fitted on its training part, and the range the model's input
     is clipped to (`Windows.seen`): what firmware must apply."""
     low, high = windows.input_range
     clip = {"input_low": low.tolist(), "input_high": high.tolist()}
     return [
-        {"series": name, **dataclasses.asdict(scaler), **clip}
+        Scaling.from_dict({"series": name, **dataclasses.asdict(scaler), **clip})
         for name, scaler in zip(windows.series_names, windows.scalers, strict=True)
     ]
 
@@ -334,9 +347,9 @@ class Measured:
     points' trace, the baselines and each series' scaling."""
 
     rows: list[Row] = field(default_factory=list)
-    traces: dict[str, dict] = field(default_factory=dict)
-    baselines: dict[str, dict] = field(default_factory=dict)
-    scaling: dict[str, list] = field(default_factory=dict)
+    traces: dict[str, Trace] = field(default_factory=dict)
+    baselines: dict[str, ArchBaselines] = field(default_factory=dict)
+    scaling: dict[str, list[Scaling]] = field(default_factory=dict)
 
     def windows(self, s: Session, arch: str, windows: Windows, dataset: Dataset) -> None:
         """What the report needs of `arch`'s windows (and what firmware must apply)."""

@@ -8,7 +8,6 @@ Only the sequence of stages; each lives with its data: `bench.config` (checks),
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from bench import RunFailed, UsageError, detection, report, results
 from bench.boards.cpi import refine_all
@@ -32,13 +31,13 @@ from bench.rows import (
     registry_rows,
     tflite_row,
 )
-from bench.schema import Row
+from bench.schema import SCHEMA_VERSION, BoardInfo, DatasetSummary, Results, Row
 from bench.session import Session, settings
 from bench.train import build_all, contexts, replace_seed, series_contexts
 from variants.external import KERAS
 
 
-def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> dict:
+def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> Results:
     """Everything is written into a staging folder beside `--out` and swapped in at the
     end: a failed or killed run leaves the previous output as it was."""
     check(cfg)
@@ -50,7 +49,7 @@ def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> dic
                 cfg, out=stage, cache=cache, calibration_cache=cfg.calibration_cache or cache
             )
             res = measure_all(working, cfg.as_dict(), command, log)
-            refuse_if_all_failed(res["rows"], cfg.out)
+            refuse_if_all_failed(res.rows, cfg.out)
             swap_in(stage, cfg.out)
     except OSError as err:
         raise UsageError(_unwritable(err, cfg.out)) from None
@@ -78,7 +77,7 @@ def refuse_if_all_failed(rows: list[Row], out: Path) -> None:
         raise RunFailed(f"every row failed ({why}); {out} is left as it was")
 
 
-def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
+def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> Results:
     """The run itself, writing into `cfg.out` (the staging folder); `config` is what the
     user asked for, as recorded in the results. The stages: data; train, build and
     measure; count instructions; derive the comparisons; calibrate; write."""
@@ -96,31 +95,31 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> dict:
     add_deltas(found.rows, found.traces, s.cache)
     t = time.perf_counter()
     calibration = references(s.how.catalog, Cache(cfg.calibration_cache), setup)
-    refine_all(found.rows, s.how.boards, calibration.get("firmware", {}), s.how.catalog)
+    refine_all(found.rows, s.how.boards, calibration.firmware, s.how.catalog)
     s.clock.add("calibration", t)
-    out: dict[str, Any] = {
-        "schema_version": results.SCHEMA_VERSION,
-        "created": results.now_iso(),
-        "command": command,
-        "code_version": code_version(),
-        "machine": s.machine,
-        "config": config,
-        "dataset": dataset.summary(),
-        "project": results.project_info(),
-        "stages_s": s.clock.seconds,
-        "rows": found.rows,
-        "traces": found.traces,
-        "baselines": found.baselines,
-        "scaling": found.scaling,
-        "boards": {b.key: b.as_dict() for b in s.how.boards},
-        "estimate_defaults": s.how.catalog.defaults,
-        "calibration": calibration,
-    }
-    out["stages_s"]["total"] = time.perf_counter() - start
+    out = Results(
+        schema_version=SCHEMA_VERSION,
+        created=results.now_iso(),
+        command=command,
+        code_version=code_version(),
+        machine=s.machine,
+        config=config,
+        dataset=DatasetSummary.from_dict(dataset.summary()),
+        project=results.project_info(),
+        stages_s=s.clock.seconds,
+        rows=found.rows,
+        traces=found.traces,
+        baselines=found.baselines,
+        scaling=found.scaling,
+        boards={b.key: BoardInfo.from_dict(b.as_dict()) for b in s.how.boards},
+        estimate_defaults=s.how.catalog.defaults,
+        calibration=calibration,
+    )
+    out.stages_s["total"] = time.perf_counter() - start
     return write(s, out)
 
 
-def write(s: Session, out: dict) -> dict:
+def write(s: Session, out: Results) -> Results:
     """results.json, then the report from what the file holds, nothing else."""
     path = s.cfg.out / "results.json"
     results.write(out, path)

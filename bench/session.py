@@ -7,6 +7,7 @@ from bench.cache import Cache
 from bench.config import RunConfig, catalog
 from bench.pipeline import Settings, Stopwatch
 from bench.progress import Log
+from bench.schema import Machine
 
 
 @dataclass
@@ -16,7 +17,7 @@ class Session:
     cfg: RunConfig
     how: Settings
     log: Log
-    machine: dict
+    machine: Machine
     cache: Cache
 
     @property

@@ -60,11 +60,20 @@ def estimate(ms: float, spread: tuple[float, float] | None = (0.85, 1.17)) -> di
     }
 
 
-def typed(res: dict) -> dict:
-    """The results as `results.read` gives them: rows as `Row`s."""
-    from bench.schema import Row
+def typed(res: dict):
+    """The results as `results.read` gives them: migrated and typed (`schema.Results`);
+    what `res` leaves out of what a file must hold, empty."""
+    import copy
 
-    return {**res, "rows": [Row.of(r) for r in res["rows"]]}
+    from bench.results import MIGRATIONS
+    from bench.schema import SCHEMA_VERSION, Results
+
+    res = copy.deepcopy(res)
+    for step in range(res.get("schema_version", SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
+        res = MIGRATIONS[step](res)
+    machine = {"fingerprint": "", "packages": {}} | res.get("machine", {})
+    given = {"schema_version": SCHEMA_VERSION, "created": "", "config": {}}
+    return Results.from_dict(given | res | {"machine": machine, "schema_version": SCHEMA_VERSION})
 
 
 def compare(now: dict, base: dict, *args, **kwargs):

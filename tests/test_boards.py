@@ -63,19 +63,19 @@ def test_the_estimator_reproduces_the_published_cmsis_nn_rows():
     catalog = targets.load()
     rows = energy.calibration(catalog, {b: catalog.work(b) for b in targets.BENCHMARKS})
     assert len(rows) == len(catalog.published) >= 25
-    fitted = [r for r in rows if "why" not in r]
-    assert {(r["kernels"], r["benchmark"]) for r in fitted} == {
+    fitted = [r for r in rows if r.fitted()]
+    assert {(r.kernels, r.benchmark) for r in fitted} == {
         ("cmsis-nn", "ad"),
         ("cmsis-nn", "kws"),
     }
     assert len(fitted) == 14
     for row in fitted:
-        assert abs(row["error_ms"]) <= CALIBRATION_TARGET, row
-    loo = sorted(abs(r["loo_error_ms"]) for r in fitted)
+        assert abs(row.error_ms) <= CALIBRATION_TARGET, row
+    loo = sorted(abs(r.loo_error_ms or 0) for r in fitted)
     assert loo[len(loo) // 2] <= 0.10
-    others = [r for r in rows if "why" in r]
-    assert {r["kernels"] for r in others} == {"cmsis-nn", "x-cube-ai", "mvp", "bosch-hale"}
-    assert [r["loo_error_ms"] for r in others] == [None] * len(others)
+    others = [r for r in rows if not r.fitted()]
+    assert {r.kernels for r in others} == {"cmsis-nn", "x-cube-ai", "mvp", "bosch-hale"}
+    assert [r.loo_error_ms for r in others] == [None] * len(others)
 
 
 def test_a_vendor_result_never_moves_a_fit(tmp_path):
@@ -342,10 +342,10 @@ def test_the_cpi_fit_pools_a_cores_cmsis_nn_rows_and_widens_what_it_transfers():
     assert len(m4_rows) == 8
     assert l4.cpi == pytest.approx(_cpi(m4_rows, cat))
     assert m467.cpi == l4.cpi
-    assert [r["software"] for r in l4.rows] == [
+    assert [r.software for r in l4.rows] == [
         r.software for r in m4_rows if r.board == "nucleo-l4r5zi"
     ]
-    assert {r["software"] for r in l4.references} == {
+    assert {r.software for r in l4.references} == {
         "TFLM v2.3.1 + CMSIS-NN (reference submission, mbed-os)",
         "X-CUBE-AI 7.3",
     }
@@ -357,8 +357,8 @@ def test_the_cpi_fit_pools_a_cores_cmsis_nn_rows_and_widens_what_it_transfers():
     assert h7.low < u575.low < nrf.low < 1.0
     assert "esp32-s3" not in fits  # no emulated core
     check = cpi.model_transfer(cat, COUNTS)
-    assert check["rows"] == 14
-    assert check["inside"] >= 0.8 * check["rows"]  # 12 of 14 when this was written
+    assert check.rows == 14
+    assert check.inside >= 0.8 * check.rows  # 12 of 14 when this was written
 
 
 def test_the_firmware_estimate_carries_its_boards_interval():

@@ -7,7 +7,7 @@ from bench import detection, tflm
 from bench.cache import Cache
 from bench.detection import Score
 from bench.pipeline import memo, windows_digest
-from bench.schema import Detection, Tflm
+from bench.schema import Detection, Tflm, Trace
 
 
 def _never():
@@ -46,7 +46,7 @@ def test_fidelity_figures_are_cached_by_the_scores(tmp_path, monkeypatch):
         found = Detection(test_scores=scores, threshold=0.5, point_f1=0.5)
         return Row(Identity(variant="v", arch="a", window=2), detection=found)
 
-    trace = {"y": [0, 1, 0, 1], "series": [0, 0, 0, 0]}
+    trace = Trace(end=[1, 2, 3, 4], y=[0, 1, 0, 1], series=[0, 0, 0, 0], names=["s"])
     cache = Cache(tmp_path)
     first = fidelity_figures(
         row([0.1, 0.9, 0.2, 0.8]), row([0.1, 0.7, 0.3, 0.9]), trace, None, cache

@@ -49,7 +49,7 @@ def quick_run(tmp_path_factory, cache_dir):
 def test_quick_run_writes_every_variant_and_metric(quick_run):
     out, done = quick_run
     res = json.loads((out / "results.json").read_text())
-    assert res["schema_version"] == schema.SCHEMA_VERSION == 5
+    assert res["schema_version"] == schema.SCHEMA_VERSION == 6
     assert {"platform", "cpu", "cores_logical", "python", "packages", "fingerprint"} <= set(
         res["machine"]
     )

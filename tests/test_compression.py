@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import typed
 
 from bench import graph
 from bench.rows import lineage
@@ -122,7 +123,7 @@ def test_dynamic_range_on_a_small_model_computes_as_float32_and_the_report_says_
         Row.of({"arch": "seed", "variant": v, "graph_sha256": d, "sha256": v})
         for v, d in (("float32", same), ("dynamic_range", other), ("int8", "x"))
     ]
-    assert report.identical({"rows": rows}) == [
+    assert report.identical(typed({"rows": rows})) == [
         "",
         "Identical models:",
         "",

@@ -253,24 +253,28 @@ def test_the_boards_cycles_per_instruction_rest_on_cmsis_nn_results_only(tc, cac
     cat = targets.load()
     setup = Setup(tc, cache_dir, (M4,), 2, lambda message, start=False: None)
     found = references(cat, Cache(cache_dir), setup)
-    fits = found["firmware"]
+    fits = found.firmware
     l4 = fits["nucleo-l4r5zi"]
-    assert (l4["core"], l4["calibrated"]) == (M4, True)
-    assert len(l4["rows"]) == 6
-    assert all("CMSIS-NN" in r["software"] and "v2.3.1" not in r["software"] for r in l4["rows"])
-    why = {r["software"]: r["why"] for r in l4["references"]}
+    assert (l4.core, l4.calibrated) == (M4, True)
+    assert len(l4.rows) == 6
+    assert [
+        r.software for r in l4.rows if "CMSIS-NN" not in r.software or "v2.3.1" in r.software
+    ] == []
+    why = {r.software: r.why for r in l4.references}
     assert "never a fit" in why["X-CUBE-AI 7.3"]
     assert "2020" in why["TFLM v2.3.1 + CMSIS-NN (reference submission, mbed-os)"]
-    m4_rows = [r for f in fits.values() if f["core"] == M4 for r in f["rows"]]
+    m4_rows = [r for f in fits.values() if f.core == M4 for r in f.rows]
     assert len(m4_rows) == 8
-    assert statistics.median(abs(r["loo_error_ms"]) for r in m4_rows) <= 0.10
-    assert l4["low"] < 1.0 < l4["high"]
-    assert fits["numaker-m467hj"]["cpi"] == l4["cpi"]  # pooled over the core's boards
+    assert statistics.median(abs(r.loo_error_ms or 0) for r in m4_rows) <= 0.10
+    assert l4.interval() == (pytest.approx(l4.low), pytest.approx(l4.high))
+    assert (l4.low or 1.0) < 1.0 < (l4.high or 1.0)
+    assert fits["numaker-m467hj"].cpi == l4.cpi  # pooled over the core's boards
     # no M33 counted here: the M4's fit, not calibrated, and no interval (one core cannot
     # say how far a fit carries from one core to another)
-    assert (fits["nrf5340"]["cpi"], fits["nrf5340"]["calibrated"]) == (l4["cpi"], False)
-    assert (fits["nrf5340"]["low"], fits["nrf5340"]["high"]) == (None, None)
-    assert found["firmware_check"]["rows"] == 8
+    nrf = fits["nrf5340"]
+    assert (nrf.cpi, nrf.calibrated, nrf.low, nrf.high) == (l4.cpi, False, None, None)
+    assert found.firmware_check is not None
+    assert found.firmware_check.rows == 8
 
 
 def _row(
@@ -323,7 +327,7 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     fitted.boards = Boards(
         boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
     )
-    fit = cpi.BoardFit(board.key, M4, 2.0, low=0.8, high=1.25, basis="CPI of x")
+    fit = cpi.BoardFit(board=board.key, core=M4, cpi=2.0, low=0.8, high=1.25, basis="CPI of x")
     cpi.refine(fitted, {board.key: board}, {board.key: fit}, cat)
     est = fitted.boards.get(board.key)
     assert est is not None

@@ -7,7 +7,7 @@ import pytest
 
 from bench import UsageError, bootstrap, detection, fidelity, nab
 from bench.detection import Score
-from bench.schema import Detection, Identity, Row
+from bench.schema import Detection, Identity, Row, Trace
 
 
 def _stream(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,7 +113,7 @@ def test_fidelity_to_float32():
     y, _, series = _stream()
     rng = np.random.default_rng(1)
     ref_scores = y + rng.random(600)
-    trace = {"y": y.tolist(), "series": series.tolist()}
+    trace = Trace(end=list(range(len(y))), y=y.tolist(), series=series.tolist(), names=["s"])
     ref = _row(ref_scores, 1.0, 0.9)
     same = fidelity.compare(ref, ref, trace)
     assert same["score_rank_correlation"] == pytest.approx(1.0)
@@ -143,7 +143,7 @@ def test_a_recipe_target_is_judged_on_the_paired_interval():
     from variants import F1Target
 
     y, _, series = _stream()
-    trace = {"y": y.tolist(), "series": series.tolist()}
+    trace = Trace(end=list(range(len(y))), y=y.tolist(), series=series.tolist(), names=["s"])
     rng = np.random.default_rng(2)
     ref = _row(y + rng.random(600), 1.0, 0.9)
     target = F1Target(max_loss=0.02)

@@ -58,11 +58,11 @@ def test_summary_comes_first_and_names_the_refused(small, tmp_path):
     assert "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize" in text  # its words
     assert "## Environment" in text
     assert "## Reproduce" in text
-    assert small["command"] in text
+    assert small.command in text
 
 
 def test_constraints_change_the_answer(small):
-    rows, board = small["rows"], next(iter(small["boards"]))
+    rows, board = small.rows, next(iter(small.boards))
     shipped = answer(rows, Constraints(), board)
     assert shipped is not None
     assert shipped.tflm.tflm_deployable
@@ -81,7 +81,7 @@ def test_a_latency_limit_is_met_only_by_the_intervals_upper_end(small):
     90 % interval does not: held back, and the answer says it is within noise; under a
     limit the interval meets, it ships; without an interval it cannot meet a limit."""
     res = copy.deepcopy(small)
-    rows, board = res["rows"], next(iter(res["boards"]))
+    rows, board = res.rows, next(iter(res.boards))
     for row in rows:
         est = row.boards.boards[board]
         est.est_latency_ms_low, est.est_latency_ms_high = (
@@ -97,7 +97,7 @@ def test_a_latency_limit_is_met_only_by_the_intervals_upper_end(small):
         free,
         "within noise",
     )
-    said = report.answer_text({**res, "config": {**res["config"]}}, tight)
+    said = report.answer_text(res, tight)
     assert (
         f"- {board}, `seed`: `{free.variant}` would ship, but its estimate {ms:.3g} ms meets "
         f"the {1.1 * ms:g} ms limit only on its face; its 90 % interval reaches "
@@ -117,7 +117,7 @@ def test_the_printed_answer_is_the_reports_first_table(small):
 
 def test_an_arch_that_ships_nowhere_is_one_line_not_a_row_per_board(small):
     res = copy.deepcopy(small)
-    for row in res["rows"]:
+    for row in res.rows:
         row.detection.baseline_best_point_f1 = 0.99  # nothing beats this baseline
     text = report.answer_text(res)
     basis, line = text.split("\n\n")  # no table: nothing ships anywhere
@@ -228,7 +228,7 @@ def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redraw
     drawn = {p.name: p.read_bytes() for p in (tmp_path / "a" / "plots").iterdir()}
     entries = tmp_path / "cache" / "sealed"
     assert len(list(entries.glob("figure-*/figure.png"))) == 4  # all but latency
-    for row in small["rows"]:  # a warm run's case: new timings, rows from the cache
+    for row in small.rows:  # a warm run's case: new timings, rows from the cache
         row.litert.latency_samples_us = [2 * t for t in row.litert.latency_samples_us]
         row.litert.latency_us_p50 *= 2
         row.id.cached = not row.id.cached
@@ -243,7 +243,7 @@ def test_figures_without_timings_come_from_the_cache_and_the_timed_one_is_redraw
             assert not again[name].endswith(b"cached")
         else:
             assert again[name] == drawn[name] + b"cached"
-    small["rows"][0].size.size_bytes += 1  # what the figures show changed: drawn anew
+    small.rows[0].size.size_bytes += 1  # what the figures show changed: drawn anew
     report.write(small, tmp_path / "c", cache=cache)
     assert not (tmp_path / "c" / "plots" / "seed-memory.png").read_bytes().endswith(b"cached")
 
@@ -253,7 +253,7 @@ def test_the_python_api_reads_typed_records(small):
 
     path = GOLDEN / "results-small.json"
     res = api.load(path)
-    row = res["rows"][0]
+    row = res.rows[0]
     assert isinstance(row.size, api.Size)
     assert row.size.size_bytes == 2148  # seed float32 in the golden file
     assert row.detection.point_f1 == pytest.approx(0.78107, abs=1e-5)
@@ -282,7 +282,7 @@ def test_size_vs_f1_labels_do_not_overlap_one_another_or_the_legend(small, tmp_p
     from bench import plots
 
     # a dozen variants a few bytes apart at one F1, as int8 children often are
-    base = small["rows"][2]
+    base = small.rows[2]
     rows = [
         replace(
             base,
@@ -307,7 +307,7 @@ def test_the_size_front_holds_only_variants_tflm_runs(small):
 
     from bench import plots
 
-    rows = small["rows"]
+    rows = small.rows
     float16 = next(r for r in rows if r.variant == "float16")
     assert not float16.tflm.tflm_deployable
     tempting = replace(float16, size=replace(float16.size, size_bytes=100))  # smallest of all
@@ -321,14 +321,12 @@ def test_the_energy_legend_names_each_board_once_and_hollow_means_uncalibrated(
 ):
     from bench import plots
 
-    rows = [r for r in small["rows"] if r.tflm.tflm_deployable]
-    boards = results.boards(small)
-    fig = _drawn_figure(
-        monkeypatch, plots.energy, small["rows"], "seed", boards, tmp_path / "e.png"
-    )
+    rows = [r for r in small.rows if r.tflm.tflm_deployable]
+    boards = small.boards
+    fig = _drawn_figure(monkeypatch, plots.energy, small.rows, "seed", boards, tmp_path / "e.png")
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert names == [boards[b]["name"] for b in rows[0].boards.boards]  # as the answer says
+    assert names == [boards[b].name for b in rows[0].boards.boards]  # as the answer says
 
     def filled(collection) -> bool:
         faces = collection.get_facecolors()

@@ -23,8 +23,8 @@ def test_a_version_1_file_is_read_through_the_migration():
     assert old["schema_version"] == 1
     assert "conditions" not in old["rows"][0]
     res = results.read(GOLDEN / "results-v1.json")
-    assert res["schema_version"] == schema.SCHEMA_VERSION
-    row = res["rows"][0]
+    assert res.schema_version == schema.SCHEMA_VERSION
+    row = res.rows[0]
     assert row.id.conditions.epochs == old["config"]["train"]["epochs"]
     assert row.id.conditions.code_size == "v1"  # v1 did not record its measuring code
     assert row.id.measure_key == row.id.conditions.key()

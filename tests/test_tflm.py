@@ -10,7 +10,7 @@ from helpers import typed
 
 from bench import UsageError, export, graph, tflm
 from bench.runtime import Budget, Micro, mean_error, time_invokes
-from bench.schema import Allocation
+from bench.schema import Allocation, Scaling
 from variants.convert import Conversion, to_tflite
 
 RECORDED = """\
@@ -157,15 +157,15 @@ def _firmware(tiny_models, tiny_ctx) -> export.Firmware:
         0.25,
         window=10,
         channels=1,
-        scaling={
-            "series": "nepse",
-            "kind": scaler.kind,
-            "log": scaler.log,
-            "shift": list(scaler.shift),
-            "scale": list(scaler.scale),
-            "input_low": [0.0],
-            "input_high": [1.0],
-        },
+        scaling=Scaling(
+            series="nepse",
+            kind=scaler.kind,
+            log=scaler.log,
+            shift=list(scaler.shift),
+            scale=list(scaler.scale),
+            input_low=[0.0],
+            input_high=[1.0],
+        ),
         threshold=0.0818,
         score="max:3",
     )
@@ -329,10 +329,10 @@ def test_the_exported_example_streams_windows_as_tflm_scores_them(tmp_path, tiny
     (s_out,), (z_out,) = (qout["quantization_parameters"][k] for k in ("scales", "zero_points"))
     f32 = np.float32
     stream = f32(1) + f32(0.5) * np.sin(f32(0.3) * np.arange(10 + 5, dtype=f32))
-    shift, scale = f32(fw.scaling["shift"][0]), f32(fw.scaling["scale"][0])
+    shift, scale = f32(fw.scaling.shift[0]), f32(fw.scaling.scale[0])
     for t, score in enumerate(scores):
         raw = stream[t : t + 10]
-        scaled = ((np.log1p(raw) if fw.scaling["log"] else raw) - shift) / scale
+        scaled = ((np.log1p(raw) if fw.scaling.log else raw) - shift) / scale
         # the demo stream lies below the training range: the model is given 0s
         x = np.clip(scaled, f32(0), f32(1)) / f32(s_in)
         rounded = np.sign(x) * np.floor(np.abs(x) + 0.5)  # lround: half away from zero

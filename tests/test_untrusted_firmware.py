@@ -624,7 +624,7 @@ def test_diff_of_a_firmware_run_against_a_proxy_run_calls_no_estimate_better_or_
 
     proxy = results.read(GOLDEN)
     measured = results.read(GOLDEN)
-    for row in measured["rows"]:
+    for row in measured.rows:
         row.firmware.firmware_tool = "arm-none-eabi-gcc 12.2.1, TFLM tree 0a, unicorn 2.1.4"
         for est in (row.boards.boards or {}).values():
             est.est_latency_ms *= 3
@@ -643,13 +643,13 @@ def test_the_answer_opens_with_what_its_board_figures_rest_on():
     from bench import report, results
 
     proxy = results.read(GOLDEN)
-    for row in proxy["rows"]:
+    for row in proxy.rows:
         row.firmware.firmware_error = "unavailable: no TFLM tree, give --tflm-tree"
     first = report.answer_text(proxy).splitlines()[0]
     assert first.startswith("Board figures: host proxies, no firmware was built (unavailable:")
     assert "`--tflm-tree` and the Arm toolchain measure the firmware" in first
     measured = results.read(GOLDEN)
-    measured["rows"][2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
+    measured.rows[2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
     first = report.answer_text(measured).splitlines()[0]
     assert first.startswith(f"Board figures: the firmware built at -Os and emulated for {M4} ")
 

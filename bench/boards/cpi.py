@@ -19,12 +19,12 @@ cores' fit, with the errors of predicting each core from the others, and is not
 calibrated."""
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from bench.boards.catalog import EMULATED, Board, Catalog, Published
 from bench.boards.estimate import fits_memory, timed
 from bench.boards.spread import Spread, geomean, held_out, known, pooled
-from bench.schema import Row
+from bench.schema import BoardFit, FirmwareCheck, FirmwareRow, Reference, Row
 
 Counts = dict[str, dict[str, int]]  # benchmark -> core -> instructions per invoke
 
@@ -35,22 +35,6 @@ def core_of(board: Board) -> str | None:
 
 def no_core(board: Board) -> str:
     return f"no emulator for {board.core}"
-
-
-@dataclass
-class BoardFit:
-    """One board's cycles per instruction, its interval, and the rows behind it."""
-
-    board: str
-    core: str
-    cpi: float | None
-    rows: list[dict] = field(default_factory=list)  # its own rows the fit used, with errors
-    note: str = ""
-    low: float | None = None  # the 90 % interval, as factors on the estimate
-    high: float | None = None
-    basis: str = ""  # what the CPI rests on, in words
-    calibrated: bool = False  # fitted on results of its own core
-    references: list[dict] = field(default_factory=list)  # its rows the fit does not use
 
 
 @dataclass(frozen=True)
@@ -106,7 +90,11 @@ def fit(cat: Catalog, counts: Counts) -> dict[str, BoardFit]:
         if core is None:
             continue
         mine = [r for r in rows if f.core(r) == core]
-        fits[key] = _board_fit(f, key, core, mine, spreads) if rows else BoardFit(key, core, None)
+        fits[key] = (
+            _board_fit(f, key, core, mine, spreads)
+            if rows
+            else BoardFit(board=key, core=core, cpi=None)
+        )
         fits[key].references = _references(cat, counts, key)
     return fits
 
@@ -119,7 +107,7 @@ def _counted(cat: Catalog, counts: Counts, r: Published) -> bool:
 def _board_fit(f: _Fit, key: str, core: str, mine: list[Published], spreads: _Spreads) -> BoardFit:
     if not mine:
         said = f"the other cores' {len(f.rows)} results, none on {core}"
-        fit = BoardFit(key, core, f.cpi(f.rows), basis=f"CPI of {said}")
+        fit = BoardFit(board=key, core=core, cpi=f.cpi(f.rows), basis=f"CPI of {said}")
         fit.note = "interval: each core predicted from the others"
         return _made(fit, spreads.cores)
     loo = f.errors(mine)
@@ -134,7 +122,10 @@ def _board_fit(f: _Fit, key: str, core: str, mine: list[Published], spreads: _Sp
         note += "; interval: each board predicted from its core's others"
     cpi = f.cpi(mine)
     used = [_used(f, r, cpi, e) for r, e in zip(mine, loo, strict=True) if r.board == key]
-    return _made(BoardFit(key, core, cpi, used, note, basis=basis, calibrated=True), spread)
+    found = BoardFit(
+        board=key, core=core, cpi=cpi, rows=used, note=note, basis=basis, calibrated=True
+    )
+    return _made(found, spread)
 
 
 def _made(fit: BoardFit, spread: Spread | None) -> BoardFit:
@@ -143,21 +134,21 @@ def _made(fit: BoardFit, spread: Spread | None) -> BoardFit:
     return fit
 
 
-def _used(f: _Fit, r: Published, cpi: float, loo: float | None) -> dict:
+def _used(f: _Fit, r: Published, cpi: float, loo: float | None) -> FirmwareRow:
     instructions = f.instructions(r)
     ms = cpi * instructions / (f.cat.boards[r.board].clock_mhz * 1e3)
-    return {
-        "benchmark": r.benchmark,
-        "software": r.software,
-        "published_ms": r.ms,
-        "instructions": instructions,
-        "est_ms": ms,
-        "error_ms": ms / r.ms - 1.0,
-        "loo_error_ms": loo,
-    }
+    return FirmwareRow(
+        benchmark=r.benchmark,
+        software=r.software,
+        published_ms=r.ms,
+        instructions=instructions,
+        est_ms=ms,
+        error_ms=ms / r.ms - 1.0,
+        loo_error_ms=loo,
+    )
 
 
-def _references(cat: Catalog, counts: Counts, key: str) -> list[dict]:
+def _references(cat: Catalog, counts: Counts, key: str) -> list[Reference]:
     """The board's published rows the fit does not use, and why."""
     out = []
     for r in (r for r in cat.published if r.board == key):
@@ -166,12 +157,12 @@ def _references(cat: Catalog, counts: Counts, key: str) -> list[dict]:
         )
         if why:
             out.append(
-                {"benchmark": r.benchmark, "software": r.software, "published_ms": r.ms, "why": why}
+                Reference(benchmark=r.benchmark, software=r.software, published_ms=r.ms, why=why)
             )
     return out
 
 
-def model_transfer(cat: Catalog, counts: Counts) -> dict[str, int]:
+def model_transfer(cat: Catalog, counts: Counts) -> FirmwareCheck:
     """How often a published row falls inside the interval of a fit that never saw its
     model: each benchmark's rows predicted from the other benchmark's rows alone."""
     rows = [r for r in cat.fitted() if _counted(cat, counts, r)]
@@ -186,16 +177,17 @@ def model_transfer(cat: Catalog, counts: Counts) -> dict[str, int]:
             low, high = spread.around(train.predict(r, same))
             inside += low <= r.ms <= high
             total += 1
-    return {"inside": inside, "rows": total}
+    return FirmwareCheck(inside=inside, rows=total)
 
 
-def refine_all(rows: list[Row], chosen: list[Board], fits: dict[str, dict], cat: Catalog) -> None:
-    """Every row's board estimates from its firmware (`fits`: as the results hold them)."""
-    typed = {k: BoardFit(**f) for k, f in fits.items()}
+def refine_all(
+    rows: list[Row], chosen: list[Board], fits: dict[str, BoardFit], cat: Catalog
+) -> None:
+    """Every row's board estimates from its firmware (`fits`: each board's)."""
     by_key = {b.key: b for b in chosen}
     for row in rows:
         if row.firmware.firmware or row.firmware.firmware_errors:
-            refine(row, by_key, typed, cat)
+            refine(row, by_key, fits, cat)
 
 
 def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: Catalog) -> None:
@@ -228,7 +220,8 @@ def refine(row: Row, boards: dict[str, Board], fits: dict[str, BoardFit], cat: C
             basis = f"firmware on {core}; latency from MACs (no published CMSIS-NN result)"
             estimates[key] = replace(est, fits=ok, fit_reason=why, basis=basis)
             continue
-        spread = None if got.low is None or got.high is None else Spread(got.low, got.high, 0)
+        interval = got.interval()
+        spread = None if interval is None else Spread(*interval, 0)
         found = replace(
             est,
             fits=ok,
@@ -246,7 +239,3 @@ def _differs(diff: float, core: str, why: str) -> str:
         "on a fixed input): CMSIS-NN's kernels disagree with the reference ones"
     )
     return f"{said}; {why}" if why else said
-
-
-def as_results(fits: dict[str, BoardFit]) -> dict[str, dict]:
-    return {k: asdict(f) for k, f in fits.items()}

@@ -21,7 +21,7 @@ from bench.boards.catalog import (
     predicted_ms,
 )
 from bench.boards.spread import Spread
-from bench.schema import BoardEstimate, Boards
+from bench.schema import BoardEstimate, Boards, PublishedFit
 
 KERNELS = {
     "cmsis-nn": "TFLM with CMSIS-NN kernels on the CPU",
@@ -137,7 +137,7 @@ def _days(ms: float, board: Board, cat: Catalog) -> float:
     return battery_days(ms * board.active_mw, ms, board, cat.defaults)
 
 
-def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[dict]:
+def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[PublishedFit]:
     """The MAC estimator beside each published row (`counted`: each reference model's
     work as counted from the flatbuffer built here): in sample (the board's fit) and,
     for the rows the fits use, leave-one-out (its core's fit without the row). A row the
@@ -147,7 +147,7 @@ def calibration(catalog: Catalog, counted: dict[str, Work]) -> list[dict]:
     return [_calibration_row(ref, catalog, basis, counted) for ref in catalog.published]
 
 
-def _calibration_row(ref: Published, catalog: Catalog, basis: Basis, counted: dict) -> dict:
+def _calibration_row(ref: Published, catalog: Catalog, basis: Basis, counted: dict) -> PublishedFit:
     board = catalog.boards[ref.board]
     per_mac = board.cycles_per_mac[ref.dtype]
     ms = cycles(counted[ref.benchmark], per_mac, catalog.fixed) / (board.clock_mhz * 1000.0)
@@ -156,20 +156,19 @@ def _calibration_row(ref: Published, catalog: Catalog, basis: Basis, counted: di
         rest = [r for r in basis.of_family(basis.cores[ref.board]) if r is not ref]
         guess = predicted_ms(basis, ref, rest, counted[ref.benchmark]) if rest else None
         loo = None if guess is None else guess / ref.ms - 1.0
-    row = {
-        "board": ref.board,
-        "benchmark": ref.benchmark,
-        "software": ref.software,
-        "kernels": ref.kernels,
-        "dtype": ref.dtype,
-        "published_ms": ref.ms,
-        "est_ms": ms,
-        "error_ms": ms / ref.ms - 1.0,
-        "loo_error_ms": loo,
-    }
-    if ref.not_fitted():
-        row["why"] = ref.not_fitted()
-    if ref.uj:
-        uj = ms * board.active_mw
-        row.update(published_uj=ref.uj, est_uj=uj, error_uj=uj / ref.uj - 1.0)
-    return row
+    uj = ms * board.active_mw
+    return PublishedFit(
+        board=ref.board,
+        benchmark=ref.benchmark,
+        software=ref.software,
+        kernels=ref.kernels,
+        dtype=ref.dtype,
+        published_ms=ref.ms,
+        est_ms=ms,
+        error_ms=ms / ref.ms - 1.0,
+        loo_error_ms=loo,
+        why=ref.not_fitted() or None,
+        published_uj=ref.uj or None,
+        est_uj=uj if ref.uj else None,
+        error_uj=uj / ref.uj - 1.0 if ref.uj else None,
+    )

@@ -11,10 +11,11 @@ from bench.boards.estimate import calibration
 from bench.cache import Cache
 from bench.firmware.stage import Setup, reference_counts
 from bench.pipeline import arena_and_instructions
+from bench.schema import Calibration, ReferenceModel
 from variants.build import calibration_model
 
 
-def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> dict:
+def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> Calibration:
     """Build each reference model, count its work and TFLM instructions from the
     flatbuffer, and set the MAC estimator beside every published result; with a firmware
     `setup`, also count each model's firmware on the boards' cores, fit each core's
@@ -30,27 +31,24 @@ def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> dict:
         work = Work.of_layers(shape.layers)
         counted[bench] = work
         count = counts.get(bench)
-        models[bench] = {
-            "name": cat.models[bench]["name"],
-            "macs_counted": work.dense_macs + work.conv_macs,
-            "macs_published": cat.models[bench]["macs"],
-            "work_counted": dataclasses.asdict(work),
-            "work_catalog": dataclasses.asdict(cat.work(bench)),
-            "ops": shape.ops,
-            "tflm_instructions": count.tflm_instructions if count else None,
-            "tflm_error": arenas[bench].tflm_error,
-        }
-    out = {
-        "models": models,
-        "catalog": cat.path,
-        "fixed_cycles": cat.fixed,
-        "rows": calibration(cat, counted),
-    }
+        models[bench] = ReferenceModel(
+            name=cat.models[bench]["name"],
+            macs_counted=work.dense_macs + work.conv_macs,
+            macs_published=cat.models[bench]["macs"],
+            work_counted=dataclasses.asdict(work),
+            work_catalog=dataclasses.asdict(cat.work(bench)),
+            ops=shape.ops,
+            tflm_instructions=count.tflm_instructions if count else None,
+            tflm_error=arenas[bench].tflm_error,
+        )
+    out = Calibration(
+        models=models, catalog=cat.path, fixed_cycles=cat.fixed, rows=calibration(cat, counted)
+    )
     if setup is not None and not isinstance(setup.found, str):
         references = {b: (built[b], a) for b in built if (a := arenas[b].arena_bytes)}
         on_cores = reference_counts(references, setup, cache)
-        out["firmware"] = cpi.as_results(cpi.fit(cat, on_cores))
-        out["firmware_check"] = cpi.model_transfer(cat, on_cores)
+        out.firmware = cpi.fit(cat, on_cores)
+        out.firmware_check = cpi.model_transfer(cat, on_cores)
         for bench, by_core in on_cores.items():
-            models[bench]["firmware_instructions"] = by_core
+            models[bench].firmware_instructions = by_core
     return out

@@ -345,12 +345,12 @@ def command(args: argparse.Namespace) -> int:
         res = run(cfg, command=shlex.join(["edgebench", *args.argv]), log=progress)
     if default_out:
         _point_latest_at(args.out)
-    failed = sum(1 for r in res["rows"] if r.id.errors)
+    failed = sum(1 for r in res.rows if r.id.errors)
     from bench.report import answer_text
 
     print(answer_text(res))
     print(
-        f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res['rows'])} rows, "
+        f"\nwrote {args.out / 'REPORT.md'} and results.json ({len(res.rows)} rows, "
         f"{failed} with errors) in {time.perf_counter() - args.started:.1f} s, the "
         "command's wall time"
     )

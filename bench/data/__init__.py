@@ -67,5 +67,5 @@ class Dataset:
             "points": sum(len(s.values) for s in self.series),
             "anomalous_points": sum(int(s.labels.sum()) for s in self.series),
             "warnings": list(self.warnings),
-            "leaderboard": self.leaderboard,
+            "leaderboard": self.leaderboard or None,
         }

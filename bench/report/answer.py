@@ -3,7 +3,6 @@ rest on; why an architecture ships nowhere."""
 
 from tabulate import tabulate
 
-from bench import results
 from bench.choose import (
     Constraints,
     answer,
@@ -17,27 +16,26 @@ from bench.detection import degenerate
 from bench.markup import text
 from bench.report.cells import DELTA, cell, estimate
 from bench.report.detection import in_words
-from bench.schema import Row
+from bench.schema import BoardInfo, Results, Row
 
 
-def by_arch(res: dict) -> dict[str, list[Row]]:
+def by_arch(res: Results) -> dict[str, list[Row]]:
     arches: dict[str, list[Row]] = {}
-    for row in res["rows"]:
+    for row in res.rows:
         arches.setdefault(row.arch, []).append(row)
     return arches
 
 
-def chosen_constraints(res: dict, override: Constraints | None) -> Constraints:
+def chosen_constraints(res: Results, override: Constraints | None) -> Constraints:
     return override or Constraints.saved(res)
 
 
-def baseline_rows(res: dict, arch: str) -> list[Row]:
+def baseline_rows(res: Results, arch: str) -> list[Row]:
     """The non-learned detectors of `arch`'s test points, as table rows."""
-    found = (res.get("baselines") or {}).get(arch) or {}
+    found = res.baselines.get(arch)
     return [
         Row.of({"arch": arch, "variant": _baseline_name(name, figures), **figures})
-        for name, figures in found.items()
-        if isinstance(figures, dict)
+        for name, figures in (found.detectors() if found else {}).items()
     ]
 
 
@@ -58,12 +56,12 @@ def _baseline(row: Row) -> str:
 Answers = list[tuple[str, str, Row | None]]  # (board, arch, the row to ship or None)
 
 
-def answers(res: dict, constraints: Constraints) -> Answers:
+def answers(res: Results, constraints: Constraints) -> Answers:
     """(board, arch, the row to ship or None) for every board and architecture."""
     arches = by_arch(res)
     return [
         (board, arch, answer(rows, constraints, board))
-        for board in results.boards(res)
+        for board in res.boards
         for arch, rows in arches.items()
     ]
 
@@ -85,19 +83,19 @@ def _f1_cell(row: Row, constraints: Constraints) -> str:
     return f"{row.seeds.point_f1_mean:.3f} ± {half:.3f} ({delta}{noise})"
 
 
-def _memory(row: Row, board: dict) -> list[str]:
+def _memory(row: Row, board: BoardInfo) -> list[str]:
     """Flash and RAM of the firmware for the board's core; `~` host proxies (flatbuffer,
     host arena) where no firmware was measured for it."""
     from bench.boards.catalog import EMULATED
 
-    core = EMULATED.get(board.get("core", ""))
+    core = EMULATED.get(board.core or "")
     fw = row.firmware.on(core) if core else None
     if fw is not None:
         return [f"{fw.flash_bytes:,}", f"{fw.ram_bytes:,}"]
     return [f"~{row.size.size_bytes:,}", f"~{row.tflm.arena_bytes:,}"]
 
 
-def _unshipped(res: dict, constraints: Constraints, found: Answers) -> dict[str, str]:
+def _unshipped(res: Results, constraints: Constraints, found: Answers) -> dict[str, str]:
     """arch -> why, for each arch that ships to no board in `found` (`answers`): the
     reason its best-scoring variant is out."""
     shipped = {arch for _, arch, row in found if row is not None}
@@ -105,7 +103,7 @@ def _unshipped(res: dict, constraints: Constraints, found: Answers) -> dict[str,
     return {a: reason for a, reason in why.items() if a not in shipped and reason}
 
 
-def answer_text(res: dict, constraints: Constraints | None = None, bold: str = "") -> str:
+def answer_text(res: Results, constraints: Constraints | None = None, bold: str = "") -> str:
     """What `edgebench run` prints and the report opens with: why detection was not
     scored, if it was not; why each arch that ships nowhere does not (one line each);
     the table of the rest (`bold`: `**` for markdown)."""
@@ -130,7 +128,7 @@ def _quality(row: Row, constraints: Constraints) -> list[str]:
     return [f"not scored ({agreement})", "", ""]
 
 
-def answer_table(res: dict, constraints: Constraints | None = None) -> str:
+def answer_table(res: Results, constraints: Constraints | None = None) -> str:
     """Per board (and arch): the variant to ship, its estimates, memory and quality; an
     arch that ships to no board is left out (`answer_text` says why); empty when none
     ships anywhere."""
@@ -139,13 +137,13 @@ def answer_table(res: dict, constraints: Constraints | None = None) -> str:
     return _table(res, found, _unshipped(res, constraints, found), constraints)
 
 
-def _table(res: dict, found: Answers, nowhere: dict, constraints: Constraints) -> str:
-    boards = results.boards(res)
+def _table(res: Results, found: Answers, nowhere: dict, constraints: Constraints) -> str:
+    boards = res.boards
     body: list[list[str]] = []
     for board, arch, row in found:
         if arch in nowhere:
             continue
-        name = boards[board].get("name", board)
+        name = boards[board].name
         if row is None:
             body.append([name, arch, "none qualifies", "", "", "", "", "", "", ""])
             continue
@@ -193,12 +191,12 @@ RULE = (
 )
 
 
-def held_back_lines(res: dict, constraints: Constraints) -> list[str]:
+def held_back_lines(res: Results, constraints: Constraints) -> list[str]:
     """Per board and arch where the latency limit's noise changed the answer: the variant
     that would ship were its latency surely within the limit."""
     limit = constraints.max_est_latency_ms
     out = []
-    for board in results.boards(res) if limit is not None else ():
+    for board in res.boards if limit is not None else ():
         for arch, rows in by_arch(res).items():
             row = held_back(rows, constraints, board)
             est = row.boards.get(board) if row else None
@@ -218,12 +216,12 @@ def held_back_lines(res: dict, constraints: Constraints) -> list[str]:
     return out
 
 
-def basis_line(res: dict) -> str:
+def basis_line(res: Results) -> str:
     """What the answer's board figures rest on: the firmware measured per core, or host
     proxies (and why, and how to measure the firmware)."""
     from bench.firmware.toolchain import profile_of
 
-    rows = res["rows"]
+    rows = res.rows
     cores = sorted({core for r in rows for core in r.firmware.firmware or {}})
     if cores:
         built = sorted({profile_of(r.firmware.firmware_tool) for r in rows if r.firmware.firmware})
@@ -243,9 +241,9 @@ def basis_line(res: dict) -> str:
     )
 
 
-def unscored_line(res: dict) -> str | None:
+def unscored_line(res: Results) -> str | None:
     """The answer's first line when detection was not scored (a model brought in alone)."""
-    why = next((r.id.detection_skipped for r in res["rows"] if r.id.detection_skipped), None)
+    why = next((r.id.detection_skipped for r in res.rows if r.id.detection_skipped), None)
     if why is None:
         return None
     return (
@@ -255,9 +253,9 @@ def unscored_line(res: dict) -> str | None:
     ) + _trained_on(res)
 
 
-def _trained_on(res: dict) -> str:
+def _trained_on(res: Results) -> str:
     """Where a brought model's recipes learnt, when the run was given no data of its own."""
-    where = next((r.id.trained_on for r in res["rows"] if r.id.trained_on), None)
+    where = next((r.id.trained_on for r in res.rows if r.id.trained_on), None)
     if where is None:
         return ""
     return (
@@ -266,7 +264,7 @@ def _trained_on(res: dict) -> str:
     )
 
 
-def summary(res: dict, constraints: Constraints) -> list[str]:
+def summary(res: Results, constraints: Constraints) -> list[str]:
     """The answer first: what to ship to which board; then what no variant achieves, the
     Pareto fronts and what could not be considered, each reason once."""
     lines = ["## The answer: which variant to ship to which board", ""]
@@ -283,7 +281,7 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     lines += ["Pareto-optimal over size, host latency and point F1: " + "; ".join(fronts)]
     lines += identical(res)
     refused: dict[str, list[str]] = {}
-    for r in res["rows"]:
+    for r in res.rows:
         why = constraints.rejects(r)
         if why and why.startswith(("failed", "not deployable")):
             refused.setdefault(in_words(r, why), []).append(f"`{r.label}`")
@@ -297,12 +295,12 @@ def summary(res: dict, constraints: Constraints) -> list[str]:
     return lines
 
 
-def identical(res: dict) -> list[str]:
+def identical(res: Results) -> list[str]:
     """Variants that compute exactly as another of their arch: the same operators,
     tensors and weights (dynamic-range quantization skips tensors under 1,024 elements: on
     a small model, float32's graph), byte for byte or but for the converter's metadata."""
     same: dict[tuple[str, str], list[Row]] = {}
-    for r in res["rows"]:
+    for r in res.rows:
         if r.graph.graph_sha256:
             same.setdefault((r.arch, r.graph.graph_sha256), []).append(r)
     lines = [
@@ -321,8 +319,8 @@ def identical(res: dict) -> list[str]:
     return ["", "Identical models:", "", *lines] if lines else []
 
 
-def shipped_row(res: dict, arch: str, rows: list[Row], constraints: Constraints) -> Row:
+def shipped_row(res: Results, arch: str, rows: list[Row], constraints: Constraints) -> Row:
     """The row the answer ships to the first board, else float32, else the first row."""
-    board = next(iter(results.boards(res)), None)
+    board = next(iter(res.boards), None)
     pick = answer(rows, constraints, board) if board else None
     return pick or next((r for r in rows if r.variant == "float32"), rows[0])

@@ -5,23 +5,22 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from bench import results
 from bench.markup import text
 from bench.report.cells import counts_text, estimate, pct
-from bench.schema import Row
+from bench.schema import PublishedFit, Results, Row
 
 
-def _boards(res: dict, rows: list[Row]) -> list[str]:
-    return [b for b in results.boards(res) if any(b in (r.boards.boards or {}) for r in rows)]
+def _boards(res: Results, rows: list[Row]) -> list[str]:
+    return [b for b in res.boards if any(b in (r.boards.boards or {}) for r in rows)]
 
 
-def board_tables(res: dict, rows: list[Row]) -> list[str]:
+def board_tables(res: Results, rows: list[Row]) -> list[str]:
     """Variants x boards: estimated latency and energy, battery life or why it does not
     fit (the answer per board is the report's first table)."""
     boards = _boards(res, rows)
     if not boards:
         return []
-    defaults = res.get("estimate_defaults", {})
+    defaults = res.estimate_defaults
     cost, life = [], []
     for r in rows:
         est = r.boards.boards or {}
@@ -74,22 +73,18 @@ def board_tables(res: dict, rows: list[Row]) -> list[str]:
     ]
 
 
-def references(res: dict, boards: list[str]) -> list[str]:
+def references(res: Results, boards: list[str]) -> list[str]:
     """The published results of other software on these boards: beside the estimate,
     never behind it."""
-    rows = [
-        r
-        for r in (res.get("calibration") or {}).get("rows", [])
-        if r["board"] in boards and "why" in r and r.get("kernels", "cmsis-nn") != "cmsis-nn"
-    ]
+    rows = [r for r in res.calibration.rows if r.board in boards and r.reference()]
     if not rows:
         return []
     said: dict[str, list[str]] = {}
     for r in rows:
-        model = "ad01" if r["benchmark"] == "ad" else "the KWS DS-CNN"
-        dtype = f" ({text(r['dtype'])})" if r.get("dtype", "int8") != "int8" else ""
-        said.setdefault(r["board"], []).append(
-            f"{text(r['software'])} ran {model}{dtype} in {r['published_ms']:.3g} ms"
+        model = "ad01" if r.benchmark == "ad" else "the KWS DS-CNN"
+        dtype = f" ({text(r.dtype)})" if r.dtype not in (None, "int8") else ""
+        said.setdefault(r.board, []).append(
+            f"{text(r.software)} ran {model}{dtype} in {r.published_ms:.3g} ms"
         )
     return [
         "",
@@ -100,53 +95,53 @@ def references(res: dict, boards: list[str]) -> list[str]:
     ]
 
 
-def _used(row: dict) -> str:
+def _used(row: PublishedFit) -> str:
     """Whether the fits use a published row: yes, a reference (other software), left out."""
-    if "why" not in row:
+    if row.fitted():
         return "yes"
-    return "reference" if row.get("kernels", "cmsis-nn") != "cmsis-nn" else "left out"
+    return "reference" if row.reference() else "left out"
 
 
-def calibration_section(res: dict) -> list[str]:
-    cal = res.get("calibration")
-    if not cal or "models" not in cal:
+def calibration_section(res: Results) -> list[str]:
+    cal = res.calibration
+    if not cal.models:
         return []
-    rows = cal["rows"]
+    rows = cal.rows
     body = [
         [
-            text(r.get("benchmark", "ad").upper()),
-            text(r["board"]),
-            text(r["software"]),
-            text(r.get("dtype", "")),
-            f"{r['published_ms']:g}",
-            f"{r['est_ms']:.3g}",
-            pct(r["error_ms"]),
-            pct(r["loo_error_ms"]),
-            f"{r['published_uj']:g}" if "published_uj" in r else "",
-            f"{r['est_uj']:.4g}" if "est_uj" in r else "",
-            pct(r.get("error_uj")),
+            text(r.benchmark.upper()),
+            text(r.board),
+            text(r.software),
+            text(r.dtype or ""),
+            f"{r.published_ms:g}",
+            f"{r.est_ms:.3g}",
+            pct(r.error_ms),
+            pct(r.loo_error_ms),
+            "" if r.published_uj is None else f"{r.published_uj:g}",
+            "" if r.est_uj is None else f"{r.est_uj:.4g}",
+            pct(r.error_uj),
             _used(r),
         ]
         for r in rows
     ]
     models = [
-        f"- {text(m['name'])}: {m['macs_counted']:,} MACs counted "
-        f"(published {m['macs_published']:,}),"
-        f" {sum(m['ops'].values())} operators ({counts_text(m['ops'])})"
+        f"- {text(m.name)}: {m.macs_counted:,} MACs counted "
+        f"(published {m.macs_published:,}),"
+        f" {sum(m.ops.values())} operators ({counts_text(m.ops)})"
         + (
-            f", {m['tflm_instructions']:,} TFLM instructions per inference on the host"
-            if m.get("tflm_instructions")
+            f", {m.tflm_instructions:,} TFLM instructions per inference on the host"
+            if m.tflm_instructions
             else ""
         )
-        for m in cal["models"].values()
+        for m in cal.models.values()
     ]
     summary = []
-    for bench in sorted({r.get("benchmark", "ad") for r in rows}):
-        mine = [r for r in rows if r.get("benchmark", "ad") == bench and "why" not in r]
-        loo = sorted(abs(r["loo_error_ms"]) for r in mine if r["loo_error_ms"] is not None)
+    for bench in sorted({r.benchmark for r in rows}):
+        mine = [r for r in rows if r.benchmark == bench and r.fitted()]
+        loo = sorted(abs(r.loo_error_ms) for r in mine if r.loo_error_ms is not None)
         summary.append(
             f"- {text(bench.upper())}: in sample, "
-            f"worst {max(abs(r['error_ms']) for r in mine):.1%}; "
+            f"worst {max(abs(r.error_ms) for r in mine):.1%}; "
             + (
                 f"leave-one-out, median {loo[len(loo) // 2]:.1%}, worst {loo[-1]:.1%} over "
                 f"{len(loo)} row{'s' if len(loo) != 1 else ''}"
@@ -154,7 +149,7 @@ def calibration_section(res: dict) -> list[str]:
                 else "no leave-one-out row"
             )
         )
-    fixed = ", ".join(f"{k} {v:g}" for k, v in cal["fixed_cycles"].items())
+    fixed = ", ".join(f"{k} {v:g}" for k, v in cal.fixed_cycles.items())
     return [
         "## Calibration of the board estimates",
         "",
@@ -192,6 +187,6 @@ def calibration_section(res: dict) -> list[str]:
             disable_numparse=True,
         ),
         "",
-        f"Catalog: `{Path(cal['catalog']).name}`; sources and the basis of every "
+        f"Catalog: `{Path(cal.catalog or '').name}`; sources and the basis of every "
         "uncalibrated figure are in the file (`edgebench targets` lists it).",
     ]

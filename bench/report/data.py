@@ -1,8 +1,9 @@
 """The data the run measured on, and its protocol."""
 
-from bench import results, schema
+from bench import schema
 from bench.markup import text
 from bench.report.detection import ALL_ROWS
+from bench.schema import Results
 
 PROTOCOLS = {
     "synthetic": "chronological split train/validation/test; anomalies only after training",
@@ -15,34 +16,33 @@ PROTOCOLS = {
 }
 
 
-def dataset_section(res: dict) -> list[str]:
-    data, cfg = results.dataset(res), res["config"]
-    series = data.get("series", [])
+def dataset_section(res: Results) -> list[str]:
+    data = res.dataset
     policies = sorted(
-        {r.detection.threshold_policy for r in res["rows"] if r.detection.threshold_policy}
+        {r.detection.threshold_policy for r in res.rows if r.detection.threshold_policy}
     )
     lines = [
-        f"Dataset `{text(data.get('name'))}` ({len(series)} series, "
-        f"{len(data.get('channels', []))} channel(s), {data.get('points', 0):,} points, "
-        f"{data.get('anomalous_points', 0):,} anomalous). Protocol: "
-        f"{PROTOCOLS.get(str(data.get('protocol')), 'n/a')}. Threshold policy "
-        f"`{cfg['threshold']}` ({', '.join(policies) or 'n/a'}), from validation data "
-        "only. Streaming: a point's score is that of the window ending at it."
+        f"Dataset `{text(data.name)}` ({len(data.series)} series, "
+        f"{len(data.channels)} channel(s), {data.points:,} points, "
+        f"{data.anomalous_points:,} anomalous). Protocol: "
+        f"{PROTOCOLS.get(str(data.protocol), 'n/a')}. Threshold policy "
+        f"`{res.setting('threshold')}` ({', '.join(policies) or 'n/a'}), from validation "
+        "data only. Streaming: a point's score is that of the window ending at it."
     ]
-    lines += [f"- warning: {text(w)}" for w in data.get("warnings", [])]
-    board = data.get("leaderboard") or {}
-    if board:
-        figures = ", ".join(f"{k} {v}" for k, v in board["figures"].items())
+    lines += [f"- warning: {text(w)}" for w in data.warnings]
+    board = data.leaderboard
+    if board is not None and board.figures:
+        figures = ", ".join(f"{k} {v}" for k, v in board.figures.items())
         lines += [
             "",
-            f"Others' published numbers, not measured here ({board['metric']}; "
-            f"{board['source']}): {figures}. Compare with "
-            f"`{schema.column(board.get('compare', 'point_f1'))[0]}` below, beside the "
+            f"Others' published numbers, not measured here ({board.metric}; "
+            f"{board.source}): {figures}. Compare with "
+            f"`{schema.column(board.compare or 'point_f1')[0]}` below, beside the "
             "baselines on the same points."
             + (
                 " Those figures count the training rows, which the model has seen: the "
                 "verdicts here use the test rows only (`point F1`, `FAR`)."
-                if board.get("compare") in ALL_ROWS
+                if board.compare in ALL_ROWS
                 else ""
             ),
         ]

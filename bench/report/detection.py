@@ -2,7 +2,6 @@
 
 from tabulate import tabulate
 
-from bench import results
 from bench.advice import advice
 from bench.choose import (
     Constraints,
@@ -10,7 +9,7 @@ from bench.choose import (
 )
 from bench.markup import text
 from bench.report.cells import cell, ci_cell, paired_interval, spread_cell, verdict_text
-from bench.schema import Row
+from bench.schema import Results, Row
 
 
 def target_table(rows: list[Row]) -> str:
@@ -146,10 +145,11 @@ def detection_warnings(rows: list[Row]) -> list[str]:
 ALL_ROWS = ("all_rows_point_f1", "all_rows_far", "all_rows_mar")
 
 
-def with_leaderboard(res: dict, columns: tuple[str, ...]) -> tuple[str, ...]:
+def with_leaderboard(res: Results, columns: tuple[str, ...]) -> tuple[str, ...]:
     """The figures the dataset's leaderboard compares with, where `columns` lacks them:
     SKAB's all-rows ones after `mar`, NAB's swept score after ours."""
-    compare = (results.dataset(res).get("leaderboard") or {}).get("compare")
+    board = res.dataset.leaderboard
+    compare = board.compare if board else None
     extra: tuple[str, ...]
     if compare in ALL_ROWS:
         after, extra = "mar", ALL_ROWS

@@ -4,37 +4,39 @@ import json
 
 from tabulate import tabulate
 
+from bench.schema import Results
 
-def environment(res: dict) -> list[str]:
-    m, project = res["machine"], res.get("project", {})
-    commit = project.get("git_commit") or "unknown (not a git checkout)"
-    if project.get("git_dirty"):
+
+def environment(res: Results) -> list[str]:
+    m = res.machine
+    commit = res.project.git_commit or "unknown (not a git checkout)"
+    if res.project.git_dirty:
         commit += " with uncommitted changes"
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
-    mhz = f" at up to {m['cpu_mhz_max']:,.0f} MHz" if m.get("cpu_mhz_max") else ""
+    packages = ", ".join(f"{k} {v}" for k, v in m.packages.items() if v)
+    mhz = f" at up to {m.cpu_mhz_max:,.0f} MHz" if m.cpu_mhz_max else ""
     return [
         "## Environment",
         "",
-        f"- machine: {m['cpu']}{mhz}, {m['cores_physical']} physical / "
-        f"{m['cores_logical']} logical cores, {m['memory_gib']} GiB; {m['platform']}",
-        f"- Python {m['python']}; {packages}",
-        f"- edgebench commit {commit}; code version {res['code_version']}",
-        f"- run {res['created']}; machine fingerprint {m['fingerprint']} "
+        f"- machine: {m.cpu}{mhz}, {m.cores_physical} physical / "
+        f"{m.cores_logical} logical cores, {m.memory_gib} GiB; {m.platform}",
+        f"- Python {m.python}; {packages}",
+        f"- edgebench commit {commit}; code version {res.code_version}",
+        f"- run {res.created}; machine fingerprint {m.fingerprint} "
         "(timings are compared only between equal fingerprints)",
     ]
 
 
-def reproducibility(res: dict) -> list[str]:
-    cfg = res["config"]
-    keys = [[r.label, r.id.cache_key or "", (r.id.sha256 or "")[:16]] for r in res["rows"]]
+def reproducibility(res: Results) -> list[str]:
+    cfg = res.config
+    keys = [[r.label, r.id.cache_key or "", (r.id.sha256 or "")[:16]] for r in res.rows]
     return [
         "## Reproduce",
         "",
         "```sh",
-        res["command"],
+        res.command or "",
         "```",
         "",
-        f"Seeds: stream {cfg['stream']['seed']}, training {cfg['train']['seed']}. Config:",
+        "Seeds: stream {}, training {}. Config:".format(*res.seeds()),
         "",
         "```json",
         json.dumps(cfg, indent=1, sort_keys=True),

@@ -7,7 +7,7 @@ from tabulate import tabulate
 
 from bench.firmware.measure import INTERPRETER
 from bench.markup import text
-from bench.schema import CoreFirmware, Row
+from bench.schema import BoardFit, CoreFirmware, FirmwareRow, Results, Row
 
 
 def _costliest(fw: CoreFirmware, n: int = 3) -> str:
@@ -77,10 +77,10 @@ def section(rows: list[Row]) -> list[str]:
     return [*lines, ""] if missing else lines
 
 
-def _errors(rows: list[dict]) -> str:
+def _errors(rows: list[FirmwareRow]) -> str:
     """`in sample median |error| ...; leave-one-out ...` over the rows of a fit."""
-    fitted = sorted(abs(r["error_ms"]) for r in rows)
-    held = sorted(abs(r["loo_error_ms"]) for r in rows if r["loo_error_ms"] is not None)
+    fitted = sorted(abs(r.error_ms) for r in rows)
+    held = sorted(abs(r.loo_error_ms) for r in rows if r.loo_error_ms is not None)
     loo = (
         f"; leave-one-out median {statistics.median(held):.1%}, worst {held[-1]:.1%}"
         if held
@@ -103,17 +103,17 @@ CALIBRATION = [
 BOARDS = ["board", "core", "CPI", "90 % interval", "rests on", "note"]
 
 
-def _interval(fit: dict) -> str:
-    low, high = fit.get("low"), fit.get("high")
-    return "none" if low is None or high is None else f"{low - 1:+.0%} / {high - 1:+.0%}"
+def _interval(fit: BoardFit) -> str:
+    found = fit.interval()
+    return "none" if found is None else f"{found[0] - 1:+.0%} / {found[1] - 1:+.0%}"
 
 
-def calibration(res: dict, figure: str | None = None) -> list[str]:
+def calibration(res: Results, figure: str | None = None) -> list[str]:
     """The cores' CPI fits: the rows used per core with their errors, each board's CPI,
     interval and basis, the rows left out and why, and the check on unseen models
     (`figure`: the plot of each row against its leave-one-out estimate)."""
-    cal = res.get("calibration", {})
-    fits = cal.get("firmware")
+    cal = res.calibration
+    fits = cal.firmware
     if not fits:
         return []
     lines = [
@@ -127,18 +127,18 @@ def calibration(res: dict, figure: str | None = None) -> list[str]:
         "mean square of the log leave-one-out errors (of the core's other boards where a "
         "board has no row; of the other cores where a core has none).",
     ]
-    for core in sorted({f["core"] for f in fits.values()}):
-        mine = {b: f for b, f in fits.items() if f["core"] == core}
-        rows = [(b, r) for b, f in mine.items() for r in f["rows"]]
+    for core in sorted({f.core for f in fits.values()}):
+        mine = {b: f for b, f in fits.items() if f.core == core}
+        rows = [(b, r) for b, f in mine.items() for r in f.rows]
         if rows:
             body = [
                 [
                     text(b),
-                    text(f"{r['benchmark']}: {r['software']}"),
-                    f"{r['instructions']:,}",
-                    f"{r['published_ms']:.4g}",
-                    f"{r['est_ms']:.4g} ({r['error_ms']:+.1%})",
-                    "" if r["loo_error_ms"] is None else f"{r['loo_error_ms']:+.1%}",
+                    text(f"{r.benchmark}: {r.software}"),
+                    f"{r.instructions:,}",
+                    f"{r.published_ms:.4g}",
+                    f"{r.est_ms:.4g} ({r.error_ms:+.1%})",
+                    "" if r.loo_error_ms is None else f"{r.loo_error_ms:+.1%}",
                 ]
                 for b, r in rows
             ]
@@ -149,31 +149,31 @@ def calibration(res: dict, figure: str | None = None) -> list[str]:
     per_board = [
         [
             text(b),
-            text(f["core"]),
-            "" if f["cpi"] is None else f"{f['cpi']:.3f}",
+            text(f.core),
+            "" if f.cpi is None else f"{f.cpi:.3f}",
             _interval(f),
-            text(f.get("basis") or ""),
-            text(f.get("note") or ""),
+            text(f.basis),
+            text(f.note),
         ]
         for b, f in fits.items()
     ]
     lines += ["", tabulate(per_board, headers=BOARDS, tablefmt="github", disable_numparse=True)]
     left = [
-        f"- {text(b)}, {text(r['benchmark'])}: {text(r['software'])} "
-        f"({r['published_ms']:.4g} ms): {text(r['why'])}"
+        f"- {text(b)}, {text(r.benchmark)}: {text(r.software)} "
+        f"({r.published_ms:.4g} ms): {text(r.why)}"
         for b, f in fits.items()
-        for r in f.get("references", [])
+        for r in f.references
     ]
     if left:
         lines += ["", "Left out of the fits:", "", *left]
     if figure:
         lines += ["", f"![calibration](plots/{figure})"]
-    check = cal.get("firmware_check")
-    if check and check["rows"]:
+    check = cal.firmware_check
+    if check and check.rows:
         lines += [
             "",
             f"On models a fit never saw (each benchmark's rows predicted from the other "
-            f"benchmark's alone): {check['inside']} of {check['rows']} published rows fall "
+            f"benchmark's alone): {check.inside} of {check.rows} published rows fall "
             "inside the stated 90 % interval.",
         ]
     return lines

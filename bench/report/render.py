@@ -25,10 +25,11 @@ from bench.report.detection import (
 )
 from bench.report.environment import NOTES, environment, reproducibility
 from bench.report.model import layer_table
+from bench.schema import Results
 
 
 def render(
-    res: dict, constraints: Constraints | None = None, plots: dict[str, list[Path]] | None = None
+    res: Results, constraints: Constraints | None = None, plots: dict[str, list[Path]] | None = None
 ) -> str:
     constraints = chosen_constraints(res, constraints)
     lines = ["# edgebench report", "", *dataset_section(res), "", *summary(res, constraints)]
@@ -45,11 +46,11 @@ def render(
         lines += board_tables(res, rows)
         shown = shipped_row(res, arch, rows, constraints)
         lines += layer_table(shown)
-    lines += seeds_section(res["rows"], constraints)
-    targets = target_table(res["rows"])
+    lines += seeds_section(res.rows, constraints)
+    targets = target_table(res.rows)
     if targets:
         lines += ["", "## F1 targets against float32 (same arch, same test stream)", "", targets]
-    refused = [r for r in res["rows"] if r.tflm.tflm_deployable is False]
+    refused = [r for r in res.rows if r.tflm.tflm_deployable is False]
     if refused:
         lines += [
             "",
@@ -57,7 +58,7 @@ def render(
             "",
             "Every other metric is still measured.",
             "",
-            *(f"- `{r.label}`: {in_words(r, r.tflm.tflm_error)}" for r in refused),
+            *(f"- `{r.label}`: {in_words(r, r.tflm.tflm_error or '')}" for r in refused),
             "",
             "<details><summary>TFLite Micro's own words</summary>",
             "",
@@ -65,15 +66,15 @@ def render(
             "",
             "</details>",
         ]
-    lines += detection_warnings(res["rows"])
-    lines += why_list(res["rows"], "recipe_skipped", "Recipes that do not apply")
-    lines += why_list(res["rows"], "detection_skipped", "Detection not measured")
+    lines += detection_warnings(res.rows)
+    lines += why_list(res.rows, "recipe_skipped", "Recipes that do not apply")
+    lines += why_list(res.rows, "detection_skipped", "Detection not measured")
     lines += why_list(
-        res["rows"],
+        res.rows,
         "litert_xnnpack_refused",
         "Run on LiteRT's built-in kernels: XNNPACK refused them (host latency and detection)",
     )
-    problems = failures(res["rows"])
+    problems = failures(res.rows)
     if problems:
         lines += ["", "## Variants that failed", "", *problems]
     calibration = calibration_section(res)
@@ -81,7 +82,7 @@ def render(
         lines += ["", *calibration]
     figure = next(iter((plots or {}).get("(calibration)", [])), None)
     lines += firmware.calibration(res, figure.name if figure else None)
-    stages = sorted(res["stages_s"].items(), key=lambda kv: kv[0] == "total")
+    stages = sorted(res.stages_s.items(), key=lambda kv: kv[0] == "total")
     lines += [
         "",
         *NOTES,
@@ -99,7 +100,7 @@ def render(
 
 
 def write(
-    res: dict, out: Path, constraints: Constraints | None = None, cache: Cache | None = None
+    res: Results, out: Path, constraints: Constraints | None = None, cache: Cache | None = None
 ) -> Path:
     """Figures first, then REPORT.md that links them; both from `res` alone (`cache`: where
     figures that show no timing may come from, `plots.write_all`)."""

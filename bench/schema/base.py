@@ -5,9 +5,9 @@ import re
 import types
 import typing
 from dataclasses import field
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 # What an `arch` or `variant` may be: it becomes part of file names (plots, models, the
@@ -70,6 +70,38 @@ class Record:
         return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))  # type: ignore[arg-type]
 
 
+class Bounds(dict):
+    """JSON Schema keywords that bound a type: `Annotated[int, Bounds(minimum=0)]`
+    (hashable, as `typing` needs of what annotates a member of a union)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return id(self)
+
+
+# Types with their bounds, for the parts of the file around the rows.
+Text = Annotated[str, Bounds(maxLength=300)]  # free text read back from a file
+Count = Annotated[int, Bounds(minimum=0)]
+Positive = Annotated[float, Bounds(exclusiveMinimum=0)]
+NonNegative = Annotated[float, Bounds(minimum=0)]
+
+
+class Part:
+    """A typed part of the results file around the rows (a dataclass): built from the
+    validated JSON, written back with an optional field left empty left out."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Self:
+        hints = hints_of(cls)
+        return cls(**{k: _typed(hints[k], v) for k, v in data.items()})
+
+    def to_dict(self) -> dict:
+        return {
+            f.name: _plain(value)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if (value := getattr(self, f.name)) is not None or f.default is not None
+        }
+
+
 def _typed(tp: Any, value: Any) -> Any:
     """JSON data as the annotation `tp` says: dataclasses built, through lists, maps and
     optionals (the file was validated against the same annotations)."""
@@ -83,6 +115,8 @@ def _typed(tp: Any, value: Any) -> Any:
         return [_typed(args[0], v) for v in value]
     if origin is dict and isinstance(value, dict):
         return {k: _typed(args[1], v) for k, v in value.items()}
+    if isinstance(tp, type) and issubclass(tp, Part) and isinstance(value, dict):
+        return tp.from_dict(value)
     if dataclasses.is_dataclass(tp) and isinstance(value, dict):
         hints = typing.get_type_hints(tp)
         return tp(**{k: _typed(hints[k], v) for k, v in value.items()})  # type: ignore[operator]
@@ -90,6 +124,8 @@ def _typed(tp: Any, value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Part):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):

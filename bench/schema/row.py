@@ -5,7 +5,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.schema.base import Record, hints_of, label_of
+from bench.schema.base import Part, Record, hints_of, label_of
 from bench.schema.measures import (
     Firmware,
     Graph,
@@ -23,7 +23,7 @@ REQUIRED = ("variant", "arch")
 
 
 @dataclass
-class Row:
+class Row(Part):
     """One model on one dataset: its records, typed. A step that did not run leaves its
     record with every figure None (`measured()` tells). The file holds the row flat,
     every key a field of exactly one record: `Row.of` reads it, `to_dict` writes it."""
@@ -46,6 +46,10 @@ class Row:
     def of(cls, flat: dict) -> "Row":
         records: dict[str, Any] = {name: tp.from_dict(flat) for tp, name in ATTRIBUTE.items()}
         return cls(**records)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Row":
+        return cls.of(data)
 
     def to_dict(self) -> dict:
         """Identity's fields, then those of every record that holds a figure."""
