@@ -66,3 +66,49 @@ def test_no_import_circle_between_modules():
 
 def test_the_cycle_finder_finds_a_circle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _names(schema: object, found: set[str]) -> set[str]:
+    """Every property name of a JSON Schema, at any depth."""
+    if isinstance(schema, dict):
+        found |= set(schema.get("properties", {}))
+        for value in schema.values():
+            _names(value, found)
+    elif isinstance(schema, list):
+        for value in schema:
+            _names(value, found)
+    return found
+
+
+def _keyed(path: Path, names: set[str]) -> list[str]:
+    """`path:line key` for each lookup of `names` by a string: `x["key"]`, `x.get("key")`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("get", "pop", "setdefault") and node.args:
+                first = node.args[0]
+                key = first.value if isinstance(first, ast.Constant) else None
+        if isinstance(key, str) and key in names:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {key}")
+    return found
+
+
+READERS = ("bench/report", "bench/commands", "bench/plots.py", "bench/gate.py", "bench/diff.py",
+           "bench/export.py", "bench/choose.py", "bench/api.py")  # fmt: skip
+
+
+def test_what_reads_the_results_reads_attributes():
+    """The report, the gate, `diff`, the export, the commands and the API read the typed
+    `Results`: a string lookup of a results-file name there is the rare exception (a
+    gate budget's table, an interpreter's tensor details share some names)."""
+    from bench.schema import json_schema
+
+    names = _names(json_schema(), set())
+    paths = [
+        p for r in READERS for p in ([ROOT / r] if r.endswith(".py") else (ROOT / r).glob("*.py"))
+    ]
+    found = [hit for path in sorted(paths) for hit in _keyed(path, names)]
+    assert len(found) <= 20, found
