@@ -447,7 +447,7 @@ def _model(root: Path, row: Row) -> bytes:
 
 
 def arena_and_instructions(model: bytes, cache: Cache) -> tuple[Tflm, Instructions | None]:
-    """A calibration model's arena search and instruction count, through the caches (a
+    """A reference model's arena search and instruction count, through the caches (a
     build worker fills them; `bench.boards.references` reads them)."""
     micro = search_arena(model, cache)
     if not micro.arena_bytes:

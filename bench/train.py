@@ -25,8 +25,8 @@ from variants.build import (
     Outcome,
     breadcrumbs,
     cached_outcome,
-    calibration_key,
     groups,
+    reference_key,
     trains,
     work,
 )
@@ -128,7 +128,7 @@ def _build_on_workers(
     found: list[dict[str, Any]],
     rows: int | None,
 ) -> None:
-    """The float models first, then the calibration models; each float model, once
+    """The float models first, then the reference models; each float model, once
     trained, releases its recipes (the groups that train first, the cheap conversions
     after), so no worker waits for the slowest training. Each worker also runs the
     deterministic measurements of what it built (arena search, detection, agreement) into
@@ -138,7 +138,7 @@ def _build_on_workers(
     crumbs = breadcrumbs(cache)
     start, order = time.perf_counter(), list(todo)
     jobs: list[Any] = [Job.of(contexts[i], cache) for i in order]
-    jobs += calibration_specs(cfg)
+    jobs += reference_specs(cfg)
     owner = dict(enumerate(order))  # job index -> its context, for trainings and builds
     untrained, trained_at = set(order), start
 
@@ -164,7 +164,7 @@ def _build_on_workers(
     with executor(cfg.executor, cfg.workers) as pool:
         for j, done in pool.map(work, jobs, then=recipes):
             if j not in owner:
-                continue  # a calibration model, now in the cache
+                continue  # a reference model, now in the cache
             i, job = owner[j], jobs[j]
             if split(job, done):
                 continue  # its recipes run again one by one: a crash costs only its own
@@ -203,13 +203,13 @@ def in_words(died: Died, name: str, doing: str | None) -> Died:
     return replace(died, said=f"the TFLite converter crashed ({how}) {doing} {name}")
 
 
-def calibration_specs(cfg: RunConfig) -> list[dict]:
-    """The calibration models not in the cache yet."""
+def reference_specs(cfg: RunConfig) -> list[dict]:
+    """The reference models not in the cache yet."""
     cat, cache = catalog(cfg), Cache(cfg.calibration_cache)
     return [
         {"spec": cat.models[b], "cache": cfg.calibration_cache}
         for b in BENCHMARKS
-        if cache.read(calibration_key(cat.models[b]), "model.tflite") is None
+        if cache.read(reference_key(cat.models[b]), "model.tflite") is None
     ]
 
 

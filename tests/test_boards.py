@@ -40,14 +40,14 @@ def test_convolution_macs_are_exact():
 
 
 @pytest.mark.parametrize("bench", ["ad", "kws"])
-def test_the_calibration_models_do_the_published_work(tmp_path, bench):
+def test_the_reference_models_do_the_published_work(tmp_path, bench):
     """ad01 and the DS-CNN rebuilt here: MLPerf's MAC counts, and the work the catalog
     states for the fit, counted from the flatbuffers."""
     from bench.cache import Cache
-    from variants.build import calibration_model
+    from variants.build import reference_model
 
     catalog = targets.load()
-    model = calibration_model(catalog.models[bench], Cache(tmp_path))
+    model = reference_model(catalog.models[bench], Cache(tmp_path))
     shape = graph.measure(model)
     work = targets.Work.of_layers(shape.layers)
     assert work == catalog.work(bench)

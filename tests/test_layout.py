@@ -87,10 +87,14 @@ def _keyed(path: Path, names: set[str]) -> list[str]:
         key = None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             key = node.slice.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in ("get", "pop", "setdefault") and node.args:
-                first = node.args[0]
-                key = first.value if isinstance(first, ast.Constant) else None
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "pop", "setdefault")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
         if isinstance(key, str) and key in names:
             found.append(f"{path.relative_to(ROOT)}:{node.lineno} {key}")
     return found

@@ -38,9 +38,9 @@ def test_cache_serves_a_rebuild_without_training(tiny_ctx, tiny_models):
 
 
 def test_cache_key_follows_parameters_and_training(tiny_ctx):
-    base = tiny_ctx.key(variant="int8", params={"calibration_windows": 500})
-    assert base == tiny_ctx.key(variant="int8", params={"calibration_windows": 500})
-    assert base != tiny_ctx.key(variant="int8", params={"calibration_windows": 100})
+    base = tiny_ctx.key(variant="int8", params={"representative_windows": 500})
+    assert base == tiny_ctx.key(variant="int8", params={"representative_windows": 500})
+    assert base != tiny_ctx.key(variant="int8", params={"representative_windows": 100})
 
 
 def test_training_is_deterministic_for_a_seed(tiny_ctx):

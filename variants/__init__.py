@@ -4,8 +4,8 @@ A recipe is a function `recipe(ctx, **params) -> bytes` (a .tflite flatbuffer),
 where `ctx` is a `variants.build.BuildContext`. Register it with a name, its
 parameters and the variant it derives from:
 
-    @register("int8", parent="float32", calibration_windows=200)
-    def int8(ctx, calibration_windows): ...
+    @register("int8", parent="float32", representative_windows=200)
+    def int8(ctx, representative_windows): ...
 
 The CLI, the report and the test suites enumerate `REGISTRY`; there is no
 other list of variant names.

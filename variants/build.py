@@ -284,14 +284,14 @@ def breadcrumbs(cache_root: Path) -> Path:
 
 def work(job: "Job | dict") -> Any:
     """What an executor runs: a `Job` without names trains (`train_job`), one with names
-    builds (`build_job`); {"spec", "cache"} puts a calibration model into the cache."""
+    builds (`build_job`); {"spec", "cache"} puts a reference model into the cache."""
     if isinstance(job, Job):
         os.environ[BREADCRUMBS] = str(breadcrumbs(job.cache_root))
         return build_job(job) if job.names else train_job(job)
     from bench.pipeline import arena_and_instructions
 
     cache = Cache(job["cache"])
-    arena_and_instructions(calibration_model(job["spec"], cache), cache)
+    arena_and_instructions(reference_model(job["spec"], cache), cache)
     return None
 
 
@@ -313,15 +313,15 @@ def trains(group: tuple[str, ...]) -> bool:
     return any(variants.REGISTRY[name].trains for name in group)
 
 
-def calibration_key(spec: dict) -> str:
-    return _hash({"calibration_model": spec, "code": code_version()})
+def reference_key(spec: dict) -> str:
+    return _hash({"reference_model": spec, "code": code_version()})
 
 
-def calibration_model(spec: dict, cache: Cache) -> bytes:
+def reference_model(spec: dict, cache: Cache) -> bytes:
     """A model that the catalog's published measurements ran, int8, untrained (its work is
     what counts): MLPerf Tiny's ad01 dense autoencoder (`layers`) or its keyword-spotting
     DS-CNN (`ds_cnn`: input, filters, blocks, classes)."""
-    key = calibration_key(spec)
+    key = reference_key(spec)
     model = cache.read(key, "model.tflite")
     if model is None:
         import numpy as np
@@ -340,11 +340,11 @@ def calibration_model(spec: dict, cache: Cache) -> bytes:
 
 def _dense_ae(layers: list[int]) -> Any:
     arch = Arch(
-        "calibration",
+        "calibration",  # in the flatbuffer's names: kept, the reference models byte for byte
         layers[0],
         tuple(layers[1 : len(layers) // 2 + 1]),
         "linear",
-        "calibration model",
+        "reference model",
     )
     return build_model(arch, layers[0])
 

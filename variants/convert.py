@@ -30,10 +30,10 @@ def quiet_native_stderr() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Conversion:
-    """How the TF converter quantizes. `representative`: calibration windows (full-integer
-    quantization); `int8_io`: int8 input and output; `per_tensor`: one scale per dense
-    weight tensor (no per-channel buffers in TFLM's arena); `int16x8`: 16-bit
-    activations, 8-bit weights, int16 input and output."""
+    """How the TF converter quantizes. `representative`: the windows that set the ranges
+    (full-integer quantization); `int8_io`: int8 input and output; `per_tensor`: one
+    scale per dense weight tensor (no per-channel buffers in TFLM's arena); `int16x8`:
+    16-bit activations, 8-bit weights, int16 input and output."""
 
     optimize: bool = False
     float16: bool = False
@@ -124,11 +124,11 @@ def _holder(model: Any) -> Any:
 
 
 def to_int8(
-    ctx: "BuildContext", model: Any, calibration_windows: int = 500, **options: Any
+    ctx: "BuildContext", model: Any, representative_windows: int = 500, **options: Any
 ) -> bytes:
-    """Full-integer quantization with int8 input and output (or `int16x8`), calibrated on
-    training windows spread evenly over the training part."""
+    """Full-integer quantization with int8 input and output (or `int16x8`), its ranges set
+    on representative training windows spread evenly over the training part."""
     x = ctx.windows.train.x
-    pick = np.linspace(0, len(x) - 1, min(calibration_windows, len(x))).astype(int)
+    pick = np.linspace(0, len(x) - 1, min(representative_windows, len(x))).astype(int)
     int8_io = not options.get("int16x8", False)
     return to_tflite(model, Conversion(representative=x[pick], int8_io=int8_io, **options))

@@ -29,30 +29,32 @@ def dynamic_range(ctx: "BuildContext") -> bytes:
     return to_tflite(ctx.keras_model(), Conversion(optimize=True))
 
 
-@register("int8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
-def int8(ctx: "BuildContext", calibration_windows: int) -> bytes:
-    """Full-integer quantization with int8 input and output, calibrated on training windows."""
-    return to_int8(ctx, ctx.keras_model(), calibration_windows)
+@register("int8", parent="float32", f1_target=F1Target(max_loss=0.01), representative_windows=500)
+def int8(ctx: "BuildContext", representative_windows: int) -> bytes:
+    """Full-integer quantization with int8 input and output, ranges from training windows."""
+    return to_int8(ctx, ctx.keras_model(), representative_windows)
 
 
 @register(
-    "int8_per_tensor", parent="int8", f1_target=F1Target(max_loss=0.01), calibration_windows=500
+    "int8_per_tensor", parent="int8", f1_target=F1Target(max_loss=0.01), representative_windows=500
 )
-def int8_per_tensor(ctx: "BuildContext", calibration_windows: int) -> bytes:
+def int8_per_tensor(ctx: "BuildContext", representative_windows: int) -> bytes:
     """int8 with one scale per dense weight tensor: no per-channel buffers in the arena."""
     from variants._tf import keras
 
     model = ctx.keras_model()
     if not any(isinstance(layer, keras.layers.Dense) for layer in _layers(model)):
         raise NotApplicable("no Dense layer: the same model as int8 (per-channel is for dense)")
-    return to_int8(ctx, model, calibration_windows, per_tensor=True)
+    return to_int8(ctx, model, representative_windows, per_tensor=True)
 
 
-@register("int16x8", parent="float32", f1_target=F1Target(max_loss=0.01), calibration_windows=500)
-def int16x8(ctx: "BuildContext", calibration_windows: int) -> bytes:
-    """16-bit activations, 8-bit weights, int16 input and output, calibrated as int8."""
+@register(
+    "int16x8", parent="float32", f1_target=F1Target(max_loss=0.01), representative_windows=500
+)
+def int16x8(ctx: "BuildContext", representative_windows: int) -> bytes:
+    """16-bit activations, 8-bit weights, int16 input and output, ranges as int8's."""
     try:
-        return to_int8(ctx, ctx.keras_model(), calibration_windows, int16x8=True)
+        return to_int8(ctx, ctx.keras_model(), representative_windows, int16x8=True)
     except Exception as err:  # the converter's own refusal names the operator
         found = re.search(r"16x8-bit not yet supported for op: '(\w+)'", str(err))
         if found is None:

@@ -73,9 +73,13 @@ def quantize_aware(model: Any) -> Any:
 
 
 @register(
-    "qat", parent="float32", f1_target=F1Target(max_loss=0.01), trains=True, calibration_windows=500
+    "qat",
+    parent="float32",
+    f1_target=F1Target(max_loss=0.01),
+    trains=True,
+    representative_windows=500,
 )
-def qat(ctx: "BuildContext", calibration_windows: int) -> bytes:
+def qat(ctx: "BuildContext", representative_windows: int) -> bytes:
     """Fine-tuned with fake quantization, then full-integer int8."""
     cfg, x = ctx.train_cfg, ctx.windows.train.x
     seed_everything(cfg.seed)
@@ -89,4 +93,4 @@ def qat(ctx: "BuildContext", calibration_windows: int) -> bytes:
             "(int8 is this family's integer variant)"
         ) from None
     fit(model, x, x, replace(cfg, epochs=max(2, cfg.epochs // 3), learning_rate=FINE_TUNE_LR))
-    return to_int8(ctx, model, calibration_windows)
+    return to_int8(ctx, model, representative_windows)

@@ -49,10 +49,10 @@ class Variant:
     student: bool = False  # another architecture than the model it starts from
 
     def needs_data(self) -> bool:
-        """Whether the recipe trains, fine-tunes or calibrates on data (the float32
+        """Whether the recipe trains, fine-tunes or sets quantization ranges on data (the float32
         conversion and its float16 and dynamic-range copies read none)."""
         derived = self.parent not in (None, "float32")
-        return self.trains or derived or "calibration_windows" in self.params
+        return self.trains or derived or "representative_windows" in self.params
 
 
 REGISTRY: dict[str, Variant] = {}

@@ -326,7 +326,7 @@ def _board(key: str, entry: dict, basis: Basis, published: list[Published], wher
 
 
 def _check_sections(table: dict, where: str) -> None:
-    for section in ("defaults", "estimator", "boards", "calibration_models"):
+    for section in ("defaults", "estimator", "boards", "reference_models"):
         if not isinstance(table.get(section), dict):
             raise UsageError(f"{where}: section [{section}] is missing")
     for section, names in (("defaults", DEFAULTS), ("estimator", FIXED)):
@@ -345,11 +345,11 @@ def _work(specs: dict, bench: str, where: str) -> Work:
     """A reference model's work as the catalog states it, checked."""
     spec = specs.get(bench)
     if not isinstance(spec, dict):
-        raise UsageError(f"{where}: [calibration_models.{bench}] is missing")
+        raise UsageError(f"{where}: [reference_models.{bench}] is missing")
     for name in WORK:
         if not isinstance(spec.get(name), int) or spec[name] < 0:
             raise UsageError(
-                f"{where}: [calibration_models.{bench}] field {name!r} must be a count >= 0"
+                f"{where}: [reference_models.{bench}] field {name!r} must be a count >= 0"
             )
     return Work(*(spec[k] for k in WORK))
 
@@ -398,7 +398,7 @@ def load(path: Path | None = None) -> Catalog:
     where = str(path)
     _check_sections(table, where)
     defaults, fixed, entries = table["defaults"], table["estimator"], table["boards"]
-    models = {bench: _work(table["calibration_models"], bench, where) for bench in BENCHMARKS}
+    models = {bench: _work(table["reference_models"], bench, where) for bench in BENCHMARKS}
     published = [
         _published(row, f"{where}: [[published]] row {i + 1}", entries)
         for i, row in enumerate(table.get("published", []))
@@ -416,4 +416,4 @@ def load(path: Path | None = None) -> Catalog:
         fixed,
     )
     boards = {key: _board(key, entry, basis, published, where) for key, entry in entries.items()}
-    return Catalog(boards, defaults, fixed, published, table["calibration_models"], where, basis)
+    return Catalog(boards, defaults, fixed, published, table["reference_models"], where, basis)

@@ -12,7 +12,7 @@ from bench.cache import Cache
 from bench.firmware.stage import Setup, reference_counts
 from bench.pipeline import arena_and_instructions
 from bench.schema import Calibration, ReferenceModel
-from variants.build import calibration_model
+from variants.build import reference_model
 
 
 def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> Calibration:
@@ -22,7 +22,7 @@ def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> Calibrati
     cycles per instruction (`cpi`), and check the fit's intervals on models it never
     saw."""
     models, counted = {}, {}
-    built = {bench: calibration_model(cat.models[bench], cache) for bench in BENCHMARKS}
+    built = {bench: reference_model(cat.models[bench], cache) for bench in BENCHMARKS}
     shapes = {bench: graph.measure(model) for bench, model in built.items()}
     measured = {bench: arena_and_instructions(model, cache) for bench, model in built.items()}
     arenas = {bench: micro for bench, (micro, _) in measured.items()}

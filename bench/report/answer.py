@@ -259,8 +259,8 @@ def _trained_on(res: Results) -> str:
     if where is None:
         return ""
     return (
-        f" Its int8 calibration, pruning, QAT, clustering and distillation trained or "
-        f"calibrated on {text(where)}."
+        f" Its int8 quantization ranges, pruning, QAT, clustering and distillation were set "
+        f"or trained on {text(where)}."
     )
 
 
