@@ -38,7 +38,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from bench import InvalidResults
-from bench.detection import DEGENERATE_FAR
+from bench.baselines import DEGENERATE_FAR
 from bench.schema import Results, Row
 
 Objectives = tuple[tuple[str, str], ...]

@@ -94,7 +94,8 @@ def check(cfg: RunConfig) -> None:
         check_path(cfg.model)
         if cfg.model.suffix not in KERAS:  # refused before anything opens it
             check_tensors(cfg.model.read_bytes(), cfg.max_tensor_bytes, str(cfg.model))
-    from bench.detection import check_policy, check_score
+    from bench.detection import check_score
+    from bench.metrics import check_policy
 
     check_policy(cfg.threshold)
     check_score(cfg.score)

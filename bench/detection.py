@@ -22,16 +22,24 @@ from typing import Any
 
 import numpy as np
 
-from bench import MeasurementError, UsageError, bootstrap, nab
+from bench import UsageError, bootstrap, nab
+from bench.baselines import baseline_alarms, degenerate, informative
 from bench.data.windows import Split, Windows
+from bench.metrics import (
+    Scored,
+    all_rows,
+    events,
+    point_curves,
+    point_metrics,
+    random_point_f1,
+    resolve_policy,
+    tested_training,
+    threshold_from_validation,
+    window_metrics,
+)
 from bench.runtime import LiteRT
 from bench.schema import Detection, SeriesDetection
 
-THRESHOLD_POLICIES = (
-    "auto (f1 when validation holds anomalies, else percentile:99), "
-    "f1 (best point F1 on validation) or percentile:P (of the scores of validation "
-    "windows that hold no anomaly, 0<P<100)"
-)
 CHANCE_AUC = 0.05  # a ROC-AUC this close to 0.5 is a warning
 MAX_POINTS = 100_000  # no window is longer
 SCORES = (
@@ -89,218 +97,6 @@ def candidates(length: int) -> list[Score]:
     newest 3 and the newest quarter of the window."""
     ks = sorted({k for k in (3, length // 4) if 1 < k < length})
     return [Score("mean"), Score("last"), *(Score("max", k) for k in ks)]
-
-
-def _metrics() -> Any:
-    """scikit-learn's metrics, imported when first used: 1.3 s that a run whose detection
-    figures all come from the cache does not pay."""
-    from sklearn import metrics
-
-    return metrics
-
-
-def resolve_policy(policy: str, labels: np.ndarray) -> str:
-    if policy == "auto":
-        return "f1" if len(np.unique(labels)) == 2 else "percentile:99"
-    return policy
-
-
-def threshold_from_validation(scores: np.ndarray, split: Split, policy: str) -> float:
-    """`f1`: the cut with the best point F1 on validation; `percentile:P`: of the scores
-    of validation windows that hold no anomalous point."""
-    if len(scores) == 0:
-        raise MeasurementError("no validation window to set the threshold on")
-    if policy == "f1":
-        if len(np.unique(split.y_end)) < 2:
-            raise MeasurementError(
-                "threshold policy f1 needs anomalies in the validation "
-                "part; use --threshold percentile:P or auto"
-            )
-        precision, recall, cuts = _metrics().precision_recall_curve(split.y_end, scores)
-        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-        return float(cuts[int(np.argmax(f1[:-1]))])
-    if policy.startswith("percentile:"):
-        normal = scores[split.y == 0]
-        if len(normal) == 0:
-            raise MeasurementError(
-                "no validation window without anomalies to set a percentile threshold on"
-            )
-        return float(np.percentile(normal, float(policy.split(":", 1)[1])))
-    raise MeasurementError(f"unknown threshold policy {policy!r}")
-
-
-def check_policy(policy: str, validation_labels: np.ndarray | None = None) -> None:
-    """Fail early, before any training, on a policy `threshold_from_validation` rejects;
-    with the validation labels, also on `f1` when validation holds no anomaly."""
-    if policy == "f1" and validation_labels is not None and len(np.unique(validation_labels)) < 2:
-        raise UsageError(
-            "--threshold f1 needs anomalies in the validation part, and this "
-            "dataset's validation part has none; use auto or percentile:P"
-        )
-    if policy in ("f1", "auto"):
-        return
-    try:
-        ok = policy.startswith("percentile:") and 0 < float(policy.split(":", 1)[1]) < 100
-    except ValueError:
-        ok = False
-    if not ok:
-        raise UsageError(f"unknown threshold policy {policy!r}; use {THRESHOLD_POLICIES}")
-
-
-def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    """Window level, for reference: precision, recall, F1 at `threshold`; ROC, PR AUC."""
-    metrics = _metrics()
-    y_pred = (scores > threshold).astype(int)
-    both = len(np.unique(y_true)) == 2
-    precision, recall, f1 = _prf(y_true, y_pred)
-    return {
-        "window_precision": precision,
-        "window_recall": recall,
-        "window_f1": f1,
-        "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
-        "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
-    }
-
-
-def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
-    """Per-point precision, recall, F1, and SKAB's false and missed alarm rates."""
-    tn, fp, fn, tp = _metrics().confusion_matrix(y, alarms, labels=[0, 1]).ravel()
-    precision, recall, f1 = _prf(y, alarms)
-    return {
-        "point_precision": precision,
-        "point_recall": recall,
-        "point_f1": f1,
-        "far": float(fp / (fp + tn)) if fp + tn else None,
-        "mar": float(fn / (fn + tp)) if fn + tp else None,
-    }
-
-
-def _prf(y: np.ndarray, alarms: np.ndarray) -> tuple[float, float, float]:
-    """Precision, recall and F1 of the positive class, in one scikit-learn call (what
-    `precision_score`, `recall_score` and `f1_score` each compute)."""
-    found = _metrics().precision_recall_fscore_support(y, alarms, average="binary", zero_division=0)
-    return float(found[0]), float(found[1]), float(found[2])
-
-
-def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
-    """ROC-AUC and PR-AUC of the point scores; None when the test part holds one class."""
-    metrics = _metrics()
-    both = len(np.unique(y)) == 2
-    return {
-        "point_roc_auc": float(metrics.roc_auc_score(y, scores)) if both else None,
-        "point_pr_auc": float(metrics.average_precision_score(y, scores)) if both else None,
-    }
-
-
-def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
-    """Over each run of consecutive anomalous points (per series): detected or not, and
-    the delay in points from its start to the first alarm inside it."""
-    detected, delays, runs = 0, [], 0
-    for s in np.unique(series):
-        ys, al = y[series == s], alarms[series == s]
-        for start, stop in nab.windows(ys):
-            runs += 1
-            hits = np.flatnonzero(al[start : stop + 1])
-            if len(hits):
-                detected += 1
-                delays.append(int(hits[0]))
-    normal = int((y == 0).sum())
-    return {
-        "events": runs,
-        "event_recall": detected / runs if runs else None,
-        "detection_delay_mean": float(np.mean(delays)) if delays else None,
-        "false_alarms_per_1000": 1000 * int((alarms & (y == 0)).sum()) / normal if normal else None,
-    }
-
-
-def random_point_f1(y: np.ndarray, alarm_rate: float) -> float:
-    """Expected point F1 of alarms drawn at random at `alarm_rate`: precision is the
-    share of anomalous points, recall the alarm rate."""
-    base = float(np.mean(y)) if len(y) else 0.0
-    return 2 * base * alarm_rate / (base + alarm_rate) if base + alarm_rate else 0.0
-
-
-Scored = list[tuple[Split, np.ndarray]]  # windows and their scores
-
-
-def tested_training(windows: Windows) -> Split:
-    """The training windows of the series that have test points."""
-    return windows.train.take(np.isin(windows.train.series, np.unique(windows.test.series)))
-
-
-def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) -> dict:
-    """SKAB's leaderboard count: per point over every row of each tested series, its
-    training rows included (scored in-sample, so they flatter FAR); a row no window ends
-    at (a series' first length-1 rows) counts as no alarm, as in SKAB's own code."""
-    ys, alarms = [], []
-    for i in np.unique(scored[-1][0].series):
-        alarm = np.zeros(len(labels[i]), dtype=np.int8)
-        for split, scores in scored:
-            mine = split.series == i
-            alarm[split.end[mine]] = scores[mine] > threshold
-        ys.append(labels[i])
-        alarms.append(alarm)
-    return _as_all_rows(np.concatenate(ys), np.concatenate(alarms))
-
-
-def _as_all_rows(y: np.ndarray, alarms: np.ndarray) -> dict:
-    found = point_metrics(y, alarms)
-    return {f"all_rows_{k}": found[k] for k in ("point_f1", "far", "mar")}
-
-
-def zscores(x: np.ndarray, length: int, channels: int) -> np.ndarray:
-    """Per window: the largest |z| over channels of its newest point against the rest of
-    the window (a rolling z-score: no learning, causal)."""
-    w = x.reshape(len(x), length, channels).astype(np.float64)
-    history, newest = w[:, :-1], w[:, -1]
-    spread = history.std(axis=1)
-    z = np.abs(newest - history.mean(axis=1)) / np.where(spread > 0, spread, 1e-9)
-    return z.max(axis=1)
-
-
-def baselines(windows: Windows, policy: str) -> dict[str, dict]:
-    """Point figures of the non-learned detectors on the test points (and over all rows,
-    as `all_rows`): always alarm, and the rolling z-score with its threshold set on
-    validation by the same policy."""
-    test = windows.test
-    always = np.ones(len(test.y_end), dtype=int)
-    every = np.concatenate([windows.labels[i] for i in np.unique(test.series)])
-    found = {
-        "always_alarm": {
-            **point_metrics(test.y_end, always),
-            **nab.score(test.y_end, always, test.series),
-            **_as_all_rows(every, np.ones(len(every), dtype=int)),
-            "alarm_rate": 1.0,
-        }
-    }
-    parts = (tested_training(windows), windows.val, test)
-    scored = [(p, zscores(p.x, windows.length, windows.channels)) for p in parts]
-    z_test = scored[-1][1]
-    cut = threshold_from_validation(
-        scored[1][1], windows.val, resolve_policy(policy, windows.val.y_end)
-    )
-    alarms = (z_test > cut).astype(int)
-    found["rolling_zscore"] = {
-        **point_metrics(test.y_end, alarms),
-        **point_curves(test.y_end, z_test),
-        **all_rows(windows.labels, scored, cut),
-        **nab.score(test.y_end, alarms, test.series),
-        "nab_score_standard_swept": nab.swept(test.y_end, z_test, test.series),
-        "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
-        "threshold": cut,
-    }
-    return found
-
-
-def baseline_alarms(name: str, windows: Windows, reference: dict) -> np.ndarray | None:
-    """The test alarms of baseline `name` (None: the random detector, an expectation)."""
-    test = windows.test
-    if name == "always_alarm":
-        return np.ones(len(test.y_end), dtype=bool)
-    if name == "rolling_zscore":
-        cut = reference[name]["threshold"]
-        return zscores(test.x, windows.length, windows.channels) > cut
-    return None
 
 
 def warnings(found: Detection) -> list[str]:
@@ -521,23 +317,3 @@ def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict)
             "point_f1_delta_vs_informative_high": high,
         }
     return found
-
-
-DEGENERATE_FAR = 0.5  # alarming on half the normal points or more: no better than a coin
-
-
-def degenerate(name: str, figures: dict) -> bool:
-    """A learned-free detector whose alarms say nothing: it never alarms on the test
-    points, or alarms on at least half of the normal ones (always alarm is the constant
-    reference, never degenerate: it stays the floor of point F1)."""
-    if name == "always_alarm":
-        return False
-    far = figures.get("far")
-    return figures.get("alarm_rate", 0.0) <= 0 or far is None or far >= DEGENERATE_FAR
-
-
-def informative(reference: dict[str, dict]) -> str | None:
-    """The best (point F1) learned-free baseline that is a detector: neither constant nor
-    degenerate. Its false-alarm rate is what licenses a variant's; None when none is."""
-    found = {n: b for n, b in reference.items() if n != "always_alarm" and not degenerate(n, b)}
-    return max(found, key=lambda n: found[n]["point_f1"], default=None)

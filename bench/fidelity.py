@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import bootstrap, detection
+from bench import bootstrap, metrics
 from bench.schema import Row, Trace
 
 
@@ -82,7 +82,7 @@ def agreement(scores: np.ndarray, reference_alarms: np.ndarray) -> float | None:
 
 
 def _f1(y: np.ndarray, alarms: np.ndarray) -> float:
-    return float(detection.point_metrics(y, alarms)["point_f1"])
+    return float(metrics.point_metrics(y, alarms)["point_f1"])
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

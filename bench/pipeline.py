@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench import (
+    baselines,
     detection,
     fidelity,
     graph,
@@ -54,6 +55,8 @@ MEASURING_CODE = {
     "code_latency": ("latency.py", "runtime.py"),
     "code_detection": (
         "detection.py",
+        "metrics.py",
+        "baselines.py",
         "bootstrap.py",
         "nab.py",
         "fidelity.py",
@@ -164,10 +167,10 @@ def memo(cache: Cache | None, kind: type[R], model: bytes, inputs: dict, run: Ca
 
 
 def baseline_figures(windows: Windows, policy: str, cache: Cache | None) -> dict[str, dict]:
-    """The baseline detectors' figures (`detection.baselines`), through the cache: a warm
+    """The baseline detectors' figures (`baselines.baselines`), through the cache: a warm
     run need not import scikit-learn."""
     parts = {"step": "baselines", **_seen(windows, policy)}
-    return _cached(cache, parts, lambda: detection.baselines(windows, policy))
+    return _cached(cache, parts, lambda: baselines.baselines(windows, policy))
 
 
 def _cached(

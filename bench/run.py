@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench import RunFailed, UsageError, detection, report, results
+from bench import RunFailed, UsageError, detection, metrics, report, results
 from bench.boards.cpi import refine_all
 from bench.boards.references import measure as references
 from bench.cache import Cache, code_version
@@ -155,7 +155,7 @@ def registry(s: Session, dataset: Dataset) -> Measured:
     cfg, found = s.cfg, Measured()
     built = contexts(cfg, dataset, s.cache)
     for ctx in built:  # before any training: what the data cannot serve
-        detection.check_policy(cfg.threshold, ctx.windows.val.y_end)
+        metrics.check_policy(cfg.threshold, ctx.windows.val.y_end)
         detection.check_score(cfg.score, ctx.windows.length)
         found.windows(s, ctx.arch.name, ctx.windows, dataset)
     wholes = {c.arch.name: c.windows for c in built}

@@ -3,7 +3,7 @@ the timings."""
 
 import pytest
 
-from bench import detection, tflm
+from bench import baselines, detection, tflm
 from bench.cache import Cache
 from bench.detection import Score
 from bench.pipeline import memo, windows_digest
@@ -27,7 +27,7 @@ def test_the_arena_search_and_detection_are_read_back_from_the_cache(
         model,
         seen,
         lambda: detection.measure(
-            model, windows, "auto", detection.baselines(windows, "auto"), [Score("mean")]
+            model, windows, "auto", baselines.baselines(windows, "auto"), [Score("mean")]
         )["mean"],
     )
     assert memo(cache, Detection, model, seen, _never).to_dict() == found.to_dict()

@@ -2,9 +2,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from sklearn import metrics
+from sklearn import metrics as sk
 
-from bench import UsageError, detection, latency, runtime, schema, size
+from bench import UsageError, baselines, detection, latency, metrics, runtime, schema, size
 from bench.data import Series
 from bench.data.windows import make_windows
 from bench.runtime import MIN_SAMPLES, Budget, LiteRT, time_invokes
@@ -29,37 +29,37 @@ def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models,
 def test_detection_metrics_equal_hand_computed_and_sklearn_values():
     y = np.array([0, 0, 1, 1])
     scores = np.array([0.1, 0.4, 0.35, 0.8])
-    m = detection.window_metrics(y, scores, threshold=0.3)
+    m = metrics.window_metrics(y, scores, threshold=0.3)
     assert m["window_precision"] == pytest.approx(2 / 3)
     assert m["window_recall"] == 1.0
     assert m["window_f1"] == pytest.approx(0.8)
     assert m["window_roc_auc"] == pytest.approx(0.75)
-    assert m["window_pr_auc"] == pytest.approx(metrics.average_precision_score(y, scores))
-    p = detection.point_metrics(y, (scores > 0.3).astype(int))
+    assert m["window_pr_auc"] == pytest.approx(sk.average_precision_score(y, scores))
+    p = metrics.point_metrics(y, (scores > 0.3).astype(int))
     assert (p["point_f1"], p["far"], p["mar"]) == (pytest.approx(0.8), 0.5, 0.0)
-    assert detection.point_curves(y, scores)["point_roc_auc"] == pytest.approx(0.75)
+    assert metrics.point_curves(y, scores)["point_roc_auc"] == pytest.approx(0.75)
 
 
 def test_auc_is_undefined_when_test_holds_one_class():
-    m = detection.window_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
+    m = metrics.window_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
     assert m["window_roc_auc"] is None
     assert m["window_pr_auc"] is None
     assert m["window_f1"] == 0.0
-    assert detection.point_curves(np.zeros(4, int), np.arange(4.0))["point_roc_auc"] is None
+    assert metrics.point_curves(np.zeros(4, int), np.arange(4.0))["point_roc_auc"] is None
 
 
 def test_percentile_threshold_reads_normal_validation_scores_only():
     scores = np.concatenate([np.arange(100.0), [1e6, 1e6]])
     labels = np.concatenate([np.zeros(100), [1, 1]])
     split = _split(labels)
-    assert detection.threshold_from_validation(scores, split, "percentile:50") == 49.5
+    assert metrics.threshold_from_validation(scores, split, "percentile:50") == 49.5
 
 
 def test_f1_threshold_separates_a_separable_validation_set():
     scores = np.array([0.1, 0.2, 0.3, 0.9, 1.0])
     labels = np.array([0, 0, 0, 1, 1])
-    cut = detection.threshold_from_validation(scores, _split(labels), "f1")
-    assert detection.point_metrics(labels, (scores > cut - 1e-9).astype(int))["point_f1"] == 1.0
+    cut = metrics.threshold_from_validation(scores, _split(labels), "f1")
+    assert metrics.point_metrics(labels, (scores > cut - 1e-9).astype(int))["point_f1"] == 1.0
 
 
 def _split(labels):
@@ -73,9 +73,9 @@ def _split(labels):
 
 def test_the_random_baseline_is_the_expected_f1_at_the_alarm_rate():
     y = np.array([1] * 10 + [0] * 90)  # 10 % anomalous
-    assert detection.random_point_f1(y, 1.0) == pytest.approx(2 * 0.1 / 1.1)  # always alarm
-    assert detection.random_point_f1(y, 0.1) == pytest.approx(0.1)
-    assert detection.random_point_f1(y, 0.0) == 0.0
+    assert metrics.random_point_f1(y, 1.0) == pytest.approx(2 * 0.1 / 1.1)  # always alarm
+    assert metrics.random_point_f1(y, 0.1) == pytest.approx(0.1)
+    assert metrics.random_point_f1(y, 0.0) == 0.0
 
 
 def test_a_detector_no_better_than_a_baseline_is_warned_about():
@@ -109,7 +109,7 @@ def test_a_detector_no_better_than_a_baseline_is_warned_about():
 @pytest.mark.parametrize("policy", ["percentile:0", "percentile:x", "median", "percentile:100"])
 def test_bad_threshold_policy_is_a_usage_error(policy):
     with pytest.raises(UsageError, match="percentile:P"):
-        detection.check_policy(policy)
+        metrics.check_policy(policy)
 
 
 def test_batched_scores_equal_window_at_a_time_scores(tiny_ctx, tiny_models):
@@ -161,7 +161,7 @@ def test_a_model_xnnpack_refuses_runs_on_builtin_kernels_and_says_so(tiny_ctx, t
 
 
 def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
-    reference = detection.baselines(tiny_ctx.windows, "f1")
+    reference = baselines.baselines(tiny_ctx.windows, "f1")
     assert set(reference) == {"always_alarm", "rolling_zscore"}
     assert reference["always_alarm"]["point_recall"] == 1.0
     scores = detection.candidates(tiny_ctx.windows.length)
@@ -223,14 +223,14 @@ def test_all_rows_figures_count_the_training_rows_as_skab_does():
     labels[50:55] = 1
     series = Series("run", np.arange(60.0)[:, None], labels, labels.astype(object), 30, 40)
     w = make_windows(series, 5)
-    parts = (detection.tested_training(w), w.val, w.test)
+    parts = (metrics.tested_training(w), w.val, w.test)
     scored = [(p, p.y_end.astype(np.float32)) for p in parts]  # alarms on the anomalies
     scored[-1][1][0] = 1.0  # and one false alarm, on the first test row
-    found = detection.all_rows(w.labels, scored, 0.5)
-    test = detection.point_metrics(w.test.y_end, (scored[-1][1] > 0.5).astype(int))
+    found = metrics.all_rows(w.labels, scored, 0.5)
+    test = metrics.point_metrics(w.test.y_end, (scored[-1][1] > 0.5).astype(int))
     assert test["far"] == pytest.approx(1 / 15)  # 15 normal test rows
     assert found["all_rows_far"] == pytest.approx(1 / 55)  # 55 normal rows in all
     assert found["all_rows_mar"] == test["mar"] == 0
     assert found["all_rows_point_f1"] == pytest.approx(test["point_f1"])
     scored[0][1][:] = 1.0  # every training row alarms: FAR counts them too
-    assert detection.all_rows(w.labels, scored, 0.5)["all_rows_far"] == pytest.approx(27 / 55)
+    assert metrics.all_rows(w.labels, scored, 0.5)["all_rows_far"] == pytest.approx(27 / 55)

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bench import UsageError, bootstrap, detection, fidelity, nab
+from bench import UsageError, bootstrap, detection, fidelity, metrics, nab
 from bench.detection import Score
 from bench.schema import Detection, Identity, Row, Trace
 
@@ -28,8 +28,8 @@ def test_a_draw_that_takes_every_block_once_gives_the_harness_figures():
     assert set(cut.of_point[series == 0]).isdisjoint(cut.of_point[series == 1])
     whole = dataclasses.replace(cut, weights=np.ones((1, cut.count)))
     drawn = {k: v[0] for k, v in bootstrap.figures(whole, y, alarms, series).items()}
-    points = detection.point_metrics(y, alarms)
-    events = detection.events(y, alarms, series)
+    points = metrics.point_metrics(y, alarms)
+    events = metrics.events(y, alarms, series)
     assert drawn["point_f1"] == pytest.approx(points["point_f1"])
     assert drawn["far"] == pytest.approx(points["far"])
     assert drawn["event_recall"] == pytest.approx(events["event_recall"])
@@ -47,7 +47,7 @@ def test_draws_are_seeded_and_paired():
     # the same alarms differenced draw by draw: exactly zero, no spread
     assert bootstrap.interval(f1 - bootstrap.points(first, y, alarms)["point_f1"]) == (0.0, 0.0)
     low, high = bootstrap.interval(f1)
-    assert low < detection.point_metrics(y, alarms)["point_f1"] < high
+    assert low < metrics.point_metrics(y, alarms)["point_f1"] < high
     assert high - low > 0.05  # five events: the interval is wide
 
 

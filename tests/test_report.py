@@ -426,7 +426,7 @@ def test_on_nab_a_variant_must_beat_the_null_detector():
 
 
 def test_a_degenerate_baseline_is_neither_informative_nor_a_licence():
-    from bench.detection import degenerate, informative
+    from bench.baselines import degenerate, informative
 
     always = {"point_f1": 0.136, "far": 1.0, "alarm_rate": 1.0}
     loud = {"point_f1": 0.134, "far": 1.0, "alarm_rate": 0.999}  # the seed's z-score, cut at 0

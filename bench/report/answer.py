@@ -3,6 +3,7 @@ rest on; why an architecture ships nowhere."""
 
 from tabulate import tabulate
 
+from bench.baselines import degenerate
 from bench.choose import (
     Constraints,
     answer,
@@ -12,7 +13,6 @@ from bench.choose import (
     pareto,
     within_noise,
 )
-from bench.detection import degenerate
 from bench.markup import text
 from bench.report.cells import DELTA, cell, estimate
 from bench.report.detection import in_words
