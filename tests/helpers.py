@@ -104,3 +104,35 @@ FIGURES = {  # one core's firmware figures, as a run writes them
     "output_max_abs_diff": 0.0,
     "output_matches_host": True,
 }
+
+
+def _closest(text, fragment: str) -> str:
+    import difflib
+
+    lines = text.splitlines() if isinstance(text, str) else [str(t) for t in text]
+    near = difflib.get_close_matches(fragment, lines, n=1, cutoff=0.0)
+    return f"\n  {fragment!r}\n    nearest: {near[0]!r}" if near else f"\n  {fragment!r}"
+
+
+def said(text, *fragments: str) -> None:
+    """Each of `fragments` is in `text` (a string or a collection). A failure names every
+    one missing and, beside it, the nearest line of `text`, as pytest's `fnmatch_lines`
+    reports: not a wall of output to search."""
+    missing = [f for f in fragments if f not in text]
+    assert missing == [], "not said:" + "".join(_closest(text, f) for f in missing)
+
+
+def unsaid(text, *fragments: str) -> None:
+    """None of `fragments` is in `text`; a failure names each one found, on its line."""
+    found = [f for f in fragments if f in text]
+    assert found == [], "said, and should not be:" + "".join(_closest(text, f) for f in found)
+
+
+def starts(text: str, prefix: str) -> None:
+    """`text` begins with `prefix`: a failure shows the two side by side."""
+    assert text[: len(prefix)] == prefix
+
+
+def ends(text: str, suffix: str) -> None:
+    """`text` ends with `suffix`: a failure shows the two side by side."""
+    assert text[len(text) - len(suffix) :] == suffix

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import edgebench
+from helpers import edgebench, said, starts, unsaid
 
 from bench import schema
 from variants import REGISTRY
@@ -72,14 +72,14 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
     }
     pairs = {(r["arch"], r["variant"]) for r in res["rows"]}
     assert pairs == {(a, v) for a in QUICK_ARCHS for v in REGISTRY}
-    assert not any(r["recipe_skipped"] for r in res["rows"])
+    assert [r["variant"] for r in res["rows"] if r["recipe_skipped"]] == []
     for row in res["rows"]:
         assert set(row) >= ROW_KEYS, ROW_KEYS - set(row)
         assert not row["errors"]
         assert (out / row["artifact"]).stat().st_size == row["size_bytes"]
         assert len(row["latency_samples_us"]) == res["config"]["latency_samples"]
     f32 = [r for r in res["rows"] if r["variant"] == "float32"]
-    assert all(r["point_f1_delta_vs_float32"] == 0 for r in f32)
+    assert [r["point_f1_delta_vs_float32"] for r in f32] == [0] * len(f32)
     assert set(res["baselines"]) == set(QUICK_ARCHS)
     for row in res["rows"]:
         best = max(
@@ -96,10 +96,10 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
         assert row["conditions"]["machine"] == res["machine"]["fingerprint"]
         if row["variant"] == "float16":
             assert not row["tflm_deployable"]
-            assert "DEQUANTIZE" in row["tflm_error"]
+            said(row["tflm_error"], "DEQUANTIZE")
         if (row["arch"], row["variant"]) == ("deep", "dynamic_range"):
-            assert "FLOAT32 with filter type: INT8" in row["tflm_error"]
-    assert "[deep] int8: measuring" in done.stdout
+            said(row["tflm_error"], "FLOAT32 with filter type: INT8")
+    said(done.stdout, "[deep] int8: measuring")
     fitted = [r for r in res["calibration"]["rows"] if "why" not in r]  # the rest: references
     assert [r for r in fitted if abs(r["error_ms"]) > 0.15] == []
     models = res["calibration"]["models"]
@@ -123,14 +123,17 @@ def test_quick_run_writes_every_variant_and_metric(quick_run):
 def test_report_shows_a_table_per_architecture(quick_run):
     text = (quick_run[0] / "REPORT.md").read_text()
     for arch in QUICK_ARCHS:
-        assert f"## Architecture `{arch}`" in text
+        said(text, f"## Architecture `{arch}`")
     for name in REGISTRY:
-        assert f"| {name} " in text
-    assert "dF1 vs float32" in text
-    assert "**1,876**" in text  # seed's smallest flatbuffer, in bold
-    assert "## Not deployable on TFLite Micro" in text
-    assert "- `deep/float16`: tensorflow/lite/micro/kernels/dequantize" in text
-    assert "64-bit host build" in text
+        said(text, f"| {name} ")
+    said(
+        text,
+        "dF1 vs float32",
+        "**1,876**",  # seed's smallest flatbuffer, in bold
+        "## Not deployable on TFLite Micro",
+        "- `deep/float16`: tensorflow/lite/micro/kernels/dequantize",
+        "64-bit host build",
+    )
 
 
 def test_report_rerenders_from_results_alone_without_tensorflow(quick_run, tmp_path):
@@ -163,7 +166,7 @@ def test_warm_rerun_is_served_from_the_cache(quick_run, cache_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     res = json.loads((tmp_path / "results.json").read_text())
-    assert all(r["cached"] for r in res["rows"])
+    assert [r["variant"] for r in res["rows"] if not r["cached"]] == []
     assert res["stages_s"].get("train", 0) == 0
 
 
@@ -188,7 +191,7 @@ def test_bad_input_is_one_line_exit_2_and_earlier_results_untouched(quick_run, a
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert message in lines[0], done.stderr
-    assert "Traceback" not in done.stderr
+    unsaid(done.stderr, "Traceback")
     assert ((out / "results.json").read_bytes(), (out / "REPORT.md").read_bytes()) == before
 
 
@@ -197,8 +200,8 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path):
     blocker.write_text("not a folder")
     done = edgebench("run", "--quick", "--out", blocker / "sub")
     assert done.returncode == 2
-    assert "cannot write to output folder" in done.stderr
-    assert "Traceback" not in done.stderr
+    said(done.stderr, "cannot write to output folder")
+    unsaid(done.stderr, "Traceback")
 
 
 @pytest.mark.parametrize(
@@ -209,7 +212,7 @@ def test_report_refuses_a_bad_results_file(tmp_path, content):
     bad.write_text(content)
     done = edgebench("report", bad)
     assert done.returncode == 2
-    assert done.stderr.startswith(f"edgebench: error: {bad}")
+    starts(done.stderr, f"edgebench: error: {bad}")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -225,11 +228,11 @@ def test_help_everywhere():
     commands = ["run", "report", "export", "gate", "schema", "targets", "variants"]
     top = edgebench("--help")
     assert top.returncode == 0
-    assert all(c in top.stdout for c in commands)
+    said(top.stdout, *commands)
     for command in commands:
         done = edgebench(command, "--help")
         assert done.returncode == 0
-        assert f"usage: edgebench {command}" in done.stdout
+        said(done.stdout, f"usage: edgebench {command}")
 
 
 def test_results_validate_against_the_printed_json_schema(quick_run):
@@ -273,7 +276,7 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
     lines = [ln for ln in gated.stdout.splitlines() if "| seed/" in ln]
     f1 = [ln for ln in lines if ln.startswith("| point_f1 ")]
     assert len(f1) == 2
-    assert all("not comparable" in ln and "epochs 2 -> 3" in ln for ln in f1)
+    assert [ln for ln in f1 if "not comparable" not in ln or "epochs 2 -> 3" not in ln] == []
     assert any(ln.startswith("| size_bytes ") and "| ok " in ln for ln in lines)
     diff = edgebench(
         "diff",
@@ -283,10 +286,13 @@ def test_gate_against_a_baseline_of_other_epochs_is_not_comparable(quick_run, tm
         tmp_path / "diff.md",
     )
     assert diff.returncode == 0, diff.stderr
-    assert "| seed/int8 " in diff.stdout
-    assert "not comparable (epochs 2 -> 3)" in diff.stdout
-    assert "only in B" in diff.stdout  # the deep rows
-    assert (tmp_path / "diff.md").read_text().startswith("# edgebench diff")
+    said(
+        diff.stdout,
+        "| seed/int8 ",
+        "not comparable (epochs 2 -> 3)",
+        "only in B",  # the deep rows
+    )
+    starts((tmp_path / "diff.md").read_text(), "# edgebench diff")
 
 
 def test_a_default_run_lands_in_reports_runs_and_latest_follows(tmp_path, cache_dir):
@@ -307,11 +313,11 @@ def test_a_default_run_lands_in_reports_runs_and_latest_follows(tmp_path, cache_
     latest = tmp_path / "reports" / "latest"
     assert latest.is_symlink()
     assert latest.resolve() == run.resolve()
-    assert "| seed " in done.stdout
+    said(done.stdout, "| seed ")
     assert str(run.relative_to(tmp_path)) in done.stdout
     again = edgebench("report", cwd=tmp_path)  # the latest run's results by default
     assert again.returncode == 0
-    assert "reports/latest/REPORT.md" in again.stdout
+    said(again.stdout, "reports/latest/REPORT.md")
 
 
 def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
@@ -321,12 +327,15 @@ def test_export_from_the_run_writes_the_measured_model(quick_run, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     source = (tmp_path / "model_data.c").read_text()
-    assert "g_deep_int8_model_data_len = " in source
+    said(source, "g_deep_int8_model_data_len = ")
     header = (tmp_path / "model_data.h").read_text()
-    assert "#define DEEP_INT8_ARENA_SIZE " in header
-    assert "#define DEEP_INT8_WINDOW 48" in header
-    assert "#define DEEP_INT8_THRESHOLD " in header
-    assert "deep_int8_scaling_shift" in header
+    said(
+        header,
+        "#define DEEP_INT8_ARENA_SIZE ",
+        "#define DEEP_INT8_WINDOW 48",
+        "#define DEEP_INT8_THRESHOLD ",
+        "deep_int8_scaling_shift",
+    )
 
 
 def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_path):
@@ -389,7 +398,7 @@ def test_benchmark_suite_writes_every_variant_with_its_metrics(quick_run, tmp_pa
         text=True,
     )
     assert compare.returncode == 0
-    assert "test_litert_invoke[int8-deep]" in compare.stdout
+    said(compare.stdout, "test_litert_invoke[int8-deep]")
 
 
 @pytest.mark.slow
@@ -409,11 +418,11 @@ def test_the_readmes_api_snippet_runs_as_pasted_into_a_script(tmp_path):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "RuntimeError" not in done.stderr
+    unsaid(done.stderr, "RuntimeError")
     printed = [line.split() for line in done.stdout.splitlines() if line.startswith("seed/")]
     assert [p[0] for p in printed] == ["seed/float32", "seed/int8"]
-    assert all(p[1] != "None" and p[2] != "None" for p in printed)
-    assert "| seed   | " in done.stdout  # the answer
+    assert [p for p in printed if "None" in (p[1], p[2])] == []
+    said(done.stdout, "| seed   | ")  # the answer
 
 
 def test_the_latest_run_is_found_from_any_folder_below_the_project(tmp_path):
@@ -434,4 +443,4 @@ def test_the_latest_run_is_found_from_any_folder_below_the_project(tmp_path):
     alone.mkdir()
     lost = edgebench("report", cwd=alone)
     assert lost.returncode == 2
-    assert "no reports/latest/results.json in" in lost.stderr
+    said(lost.stderr, "no reports/latest/results.json in")

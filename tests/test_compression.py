@@ -36,7 +36,7 @@ def test_qat_is_int8_from_input_to_output(tiny_models):
 def test_clustering_bounds_the_unique_weight_values(tiny_models):
     clusters = REGISTRY["clustered16"].params["clusters"]
     float_weights = graph.weight_tensors(tiny_models["clustered16"].model)
-    assert all(np.unique(w).size <= clusters for w in float_weights)
+    assert [np.unique(w).size for w in float_weights if np.unique(w).size > clusters] == []
     # int8 scales each output channel on its own: the bound holds per channel
     int8 = graph.measure(tiny_models["clustered16_int8"].model)
     assert int8.weight_unique_per_channel_max <= clusters
@@ -67,10 +67,9 @@ def test_lineage_follows_the_parents():
 
 
 def test_f1_targets():
-    assert F1Target(max_loss=0.01).met(0.875, 0.88)
-    assert not F1Target(max_loss=0.01).met(0.869, 0.88)
-    assert F1Target(min_ratio=0.95).met(0.95, 1.0)
-    assert not F1Target(min_ratio=0.95).met(0.9, 1.0)
+    loss, ratio = F1Target(max_loss=0.01), F1Target(min_ratio=0.95)
+    met = [loss.met(0.875, 0.88), loss.met(0.869, 0.88), ratio.met(0.95, 1.0), ratio.met(0.9, 1.0)]
+    assert met == [True, False, True, False]
     assert str(F1Target(max_loss=0.02)) == "loss <= 0.02"
 
 
@@ -96,9 +95,7 @@ def _dense_weight_scales(model: bytes) -> list[int]:
 def test_int8_per_tensor_has_one_scale_per_dense_weight(tiny_models):
     per_channel = _dense_weight_scales(tiny_models["int8"].model)
     per_tensor = _dense_weight_scales(tiny_models["int8_per_tensor"].model)
-    assert per_channel
-    assert max(per_channel) > 1
-    assert per_tensor
+    assert max(per_channel) > 1  # (empty: max raises)
     assert set(per_tensor) == {1}
 
 

@@ -10,8 +10,8 @@ SMALL = StreamConfig(sessions=60)
 
 def test_stream_is_deterministic_per_seed():
     a, b = nepse_stream(SMALL), nepse_stream(SMALL)
-    assert np.array_equal(a.values, b.values)
-    assert np.array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.labels, b.labels)
     c = nepse_stream(StreamConfig(sessions=60, seed=8))
     assert not np.array_equal(a.values, c.values)
 
@@ -19,7 +19,7 @@ def test_stream_is_deterministic_per_seed():
 def test_training_part_is_normal_and_every_kind_is_in_validation_and_test():
     s = nepse_stream(SMALL)
     assert s.labels[: s.train_end].sum() == 0
-    assert np.array_equal(s.labels == 1, s.kinds != "")
+    np.testing.assert_array_equal(s.labels == 1, s.kinds != "")
     for part in (slice(s.train_end, s.val_end), slice(s.val_end, None)):
         assert set(s.kinds[part]) - {""} == set(KINDS)
 
@@ -27,7 +27,7 @@ def test_training_part_is_normal_and_every_kind_is_in_validation_and_test():
 def test_anomalies_have_their_shape():
     s = nepse_stream(SMALL)
     volume = s.values[:, 0]
-    assert (volume[s.kinds == "dropout"] == 0).all()
+    np.testing.assert_array_equal(volume[s.kinds == "dropout"], 0)
     normal = np.median(volume[s.labels == 0])
     assert np.median(volume[s.kinds == "spike"]) > 4 * normal
 
@@ -38,14 +38,14 @@ def test_window_labels_and_streaming_ends():
     for split in (w.train, w.val, w.test):
         starts = split.end - 9
         expected = [s.labels[a : e + 1].max() for a, e in zip(starts, split.end, strict=True)]
-        assert np.array_equal(split.y, expected)
-        assert np.array_equal(split.y_end, s.labels[split.end])
+        np.testing.assert_array_equal(split.y, expected)
+        np.testing.assert_array_equal(split.y_end, s.labels[split.end])
         assert split.x.shape == (len(split.end), 10)
     assert w.train.end[-1] < s.train_end
     assert w.train.y.sum() == 0
     # every validation and test point gets the window that ends at it, history included
-    assert np.array_equal(w.val.end, np.arange(s.train_end, s.val_end))
-    assert np.array_equal(w.test.end, np.arange(s.val_end, len(s.values)))
+    np.testing.assert_array_equal(w.val.end, np.arange(s.train_end, s.val_end))
+    np.testing.assert_array_equal(w.test.end, np.arange(s.val_end, len(s.values)))
     first = w.test.x[0]
     np.testing.assert_allclose(
         first, w.scaler.transform(s.values[s.val_end - 9 : s.val_end + 1]).ravel()
@@ -77,7 +77,7 @@ def test_scaling_is_fitted_on_training_data_only(kind):
     other = type(s)(s.name, doctored, s.labels, s.kinds, s.train_end, s.val_end, s.channels, s.log)
     a, b = make_windows(s, 10, kind), make_windows(other, 10, kind)
     assert a.scaler == b.scaler
-    assert np.array_equal(a.train.x, b.train.x)
+    np.testing.assert_array_equal(a.train.x, b.train.x)
     logs = np.log1p(s.values[: s.train_end])
     scaled = a.scaler.transform(s.values[: s.train_end])
     if kind == "minmax":

@@ -9,9 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-from helpers import edgebench
+from helpers import edgebench, said, starts
 
 from bench import MeasurementError
 from bench.firmware import build, emulate, measure, toolchain
@@ -86,9 +85,12 @@ def test_an_operator_without_a_kernel_is_named(tc):
 
 def test_each_operator_compiles_its_kernel_and_the_files_it_includes(tc):
     files = build.kernel_sources(tc.tree, ["FULLY_CONNECTED"])
-    assert "tensorflow/lite/micro/kernels/cmsis_nn/fully_connected.cc" in files  # CMSIS-NN's
-    assert "tensorflow/lite/micro/kernels/fully_connected_common.cc" in files
-    assert not any("logistic" in f for f in files)
+    said(
+        files,
+        "tensorflow/lite/micro/kernels/cmsis_nn/fully_connected.cc",  # CMSIS-NN's
+        "tensorflow/lite/micro/kernels/fully_connected_common.cc",
+    )
+    assert [f for f in files if "logistic" in f] == []
 
 
 def test_a_firmware_too_large_to_link_says_why_in_the_linkers_words(tiny_models, m4, tmp_path):
@@ -148,7 +150,7 @@ def test_the_stack_high_water_mark_is_what_main_used(tc, tmp_path):
 def test_without_the_toolchain_each_part_says_what_is_missing_and_how_to_get_it(
     monkeypatch, tmp_path
 ):
-    assert toolchain.find(None).startswith("unavailable: ")
+    starts(toolchain.find(None), "unavailable: ")
     assert "--tflm-tree" in toolchain.find(None) or "arm-none-eabi-gcc" in toolchain.find(None)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert toolchain.find(TREE) == f"unavailable: no arm-none-eabi-gcc on PATH, {toolchain.GET_GCC}"
@@ -158,15 +160,14 @@ def test_a_tree_path_that_is_not_a_tflm_tree_is_refused_before_any_work(tmp_path
     done = edgebench("run", "--quick", "--tflm-tree", tmp_path, "--out", tmp_path / "out")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
-    assert "not a TFLM tree" in done.stderr
-    assert "create_tflm_tree.py" in done.stderr
+    said(done.stderr, "not a TFLM tree", "create_tflm_tree.py")
     assert not (tmp_path / "out").exists()
 
 
 def test_an_unknown_core_is_refused_with_a_suggestion(tmp_path):
     done = edgebench("run", "--quick", "--firmware-cores", "cortex-m5", "--out", tmp_path)
     assert done.returncode == 2
-    assert "unknown core 'cortex-m5'" in done.stderr
+    said(done.stderr, "unknown core 'cortex-m5'")
 
 
 @pytest.mark.slow
@@ -182,7 +183,7 @@ def test_a_brought_tflite_gets_its_firmware_figures(tiny_models, tc, tmp_path):
     figures = row["firmware"][M4]
     assert figures["output_matches_host"]
     assert figures["flash_model_bytes"] == len(tiny_models["int8"].model)
-    assert np.isclose(sum(figures["instructions_by_op"].values()), figures["instructions"])
+    assert sum(figures["instructions_by_op"].values()) == pytest.approx(figures["instructions"])
     assert M4 in (out / "REPORT.md").read_text()
 
 
@@ -261,8 +262,8 @@ def test_the_boards_cycles_per_instruction_rest_on_cmsis_nn_results_only(tc, cac
         r.software for r in l4.rows if "CMSIS-NN" not in r.software or "v2.3.1" in r.software
     ] == []
     why = {r.software: r.why for r in l4.references}
-    assert "never a fit" in why["X-CUBE-AI 7.3"]
-    assert "2020" in why["TFLM v2.3.1 + CMSIS-NN (reference submission, mbed-os)"]
+    said(why["X-CUBE-AI 7.3"], "never a fit")
+    said(why["TFLM v2.3.1 + CMSIS-NN (reference submission, mbed-os)"], "2020")
     m4_rows = [r for f in fits.values() if f.core == M4 for r in f.rows]
     assert len(m4_rows) == 8
     assert statistics.median(abs(r.loo_error_ms or 0) for r in m4_rows) <= 0.10
@@ -302,7 +303,7 @@ def test_the_gate_fails_firmware_that_grew_and_skips_a_machine_without_the_toolc
     assert [f.metric for f in grew if f.verdict == gate.FAIL] == [f"firmware {M4} instructions"]
     failing = gate.firmware(base, _row(0, errors={M4: "HardFault in main"}), gate.Tolerances())
     assert {f.verdict for f in failing} == {gate.FAIL}
-    assert "HardFault in main" in failing[0].note
+    said(failing[0].note, "HardFault in main")
     absent = gate.firmware(
         base, _row(0, error="unavailable: no arm-none-eabi-gcc"), gate.Tolerances()
     )
@@ -322,7 +323,7 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     est = row.boards.get(board.key)
     assert est is not None
     assert not est.fits
-    assert "AllocateTensors() failed" in est.fit_reason
+    said(est.fit_reason, "AllocateTensors() failed")
     fitted = _row(5_630)
     fitted.boards = Boards(
         boards={board.key: BoardEstimate("int8", 9.9, 1.0, 99.0, True, "", True)}
@@ -346,7 +347,7 @@ def test_a_board_judged_on_the_firmware_that_fails_on_its_core_does_not_fit():
     est = differs.boards.get(board.key)
     assert est is not None
     assert not est.fits
-    assert "differs from host TFLM's (max |diff| 12" in est.fit_reason
+    said(est.fit_reason, "differs from host TFLM's (max |diff| 12")
 
 
 @pytest.mark.skipif(not TREE.is_dir(), reason="../shared/tflm is absent")

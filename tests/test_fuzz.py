@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import FIGURES
+from helpers import FIGURES, unsaid
 
 from bench import UsageError, diff, gate, report, results
 from bench.data.loaders import CsvColumns, load_csv
@@ -94,7 +94,7 @@ def _results_mutants(count: int, seed: int = 0, model: bytes | None = None):
 
 
 def _one_line(err: Exception) -> None:
-    assert "\n" not in str(err), str(err)
+    assert str(err).splitlines() == [str(err)]
 
 
 def test_fuzzed_results_files_are_read_or_refused(tmp_path, capsys, tiny_models):
@@ -144,7 +144,7 @@ def _export(res: dict, path: Path, out: Path) -> None:
     export.check(fw)
     export.write(out, fw)
     header = (out / "model_data.h").read_text()
-    assert "*/ " not in header.split("*/", 1)[-1].split("\n", 1)[0]  # no code after a comment
+    unsaid(header.split("*/", 1)[-1].split("\n", 1)[0], "*/ ")  # no code after a comment
 
 
 def test_fuzzed_firmware_cache_entries_are_the_figures_or_made_anew(tmp_path, capsys):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import edgebench
+from helpers import edgebench, said, unsaid
 
 from bench import InvalidModel, UsageError, export, graph, size, tflm
 from bench.data.loaders import load
@@ -43,13 +43,13 @@ def test_fuzzed_flatbuffers_give_numbers_or_one_documented_error(tiny_models, tm
         counts["inputs"] += 1
         why = _refusal(lambda data=data: (size.measure(data), graph.measure(data)))
         counts["measured" if why is None else "refused"] += 1
-        assert "\n" not in (why or "")
+        unsaid(why or "", "\n")
         if i % 3 == 0:  # one forked probe each
             path.write_bytes(data)
             why = _refusal(lambda: read_tflite(path))
             counts["opened"] += why is None
             assert why is None or why.startswith(str(path))
-            assert "\n" not in (why or "")
+            unsaid(why or "", "\n")
         if i % 10 == 0:  # a whole arena search each: isolated probes
             found = tflm.arena(data)
             assert found.tflm_deployable in (True, False)
@@ -80,7 +80,7 @@ def test_the_byte_that_crashed_litert_is_refused_in_one_line(tiny_models, tmp_pa
     )
     done = edgebench(command, "--model", path, *args, process=True)  # may crash the process
     assert done.returncode in (0, 2), done.stderr
-    assert "Traceback" not in done.stderr
+    unsaid(done.stderr, "Traceback")
     if done.returncode == 2:
         assert len(done.stderr.strip().splitlines()) == 1
         assert str(path) in done.stderr
@@ -122,7 +122,7 @@ def test_a_nab_label_cannot_reach_outside_the_dataset(tmp_path):
     root = _nab(tmp_path, {"x/s.csv": [], "../../../../../../etc/passwd": []})
     data = load(f"nab:{root}")
     assert [s.name for s in data.series] == ["x/s"]
-    assert any("outside data/" in w for w in data.warnings)
+    said("\n".join(data.warnings), "outside data/")
 
 
 @pytest.mark.parametrize(
@@ -161,8 +161,8 @@ def test_unusable_budgets_are_refused(tmp_path, toml, message):
 def test_exported_names_cannot_inject_code_and_stay_apart(tiny_models):
     fw = export.Firmware("evil\n#define X 1\\", tiny_models["int8"].model, 1024, 0.25)
     for text in (export.header(fw), export.source(fw), export.ops_header(fw)):
-        assert "#define X" not in text
-        assert not any(line.rstrip().endswith("\\") for line in text.splitlines())
+        unsaid(text, "#define X")
+        assert [ln for ln in text.splitlines() if ln.rstrip().endswith("\\")] == []
     first, second = export.c_identifier("модель"), export.c_identifier("模型")
     assert first != second
     assert first == export.c_identifier("модель")
@@ -177,14 +177,14 @@ def test_a_damaged_cache_entry_is_rebuilt_with_a_warning(tiny_ctx, capsys):
     path.write_bytes(path.read_bytes()[: len(built.model) // 2])  # truncated on disk
     capsys.readouterr()
     again = build(REGISTRY["float32"], tiny_ctx)
-    assert not again.cached
+    assert again.cached is False
     assert again.model == built.model  # deterministic rebuild
-    said = capsys.readouterr().err.splitlines()
-    assert said == [f"edgebench: warning: cache entry {path} {SEAL_BROKEN}; made anew"]
+    warned = capsys.readouterr().err.splitlines()
+    assert warned == [f"edgebench: warning: cache entry {path} {SEAL_BROKEN}; made anew"]
     meta = tiny_ctx.cache.path(built.key, "meta.json")
     meta.write_text("{not json")
     third = build(REGISTRY["float32"], tiny_ctx)
-    assert not third.cached
+    assert third.cached is False
     assert capsys.readouterr().err.splitlines() == [
         f"edgebench: warning: cache entry {meta} {SEAL_BROKEN}; made anew"
     ]
@@ -240,12 +240,12 @@ def test_a_series_without_labels_runs_and_reports(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "REPORT.md").read_text()
-    assert "single class" in text
-    said = [ln for ln in done.stdout.splitlines() if ln.startswith("Detection was not scored")]
-    assert said == [
+    said(text, "single class")
+    opening = [ln for ln in done.stdout.splitlines() if ln.startswith("Detection was not scored")]
+    assert opening == [
         "Detection was not scored (the data hold no label column: their scores are measured, "
         "not their detection): the answer ranks by fit on the board, then energy, among the "
         "variants of your own model whose scores were compared with its float32's; a "
         "distilled student (another architecture) ships nowhere."
     ]
-    assert "not scored (" in done.stdout  # no F1 of 0.000 against "always alarm"
+    said(done.stdout, "not scored (")  # no F1 of 0.000 against "always alarm"

@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import compare
+from helpers import compare, said
 
 from bench import gate, graph, instructions, tflm
 from variants.convert import Conversion, to_tflite
@@ -79,7 +79,7 @@ def test_counts_are_exact_and_repeatable(counted):
     assert sum(small.tflm_instructions_by_op.values()) == small.tflm_instructions
     assert set(small.tflm_instructions_by_op) == {"FULLY_CONNECTED", "(interpreter)"}
     assert bigger.tflm_instructions > small.tflm_instructions
-    assert "valgrind-" in small.tflm_instructions_tool
+    said(small.tflm_instructions_tool, "valgrind-")
 
 
 def _row(record, samples_us) -> dict:
@@ -110,7 +110,7 @@ def test_a_rerun_under_machine_drift_passes_and_one_more_layer_fails(counted):
     grown = {"machine": {}, "rows": [_row(bigger, samples)]}
     (failed,) = [f for f in compare(grown, base) if f.verdict == gate.FAIL]
     assert failed.metric == "tflm_instructions"
-    assert "FULLY_CONNECTED +" in failed.note
+    said(failed.note, "FULLY_CONNECTED +")
 
 
 def test_an_allowance_is_a_share_of_the_baseline_count():
@@ -140,4 +140,4 @@ def test_wall_clock_needs_enough_independent_samples():
     now["rows"][0]["latency_samples_us"] = [2.0] * 50
     (finding,) = compare(now, base, wall_clock=True)
     assert finding.verdict == gate.NOISE
-    assert "too few samples" in finding.note
+    said(finding.note, "too few samples")

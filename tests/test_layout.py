@@ -116,3 +116,72 @@ def test_what_reads_the_results_reads_attributes():
     ]
     found = [hit for path in sorted(paths) for hit in _keyed(path, names)]
     assert len(found) <= 20, found
+
+
+HELPERS = ("said", "unsaid", "starts", "ends")  # tests/helpers.py: they name what went wrong
+
+
+def _weak(test: ast.expr) -> str | None:
+    """What kind of assert cannot say what went wrong, or None: a substring looked for
+    in a wall of text, truthiness alone, `all`/`any` hiding the failing item, a type or
+    `is not None` alone, an `and`/`or` chain."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if isinstance(op, ast.In | ast.NotIn) and isinstance(left, ast.Constant | ast.JoinedStr):
+            return "substring" if isinstance(getattr(left, "value", ""), str) else None
+        none = isinstance(right, ast.Constant) and right.value is None
+        return "is not None" if isinstance(op, ast.IsNot) and none else None
+    if isinstance(test, ast.BoolOp):
+        return "chain"
+    called = test.func.id if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) else ""
+    if called in ("all", "any", "isinstance"):
+        return called
+    if isinstance(test, ast.Name | ast.Attribute | ast.Subscript | ast.Call):
+        return "truthiness"
+    return None
+
+
+def test_weak_asserts_stay_under_a_tenth():
+    """Of every check in the suite (asserts, numpy's `assert_*`, the helpers), at most a
+    tenth are weak (`_weak`): the rest compare whole values or name what is missing."""
+    checks, weak = 0, []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                checks += name in HELPERS or name.startswith("assert_")
+            elif isinstance(node, ast.Assert):
+                checks += 1
+                kind = _weak(node.test)
+                weak += [f"{path.name}:{node.lineno} {kind}"] if kind else []
+    assert len(weak) <= checks // 10, f"{len(weak)} of {checks}: {weak}"
+
+
+def test_the_weak_assert_finder_finds_each_kind():
+    found = [_weak(ast.parse(s, mode="eval").body) for s in (
+        '"x" in text', "ok", "not path.exists()", "all(x for x in y)", "isinstance(a, int)",
+        "a is not None", "a and b", "a == 1", "[x for x in y if x] == []",
+    )]  # fmt: skip
+    assert found == [
+        "substring", "truthiness", "truthiness", "all", "isinstance", "is not None", "chain",
+        None, None,
+    ]  # fmt: skip
+
+
+def test_said_names_the_missing_fragment_and_the_nearest_line():
+    from helpers import said, unsaid
+
+    text = "edgebench: error: --window must be >= 2\nsecond line"
+    said(text, "--window must be", "second")
+    try:
+        said(text, "--window must be > 2")
+    except AssertionError as err:
+        message = str(err)
+    assert message.splitlines()[:3] == [
+        "not said:",
+        "  '--window must be > 2'",
+        "    nearest: 'edgebench: error: --window must be >= 2'",
+    ]
+    unsaid(text, "Traceback")

@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from helpers import said, starts
 from sklearn import metrics as sk
 
 from bench import UsageError, baselines, detection, latency, metrics, runtime, schema, size
@@ -89,11 +90,11 @@ def test_a_detector_no_better_than_a_baseline_is_warned_about():
         point_f1_delta_vs_baseline_low=-0.2,
         point_f1_delta_vs_baseline_high=-0.01,
     )
-    said = detection.warnings(found)
-    assert len(said) == 3
-    assert "within 0.05 of chance" in said[0]
-    assert "no alarm" in said[1]
-    assert said[2] == (
+    warned = detection.warnings(found)
+    assert len(warned) == 3
+    said(warned[0], "within 0.05 of chance")
+    said(warned[1], "no alarm")
+    assert warned[2] == (
         "point F1 0.200 does not beat the best baseline (0.300) beyond noise; "
         "paired 95 % interval -0.200 to -0.010"
     )
@@ -149,8 +150,7 @@ def test_a_model_xnnpack_refuses_runs_on_builtin_kernels_and_says_so(tiny_ctx, t
     )
     model, x = to_int8(tiny_ctx, dead), tiny_ctx.windows.test.x[:8]
     host = LiteRT(model)
-    assert "XNNPACK" in host.xnnpack_refused
-    assert "failed to prepare" in host.xnnpack_refused
+    said(host.xnnpack_refused, "XNNPACK", "failed to prepare")
     assert host.scores(x).shape == (8,)
     found = latency.measure(model, x, samples=MIN_SAMPLES)
     assert found.litert_xnnpack_refused == host.xnnpack_refused
@@ -176,7 +176,7 @@ def test_detection_measure_reports_every_key(tiny_ctx, tiny_models):
     assert d["test_windows"] == len(tiny_ctx.windows.test.x) == len(d["test_scores"])
     assert d["window_score"] == "max:3"
     assert d["point_f1_boot_low"] <= d["point_f1"] <= d["point_f1_boot_high"]
-    assert d["bootstrap"].startswith("1,000 draws of ")
+    starts(d["bootstrap"], "1,000 draws of ")
 
 
 def test_latency_statistics_from_a_fake_clock(tiny_models, tiny_ctx):

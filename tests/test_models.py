@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import edgebench
+from helpers import edgebench, said, starts, unsaid
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,11 @@ def test_registry_variants_are_built_from_a_users_keras_model(user_models, tmp_p
         ("user", "float32", 24),
         ("user", "int8", 24),
     ]
-    assert all(r["params"] == 24 * 6 + 6 + 6 * 24 + 24 and not r["errors"] for r in rows)
+    assert [r["params"] for r in rows] == [24 * 6 + 6 + 6 * 24 + 24] * len(rows)
+    assert [r["errors"] for r in rows if r["errors"]] == []
     assert rows[1]["tflm_deployable"]
     # scored on the built-in stream only to compare with float32, never as a verdict
-    assert "pass --dataset" in rows[1]["detection_skipped"]
+    said(rows[1]["detection_skipped"], "pass --dataset")
     assert -1 <= rows[1]["score_rank_correlation"] <= 1
     assert rows[1]["trained_on"] == "nepse (the built-in stream: no --dataset given)"
     assert rows[0].get("trained_on") is None  # float32's conversion reads no data
@@ -75,21 +76,21 @@ def test_a_models_detection_needs_the_data_named(user_models, tmp_path):
     done = edgebench("run", "--quick", "--model", user_models / "ae.tflite", "--out", tmp_path)
     assert done.returncode == 0, done.stderr
     (row,) = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert "point_f1" not in row
-    assert "pass --dataset" in row["detection_skipped"]
+    unsaid(row, "point_f1")
+    said(row["detection_skipped"], "pass --dataset")
     assert row["tflm_instructions"] > 0
     assert row["arena_bytes"] > 0
     report = (tmp_path / "REPORT.md").read_text()
-    assert "## Detection not measured" in report
+    said(report, "## Detection not measured")
     # it still gets its answer, by fit and energy, and the first line says why and how
     lines = [line for line in done.stdout.splitlines() if not line.startswith("[")]  # no logs
     basis, first = [line for line in lines if line.strip()][:2]
-    assert basis.startswith("Board figures: host proxies, no firmware was built")
-    assert first.startswith("Detection was not scored (")
-    assert "pass --dataset" in first
-    assert "none qualifies" not in done.stdout
+    starts(basis, "Board figures: host proxies, no firmware was built")
+    starts(first, "Detection was not scored (")
+    said(first, "pass --dataset")
+    unsaid(done.stdout, "none qualifies")
     assert done.stdout.count("| user   | ae ") == len(row["boards"])
-    assert "**Detection was not scored" in report
+    said(report, "**Detection was not scored")
 
 
 def test_a_users_tflite_is_measured_as_it_is(user_models, tmp_path):
@@ -105,9 +106,9 @@ def test_a_non_window_tflite_gets_every_metric_but_detection(user_models, tmp_pa
     assert row["ops"] == {"CONV_2D": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
     assert row["tflm_deployable"]
     assert row["latency_us_p50"] > 0
-    assert "point_f1" not in row
-    assert "not a window autoencoder" in row["detection_skipped"]
-    assert "## Detection not measured" in (tmp_path / "REPORT.md").read_text()
+    unsaid(row, "point_f1")
+    said(row["detection_skipped"], "not a window autoencoder")
+    said((tmp_path / "REPORT.md").read_text(), "## Detection not measured")
 
 
 def _bad_models(folder, user_models):
@@ -149,7 +150,7 @@ def test_bad_model_files_are_one_line_exit_2(user_models, tmp_path):
 def test_keras_models_load_in_safe_mode(user_models, tmp_path, name):
     done = edgebench("run", "--quick", "--model", user_models / name, "--out", tmp_path)
     assert done.returncode == 2
-    assert "Lambda layer" in done.stderr
+    said(done.stderr, "Lambda layer")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -158,4 +159,4 @@ def test_window_option_must_match_the_models_input(user_models, tmp_path):
         "run", "--quick", "--model", user_models / "ae.keras", "--window", "10", "--out", tmp_path
     )
     assert done.returncode == 2
-    assert "takes windows of 24, but --window is 10" in done.stderr
+    said(done.stderr, "takes windows of 24, but --window is 10")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import edgebench
+from helpers import edgebench, ends, said
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_one_model_per_series_is_scored_on_every_test_point(small_nab, tmp_path)
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["config"]["per_series"] is True
     for row in res["rows"]:
-        assert row["threshold_policy"].endswith("per series")
+        ends(row["threshold_policy"], "per series")
         assert row["threshold"] == 1.0
         assert len(row["per_series"]) == 3
         assert not row.get("errors")
@@ -54,4 +54,4 @@ def test_per_series_with_a_users_model_is_refused(tmp_path):
     model.write_bytes(b"x")
     done = edgebench("run", "--quick", "--per-series", "--model", model)
     assert done.returncode == 2
-    assert "--per-series trains the archs per series" in done.stderr
+    said(done.stderr, "--per-series trains the archs per series")

@@ -48,7 +48,7 @@ def test_training_is_deterministic_for_a_seed(tiny_ctx):
     cfg = TrainConfig(epochs=1, seed=3)
     a, b = train(ARCHS["seed"], x, cfg), train(ARCHS["seed"], x, cfg)
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
-        assert np.array_equal(wa, wb)
+        np.testing.assert_array_equal(wa, wb)
 
 
 def test_architectures_have_the_documented_shapes():

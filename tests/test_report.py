@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import said, starts
 
 from bench import report, results
 from bench.choose import Constraints, answer, held_back, latency_over, pareto, within_noise
@@ -42,22 +43,23 @@ def test_plots_are_written_as_nonempty_pngs_and_linked(small, tmp_path):
     }
     for png in pngs:
         data = png.read_bytes()
-        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        starts(data, b"\x89PNG\r\n\x1a\n")
         shape = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert shape == sizes[png.name]
-        assert f"(plots/{png.name})" in text
+        said(text, f"(plots/{png.name})")
 
 
 def test_summary_comes_first_and_names_the_refused(small, tmp_path):
     text = report.render(small)
     assert text.index("## The answer: which variant to ship") < text.index("## Architecture")
-    assert (
+    said(
+        text,
         "- `seed/float16`: not deployable on TFLite Micro (DEQUANTIZE: float16 weights: "
-        "TFLM's DEQUANTIZE takes int8/int16 only; ship float32, or a full-integer int8 variant)"
-    ) in text
-    assert "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize" in text  # its words
-    assert "## Environment" in text
-    assert "## Reproduce" in text
+        "TFLM's DEQUANTIZE takes int8/int16 only; ship float32, or a full-integer int8 variant)",
+        "- `seed/float16`: tensorflow/lite/micro/kernels/dequantize",  # its words
+        "## Environment",
+        "## Reproduce",
+    )
     assert small.command in text
 
 
@@ -65,7 +67,7 @@ def test_constraints_change_the_answer(small):
     rows, board = small.rows, next(iter(small.boards))
     shipped = answer(rows, Constraints(), board)
     assert shipped is not None
-    assert shipped.tflm.tflm_deployable
+    assert shipped.tflm.tflm_deployable is True
     energies = [
         r.boards.boards[board].est_energy_uj
         for r in rows
@@ -97,12 +99,13 @@ def test_a_latency_limit_is_met_only_by_the_intervals_upper_end(small):
         free,
         "within noise",
     )
-    said = report.answer_text(res, tight)
-    assert (
+    text = report.answer_text(res, tight)
+    said(
+        text.splitlines(),
         f"- {board}, `seed`: `{free.variant}` would ship, but its estimate {ms:.3g} ms meets "
         f"the {1.1 * ms:g} ms limit only on its face; its 90 % interval reaches "
-        f"{1.2 * ms:.3g} ms: within noise."
-    ) in said.splitlines()
+        f"{1.2 * ms:.3g} ms: within noise.",
+    )
     assert answer(rows, Constraints(max_est_latency_ms=1.3 * ms), board) is free
     free.boards.boards[board].est_latency_ms_high = None
     assert latency_over(free, Constraints(max_est_latency_ms=1.3 * ms), board) == "uncalibrated"
@@ -122,8 +125,8 @@ def test_an_arch_that_ships_nowhere_is_one_line_not_a_row_per_board(small):
     text = report.answer_text(res)
     basis, line = text.split("\n\n")  # no table: nothing ships anywhere
     assert basis == report.basis_line(res)
-    assert line.startswith("`seed`: nothing to ship. Its best-scoring variant, `seed/")
-    assert "does not beat the baseline" in line
+    starts(line, "`seed`: nothing to ship. Its best-scoring variant, `seed/")
+    said(line, "does not beat the baseline")
     assert report.answer_table(res) == ""
     shipped = report.answer_text(small)  # seed ships: no line for it
     assert shipped == report.basis_line(small) + "\n\n" + report.answer_table(small)
@@ -203,10 +206,9 @@ def test_verdicts_rest_on_the_paired_intervals():
     fewer = Row.of({**given, "point_f1_delta_vs_baseline_low": 0.01, "far": 0.04})
     # a loss of 0.1 whose paired interval reaches +0.01: within noise, so not out
     assert Constraints().rejects(fewer) is None
-    assert within_noise(fewer, Constraints())
     lost = Row.of({**fewer.to_dict(), "point_f1_delta_vs_float32_high": -0.05})
     assert Constraints().rejects(lost) == "point F1 loss 0.050 > 0.02 beyond noise"
-    assert not within_noise(lost, Constraints())
+    assert [within_noise(r, Constraints()) for r in (fewer, lost)] == [True, False]
     assert Constraints(baseline_far=False).rejects(beyond) is None
     assert Constraints(beat_baselines=False).rejects(row) == Constraints().rejects(beyond)
 
@@ -295,11 +297,11 @@ def test_size_vs_f1_labels_do_not_overlap_one_another_or_the_legend(small, tmp_p
     ax = fig.axes[0]
     boxes = [t.get_window_extent() for t in ax.texts]
     assert len(boxes) == 12
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)] == []
     legend = ax.get_legend().get_window_extent()
-    assert not any(box.overlaps(legend) for box in boxes)
+    assert [box for box in boxes if box.overlaps(legend)] == []
     ticks = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
-    assert not any(a.overlaps(b) for i, a in enumerate(ticks) for b in ticks[i + 1 :])
+    assert [(a, b) for i, a in enumerate(ticks) for b in ticks[i + 1 :] if a.overlaps(b)] == []
 
 
 def test_the_size_front_holds_only_variants_tflm_runs(small):
@@ -336,7 +338,7 @@ def test_the_energy_legend_names_each_board_once_and_hollow_means_uncalibrated(
     estimates = [e for r in rows for e in (r.boards.boards or {}).values()]
     assert sum(n for n, _ in points) == len(estimates)
     assert sum(n for n, full in points if full) == sum(e.calibrated for e in estimates)
-    assert not any("uncalibrated" in name for name in names)
+    assert [name for name in names if "uncalibrated" in name] == []
 
 
 def test_the_noise_table_shows_each_interval_and_verdict():
@@ -367,8 +369,11 @@ def test_the_noise_table_shows_each_interval_and_verdict():
         "decision_agreement": 0.998,
     }
     text = "\n".join(report.noise_table([Row.of(given)]))
-    assert "1,000 draws of 12 blocks of 48 points" in text
-    assert "Score: last: best validation PR-AUC of float32 (mean 0.100, last 0.277)." in text
+    said(
+        text,
+        "1,000 draws of 12 blocks of 48 points",
+        "Score: last: best validation PR-AUC of float32 (mean 0.100, last 0.277).",
+    )
     line = next(x for x in text.splitlines() if x.startswith("| int8"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[:8] == [
@@ -441,7 +446,7 @@ def test_a_degenerate_baseline_is_neither_informative_nor_a_licence():
 def test_what_nobody_scored_ships_only_as_the_users_own_model_with_measured_agreement():
     unscored = {"detection_skipped": "no labels", "point_f1": 0.0, "far": 0.0}
     student = _scored(**unscored, parent="float32", student=True, score_rank_correlation=0.99)
-    assert Constraints().rejects(student).startswith("a distilled student, another architecture")
+    starts(Constraints().rejects(student), "a distilled student, another architecture")
     blind = _scored(**unscored, parent="float32")
     assert Constraints().rejects(blind) == (
         "its agreement with float32 was not measured (no scores to compare)"

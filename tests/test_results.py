@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from helpers import compare, edgebench
+from helpers import compare, edgebench, unsaid
 
 from bench import InvalidResults, gate, results, schema
 
@@ -21,7 +21,7 @@ def small() -> dict:
 def test_a_version_1_file_is_read_through_the_migration():
     old = json.loads((GOLDEN / "results-v1.json").read_text())
     assert old["schema_version"] == 1
-    assert "conditions" not in old["rows"][0]
+    unsaid(old["rows"][0], "conditions")
     res = results.read(GOLDEN / "results-v1.json")
     assert res.schema_version == schema.SCHEMA_VERSION
     row = res.rows[0]
@@ -36,8 +36,7 @@ def test_migrated_rows_are_not_comparable_with_rows_of_todays_code(small):
     for row in now["rows"]:
         row["conditions"]["code_size"] = "abc"
     findings = [f for f in compare(now, small) if f.metric == "size_bytes"]
-    assert findings
-    assert {f.verdict for f in findings} == {gate.NOT_COMPARABLE}
+    assert [f.verdict for f in findings] == [gate.NOT_COMPARABLE] * len(small["rows"])
     assert findings[0].note == "code_size v1 -> abc (same model)"
 
 
@@ -106,7 +105,7 @@ def test_a_file_that_fails_the_schema_is_refused_with_one_line(small, tmp_path, 
     with pytest.raises(InvalidResults) as err:
         results.read(path)
     assert message in str(err.value)
-    assert "\n" not in str(err.value)
+    unsaid(str(err.value), "\n")
     for command in (
         ["report", path],
         ["gate", path, "--baseline", path],

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from helpers import edgebench
+from helpers import edgebench, ends, said
 
 from bench import UsageError, seeds
 from bench.choose import Constraints, within_noise
@@ -38,15 +38,15 @@ def test_a_loss_whose_interval_straddles_the_limit_is_within_noise():
     limit = Constraints(max_f1_loss=0.02)
     given = {"arch": "a", "variant": "v"}
     row = {**given, "point_f1_delta_ci95_low": -0.03, "point_f1_delta_ci95_high": -0.01}
-    assert within_noise(Row.of(row), limit)
-    assert not within_noise(Row.of({**row, "point_f1_delta_ci95_high": -0.025}), limit)
-    assert not within_noise(Row.of(given), limit)
+    beyond = {**row, "point_f1_delta_ci95_high": -0.025}
+    found = [within_noise(Row.of(r), limit) for r in (row, beyond, given)]
+    assert found == [True, False, False]
 
 
 def test_bad_seeds_on_the_command_line_are_one_line_exit_2():
     done = edgebench("run", "--quick", "--seeds", "1,1")
     assert done.returncode == 2
-    assert done.stderr.strip().endswith("give each once")
+    ends(done.stderr.strip(), "give each once")
 
 
 @pytest.mark.slow
@@ -72,6 +72,5 @@ def test_a_three_seed_run_reports_intervals(tmp_path):
     assert int8["f1_target"] == "loss <= 0.01"
     assert int8["f1_target_verdict"] == "within noise"
     report = (tmp_path / "REPORT.md").read_text()
-    assert "## Across training seeds" in report
-    assert "Seeds 0, 1, 2" in report
+    said(report, "## Across training seeds", "Seeds 0, 1, 2")
     assert (tmp_path / "plots" / "seed-seeds.png").is_file()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import typed
+from helpers import said, typed
 
 from bench import UsageError, export, graph, tflm
 from bench.runtime import Budget, Micro, mean_error, time_invokes
@@ -68,7 +68,7 @@ def test_a_probe_that_crashes_takes_only_its_own_process():
 
     result = tflm.probe(b"", 4096, run=segfault)
     assert not result.ok
-    assert "crashed (SIGSEGV) with a 4,096-byte arena" in result.error
+    said(result.error, "crashed (SIGSEGV) with a 4,096-byte arena")
     assert tflm.probe(b"", 1, run=lambda *a: 0).ok  # and the harness goes on
 
 
@@ -90,16 +90,15 @@ def test_real_arena_is_the_smallest_that_works(tiny_models):
     size = measured.arena_bytes
     assert size == 1872  # the tiny seed int8 model on the 64-bit host build
     assert measured.arena_recorded_bytes == 1488  # what the recording allocator sums
-    assert tflm.probe(model, size).ok
-    assert not tflm.probe(model, size - 16).ok
-    assert "TfLiteEvalTensor data" in measured.arena_breakdown
+    assert (tflm.probe(model, size).ok, tflm.probe(model, size - 16).ok) == (True, False)
+    said(measured.arena_breakdown, "TfLiteEvalTensor data")
 
 
 def test_float16_is_refused_with_the_kernels_reason(tiny_models):
     measured = tflm.arena(tiny_models["float16"].model)
     assert measured.tflm_deployable is False
-    assert "DEQUANTIZE" in measured.tflm_error
-    assert "DEQUANTIZE" in measured.tflm_failing_ops
+    said(measured.tflm_error, "DEQUANTIZE")
+    said(measured.tflm_failing_ops, "DEQUANTIZE")
 
 
 def test_hybrid_dynamic_range_is_refused_with_the_kernels_reason():
@@ -111,8 +110,8 @@ def test_hybrid_dynamic_range_is_refused_with_the_kernels_reason():
     )  # >= 1,024 weights: quantized
     measured = tflm.arena(to_tflite(model, Conversion(optimize=True)))
     assert measured.tflm_deployable is False
-    assert "FLOAT32 with filter type: INT8" in measured.tflm_error
-    assert "FULLY_CONNECTED" in measured.tflm_failing_ops
+    said(measured.tflm_error, "FLOAT32 with filter type: INT8")
+    said(measured.tflm_failing_ops, "FULLY_CONNECTED")
 
 
 def test_tflm_scores_agree_with_litert(tiny_ctx, tiny_models):
@@ -201,10 +200,13 @@ int main(void) {
     assert out.stdout == f"{len(fw.model)} TFL3 2352 10 1 1 0 3 1"  # max:3: the newest 3
     example = subprocess.run([tmp_path / "example"], capture_output=True, text=True)
     assert example.returncode == 0
-    assert "threshold 0.0818" in example.stdout
+    said(example.stdout, "threshold 0.0818")
     ops = (tmp_path / "model_ops.h").read_text()
-    assert "resolver.AddFullyConnected(EDGEBENCH_REGISTRATION(0, tflite::Register_FULLY_CONN" in ops
-    assert "resolver.AddLogistic(EDGEBENCH_REGISTRATION(1, tflite::Register_LOGISTIC()))" in ops
+    said(
+        ops,
+        "resolver.AddFullyConnected(EDGEBENCH_REGISTRATION(0, tflite::Register_FULLY_CONN",
+        "resolver.AddLogistic(EDGEBENCH_REGISTRATION(1, tflite::Register_LOGISTIC()))",
+    )
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")

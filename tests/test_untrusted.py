@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import edgebench
+from helpers import edgebench, ends, said, starts, unsaid
 
 from bench import (
     InvalidModel,
@@ -45,7 +45,7 @@ def _files(root: Path) -> set[Path]:
 
 def _one_line_exit_2(done) -> None:
     assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
+    unsaid(done.stderr, "Traceback")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
@@ -73,8 +73,7 @@ def test_a_name_that_is_a_path_or_markup_is_refused(tmp_path, key, value, comman
     args = ["float32", "--results", path] if command == "export" else [path]
     done = edgebench(command, *args, "--out", tmp_path / "elsewhere", cwd=tmp_path)
     _one_line_exit_2(done)
-    assert f"{key} " in done.stderr
-    assert "is not a name" in done.stderr
+    said(done.stderr, f"{key} ", "is not a name")
     assert _files(tmp_path) == before
     assert not (tmp_path / "elsewhere").exists()
 
@@ -90,7 +89,7 @@ def test_an_artifact_outside_the_run_folder_is_refused_without_reading_it(tmp_pa
     path = _results(tmp_path, edit)
     done = edgebench("export", "float32", "--results", path, "--out", tmp_path / "fw")
     _one_line_exit_2(done)
-    assert done.stderr.strip().endswith(f"artifact {artifact!r} lies outside the run folder")
+    ends(done.stderr.strip(), f"artifact {artifact!r} lies outside the run folder")
 
 
 def test_an_artifact_linked_out_of_the_folder_is_refused(tmp_path):
@@ -113,8 +112,8 @@ def test_free_text_from_a_results_file_is_escaped_in_the_report(tmp_path):
     done = edgebench("report", path)
     assert done.returncode == 0, done.stderr
     text = (path.parent / "REPORT.md").read_text()
-    assert "<script>" not in text
-    assert "&lt;script&gt;|'" in text
+    unsaid(text, "<script>")
+    said(text, "&lt;script&gt;|'")
 
 
 @pytest.mark.parametrize(
@@ -217,7 +216,7 @@ def test_an_input_inside_the_output_folder_is_refused(tiny_models, tmp_path):
     before = {p: p.read_bytes() for p in _files(folder)}
     done = edgebench("run", "--model", model, "--out", folder)
     _one_line_exit_2(done)
-    assert "lies inside --out" in done.stderr
+    said(done.stderr, "lies inside --out")
     assert {p: p.read_bytes() for p in _files(folder)} == before
 
 
@@ -235,7 +234,7 @@ def test_an_output_folder_that_is_not_a_run_is_refused(tmp_path, out):
 def test_a_seed_out_of_range_is_refused_before_any_work(tmp_path, seed):
     done = edgebench("run", "--quick", "--seed", seed, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert f"seed {seed} is out of range" in done.stderr
+    said(done.stderr, f"seed {seed} is out of range")
     assert not (tmp_path / "out").exists()
 
 
@@ -337,8 +336,8 @@ def test_a_killed_run_leaves_nothing_behind(tmp_path, signal_name, code):
     assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
     assert not (out / "results.json").exists()
     if code == 143:  # one line, no warning of the resource tracker after it
-        said = (tmp_path / "stderr.txt").read_text().strip().splitlines()
-        assert said[-1:] == ["edgebench: terminated; files already written are complete"]
+        lines = (tmp_path / "stderr.txt").read_text().strip().splitlines()
+        assert lines[-1:] == ["edgebench: terminated; files already written are complete"]
 
 
 # ---- 1: dates ----------------------------------------------------------------------------
@@ -403,7 +402,7 @@ def test_nab_labels_that_are_not_text_or_hold_nul_are_one_line(tmp_path, labels,
     root = _nab(tmp_path, labels)
     if message is None:
         found = load_nab(root)
-        assert "outside data/" in found.warnings[0]
+        said(found.warnings[0], "outside data/")
         return
     with pytest.raises(UsageError, match=message):
         load_nab(root)
@@ -484,7 +483,7 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     padded.write_bytes(b"\0" * 2_000_000)
     done = edgebench("export", "--model", padded, "--out", tmp_path / "fw")
     _one_line_exit_2(done)
-    assert "2,000,000 bytes, over the limit of 1,000,000" in done.stderr
+    said(done.stderr, "2,000,000 bytes, over the limit of 1,000,000")
 
 
 def test_a_keras_file_that_inflates_past_the_limit_is_refused(tmp_path, monkeypatch):
@@ -497,7 +496,7 @@ def test_a_keras_file_that_inflates_past_the_limit_is_refused(tmp_path, monkeypa
     assert bomb.stat().st_size < 100_000
     done = edgebench("run", "--model", bomb, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert "unpacks to 5,000" in done.stderr
+    said(done.stderr, "unpacks to 5,000")
 
 
 @pytest.mark.parametrize(
@@ -524,7 +523,7 @@ def test_the_gate_refuses_results_without_rows(tmp_path):
     budgets.write_text('[budgets."*"]\nmax_size_bytes = 9\n')
     done = edgebench("gate", path, "--budgets", budgets)
     _one_line_exit_2(done)
-    assert "no rows" in done.stderr
+    said(done.stderr, "no rows")
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -630,7 +629,7 @@ def test_a_validation_part_without_normal_points_says_so(tmp_path):
     done = edgebench("run", "--quick", "--dataset", f"csv:{path}", "--arch", "seed",
                      "--out", tmp_path / "o")  # fmt: skip
     _one_line_exit_2(done)
-    assert "validation points is labelled anomalous" in done.stderr
+    said(done.stderr, "validation points is labelled anomalous")
 
 
 def test_clean_keeps_the_newest_runs_the_latest_and_foreign_folders(tmp_path):
@@ -677,8 +676,11 @@ def test_diff_says_a_summary_first_and_calls_out_a_deployability_flip():
     text = diff.render(diff.compare(a, b))
     first, *_ = text.splitlines()
     assert first == "1 variant(s), 8 comparisons: 1 worse, 1 better; 1 deployability flip(s)"
-    assert "| worse (no longer deployable on TFLM) " in text
-    assert "| size_bytes      | 86,864 | 18,180 | -79.1%   | better " in text
+    said(
+        text,
+        "| worse (no longer deployable on TFLM) ",
+        "| size_bytes      | 86,864 | 18,180 | -79.1%   | better ",
+    )
 
 
 @pytest.mark.parametrize(("slower", "verdict"), [(1.03, "same"), (1.5, "worse"), (0.6, "better")])
@@ -688,4 +690,4 @@ def test_diff_calls_a_timing_change_only_beyond_the_gates_noise(slower, verdict)
     a, b = _diff_rows(slower=slower)
     (found,) = [c for c in diff.compare(a, b) if c.metric == "latency_us_p50"]
     assert found.sense == verdict
-    assert found.note.startswith("within noise" if verdict == "same" else "x")
+    starts(found.note, "within noise" if verdict == "same" else "x")

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import FIGURES, edgebench
+from helpers import FIGURES, edgebench, said, starts, unsaid
 
 from bench import MeasurementError
 from bench.cache import Cache, sealed
@@ -31,7 +31,7 @@ NEEDS_TREE = pytest.mark.skipif(not TREE.is_dir(), reason="no ../shared/tflm")
 
 def _one_line_exit_2(done) -> None:
     assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
+    unsaid(done.stderr, "Traceback")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
@@ -99,8 +99,8 @@ def test_text_from_a_results_file_never_becomes_code(tiny_models, tmp_path, edit
         return
     assert done.returncode == 0, done.stderr
     printed = _build_example(out)
-    assert "INJECTED" not in printed
-    assert "threshold" in printed  # the example ran to its end
+    unsaid(printed, "INJECTED")
+    said(printed, "threshold")  # the example ran to its end
 
 
 @pytest.mark.parametrize("variant", list(REGISTRY))
@@ -111,7 +111,7 @@ def test_the_exported_example_compiles_for_float_and_integer_models(tiny_models,
     assert done.returncode == 0, done.stderr
     header = (out / "model_data.h").read_text()
     assert re.findall(r"(?m)^#define \w+ -?\d+f$", header) == []  # `0f` is no literal; `0.f` is
-    assert "threshold" in _build_example(out)
+    said(_build_example(out), "threshold")
     if shutil.which("arm-none-eabi-g++"):  # and for the target, as a user builds it there
         cross = ["-mcpu=cortex-m4", "-mthumb", "-Wall", "-Werror", "-c"]
         for compiler, std, source in (("gcc", "c99", "model_data.c"), ("g++", "c++17", "main.cc")):
@@ -153,7 +153,7 @@ def test_an_export_over_another_tree_than_the_one_measured_is_refused(tiny_model
         "export", "int8", "--results", path, "--tflm-tree", TREE, "--out", tmp_path / "e"
     )
     _one_line_exit_2(done)
-    assert "not the TFLM tree the run built its firmware over" in done.stderr
+    said(done.stderr, "not the TFLM tree the run built its firmware over")
 
 
 # ---- B: a tree's names never become make commands -------------------------------------------
@@ -174,9 +174,9 @@ def test_a_tree_path_make_would_misread_is_refused(tiny_models, tmp_path, name):
         "export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e", cwd=tmp_path
     )
     _one_line_exit_2(done)
-    assert "a Makefile cannot take literally" in done.stderr
+    said(done.stderr, "a Makefile cannot take literally")
     assert not (tmp_path / "e").exists()
-    assert not list(tmp_path.rglob("MADE"))
+    assert list(tmp_path.rglob("MADE")) == []
 
 
 @NEEDS_TREE
@@ -189,8 +189,8 @@ def test_a_tree_file_name_make_would_run_is_refused(tiny_models, tmp_path):
         "export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e", cwd=tmp_path
     )
     _one_line_exit_2(done)
-    assert "a TFLM tree file" in done.stderr
-    assert not list(tmp_path.rglob("MADE"))
+    said(done.stderr, "a TFLM tree file")
+    assert list(tmp_path.rglob("MADE")) == []
 
 
 @NEEDS_TREE
@@ -205,13 +205,13 @@ def test_the_exported_makefile_runs_nothing_on_a_dry_run_and_checks_its_core(tin
         ["make", "-n", f"CORE={M4}"], cwd=out / "firmware", capture_output=True, text=True
     )
     assert dry.returncode == 0, dry.stderr
-    assert "firmware.elf" in dry.stdout
+    said(dry.stdout, "firmware.elf")
     assert {p for p in tmp_path.rglob("*")} == before  # a dry run made nothing
     wrong = subprocess.run(
         ["make", "-n", "CORE=cortex-m5"], cwd=out / "firmware", capture_output=True, text=True
     )
     assert wrong.returncode != 0
-    assert "CORE must be one of: cortex-m0plus cortex-m4+fp" in wrong.stderr
+    said(wrong.stderr, "CORE must be one of: cortex-m0plus cortex-m4+fp")
 
 
 # ---- C: a damaged firmware cache is made anew, never read as a figure -----------------------
@@ -290,7 +290,7 @@ def test_each_kind_of_damage_to_the_firmware_cache_gives_the_clean_figures(
         assert again == clean, what
         warned = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]
         assert len(warned) == 1, (what, warned)
-        assert "made anew" in warned[0], what
+        said(warned[0], "made anew")
 
 
 def _libraries(tiny_models, tc, cache_dir: Path, into: Path) -> None:
@@ -321,7 +321,7 @@ def test_a_library_that_cannot_be_built_is_each_rows_line_and_never_cached(
         failed = _measure(tiny_models["int8"].model, tc, cache_dir)
     assert isinstance(failed[M4], str)
     assert ("expected ';'" if isinstance(failure, MeasurementError) else "No space") in failed[M4]
-    assert not list((cache_dir / "sealed").glob("*/firmware.json"))  # not kept
+    assert list((cache_dir / "sealed").glob("*/firmware.json")) == []  # not kept
     assert isinstance(_measure(tiny_models["int8"].model, tc, cache_dir)[M4], CoreFirmware)
 
 
@@ -387,7 +387,7 @@ def test_firmware_and_calibration_text_reaches_the_report_as_text(tmp_path):
     text = (path.parent / "REPORT.md").read_text()
     assert [ln for ln in text.splitlines() if "<script>" in ln or "<b>" in ln or "<i>" in ln] == []
     assert [ln for ln in text.splitlines() if ln.startswith("# injected")] == []
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; # injected heading" in text
+    said(text, "&lt;script&gt;alert(1)&lt;/script&gt; # injected heading")
 
 
 @pytest.mark.parametrize(
@@ -442,7 +442,7 @@ def test_nab_labels_nested_past_the_parser_are_one_line(tmp_path):
     (tmp_path / "labels" / "combined_windows.json").write_text("[" * 100_000 + "]" * 100_000)
     done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
     _one_line_exit_2(done)
-    assert "not readable JSON" in done.stderr
+    said(done.stderr, "not readable JSON")
 
 
 def _dead_pid() -> int:
@@ -483,7 +483,7 @@ def test_a_cache_that_cannot_be_written_is_named_before_any_work(tmp_path):
     cache.write_text("a file")
     done = edgebench("run", "--quick", "--cache", cache, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert f"cannot write to the cache {cache}" in done.stderr
+    said(done.stderr, f"cannot write to the cache {cache}")
     assert not (tmp_path / "out").exists()
 
 
@@ -505,7 +505,7 @@ def test_pandas_warnings_never_reach_the_terminal(tmp_path, stamp, args):
         "run", "--quick", "--dataset", f"csv:{csv}", "--variants", "float32", *args,
         "--arch", "seed", "--out", tmp_path / "o", "--quiet", process=True,
     )  # fmt: skip
-    assert "Warning" not in done.stderr, done.stderr
+    unsaid(done.stderr, "Warning")
     assert done.returncode in (0, 2), done.stderr
     if done.returncode == 2:
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -517,7 +517,7 @@ def test_a_deployable_row_without_its_arena_is_refused(tmp_path, command):
     args = ["int8", "--results", path] if command == "export" else [path]
     done = edgebench(command, *args, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert "arena_bytes" in done.stderr
+    said(done.stderr, "arena_bytes")
 
 
 @NEEDS_TREE
@@ -532,7 +532,7 @@ def test_a_tree_of_only_the_marker_files_is_refused_before_any_work(tmp_path):
             where.write_text("")
     done = edgebench("run", "--quick", "--tflm-tree", tree, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert "registers no operator kernel" in done.stderr
+    said(done.stderr, "registers no operator kernel")
     assert not (tmp_path / "out").exists()
 
 
@@ -547,7 +547,7 @@ def test_an_export_over_a_tree_without_the_models_kernel_is_one_line(tiny_models
         path.write_text(text.replace("Register_FULLY_CONNECTED()", "Register_GONE()"))
     done = edgebench("export", "--model", model, "--tflm-tree", tree, "--out", tmp_path / "e")
     _one_line_exit_2(done)
-    assert "FULLY_CONNECTED has no kernel in this TFLM tree" in done.stderr
+    said(done.stderr, "FULLY_CONNECTED has no kernel in this TFLM tree")
 
 
 def test_nab_labels_with_more_windows_than_a_series_holds_are_one_line(tmp_path):
@@ -559,7 +559,7 @@ def test_nab_labels_with_more_windows_than_a_series_holds_are_one_line(tmp_path)
     (tmp_path / "labels" / "combined_windows.json").write_text(json.dumps(windows))
     done = edgebench("run", "--quick", "--dataset", f"nab:{tmp_path}", "--out", tmp_path / "o")
     _one_line_exit_2(done)
-    assert "more than the 10,000" in done.stderr
+    said(done.stderr, "more than the 10,000")
 
 
 def test_a_run_killed_with_its_whole_group_is_cleaned_up_by_the_next(tmp_path):
@@ -598,7 +598,7 @@ def test_a_huge_source_in_the_tree_is_refused_unread(tmp_path):
         f.truncate(3 << 30)  # sparse: 3 GiB that take no disk
     done = edgebench("run", "--quick", "--tflm-tree", tree, "--out", tmp_path / "out")
     _one_line_exit_2(done)
-    assert "is no TFLM source" in done.stderr
+    said(done.stderr, "is no TFLM source")
 
 
 @pytest.mark.parametrize(
@@ -646,12 +646,12 @@ def test_the_answer_opens_with_what_its_board_figures_rest_on():
     for row in proxy.rows:
         row.firmware.firmware_error = "unavailable: no TFLM tree, give --tflm-tree"
     first = report.answer_text(proxy).splitlines()[0]
-    assert first.startswith("Board figures: host proxies, no firmware was built (unavailable:")
-    assert "`--tflm-tree` and the Arm toolchain measure the firmware" in first
+    starts(first, "Board figures: host proxies, no firmware was built (unavailable:")
+    said(first, "`--tflm-tree` and the Arm toolchain measure the firmware")
     measured = results.read(GOLDEN)
     measured.rows[2].firmware.firmware = {M4: CoreFirmware(**FIGURES)}
     first = report.answer_text(measured).splitlines()[0]
-    assert first.startswith(f"Board figures: the firmware built at -Os and emulated for {M4} ")
+    starts(first, f"Board figures: the firmware built at -Os and emulated for {M4} ")
 
 
 def test_a_brought_models_export_compiles_as_c99(tiny_models, tmp_path):
@@ -662,4 +662,4 @@ def test_a_brought_models_export_compiles_as_c99(tiny_models, tmp_path):
     assert done.returncode == 0, done.stderr
     compile_c = ["gcc", "-std=c99", "-Wall", "-Werror", "-c", "model_data.c", "-o", "/dev/null"]
     subprocess.run(compile_c, cwd=out, check=True, capture_output=True)
-    assert (out / "main.cc").read_text().startswith("// No example")  # no window known
+    starts((out / "main.cc").read_text(), "// No example")  # no window known
