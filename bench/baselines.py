@@ -16,6 +16,7 @@ from bench.metrics import (
     tested_training,
     threshold_from_validation,
 )
+from bench.schema import Detection
 
 
 def zscores(x: np.ndarray, length: int, channels: int) -> np.ndarray:
@@ -36,12 +37,12 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
     always = np.ones(len(test.y_end), dtype=int)
     every = np.concatenate([windows.labels[i] for i in np.unique(test.series)])
     found = {
-        "always_alarm": {
-            **point_metrics(test.y_end, always),
+        "always_alarm": Detection.merged(
+            point_metrics(test.y_end, always),
+            _as_all_rows(every, np.ones(len(every), dtype=int)),
             **nab.score(test.y_end, always, test.series),
-            **_as_all_rows(every, np.ones(len(every), dtype=int)),
-            "alarm_rate": 1.0,
-        }
+            alarm_rate=1.0,
+        ).figures()
     }
     parts = (tested_training(windows), windows.val, test)
     scored = [(p, zscores(p.x, windows.length, windows.channels)) for p in parts]
@@ -50,15 +51,15 @@ def baselines(windows: Windows, policy: str) -> dict[str, dict]:
         scored[1][1], windows.val, resolve_policy(policy, windows.val.y_end)
     )
     alarms = (z_test > cut).astype(int)
-    found["rolling_zscore"] = {
-        **point_metrics(test.y_end, alarms),
-        **point_curves(test.y_end, z_test),
-        **all_rows(windows.labels, scored, cut),
+    found["rolling_zscore"] = Detection.merged(
+        point_metrics(test.y_end, alarms),
+        point_curves(test.y_end, z_test),
+        all_rows(windows.labels, scored, cut),
         **nab.score(test.y_end, alarms, test.series),
-        "nab_score_standard_swept": nab.swept(test.y_end, z_test, test.series),
-        "alarm_rate": float(alarms.mean()) if len(alarms) else 0.0,
-        "threshold": cut,
-    }
+        nab_score_standard_swept=nab.swept(test.y_end, z_test, test.series),
+        alarm_rate=float(alarms.mean()) if len(alarms) else 0.0,
+        threshold=cut,
+    ).figures()
     return found
 
 

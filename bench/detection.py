@@ -17,7 +17,7 @@ Every figure that verdicts rest on carries a block-bootstrap interval (`bench.bo
 and the difference from the best baseline a paired one.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -155,7 +155,7 @@ def _one(
     threshold = threshold_from_validation(scored[1][1], windows.val, policy)
     rows = all_rows(windows.labels, scored, threshold)
     one = _figures(windows, scored[-1][1], Cut(threshold, policy), reference, rows)
-    one.validation_point_pr_auc = point_curves(windows.val.y_end, scored[1][1])["point_pr_auc"]
+    one.validation_point_pr_auc = point_curves(windows.val.y_end, scored[1][1]).point_pr_auc
     return one
 
 
@@ -237,7 +237,7 @@ def choose(found: list[Detection], whose: str) -> Detection:
 
 
 def _figures(
-    windows: Windows, test_scores: np.ndarray, cut: Cut, reference: dict, rows: dict
+    windows: Windows, test_scores: np.ndarray, cut: Cut, reference: dict, rows: Detection
 ) -> Detection:
     threshold, test = cut.threshold, windows.test
     alarms = (test_scores > threshold).astype(int)
@@ -246,31 +246,30 @@ def _figures(
         for i, name in enumerate(windows.series_names):
             mine = test.series == i
             if mine.any():
+                y, own, series = test.y_end[mine], alarms[mine], test.series[mine]
+                one = Detection.merged(
+                    point_metrics(y, own), events(y, own, series), **nab.score(y, own, series)
+                )
                 per_series[name] = SeriesDetection(
-                    **point_metrics(test.y_end[mine], alarms[mine]),
-                    **events(test.y_end[mine], alarms[mine], test.series[mine]),
-                    **nab.score(test.y_end[mine], alarms[mine], test.series[mine]),
+                    **{f.name: getattr(one, f.name) for f in fields(SeriesDetection)}
                 )
     rate = float(alarms.mean()) if len(alarms) else 0.0
-    figures = {
-        **point_metrics(test.y_end, alarms),
-        **point_curves(test.y_end, test_scores),
-        **events(test.y_end, alarms, test.series),
-        **nab.score(test.y_end, alarms, test.series),
-        "nab_score_standard_swept": nab.swept(test.y_end, test_scores, test.series),
-        "alarm_rate": rate,
-        **rows,
-    }
     random = random_point_f1(test.y_end, rate)
     candidates = {n: b["point_f1"] for n, b in reference.items() if not degenerate(n, b)} | {
         "random_at_alarm_rate": random
     }
     best = max(candidates, key=lambda k: candidates[k])
-    found = Detection(
-        **figures,
-        **_intervals(windows, alarms, best, reference),
+    found = Detection.merged(
+        point_metrics(test.y_end, alarms),
+        point_curves(test.y_end, test_scores),
+        events(test.y_end, alarms, test.series),
+        rows,
+        _intervals(windows, alarms, best, reference),
+        window_metrics(test.y, test_scores, threshold),
+        **nab.score(test.y_end, alarms, test.series),
+        nab_score_standard_swept=nab.swept(test.y_end, test_scores, test.series),
+        alarm_rate=rate,
         baseline_best_far=reference[best]["far"] if best in reference else rate,
-        **window_metrics(test.y, test_scores, threshold),
         baseline_random_point_f1=random,
         baseline_best=best,
         baseline_best_point_f1=candidates[best],
@@ -286,7 +285,7 @@ def _figures(
     return found
 
 
-def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict) -> dict:
+def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict) -> Detection:
     """95 % block-bootstrap intervals of the test figures, and the paired one of the
     point F1 difference from the best baseline `best` with its verdict."""
     test = windows.test
@@ -316,4 +315,4 @@ def _intervals(windows: Windows, alarms: np.ndarray, best: str, reference: dict)
             "point_f1_delta_vs_informative_low": low,
             "point_f1_delta_vs_informative_high": high,
         }
-    return found
+    return Detection.from_dict(found)

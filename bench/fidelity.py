@@ -82,7 +82,7 @@ def agreement(scores: np.ndarray, reference_alarms: np.ndarray) -> float | None:
 
 
 def _f1(y: np.ndarray, alarms: np.ndarray) -> float:
-    return float(metrics.point_metrics(y, alarms)["point_f1"])
+    return float(metrics.point_metrics(y, alarms).point_f1 or 0.0)
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

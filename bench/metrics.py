@@ -1,8 +1,8 @@
 """The detection figures' primitives: the threshold from validation, point, window and
 event metrics (scikit-learn's where it has them), and SKAB's all-rows count.
 
-A point's alarm is that of the window ending at it. Every function takes labels and
-alarms or scores and returns figures keyed by the `schema.Detection` field they fill.
+A point's alarm is that of the window ending at it. Each metric returns a partial
+`schema.Detection`: the fields it measured, the rest None (`Record.merged` joins them).
 """
 
 from typing import Any
@@ -11,6 +11,7 @@ import numpy as np
 
 from bench import MeasurementError, UsageError, nab
 from bench.data.windows import Split, Windows
+from bench.schema import Detection
 
 THRESHOLD_POLICIES = (
     "auto (f1 when validation holds anomalies, else percentile:99), "
@@ -75,32 +76,32 @@ def check_policy(policy: str, validation_labels: np.ndarray | None = None) -> No
         raise UsageError(f"unknown threshold policy {policy!r}; use {THRESHOLD_POLICIES}")
 
 
-def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+def window_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> Detection:
     """Window level, for reference: precision, recall, F1 at `threshold`; ROC, PR AUC."""
     metrics = _metrics()
     y_pred = (scores > threshold).astype(int)
     both = len(np.unique(y_true)) == 2
     precision, recall, f1 = _prf(y_true, y_pred)
-    return {
-        "window_precision": precision,
-        "window_recall": recall,
-        "window_f1": f1,
-        "window_roc_auc": float(metrics.roc_auc_score(y_true, scores)) if both else None,
-        "window_pr_auc": float(metrics.average_precision_score(y_true, scores)) if both else None,
-    }
+    return Detection(
+        window_precision=precision,
+        window_recall=recall,
+        window_f1=f1,
+        window_roc_auc=float(metrics.roc_auc_score(y_true, scores)) if both else None,
+        window_pr_auc=float(metrics.average_precision_score(y_true, scores)) if both else None,
+    )
 
 
-def point_metrics(y: np.ndarray, alarms: np.ndarray) -> dict:
+def point_metrics(y: np.ndarray, alarms: np.ndarray) -> Detection:
     """Per-point precision, recall, F1, and SKAB's false and missed alarm rates."""
     tn, fp, fn, tp = _metrics().confusion_matrix(y, alarms, labels=[0, 1]).ravel()
     precision, recall, f1 = _prf(y, alarms)
-    return {
-        "point_precision": precision,
-        "point_recall": recall,
-        "point_f1": f1,
-        "far": float(fp / (fp + tn)) if fp + tn else None,
-        "mar": float(fn / (fn + tp)) if fn + tp else None,
-    }
+    return Detection(
+        point_precision=precision,
+        point_recall=recall,
+        point_f1=f1,
+        far=float(fp / (fp + tn)) if fp + tn else None,
+        mar=float(fn / (fn + tp)) if fn + tp else None,
+    )
 
 
 def _prf(y: np.ndarray, alarms: np.ndarray) -> tuple[float, float, float]:
@@ -110,17 +111,17 @@ def _prf(y: np.ndarray, alarms: np.ndarray) -> tuple[float, float, float]:
     return float(found[0]), float(found[1]), float(found[2])
 
 
-def point_curves(y: np.ndarray, scores: np.ndarray) -> dict:
+def point_curves(y: np.ndarray, scores: np.ndarray) -> Detection:
     """ROC-AUC and PR-AUC of the point scores; None when the test part holds one class."""
     metrics = _metrics()
     both = len(np.unique(y)) == 2
-    return {
-        "point_roc_auc": float(metrics.roc_auc_score(y, scores)) if both else None,
-        "point_pr_auc": float(metrics.average_precision_score(y, scores)) if both else None,
-    }
+    return Detection(
+        point_roc_auc=float(metrics.roc_auc_score(y, scores)) if both else None,
+        point_pr_auc=float(metrics.average_precision_score(y, scores)) if both else None,
+    )
 
 
-def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
+def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> Detection:
     """Over each run of consecutive anomalous points (per series): detected or not, and
     the delay in points from its start to the first alarm inside it."""
     detected, delays, runs = 0, [], 0
@@ -133,12 +134,12 @@ def events(y: np.ndarray, alarms: np.ndarray, series: np.ndarray) -> dict:
                 detected += 1
                 delays.append(int(hits[0]))
     normal = int((y == 0).sum())
-    return {
-        "events": runs,
-        "event_recall": detected / runs if runs else None,
-        "detection_delay_mean": float(np.mean(delays)) if delays else None,
-        "false_alarms_per_1000": 1000 * int((alarms & (y == 0)).sum()) / normal if normal else None,
-    }
+    return Detection(
+        events=runs,
+        event_recall=detected / runs if runs else None,
+        detection_delay_mean=float(np.mean(delays)) if delays else None,
+        false_alarms_per_1000=1000 * int((alarms & (y == 0)).sum()) / normal if normal else None,
+    )
 
 
 def random_point_f1(y: np.ndarray, alarm_rate: float) -> float:
@@ -156,7 +157,7 @@ def tested_training(windows: Windows) -> Split:
     return windows.train.take(np.isin(windows.train.series, np.unique(windows.test.series)))
 
 
-def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) -> dict:
+def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) -> Detection:
     """SKAB's leaderboard count: per point over every row of each tested series, its
     training rows included (scored in-sample, so they flatter FAR); a row no window ends
     at (a series' first length-1 rows) counts as no alarm, as in SKAB's own code."""
@@ -171,6 +172,8 @@ def all_rows(labels: dict[int, np.ndarray], scored: Scored, threshold: float) ->
     return _as_all_rows(np.concatenate(ys), np.concatenate(alarms))
 
 
-def _as_all_rows(y: np.ndarray, alarms: np.ndarray) -> dict:
+def _as_all_rows(y: np.ndarray, alarms: np.ndarray) -> Detection:
     found = point_metrics(y, alarms)
-    return {f"all_rows_{k}": found[k] for k in ("point_f1", "far", "mar")}
+    return Detection(
+        all_rows_point_f1=found.point_f1, all_rows_far=found.far, all_rows_mar=found.mar
+    )

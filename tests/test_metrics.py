@@ -30,23 +30,29 @@ def test_size_matches_the_file_and_splits_into_weights_and_the_rest(tiny_models,
 def test_detection_metrics_equal_hand_computed_and_sklearn_values():
     y = np.array([0, 0, 1, 1])
     scores = np.array([0.1, 0.4, 0.35, 0.8])
-    m = metrics.window_metrics(y, scores, threshold=0.3)
-    assert m["window_precision"] == pytest.approx(2 / 3)
-    assert m["window_recall"] == 1.0
-    assert m["window_f1"] == pytest.approx(0.8)
-    assert m["window_roc_auc"] == pytest.approx(0.75)
-    assert m["window_pr_auc"] == pytest.approx(sk.average_precision_score(y, scores))
-    p = metrics.point_metrics(y, (scores > 0.3).astype(int))
-    assert (p["point_f1"], p["far"], p["mar"]) == (pytest.approx(0.8), 0.5, 0.0)
-    assert metrics.point_curves(y, scores)["point_roc_auc"] == pytest.approx(0.75)
+    assert metrics.window_metrics(y, scores, threshold=0.3) == Detection(  # and nothing else
+        window_precision=pytest.approx(2 / 3),
+        window_recall=1.0,
+        window_f1=pytest.approx(0.8),
+        window_roc_auc=pytest.approx(0.75),
+        window_pr_auc=pytest.approx(sk.average_precision_score(y, scores)),
+    )
+    assert metrics.point_metrics(y, (scores > 0.3).astype(int)) == Detection(
+        point_precision=pytest.approx(2 / 3),
+        point_recall=1.0,
+        point_f1=pytest.approx(0.8),
+        far=0.5,
+        mar=0.0,
+    )
+    assert metrics.point_curves(y, scores) == Detection(
+        point_roc_auc=pytest.approx(0.75), point_pr_auc=pytest.approx(0.8333, abs=1e-4)
+    )
 
 
 def test_auc_is_undefined_when_test_holds_one_class():
     m = metrics.window_metrics(np.zeros(4, int), np.arange(4.0), threshold=1.5)
-    assert m["window_roc_auc"] is None
-    assert m["window_pr_auc"] is None
-    assert m["window_f1"] == 0.0
-    assert metrics.point_curves(np.zeros(4, int), np.arange(4.0))["point_roc_auc"] is None
+    assert m == Detection(window_precision=0.0, window_recall=0.0, window_f1=0.0)
+    assert metrics.point_curves(np.zeros(4, int), np.arange(4.0)) == Detection()
 
 
 def test_percentile_threshold_reads_normal_validation_scores_only():
@@ -60,7 +66,7 @@ def test_f1_threshold_separates_a_separable_validation_set():
     scores = np.array([0.1, 0.2, 0.3, 0.9, 1.0])
     labels = np.array([0, 0, 0, 1, 1])
     cut = metrics.threshold_from_validation(scores, _split(labels), "f1")
-    assert metrics.point_metrics(labels, (scores > cut - 1e-9).astype(int))["point_f1"] == 1.0
+    assert metrics.point_metrics(labels, (scores > cut - 1e-9).astype(int)).point_f1 == 1.0
 
 
 def _split(labels):
@@ -228,9 +234,12 @@ def test_all_rows_figures_count_the_training_rows_as_skab_does():
     scored[-1][1][0] = 1.0  # and one false alarm, on the first test row
     found = metrics.all_rows(w.labels, scored, 0.5)
     test = metrics.point_metrics(w.test.y_end, (scored[-1][1] > 0.5).astype(int))
-    assert test["far"] == pytest.approx(1 / 15)  # 15 normal test rows
-    assert found["all_rows_far"] == pytest.approx(1 / 55)  # 55 normal rows in all
-    assert found["all_rows_mar"] == test["mar"] == 0
-    assert found["all_rows_point_f1"] == pytest.approx(test["point_f1"])
+    assert test.far == pytest.approx(1 / 15)  # 15 normal test rows
+    assert found == Detection(
+        all_rows_far=pytest.approx(1 / 55),  # 55 normal rows in all
+        all_rows_mar=test.mar,
+        all_rows_point_f1=pytest.approx(test.point_f1),
+    )
+    assert test.mar == 0
     scored[0][1][:] = 1.0  # every training row alarms: FAR counts them too
-    assert metrics.all_rows(w.labels, scored, 0.5)["all_rows_far"] == pytest.approx(27 / 55)
+    assert metrics.all_rows(w.labels, scored, 0.5).all_rows_far == pytest.approx(27 / 55)

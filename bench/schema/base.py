@@ -65,6 +65,18 @@ class Record:
             **{f.name: _typed(hints[f.name], row.get(f.name)) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         )
 
+    def figures(self) -> dict[str, Any]:
+        """The fields that hold a value: what a partial record measured."""
+        return {k: v for k, v in self.to_dict().items() if v is not None}
+
+    @classmethod
+    def merged(cls, *parts: "Record", **more: Any) -> Self:
+        """One record from partial ones, each filling the fields it measured, and `more`."""
+        values: dict[str, Any] = {}
+        for part in parts:
+            values |= part.figures()
+        return cls.from_dict(values | more)
+
     def measured(self) -> bool:
         """Whether any figure of the record is there (a step that did not run: none)."""
         return any(getattr(self, f.name) is not None for f in dataclasses.fields(self))  # type: ignore[arg-type]
