@@ -230,6 +230,7 @@ CATALOG = targets.CATALOG.read_text()
         ('board = "efr32xg24"', 'board = "efr99"', "unknown board 'efr99'"),
         ('kernels = "mvp"\n', "", "[[published]] row 23: field 'kernels' is missing"),
         ("[[published]]\nboard", "[[calibration]]\nboard", "[[calibration]] is now [[published]]"),
+        ("[reference_models.ad]", "[calibration_models.ad]", "is now [reference_models.*]"),
         ('kernels = "mvp"\n', 'kernels = "mvp"\nlibrary = "x"\n', "unknown field 'library'"),
         ("float32_factor = 12.0\n", "", "board 'rp2040': field 'float32_factor' is missing"),
         ("battery_mah = 225.0", "battery_mah = 0", "field 'battery_mah' must be a positive number"),

@@ -325,7 +325,18 @@ def _board(key: str, entry: dict, basis: Basis, published: list[Published], wher
     )
 
 
+RENAMED = {  # an older catalog's table: what it is now called, and what else to change
+    "calibration": "[[calibration]] is now [[published]], and each row says which kernels "
+    'ran: kernels = "cmsis-nn" (on the CPU), or the vendor\'s software',
+    "calibration_models": "[calibration_models.*] is now [reference_models.*]; rename the "
+    "tables, their fields are the same",
+}
+
+
 def _check_sections(table: dict, where: str) -> None:
+    for old, said in RENAMED.items():
+        if old in table:
+            raise UsageError(f"{where}: {said}")
     for section in ("defaults", "estimator", "boards", "reference_models"):
         if not isinstance(table.get(section), dict):
             raise UsageError(f"{where}: section [{section}] is missing")
@@ -334,11 +345,6 @@ def _check_sections(table: dict, where: str) -> None:
             if name not in table[section]:
                 raise UsageError(f"{where}: [{section}] field {name!r} is missing")
             _positive(f"{where}: [{section}]", name, table[section][name])
-    if "calibration" in table:
-        raise UsageError(
-            f"{where}: [[calibration]] is now [[published]], and each row says which "
-            'kernels ran: kernels = "cmsis-nn" (on the CPU), or the vendor\'s software'
-        )
 
 
 def _work(specs: dict, bench: str, where: str) -> Work:
