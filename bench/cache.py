@@ -46,11 +46,14 @@ def default_cache_dir() -> Path:
 
 
 def code_version() -> str:
-    """Hash of the sources that shape a built model: the recipes and the data pipeline."""
+    """Hash of the sources that shape a built model: the recipes, the data pipeline, and
+    how models are built and brought in."""
     found = importlib.util.find_spec("variants")
     recipes = Path(next(iter(found.submodule_search_locations or ()))) if found else None
     folders = [f for f in (recipes, Path(__file__).parent / "data") if f is not None]
-    return sources_digest((p.name, p) for folder in folders for p in sorted(folder.glob("*.py")))
+    files = [p for folder in folders for p in sorted(folder.glob("*.py"))]
+    files += [Path(__file__).parent / name for name in ("build.py", "external.py")]
+    return sources_digest((p.name, p) for p in files)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

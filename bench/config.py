@@ -14,12 +14,12 @@ from bench.choose import Constraints
 from bench.data.loaders import CsvColumns
 from bench.data.synthetic import StreamConfig
 from bench.executor import check_executor, check_workers, cores
+from bench.external import KERAS, check_path
 from bench.firmware.toolchain import tree_from
 from bench.isolate import MAX_TENSOR_BYTES, check_tensors
 from bench.output import check_out, check_writable
 from variants import REGISTRY, check_names
 from variants.baseline import DEFAULT_ARCHS, TrainConfig
-from variants.external import KERAS, check_path
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ class Case:
 @pytest.fixture(scope="session")
 def suite_measured(suite_config: Any) -> Callable[[str, str], Case]:
     from bench import pipeline, schema
+    from bench.build import build
     from bench.cache import Cache
     from bench.data.loaders import load
     from bench.session import settings
     from bench.train import contexts
     from variants import REGISTRY, NotApplicable
-    from variants.build import build
 
     dataset = load(suite_config.dataset, suite_config.stream, suite_config.csv_columns)
     ctxs = {

@@ -398,7 +398,7 @@ def from_results(
         raise UsageError(
             f"{path}: missing or not the model {results_path} measured; rerun `edgebench run`"
         )
-    from variants.external import opened
+    from bench.external import opened
 
     opened(model, path)  # as `--model` is: a crash costs an isolated child
     scaling = res.scaling_of(row.arch)

@@ -101,7 +101,7 @@ class Settings:
     catalog: Catalog
     boards: list[Board]
     timings: bool = True  # False: the pytest-benchmark suite times the invokes itself
-    cache: Any = None  # a `variants.build.Cache` for the deterministic steps; None: none
+    cache: Any = None  # a `bench.build.Cache` for the deterministic steps; None: none
     isolate: Limits | None = None  # a foreign model: every step in a bounded child
     clock: Stopwatch = field(default_factory=Stopwatch)  # wall s per step
     score: str = "auto"  # the window score (`detection.Score`), or auto: chosen on validation

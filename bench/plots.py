@@ -383,7 +383,7 @@ def write_all(
     res: Results, out: Path, shipped: dict[str, Row], cache: Cache | None = None
 ) -> dict[str, list[Path]]:
     """Every figure the results can feed, per arch; returns arch -> paths written.
-    `cache`: a `variants.build.Cache` for the figures that show no timing, or None."""
+    `cache`: a `bench.build.Cache` for the figures that show no timing, or None."""
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from bench import MeasurementError, UsageError, detection, graph, instructions, seeds
+from bench.build import BuildContext, Outcome
 from bench.cache import Cache, write_atomic
 from bench.config import RunConfig
 from bench.data import Dataset
 from bench.data.windows import Windows, make_windows
 from bench.executor import Died
+from bench.external import read_tflite
 from bench.isolate import Limits, default_timeout
 from bench.pipeline import (
     Settings,
@@ -42,8 +44,6 @@ from bench.schema import (
 from bench.session import Session
 from bench.train import data_key, model_window
 from variants import REGISTRY
-from variants.build import BuildContext, Outcome
-from variants.external import read_tflite
 
 
 def lineage(name: str) -> str:

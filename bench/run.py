@@ -17,6 +17,7 @@ from bench.config import RunConfig, check
 from bench.data import Dataset
 from bench.data.loaders import load
 from bench.executor import cores
+from bench.external import KERAS
 from bench.firmware import toolchain
 from bench.firmware.stage import Setup, add_firmware
 from bench.output import staging, swap_in
@@ -34,7 +35,6 @@ from bench.rows import (
 from bench.schema import SCHEMA_VERSION, BoardInfo, DatasetSummary, Results, Row
 from bench.session import Session, settings
 from bench.train import build_all, contexts, replace_seed, series_contexts
-from variants.external import KERAS
 
 
 def run(cfg: RunConfig, command: str = "edgebench run", log: Log = plain) -> Results:

@@ -10,16 +10,7 @@ from typing import Any
 
 from bench import UsageError
 from bench.boards.catalog import BENCHMARKS
-from bench.cache import Cache, digest_bytes
-from bench.config import RunConfig, catalog
-from bench.data import Dataset
-from bench.data.windows import make_windows, series_windows
-from bench.executor import Died, executor
-from bench.progress import Log, stage
-from bench.session import Session
-from variants import REGISTRY
-from variants.baseline import ARCHS
-from variants.build import (
+from bench.build import (
     BuildContext,
     Job,
     Outcome,
@@ -30,8 +21,17 @@ from variants.build import (
     trains,
     work,
 )
+from bench.cache import Cache, digest_bytes
+from bench.config import RunConfig, catalog
+from bench.data import Dataset
+from bench.data.windows import make_windows, series_windows
+from bench.executor import Died, executor
+from bench.external import load_keras, user_arch
+from bench.progress import Log, stage
+from bench.session import Session
+from variants import REGISTRY
+from variants.baseline import ARCHS
 from variants.convert import crashed_doing
-from variants.external import load_keras, user_arch
 
 
 def data_key(cfg: RunConfig, dataset: Dataset) -> dict:

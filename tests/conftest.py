@@ -23,11 +23,11 @@ def cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_ctx(cache_dir):
     """A build context on a short stream with the seed architecture and one epoch."""
+    from bench.build import BuildContext
     from bench.cache import Cache
     from bench.data.synthetic import StreamConfig, nepse_stream
     from bench.data.windows import make_windows
     from variants.baseline import ARCHS, TrainConfig
-    from variants.build import BuildContext
 
     stream = StreamConfig(sessions=40)
     windows = make_windows(nepse_stream(stream), ARCHS["seed"].window)
@@ -50,7 +50,7 @@ class _Built(Mapping):
         self._ctx, self._registry, self._found = ctx, REGISTRY, {}
 
     def __getitem__(self, name: str):
-        from variants.build import build
+        from bench.build import build
 
         if name not in self._found:
             self._found[name] = build(self._registry[name], self._ctx)

@@ -44,8 +44,8 @@ def test_convolution_macs_are_exact():
 def test_the_reference_models_do_the_published_work(tmp_path, bench):
     """ad01 and the DS-CNN rebuilt here: MLPerf's MAC counts, and the work the catalog
     states for the fit, counted from the flatbuffers."""
+    from bench.build import reference_model
     from bench.cache import Cache
-    from variants.build import reference_model
 
     catalog = targets.load()
     model = reference_model(catalog.models[bench], Cache(tmp_path))

@@ -95,8 +95,8 @@ def convert_and_crash(folder: str) -> None:
 
 
 def test_a_converter_crash_is_said_with_its_signal_and_its_recipe(tmp_path):
+    from bench.build import Job
     from bench.train import _each, split
-    from variants.build import Job
     from variants.convert import crashed_doing
 
     with Local(1) as pool:

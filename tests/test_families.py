@@ -7,11 +7,11 @@ import pytest
 from helpers import edgebench, said, starts
 
 from bench import graph, tflm
+from bench.build import BuildContext, build
 from bench.cache import Cache
 from bench.runtime import mean_error
 from variants import REGISTRY, NotApplicable
 from variants.baseline import ARCHS, TrainConfig
-from variants.build import BuildContext, build
 
 
 @pytest.fixture(scope="module", params=["conv", "lstm"])

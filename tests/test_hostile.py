@@ -15,7 +15,7 @@ from helpers import edgebench, said, unsaid
 
 from bench import InvalidModel, UsageError, export, graph, size, tflm
 from bench.data.loaders import load
-from variants.external import read_tflite
+from bench.external import read_tflite
 
 MUTATIONS = 300
 
@@ -169,8 +169,8 @@ def test_exported_names_cannot_inject_code_and_stay_apart(tiny_models):
 
 
 def test_a_damaged_cache_entry_is_rebuilt_with_a_warning(tiny_ctx, capsys):
+    from bench.build import build
     from variants import REGISTRY
-    from variants.build import build
 
     built = build(REGISTRY["float32"], tiny_ctx)
     path = tiny_ctx.cache.path(built.key, "model.tflite")

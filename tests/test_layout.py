@@ -185,3 +185,34 @@ def test_said_names_the_missing_fragment_and_the_nearest_line():
         "    nearest: 'edgebench: error: --window must be >= 2'",
     ]
     unsaid(text, "Traceback")
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules `path` imports anywhere but under `if TYPE_CHECKING:`."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return found
+
+
+def test_the_variants_import_no_later_stage():
+    """`variants/` is the registry, the recipes and the architectures: it builds on
+    nothing of the harness (the package root's errors and helpers aside); building,
+    training and measuring import it, never the other way."""
+    later = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "variants").glob("*.py"))
+        for module in _runtime_imports(path)
+        if module.startswith("bench.")
+    }
+    assert later == set()

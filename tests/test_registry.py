@@ -26,7 +26,7 @@ def test_every_variant_builds_a_flatbuffer(tiny_models):
 
 
 def test_cache_serves_a_rebuild_without_training(tiny_ctx, tiny_models):
-    from variants.build import BuildContext, build
+    from bench.build import BuildContext, build
 
     fresh = BuildContext(
         tiny_ctx.arch, tiny_ctx.windows, tiny_ctx.train_cfg, tiny_ctx.data_key, tiny_ctx.cache

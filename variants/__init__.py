@@ -1,7 +1,7 @@
 """The variant registry: every compressed model is registered here once.
 
 A recipe is a function `recipe(ctx, **params) -> bytes` (a .tflite flatbuffer),
-where `ctx` is a `variants.build.BuildContext`. Register it with a name, its
+where `ctx` is a `bench.build.BuildContext`. Register it with a name, its
 parameters and the variant it derives from:
 
     @register("int8", parent="float32", representative_windows=200)

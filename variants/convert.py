@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from variants.build import BuildContext
+    from bench.build import BuildContext
 
 
 @contextlib.contextmanager

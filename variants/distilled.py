@@ -10,7 +10,7 @@ from variants.baseline import build_model, fit, seed_everything
 from variants.registry import F1Target, register_float_and_int8
 
 if TYPE_CHECKING:
-    from variants.build import BuildContext
+    from bench.build import BuildContext
 
 
 def distill(ctx: "BuildContext", alpha: float) -> Any:

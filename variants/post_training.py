@@ -8,7 +8,7 @@ from variants.convert import Conversion, to_int8, to_tflite
 from variants.registry import F1Target, NotApplicable, register
 
 if TYPE_CHECKING:
-    from variants.build import BuildContext
+    from bench.build import BuildContext
 
 
 @register("float32")

@@ -11,7 +11,7 @@ from variants.baseline import fit, seed_everything, wrap_supported
 from variants.registry import F1Target, register_float_and_int8
 
 if TYPE_CHECKING:
-    from variants.build import BuildContext
+    from bench.build import BuildContext
 
 FINE_TUNE_LR = 5e-4
 

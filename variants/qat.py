@@ -14,7 +14,7 @@ from variants.convert import to_int8
 from variants.registry import F1Target, NotApplicable, register
 
 if TYPE_CHECKING:
-    from variants.build import BuildContext
+    from bench.build import BuildContext
 
 FINE_TUNE_LR = 1e-4
 

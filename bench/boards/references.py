@@ -8,11 +8,11 @@ from bench import graph
 from bench.boards import cpi
 from bench.boards.catalog import BENCHMARKS, Catalog, Work
 from bench.boards.estimate import calibration
+from bench.build import reference_model
 from bench.cache import Cache
 from bench.firmware.stage import Setup, reference_counts
 from bench.pipeline import arena_and_instructions
 from bench.schema import Calibration, ReferenceModel
-from variants.build import reference_model
 
 
 def measure(cat: Catalog, cache: Cache, setup: Setup | None = None) -> Calibration:

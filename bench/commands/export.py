@@ -58,8 +58,8 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError("--arena-margin must be a number from 0 to 10 (0.25 = 25 %)")
     if args.model is not None:
         from bench import tflm
+        from bench.external import read_tflite
         from bench.schema import safe_name
-        from variants.external import read_tflite
 
         model, name = read_tflite(args.model), safe_name(args.model.stem)
         measured = tflm.arena(model)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import variants
 from bench.cache import Cache, code_version, digest
 from bench.data.windows import Windows
+from bench.external import file_hash
 from variants import Variant
 from variants.baseline import Arch, TrainConfig, build_model, train
 from variants.convert import BREADCRUMBS
-from variants.external import file_hash
 
 if TYPE_CHECKING:
     from bench.pipeline import Scoring
@@ -61,7 +61,7 @@ class BuildContext:
     def keras_model(self) -> Any:
         """The trained float baseline: from the cache, else trained now."""
         if self._model is None and self.source is not None:
-            from variants.external import load_keras
+            from bench.external import load_keras
 
             self._model = load_keras(self.source)
         if self._model is None:
