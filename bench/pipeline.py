@@ -68,6 +68,7 @@ MEASURING_CODE = {
         "firmware/build.py",
         "firmware/emulate.py",
         "firmware/measure.py",
+        "firmware/resolver.py",
         "firmware/templates/main.cc",
         "firmware/templates/startup.c",
         "firmware/templates/link.ld",

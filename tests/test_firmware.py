@@ -13,7 +13,7 @@ import pytest
 from helpers import edgebench, said, starts
 
 from bench import MeasurementError
-from bench.firmware import build, emulate, measure, toolchain
+from bench.firmware import build, emulate, measure, resolver, toolchain
 from bench.schema import CoreFirmware
 
 TREE = Path(__file__).resolve().parents[2] / "shared" / "tflm"
@@ -356,8 +356,6 @@ def test_the_resolver_generator_names_each_operator_as_the_tree_does():
     it takes the `Register_<OP>()` we wrap."""
     import re
 
-    from bench import export
-
     header = (TREE / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
     methods = re.finditer(r"TfLiteStatus (Add\w+)\(([^{]*)\)\s*\{(.*?)\n  \}", header, re.S)
     seen = 0
@@ -366,7 +364,7 @@ def test_the_resolver_generator_names_each_operator_as_the_tree_does():
         if op is None or op.group(1) == "CUSTOM":
             continue
         seen += 1
-        assert export.resolver_call(op.group(1)) == method
+        assert resolver.resolver_call(op.group(1)) == method
         takes = f"Register_{op.group(1)}()" in arguments
-        assert takes == (op.group(1) not in export.UNWRAPPED), method
+        assert takes == (op.group(1) not in resolver.UNWRAPPED), method
     assert seen > 90

@@ -216,3 +216,14 @@ def test_the_variants_import_no_later_stage():
         if module.startswith("bench.")
     }
     assert later == set()
+
+
+def test_the_measured_firmware_builds_on_nothing_of_the_export():
+    """The export reuses the firmware's resolver generator, not the other way round."""
+    later = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "bench" / "firmware").glob("*.py"))
+        for module in _runtime_imports(path)
+        if module in ("bench.export", "bench.commands.export")
+    }
+    assert later == set()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import MeasurementError, UsageError, lifetime
 from bench.cache import damaged, digest, digest_bytes, file_digest
+from bench.firmware.resolver import resolver_header
 from bench.firmware.toolchain import Toolchain
 
 
@@ -404,14 +405,13 @@ eb_output: .space {max(1, program.output_bytes)}
 
 def _main_object(objects: Objects, ops: tuple[str, ...]) -> Path:
     """main.cc compiled for one operator set (its resolver), cached."""
-    from bench.export import resolver_header
-
     target = objects.root / "main" / digest([list(ops), _template("main.cc")]) / "main.o"
     extra = [f"-I{target.parent}"]
-    made_from = digest([objects.made_from(str(TEMPLATES / "main.cc"), extra), list(ops)])
+    header = resolver_header("firmware", ops)  # what it includes is in its key
+    made_from = digest([objects.made_from(str(TEMPLATES / "main.cc"), extra), header])
     if not sound(target, made_from):
         target.parent.mkdir(parents=True, exist_ok=True)
-        (target.parent / "model_ops.h").write_text(resolver_header("firmware", ops))
+        (target.parent / "model_ops.h").write_text(header)
         _compile_to(objects, TEMPLATES / "main.cc", target, made_from, extra)
     return target
 

@@ -25,6 +25,7 @@ from bench.firmware.build import (
     kernel_sources,
     ram_bytes,
 )
+from bench.firmware.resolver import resolver_header
 
 
 def files(program: Program, tree: Path, profile: str = DEFAULT_PROFILE) -> dict[str, bytes]:
@@ -43,8 +44,6 @@ def files(program: Program, tree: Path, profile: str = DEFAULT_PROFILE) -> dict[
 
 
 def _resolver(ops: tuple[str, ...]) -> str:
-    from bench.export import resolver_header
-
     return resolver_header("firmware", ops)
 
 
