@@ -151,11 +151,17 @@ def _read(path: Path) -> Results:
             f"{path}: schema_version {version} is newer than this edgebench "
             f"reads ({SCHEMA_VERSION}); upgrade edgebench"
         )
+    results = migrated(results, version)
+    validate(results, str(path))
+    return Results.from_dict(results)
+
+
+def migrated(results: dict, version: int) -> dict:
+    """A results file of schema `version`, taken step by step to the current one."""
     for step in range(version + 1, SCHEMA_VERSION + 1):
         results = MIGRATIONS[step](results)
         results["schema_version"] = step
-    validate(results, str(path))
-    return Results.from_dict(results)
+    return results
 
 
 def validate(results: dict, where: str) -> None:

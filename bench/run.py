@@ -32,7 +32,7 @@ from bench.rows import (
     registry_rows,
     tflite_row,
 )
-from bench.schema import SCHEMA_VERSION, BoardInfo, DatasetSummary, Results, Row
+from bench.schema import SCHEMA_VERSION, DatasetSummary, Results, Row
 from bench.session import Session, settings
 from bench.train import build_all, contexts, replace_seed, series_contexts
 
@@ -111,7 +111,7 @@ def measure_all(cfg: RunConfig, config: dict, command: str, log: Log) -> Results
         traces=found.traces,
         baselines=found.baselines,
         scaling=found.scaling,
-        boards={b.key: BoardInfo.from_dict(b.as_dict()) for b in s.how.boards},
+        boards={b.key: b.info() for b in s.how.boards},
         estimate_defaults=s.how.catalog.defaults,
         calibration=calibration,
     )

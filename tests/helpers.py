@@ -65,12 +65,10 @@ def typed(res: dict):
     what `res` leaves out of what a file must hold, empty."""
     import copy
 
-    from bench.results import MIGRATIONS
+    from bench.results import migrated
     from bench.schema import SCHEMA_VERSION, Results
 
-    res = copy.deepcopy(res)
-    for step in range(res.get("schema_version", SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
-        res = MIGRATIONS[step](res)
+    res = migrated(copy.deepcopy(res), res.get("schema_version", SCHEMA_VERSION))
     machine = {"fingerprint": "", "packages": {}} | res.get("machine", {})
     given = {"schema_version": SCHEMA_VERSION, "created": "", "config": {}}
     return Results.from_dict(given | res | {"machine": machine, "schema_version": SCHEMA_VERSION})

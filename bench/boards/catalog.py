@@ -11,12 +11,12 @@ costs are the [estimator] priors.
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from bench import UsageError, files, unknown
 from bench.boards.spread import Spread, geomean, held_out, known, pooled
-from bench.schema import Layer
+from bench.schema import BoardInfo, Layer
 
 CATALOG = Path(__file__).with_name("catalog.toml")
 REQUIRED = ("name", "core", "clock_mhz", "flash_bytes", "sram_bytes", "sleep_uw", "library")
@@ -133,22 +133,9 @@ class Board:
     latency_basis: str = ""  # what the cycles per MAC rest on, in words
     spread: Spread | None = None  # the 90 % interval of its MAC estimates
 
-    def as_dict(self) -> dict:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "name",
-                "core",
-                "clock_mhz",
-                "flash_bytes",
-                "sram_bytes",
-                "active_mw",
-                "sleep_uw",
-                "library",
-                "cycles_per_mac",
-                "calibrated",
-            )
-        }
+    def info(self) -> BoardInfo:
+        """The board as the results file records it: what the report reads of it."""
+        return BoardInfo.from_dict({f.name: getattr(self, f.name) for f in fields(BoardInfo)})
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,7 @@ class Part:
 
     @classmethod
     def from_dict(cls, data: dict) -> Self:
-        hints = hints_of(cls)
-        return cls(**{k: _typed(hints[k], v) for k, v in data.items()})
+        return _built(cls, data)
 
     def to_dict(self) -> dict:
         return {
@@ -128,11 +127,16 @@ def _typed(tp: Any, value: Any) -> Any:
     if origin is dict and isinstance(value, dict):
         return {k: _typed(args[1], v) for k, v in value.items()}
     if isinstance(tp, type) and issubclass(tp, Part) and isinstance(value, dict):
-        return tp.from_dict(value)
+        return tp.from_dict(value)  # the row's own reading (`Row.of`) among them
     if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-        hints = typing.get_type_hints(tp)
-        return tp(**{k: _typed(hints[k], v) for k, v in value.items()})  # type: ignore[operator]
+        return _built(tp, value)
     return value
+
+
+def _built(tp: Any, value: dict) -> Any:
+    """The dataclass `tp` from JSON data, each field typed."""
+    hints = typing.get_type_hints(tp)
+    return tp(**{k: _typed(hints[k], v) for k, v in value.items()})
 
 
 def _plain(value: Any) -> Any:
